@@ -1,0 +1,230 @@
+"""The operators' view of the contracts app: every model, inlines, filters, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nested_admin
+from django.contrib import admin
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from contracts.models import (
+    Contract,
+    ContractService,
+    Incident,
+    MaintenanceWindow,
+    Measurement,
+    Membership,
+    Organization,
+    Responsibility,
+    ResponsibilityLapse,
+    Service,
+    ServiceLevel,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "kind", "webhook_url"]
+    list_filter = ["kind"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role", "organization__kind"]
+    search_fields = ["user__username", "user__email", "organization__name"]
+    list_select_related = ["user", "organization"]
+    autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(Service)
+class ServiceAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "provider"]
+    list_filter = ["provider"]
+    search_fields = ["code", "name", "provider__name"]
+    list_select_related = ["provider"]
+
+
+class IncidentInline(nested_admin.NestedTabularInline):
+    model = Incident
+    extra = 0
+    fields = ["key", "started_at", "ended_at", "cause", "description"]
+
+
+class ContractServiceInline(nested_admin.NestedTabularInline):
+    model = ContractService
+    extra = 0
+    fields = ["service", "fee"]
+    inlines = [IncidentInline]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "service":
+            kwargs["queryset"] = Service.objects.select_related("provider")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ServiceLevelInline(nested_admin.NestedStackedInline):
+    """Customer and contract-service objectives of this contract."""
+
+    model = ServiceLevel
+    fk_name = "contract"
+    extra = 0
+    fields = [
+        ("level", "service", "key", "name"),
+        ("indicator", "comparator", "target", "enabled"),
+        ("threshold", "threshold_comparator"),
+        "credit_rule",
+    ]
+    exclude = ["provider"]
+
+
+class ResponsibilityLapseInline(nested_admin.NestedTabularInline):
+    model = ResponsibilityLapse
+    extra = 0
+    fields = ["start", "end", "note"]
+
+
+class ResponsibilityInline(nested_admin.NestedStackedInline):
+    model = Responsibility
+    extra = 0
+    fields = ["title", "description", "service_levels"]
+    filter_horizontal = ["service_levels"]
+    inlines = [ResponsibilityLapseInline]
+
+
+class MaintenanceWindowInline(nested_admin.NestedTabularInline):
+    model = MaintenanceWindow
+    extra = 0
+    fields = ["contract_service", "start", "end", "description"]
+
+
+@admin.register(Contract)
+class ContractAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
+    list_display = [
+        "reference",
+        "title",
+        "provider",
+        "customer",
+        "status",
+        "settlement_period",
+        "currency",
+        "start_date",
+        "end_date",
+    ]
+    list_filter = ["status", "settlement_period", "currency", "provider", "customer"]
+    search_fields = ["reference", "title", "provider__name", "customer__name"]
+    list_select_related = ["provider", "customer"]
+    date_hierarchy = "start_date"
+    inlines = [
+        ContractServiceInline,
+        ServiceLevelInline,
+        ResponsibilityInline,
+        MaintenanceWindowInline,
+    ]
+    history_list_display = ["status", "credit_cap_percent"]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Objectives entered on the contract page belong to the contract's provider.
+        for inline_form in formset.forms:
+            instance = inline_form.instance
+            if isinstance(instance, ServiceLevel) and not instance.provider_id:
+                instance.provider_id = form.instance.provider_id
+        super().save_formset(request, form, formset, change)
+
+
+@admin.register(ContractService)
+class ContractServiceAdmin(SimpleHistoryAdmin):
+    list_display = ["contract", "service", "fee"]
+    list_filter = ["contract__provider", "contract__status"]
+    search_fields = ["contract__reference", "service__code", "service__name"]
+    list_select_related = ["contract", "service"]
+
+
+@admin.register(ServiceLevel)
+class ServiceLevelAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "key",
+        "name",
+        "level",
+        "provider",
+        "contract",
+        "service",
+        "indicator",
+        "comparator",
+        "target",
+        "enabled",
+    ]
+    list_filter = ["level", "indicator", "enabled", "provider"]
+    search_fields = ["key", "name", "contract__reference", "service__code"]
+    list_select_related = ["provider", "contract", "service"]
+    history_list_display = ["target", "enabled", "credit_rule"]
+    readonly_fields = ["sentence"]
+
+    @admin.display(description="In plain language")
+    def sentence(self, obj: ServiceLevel) -> str:
+        if not obj.pk:
+            return ""
+        service_name = obj.service.name if obj.service_id else "every service"
+        period = obj.contract.settlement_period if obj.contract_id else "period"
+        try:
+            return obj.describe(service_name=service_name, period_name=period)
+        except ValueError as exc:  # an invalid stored rule must not break the page
+            return f"(cannot describe: {exc})"
+
+
+@admin.register(Responsibility)
+class ResponsibilityAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "contract"]
+    search_fields = ["title", "contract__reference"]
+    list_filter = ["contract__provider"]
+    filter_horizontal = ["service_levels"]
+    inlines = []
+
+
+@admin.register(ResponsibilityLapse)
+class ResponsibilityLapseAdmin(SimpleHistoryAdmin):
+    list_display = ["responsibility", "start", "end", "recorded_by"]
+    list_filter = ["responsibility__contract__provider"]
+    search_fields = ["responsibility__title", "note"]
+    list_select_related = ["responsibility", "recorded_by"]
+    date_hierarchy = "start"
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(SimpleHistoryAdmin):
+    list_display = ["contract", "contract_service", "start", "end", "description"]
+    list_filter = ["contract__provider"]
+    search_fields = ["contract__reference", "description"]
+    list_select_related = ["contract", "contract_service__service"]
+    date_hierarchy = "start"
+
+
+@admin.register(Incident)
+class IncidentAdmin(SimpleHistoryAdmin):
+    list_display = ["contract_service", "key", "cause", "started_at", "ended_at"]
+    list_filter = ["cause", "key", "contract_service__contract__provider"]
+    search_fields = ["contract_service__contract__reference", "description"]
+    list_select_related = ["contract_service__contract", "contract_service__service"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(admin.ModelAdmin):
+    list_display = ["contract_service", "key", "observed_at", "value", "ok"]
+    list_filter = ["key"]
+    search_fields = ["contract_service__contract__reference", "key"]
+    list_select_related = ["contract_service__contract", "contract_service__service"]
+    date_hierarchy = "observed_at"
+    # The table is large: never count it to paginate.
+    show_full_result_count = False

@@ -1,0 +1,94 @@
+"""Reads of the contracts app: the effective objectives of a contract.
+
+The effective objective of a contract service for a key is the most specific one:
+contract_service > customer > service > corporate. A more specific objective with
+``enabled = False`` removes the key. Two queries whatever the size of the contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from contracts.models import Contract, ContractService, ServiceLevel
+
+LEVEL_RANK = {"contract_service": 0, "customer": 1, "service": 2, "corporate": 3}
+
+
+@dataclass(slots=True)
+class EffectiveServiceLevels:
+    """The objectives in force for one contract service, with what they override."""
+
+    contract_service: ContractService
+    service_levels: list[ServiceLevel] = field(default_factory=list)
+    # Per key, every candidate from most to least specific, for "inherited from" displays.
+    candidates: dict[str, list[ServiceLevel]] = field(default_factory=dict)
+    removed: list[ServiceLevel] = field(default_factory=list)
+
+
+def candidate_service_levels(
+    *, contracts: Iterable[Contract], contract_services: Iterable[ContractService]
+) -> list[ServiceLevel]:
+    """Every objective that could apply to these contracts, in one query."""
+    contract_ids = {c.pk for c in contracts}
+    provider_ids = {c.provider_id for c in contracts}
+    service_ids = {cs.service_id for cs in contract_services}
+    if not contract_ids:
+        return []
+    return list(
+        ServiceLevel.objects.filter(
+            Q(level="corporate", provider_id__in=provider_ids)
+            | Q(level="service", service_id__in=service_ids)
+            | Q(contract_id__in=contract_ids)
+        ).order_by("key", "id")
+    )
+
+
+def resolve(
+    contract_service: ContractService, contract: Contract, levels: Iterable[ServiceLevel]
+) -> EffectiveServiceLevels:
+    """Pick, per key, the most specific objective that applies to one contract service."""
+    applicable: dict[str, list[ServiceLevel]] = {}
+    for sl in levels:
+        if sl.level == "corporate":
+            applies = sl.provider_id == contract.provider_id
+        elif sl.level == "service":
+            applies = sl.service_id == contract_service.service_id
+        elif sl.level == "customer":
+            applies = sl.contract_id == contract.pk
+        else:
+            applies = sl.contract_id == contract.pk and sl.service_id == contract_service.service_id
+        if applies:
+            applicable.setdefault(sl.key, []).append(sl)
+    result = EffectiveServiceLevels(contract_service=contract_service)
+    for key in sorted(applicable):
+        ranked = sorted(applicable[key], key=lambda sl: LEVEL_RANK[sl.level])
+        result.candidates[key] = ranked
+        winner = ranked[0]
+        if winner.enabled:
+            result.service_levels.append(winner)
+        else:
+            result.removed.append(winner)
+    return result
+
+
+def effective_service_levels(contract: Contract) -> list[EffectiveServiceLevels]:
+    """Per contract service of the contract, its effective objectives (two queries)."""
+    contract_services = list(
+        ContractService.objects.filter(contract=contract)
+        .select_related("service")
+        .order_by("service__code")
+    )
+    levels = candidate_service_levels(contracts=[contract], contract_services=contract_services)
+    return [resolve(cs, contract, levels) for cs in contract_services]
+
+
+def effective_service_level(contract_service: ContractService, key: str) -> ServiceLevel | None:
+    contract = contract_service.contract
+    levels = candidate_service_levels(contracts=[contract], contract_services=[contract_service])
+    for sl in resolve(contract_service, contract, levels).service_levels:
+        if sl.key == key:
+            return sl
+    return None

@@ -1,0 +1,262 @@
+"""Statements, their lines, disputes, notifications and deliveries.
+
+Issued statements are immutable: a correction is a new revision, so the customer can see
+both. The database holds that rule (a unique revision per period; on PostgreSQL a trigger
+refuses updates to issued statements and lines), not only this code.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from contracts.models import Contract, ContractService, Organization, ServiceLevel
+from credits.querysets import (
+    DisputeQuerySet,
+    NotificationQuerySet,
+    StatementLineQuerySet,
+    StatementQuerySet,
+)
+
+MONEY = {"max_digits": 18, "decimal_places": 3}
+
+
+class Statement(models.Model):
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="statements")
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Last day of the period, inclusive.")
+    revision = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    currency = models.CharField(max_length=3)
+    fees_total = models.DecimalField(**MONEY)
+    at_risk_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    credit_total = models.DecimalField(**MONEY)
+    cap_adjustment = models.DecimalField(**MONEY, default=0)
+    # A digest of every input of the settlement: the same digest means nothing changed.
+    fingerprint = models.CharField(max_length=64)
+    issued_at = models.DateTimeField()
+
+    objects = StatementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-period_start", "-revision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "period_start", "revision"], name="statement_revision_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="statement_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(revision__gte=1), name="statement_revision_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_total__gte=0), name="statement_credit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(cap_adjustment__lte=0), name="statement_cap_adjustment_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["contract", "-period_start", "-revision"])]
+
+    def __str__(self) -> str:
+        return f"{self.contract.reference} {self.period_start:%Y-%m-%d} r{self.revision}"
+
+
+class StatementLine(models.Model):
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="lines")
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.PROTECT, related_name="statement_lines"
+    )
+    service_level = models.ForeignKey(
+        ServiceLevel, on_delete=models.SET_NULL, null=True, related_name="statement_lines"
+    )
+    # A snapshot of the objective as it was applied: later edits never rewrite history.
+    key = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    source_level = models.CharField(max_length=20)
+    indicator = models.CharField(max_length=10)
+    comparator = models.CharField(max_length=3)
+    target = models.DecimalField(max_digits=14, decimal_places=4)
+    credit_rule = models.JSONField(null=True, blank=True)
+    measure = models.JSONField(default=dict, help_text="The exact aggregate figures used.")
+    attainment = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    met = models.BooleanField(null=True)
+    fee = models.DecimalField(**MONEY, help_text="The prorated fee of the period.")
+    credit_percent = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    amount = models.DecimalField(**MONEY, default=0)
+    explanation = models.TextField()
+
+    objects = StatementLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["statement_id", "contract_service_id", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "contract_service", "key"], name="statement_line_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="statement_line_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.amount}"
+
+
+class Dispute(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="disputes")
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.TextField(blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DisputeQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"], condition=Q(status="open"), name="dispute_one_open_per_line"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | (Q(resolved_at__isnull=False) & ~Q(resolution="")),
+                name="dispute_resolution_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dispute on {self.line} ({self.status})"
+
+
+class Notification(models.Model):
+    class Event(models.TextChoices):
+        STATEMENT_ISSUED = "statement_issued", "Statement issued"
+        DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+        DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
+        LAPSE_RECORDED = "lapse_recorded", "Responsibility lapse recorded"
+        EARLY_WARNING = "early_warning", "Early warning"
+        NO_DATA = "no_data", "No data for an objective"
+
+    event_id = models.UUIDField(default=uuid.uuid4)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=20, choices=Event.choices)
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_id", "user"], name="notification_once_per_event_and_user"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Delivery(models.Model):
+    """One message on one channel to one recipient: retried, never sent twice."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+
+    event_id = models.UUIDField()
+    event = models.CharField(max_length=20, choices=Notification.Event.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    recipient = models.CharField(max_length=500)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_id", "channel", "recipient"], name="delivery_once_per_recipient"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient}: {self.status}"
+
+
+class EarlyWarning(models.Model):
+    """Raised once per objective per open period, while the provider can still act."""
+
+    class State(models.TextChoices):
+        AT_RISK = "at_risk", "At risk"
+        BREACHED = "breached", "Breached"
+
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.CASCADE, related_name="early_warnings"
+    )
+    key = models.SlugField(max_length=60)
+    period_start = models.DateField()
+    state = models.CharField(max_length=10, choices=State.choices)
+    attainment = models.DecimalField(max_digits=24, decimal_places=10, null=True)
+    projected_credit_percent = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    projected_amount = models.DecimalField(**MONEY, default=0)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_service", "key", "period_start"],
+                name="early_warning_once_per_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.state} ({self.period_start})"

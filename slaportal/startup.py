@@ -1,0 +1,15 @@
+"""Loads the settings once at process start so that bad configuration ends in one line."""
+
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+def load_settings_or_exit() -> None:
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - touching it imports and validates settings
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"slaportal: configuration error: {exc}\n")
+        sys.exit(2)

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from contracts import views as contract_views
+from slaportal.api import api_root, obtain_token
+
+api_v1 = [
+    path("", api_root, name="api-root"),
+    path("auth/token/", obtain_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("contracts.api.urls")),
+    path("", include("credits.api.urls")),
+]
+
+urlpatterns = [
+    path("", contract_views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("", include("contracts.urls")),
+    path("", include("credits.urls")),
+]
