@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from contracts.models import Organization
+from credits import notify  # noqa: F401 - registers the delivery tasks with the worker
 
 
 @shared_task(name="slaportal.ping")

@@ -1,0 +1,1 @@
+"""Notifications of both parties: in-app, e-mail and signed webhooks (being built)."""
