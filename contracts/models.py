@@ -389,7 +389,7 @@ class ServiceLevel(models.Model):
         super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.contract_id and self.contract.provider_id != self.provider_id:
             errors["contract"] = "The contract belongs to another provider."
         if self.service_id and self.service.provider_id != self.provider_id:
@@ -432,19 +432,22 @@ class ServiceLevel(models.Model):
                 rule = engine.parse_rule(self.credit_rule)
                 if rule is not None and self.comparator:
                     engine.validate_rule_for(rule, self.comparator)
-            except engine.RuleError as exc:
-                errors["credit_rule"] = f"{exc.field}: {exc}"
+            except engine.ParameterError as exc:
+                # The code names the rule parameter, so the API can nest the message under it.
+                errors["credit_rule"] = ValidationError(str(exc), code=exc.field)
             else:
                 if isinstance(rule, engine.PoolRule):
                     if self.level in (self.Level.CORPORATE, self.Level.SERVICE):
-                        errors["credit_rule"] = (
-                            "kind: a pool rule shares a contract's at-risk amount; set it at "
-                            "the customer or contract-service level."
+                        errors["credit_rule"] = ValidationError(
+                            "A pool rule shares a contract's at-risk amount; set it at "
+                            "the customer or contract-service level.",
+                            code="kind",
                         )
                     elif self.contract_id and self.contract.credit_cap_percent is None:
-                        errors["credit_rule"] = (
-                            "kind: a pool rule needs a contract with an at-risk amount "
-                            "(credit cap percent)."
+                        errors["credit_rule"] = ValidationError(
+                            "A pool rule needs a contract with an at-risk amount "
+                            "(credit cap percent).",
+                            code="kind",
                         )
         if errors:
             raise ValidationError(errors)
