@@ -471,7 +471,10 @@ class ServiceLevel(models.Model):
     def describe(self, *, service_name: str, period_name: str) -> str:
         """The one plain-language sentence for this objective and its credit rule."""
         return engine.describe_objective(
-            self.as_objective(), service_name=service_name, period_name=period_name
+            self.as_objective(),
+            service_name=service_name,
+            period_name=period_name,
+            currency=self.contract.currency if self.contract_id else None,
         )
 
 

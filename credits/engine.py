@@ -1341,7 +1341,8 @@ def _rule_clause(
     unit = " %" if percentage else ""
     fee = f"that {period_name}'s fee"
     if isinstance(rule, PerStepRule):
-        step = _fmt_decimal(rule.step) + (" points" if percentage else "")
+        unit_name = "point" if rule.step == 1 else "points"
+        step = _fmt_decimal(rule.step) + (f" {unit_name}" if percentage else "")
         text = (
             f"{side} the customer is credited {_fmt_decimal(rule.percent)} % of {fee} "
             f"for every started step of {step}"
@@ -1358,7 +1359,7 @@ def _rule_clause(
             text += f", {_fmt_decimal(tier.percent)} % {word} {_fmt_decimal(tier.bound)}{unit}"
         return text
     if isinstance(rule, LinearRule):
-        per = ("point " if percentage else "") + ("short" if below else "over")
+        per = ("point " if percentage else "unit ") + ("short" if below else "over")
         text = f"{side} the customer is credited {_fmt_decimal(rule.factor)} % of {fee} per {per}"
         if rule.max_percent is not None:
             text += f", at most {_fmt_decimal(rule.max_percent)} %"
