@@ -232,3 +232,63 @@ def terminate_contract(*, contract: Contract, end_date: Any = None) -> Contract:
         contract.full_clean()
         contract.save()
     return contract
+
+
+# Responsibility lapses. Imported here, not at the top, because this section was appended
+# after the module's first version and its imports are left untouched.
+from functools import partial  # noqa: E402
+
+from django.core.exceptions import PermissionDenied  # noqa: E402
+
+from contracts.models import (  # noqa: E402
+    Membership,
+    Responsibility,
+    ResponsibilityLapse,
+)
+
+
+def record_lapse(
+    *,
+    responsibility: Responsibility | int,
+    start: datetime,
+    end: datetime,
+    note: str,
+    user: Any,
+) -> ResponsibilityLapse:
+    """Record an interval in which the customer did not meet a responsibility.
+
+    Incidents and samples of the objectives the responsibility affects that fall inside
+    the lapse are relief for the provider (SPEC §3), so both parties are told once the
+    lapse is committed. Admins and editors of either party (and staff) may record one;
+    an outsider gets ``Responsibility.DoesNotExist``, as for a missing id. ``user=None``
+    is the system itself (a command, a data import). Bad input raises a
+    ``ValidationError`` per field and stores nothing.
+    """
+    from credits import notify
+
+    responsibility_id = (
+        responsibility.pk if isinstance(responsibility, Responsibility) else responsibility
+    )
+    scope = Responsibility.objects if user is None else Responsibility.objects.visible_to(user)
+    responsibility = scope.select_related("contract").get(pk=responsibility_id)
+    if user is not None and not user.is_staff:
+        contract = responsibility.contract
+        if not Membership.objects.filter(
+            user_id=user.pk,
+            organization_id__in=(contract.provider_id, contract.customer_id),
+            role__in=(Membership.Role.ADMIN, Membership.Role.EDITOR),
+        ).exists():
+            raise PermissionDenied("Only the parties' admins and editors may record a lapse.")
+    lapse = ResponsibilityLapse(
+        responsibility=responsibility,
+        start=start,
+        end=end,
+        note=(note or "").strip(),
+        recorded_by=user,
+    )
+    lapse.full_clean()
+    lapse._history_user = user
+    with transaction.atomic():
+        lapse.save()
+        transaction.on_commit(partial(notify.lapse_recorded, lapse_id=lapse.pk))
+    return lapse

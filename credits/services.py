@@ -1,0 +1,128 @@
+"""Writes of the credits app that people make: disputes and reading notifications.
+
+Settlement (statements and their lines) lives in ``settlement.py``. Views, serializers,
+forms and the admin call these functions, so the browser and the API cannot disagree
+about who may dispute or resolve what. Outsiders get ``DoesNotExist`` (a 404, the same
+as for an id that does not exist); members without the right role get
+``PermissionDenied``; bad input gets a ``ValidationError`` with a message per field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contracts.models import Membership
+from credits import notify
+from credits.models import Dispute, Notification, StatementLine
+
+EDIT_ROLES = (Membership.Role.ADMIN, Membership.Role.EDITOR)
+OPEN_DISPUTE_EXISTS = "This line already has an open dispute."
+
+
+def _can_edit_for(user: Any, organization_id: int) -> bool:
+    if user.is_staff:
+        return True
+    return Membership.objects.filter(
+        user_id=user.pk, organization_id=organization_id, role__in=EDIT_ROLES
+    ).exists()
+
+
+def _visible_line(user: Any, line: StatementLine | int) -> StatementLine:
+    line_id = line.pk if isinstance(line, StatementLine) else line
+    # Raises StatementLine.DoesNotExist for an outsider exactly as for a missing id.
+    return (
+        StatementLine.objects.visible_to(user).select_related("statement__contract").get(pk=line_id)
+    )
+
+
+def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Dispute:
+    """A customer disputes a statement line; both parties are told once it is committed.
+
+    Allowed to the admins and editors of the line's customer organisation, and to staff.
+    A line has at most one open dispute (the database holds that rule too).
+    """
+    line = _visible_line(user, line)
+    if not _can_edit_for(user, line.statement.contract.customer_id):
+        raise PermissionDenied("Only the customer's admins and editors may dispute a line.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the line is disputed."})
+    if Dispute.objects.filter(line=line, status=Dispute.Status.OPEN).exists():
+        raise ValidationError({"line": OPEN_DISPUTE_EXISTS})
+    dispute = Dispute(line=line, reason=reason, opened_by=user)
+    dispute._history_user = user
+    try:
+        with transaction.atomic():
+            dispute.save()
+            transaction.on_commit(partial(notify.dispute_opened, dispute_id=dispute.pk))
+    except IntegrityError:
+        # Another request opened one between our check and our insert.
+        raise ValidationError({"line": OPEN_DISPUTE_EXISTS}) from None
+    return dispute
+
+
+def resolve_dispute(*, dispute: Dispute | int, user: Any, status: str, resolution: str) -> Dispute:
+    """The provider accepts or rejects an open dispute with a resolution; both are told.
+
+    Allowed to the admins and editors of the contract's provider, and to staff. The
+    previous state stays in the dispute's history.
+    """
+    dispute_id = dispute.pk if isinstance(dispute, Dispute) else dispute
+    # Raises Dispute.DoesNotExist for an outsider exactly as for a missing id.
+    found = (
+        Dispute.objects.visible_to(user)
+        .select_related("line__statement__contract")
+        .get(pk=dispute_id)
+    )
+    contract = found.line.statement.contract
+    if not _can_edit_for(user, contract.provider_id):
+        raise PermissionDenied("Only the provider's admins and editors may resolve a dispute.")
+    errors: dict[str, str] = {}
+    if status not in (Dispute.Status.ACCEPTED, Dispute.Status.REJECTED):
+        errors["status"] = "Choose accepted or rejected."
+    resolution = (resolution or "").strip()
+    if not resolution:
+        errors["resolution"] = "Explain the resolution."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        # The lock serialises two resolutions of one dispute: the second sees it resolved.
+        locked = Dispute.objects.select_for_update().get(pk=dispute_id)
+        if locked.status != Dispute.Status.OPEN:
+            raise ValidationError({"status": "This dispute has already been resolved."})
+        locked.status = status
+        locked.resolution = resolution
+        locked.resolved_by = user
+        locked.resolved_at = timezone.now()
+        locked._history_user = user
+        locked.save()
+        transaction.on_commit(partial(notify.dispute_resolved, dispute_id=locked.pk))
+    return locked
+
+
+def mark_notifications_read(*, user: Any, ids: Iterable[Any] | None = None) -> int:
+    """Mark the user's unread notifications read (all, or those of ``ids``).
+
+    Ids of other people's notifications are ignored as if they did not exist. Returns the
+    number marked.
+    """
+    notifications = Notification.objects.visible_to(user).unread()
+    if ids is not None:
+        if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+            raise ValidationError({"ids": "Give a list of notification ids."})
+        wanted: set[int] = set()
+        for value in ids:
+            if isinstance(value, int) and not isinstance(value, bool):
+                wanted.add(value)
+            elif isinstance(value, str) and value.strip().isdigit():
+                wanted.add(int(value))
+            else:
+                raise ValidationError({"ids": f"{value!r} is not a notification id."})
+        notifications = notifications.filter(pk__in=wanted)
+    return notifications.update(read_at=timezone.now())
