@@ -1,0 +1,928 @@
+"""Settlement: loads a contract period's data, calls the engine, writes statements.
+
+One contract period is settled from three kinds of input, all read in a constant number of
+queries whatever the number of samples: the effective objectives of each contract service
+(:mod:`contracts.selectors`), the period's samples aggregated in the database (one
+``GROUP BY`` with conditional aggregates), and the intervals that shape uptime (provider
+incidents, maintenance windows, lapses of the customer's responsibilities). The engine does
+the arithmetic; this module stores its result as an immutable ``Statement``.
+
+Idempotence and concurrency. Settlers of one contract are serialised by a row lock on the
+contract; a fingerprint of everything that determines a statement tells "nothing changed"
+(return the latest revision) from "late data or a corrected rule" (a new revision, the
+old one kept). The unique constraint (contract, period_start, revision) makes a duplicate
+impossible even for a writer that skipped the lock.
+
+The sweep is driven by database state, not by messages arriving exactly once: every
+sweep asks which closed periods have no statement yet and enqueues one task per contract
+period, so a lost message or a missed sweep is caught up by the next one.
+
+Which contracts the sweep settles: ``active`` and ``suspended`` ones (a suspension pauses
+the service, not the agreement: the periods that closed before and during it still get a
+statement), and ``terminated`` ones up to their end date (their last periods are still
+owed). Drafts never. Early warnings only concern ``active`` contracts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from contracts.models import (
+    Contract,
+    ContractService,
+    Incident,
+    MaintenanceWindow,
+    Measurement,
+    ResponsibilityLapse,
+    ServiceLevel,
+)
+from contracts.selectors import effective_service_levels
+from credits import engine, notify
+from credits.models import EarlyWarning, Statement, StatementLine
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ComputedLine",
+    "ComputedStatement",
+    "SettlementError",
+    "SettlementResult",
+    "check_settleable",
+    "closed_periods",
+    "compute_period",
+    "due_periods",
+    "settle_period",
+    "sweep",
+    "warn_early",
+]
+
+SETTLED_STATUSES = (
+    Contract.Status.ACTIVE,
+    Contract.Status.SUSPENDED,
+    Contract.Status.TERMINATED,
+)
+PERIOD_ADJECTIVE = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
+_ATTAINMENT_PLACES = Decimal("1e-10")
+Instants = tuple[datetime, datetime]
+
+
+class SettlementError(ValueError):
+    """A contract period that cannot be settled; the message says why, in one sentence."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedLine:
+    """One (contract service, effective objective) of a period, as the engine judged it."""
+
+    contract_service: ContractService
+    service_level: ServiceLevel
+    objective: engine.Objective
+    measure: engine.Measure
+    # The exact figures the attainment comes from, stored as the line's ``measure``.
+    figures: dict[str, object]
+    result: engine.LineResult
+    explanation: str
+
+    @property
+    def no_data(self) -> bool:
+        return self.result.attainment is None
+
+    def snapshot(self) -> dict[str, object]:
+        """Everything about this line that a statement depends on (explanation excluded:
+        a change of wording alone must not issue a new revision)."""
+        objective = self.objective
+        return {
+            "contract_service": self.contract_service.pk,
+            "service_level": self.service_level.pk,
+            "source_level": self.service_level.level,
+            "objective": {
+                "key": objective.key,
+                "name": objective.name,
+                "indicator": objective.indicator,
+                "comparator": objective.comparator,
+                "target": _canonical(objective.target),
+                "threshold": _canonical(objective.threshold),
+                "threshold_comparator": objective.threshold_comparator,
+                "rule": _rule_json(objective.rule),
+            },
+            "measure": self.figures,
+            "fee": str(self.result.fee),
+            "attainment": _fraction_text(self.result.attainment),
+            "met": self.result.met,
+            "credit_percent": _canonical(self.result.credit_percent),
+            "amount": str(self.result.amount),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedStatement:
+    """What a statement of the period would say, computed without writing anything."""
+
+    contract: Contract
+    period: engine.Period
+    currency: str
+    lines: list[ComputedLine]
+    fees_total: Decimal
+    at_risk_amount: Decimal | None
+    credit_total: Decimal
+    cap_adjustment: Decimal
+    cap_explanation: str
+    fingerprint: str
+
+    @property
+    def has_no_data(self) -> bool:
+        return any(line.no_data for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementResult:
+    statement: Statement
+    created: bool
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def _local_midnight(day: date, tz: str) -> datetime:
+    # The same construction as engine.Period.start_at, so both agree at DST changes.
+    return engine.Period(day, day, tz).start_at
+
+
+def _local_today(now: datetime, tz: str) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def _describe(period: engine.Period) -> str:
+    return f"{period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}"
+
+
+def _period_of(contract: Contract, period_start: date) -> engine.Period:
+    """The contract's period starting on ``period_start`` and overlapping its active days."""
+    if isinstance(period_start, datetime) or not isinstance(period_start, date):
+        raise SettlementError(f"{period_start!r} is not a date.")
+    kind = contract.settlement_period
+    period = engine.period_containing(period_start, kind, contract.timezone)
+    if period.start != period_start:
+        raise SettlementError(
+            f"{period_start:%Y-%m-%d} is not the start of a {PERIOD_ADJECTIVE[kind]} "
+            f"settlement period of {contract.reference}: the period containing it starts on "
+            f"{period.start:%Y-%m-%d}."
+        )
+    if period.end < contract.start_date:
+        raise SettlementError(
+            f"{contract.reference} starts on {contract.start_date:%Y-%m-%d}: the period "
+            f"{_describe(period)} is before it."
+        )
+    if contract.end_date is not None and period.start > contract.end_date:
+        raise SettlementError(
+            f"{contract.reference} ended on {contract.end_date:%Y-%m-%d}: the period "
+            f"{_describe(period)} is after it."
+        )
+    return period
+
+
+def check_settleable(*, contract: Contract, period_start: date, now: datetime) -> engine.Period:
+    """The period to settle, or :class:`SettlementError` saying why it cannot be settled:
+    a draft contract, a date that is not a period start, a period outside the contract's
+    dates, or a period that has not ended yet in the contract's time zone (a manual
+    settlement does not wait for ``settlement_delay_days``; the sweep does)."""
+    if contract.status not in SETTLED_STATUSES:
+        raise SettlementError(
+            f"{contract.reference} is a {contract.status} contract: only active, suspended "
+            "and terminated contracts are settled."
+        )
+    period = _period_of(contract, period_start)
+    if period.end_at > now:
+        raise SettlementError(
+            f"The period {_describe(period)} of {contract.reference} has not ended yet: it "
+            f"ends at {period.end_at:%Y-%m-%d %H:%M} ({contract.timezone})."
+        )
+    return period
+
+
+def settle_after(
+    contract: Contract, period: engine.Period, *, ignore_delay: bool = False
+) -> datetime:
+    """When the sweep may settle ``period``: local midnight ``settlement_delay_days`` after
+    it ends (``ignore_delay``: as soon as it ends)."""
+    delay = 0 if ignore_delay else contract.settlement_delay_days
+    return _local_midnight(period.end + timedelta(days=1 + delay), contract.timezone)
+
+
+def closed_periods(
+    contract: Contract, count: int, now: datetime | None = None
+) -> list[engine.Period]:
+    """The last ``count`` periods of the contract that have ended by ``now`` and overlap its
+    active days, oldest first (what the what-if preview recomputes)."""
+    now = now or timezone.now()
+    kind, tz = contract.settlement_period, contract.timezone
+    period = engine.period_containing(_local_today(now, tz), kind, tz)
+    found: list[engine.Period] = []
+    while len(found) < count:
+        if period.end_at <= now:
+            if period.end < contract.start_date:
+                break
+            if contract.end_date is None or period.start <= contract.end_date:
+                found.append(period)
+        period = engine.previous_period(period, kind)
+    return found[::-1]
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass(slots=True)
+class _Target:
+    """One effective objective of one contract service, and the relief that applies to it."""
+
+    contract_service: ContractService
+    service_level: ServiceLevel
+    objective: engine.Objective
+    linked_ids: set[int]
+    relief: list[Instants] = field(default_factory=list)
+
+
+def _targets(
+    contract: Contract, overrides: Mapping[int, engine.Objective]
+) -> tuple[list[ContractService], list[_Target]]:
+    """The contract's services and every (contract service, effective objective); 2 queries."""
+    effective = effective_service_levels(contract)
+    targets = []
+    for entry in effective:
+        for level in entry.service_levels:
+            # A lapse linked to any objective of this key that applies to the service (the
+            # one in force or one it refines) relieves the provider: refining an objective
+            # for one service does not cancel the customer's obligation behind it.
+            linked = {candidate.pk for candidate in entry.candidates.get(level.key, [level])}
+            targets.append(
+                _Target(
+                    contract_service=entry.contract_service,
+                    service_level=level,
+                    objective=overrides.get(level.pk) or level.as_objective(),
+                    linked_ids=linked,
+                )
+            )
+    return [entry.contract_service for entry in effective], targets
+
+
+def _attach_relief(
+    contract: Contract, targets: list[_Target], low: datetime, high: datetime
+) -> None:
+    """Lapses of the customer's responsibilities intersecting [low, high); one query."""
+    by_level: dict[int, set[Instants]] = defaultdict(set)
+    lapses = ResponsibilityLapse.objects.filter(
+        responsibility__contract=contract,
+        responsibility__service_levels__isnull=False,
+        start__lt=high,
+        end__gt=low,
+    ).values_list("start", "end", "responsibility__service_levels")
+    for start, end, level_id in lapses:
+        by_level[level_id].add((start, end))
+    for target in targets:
+        intervals: set[Instants] = set()
+        for level_id in target.linked_ids:
+            intervals |= by_level.get(level_id, set())
+        target.relief = sorted(intervals)
+
+
+def _and(left: Q | None, right: Q) -> Q:
+    return right if left is None else left & right
+
+
+def _sample_aggregates(
+    targets: Sequence[_Target], low: datetime, high: datetime
+) -> dict[tuple[int, str], dict[str, object]]:
+    """Per (contract service, key), the period's sample figures, in one GROUP BY query."""
+    scope, meeting, relief = Q(), Q(), Q()
+    for target in targets:
+        pair = Q(contract_service_id=target.contract_service.pk, key=target.objective.key)
+        scope |= pair
+        objective = target.objective
+        if objective.indicator == "threshold":
+            meeting |= pair & Q(**{f"value__{objective.threshold_comparator}": objective.threshold})
+        for start, end in target.relief:
+            relief |= pair & Q(observed_at__gte=start, observed_at__lt=end)
+    kept = ~relief if relief else None
+    value = Coalesce(
+        "value", Value(Decimal(1)), output_field=DecimalField(max_digits=20, decimal_places=6)
+    )
+    annotations: dict[str, object] = {
+        "samples": Count("id", filter=kept),
+        # A ratio sample that does not say ok or not cannot be judged; it is not counted.
+        "judged": Count("ok", filter=kept),
+        "ok_count": Count("id", filter=_and(kept, Q(ok=True))),
+        "valued": Count("value", filter=kept),
+        "value_sum": Sum(value, filter=kept),
+    }
+    if meeting:
+        annotations["meeting"] = Count("id", filter=_and(kept, meeting))
+    if relief:
+        annotations["relieved"] = Count("id", filter=relief)
+    rows = (
+        Measurement.objects.filter(scope, observed_at__gte=low, observed_at__lt=high)
+        .order_by()
+        .values("contract_service_id", "key")
+        .annotate(**annotations)
+    )
+    return {(row["contract_service_id"], row["key"]): row for row in rows}
+
+
+def _uptime_inputs(
+    contract: Contract, targets: Sequence[_Target], low: datetime, high: datetime
+) -> tuple[dict[int | None, list[Instants]], dict[tuple[int, str], list[Instants]]]:
+    """Maintenance windows (key None: contract-wide) and provider incidents; two queries."""
+    maintenance: dict[int | None, list[Instants]] = defaultdict(list)
+    windows = MaintenanceWindow.objects.filter(
+        contract=contract, start__lt=high, end__gt=low
+    ).values_list("contract_service_id", "start", "end")
+    for cs_id, start, end in windows:
+        maintenance[cs_id].append((start, end))
+    incidents: dict[tuple[int, str], list[Instants]] = defaultdict(list)
+    rows = Incident.objects.filter(
+        contract_service_id__in={t.contract_service.pk for t in targets},
+        key__in={t.objective.key for t in targets},
+        cause=Incident.Cause.PROVIDER,
+        started_at__lt=high,
+        ended_at__gt=low,
+    ).values_list("contract_service_id", "key", "started_at", "ended_at")
+    for cs_id, key, start, end in rows:
+        incidents[(cs_id, key)].append((start, end))
+    return maintenance, incidents
+
+
+def _measure(
+    contract: Contract,
+    period: engine.Period,
+    until: datetime,
+    overrides: Mapping[int, engine.Objective],
+) -> tuple[list[ContractService], list[tuple[_Target, engine.Measure, dict[str, object]]]]:
+    """Every effective objective of the contract measured from the period's start to
+    ``until`` (the period's end for a statement, now for an early warning)."""
+    contract_services, targets = _targets(contract, overrides)
+    active = engine.active_interval(period, contract.start_date, contract.end_date)
+    if active is None or not targets:
+        return contract_services, []
+    low, high = active[0], min(active[1], until)
+    _attach_relief(contract, targets, low, high)
+    sampled = [t for t in targets if t.objective.indicator != "uptime"]
+    timed = [t for t in targets if t.objective.indicator == "uptime"]
+    aggregates = _sample_aggregates(sampled, low, high) if sampled else {}
+    maintenance, incidents = _uptime_inputs(contract, timed, low, high) if timed else ({}, {})
+    measured = []
+    for target in targets:
+        cs_id, key = target.contract_service.pk, target.objective.key
+        indicator = target.objective.indicator
+        measure: engine.Measure
+        if indicator == "uptime":
+            windows = maintenance.get(None, []) + maintenance.get(cs_id, [])
+            down = incidents.get((cs_id, key), [])
+            measure = engine.uptime_attainment(
+                period.start_at, min(period.end_at, until), [active], windows, down, target.relief
+            )
+            relieved = 0
+            if target.relief:
+                unrelieved = engine.uptime_attainment(
+                    period.start_at, min(period.end_at, until), [active], windows, down
+                )
+                relieved = unrelieved.downtime_seconds - measure.downtime_seconds
+            figures: dict[str, object] = {
+                "scheduled_seconds": measure.scheduled_seconds,
+                "downtime_seconds": measure.downtime_seconds,
+                "relieved_seconds": relieved,
+            }
+        else:
+            row = aggregates.get((cs_id, key), {})
+            relieved = int(row.get("relieved") or 0)
+            if indicator == "ratio":
+                measure = engine.RatioMeasure(
+                    int(row.get("ok_count") or 0), int(row.get("judged") or 0)
+                )
+                figures = {"ok": measure.ok, "total": measure.total}
+            elif indicator == "threshold":
+                measure = engine.ThresholdMeasure(
+                    int(row.get("meeting") or 0), int(row.get("valued") or 0)
+                )
+                figures = {
+                    "meeting": measure.meeting,
+                    "total": measure.total,
+                    "threshold": _canonical(target.objective.threshold),
+                    "threshold_comparator": target.objective.threshold_comparator,
+                }
+            else:
+                total = row.get("value_sum")
+                measure = engine.CountMeasure(
+                    Decimal(total) if total is not None else Decimal(0),
+                    int(row.get("samples") or 0),
+                )
+                figures = {"total": _canonical(measure.total), "samples": measure.samples}
+            figures["relieved_samples"] = relieved
+        measured.append((target, measure, figures))
+    return contract_services, measured
+
+
+# --------------------------------------------------------------------------- computing
+
+
+def _canonical(value: Decimal | None) -> str | None:
+    """A decimal as text that does not depend on its stored scale (99.5000 → "99.5")."""
+    if value is None:
+        return None
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _fraction_text(value: Fraction | None) -> str | None:
+    return None if value is None else f"{value.numerator}/{value.denominator}"
+
+
+def _rule_json(rule: engine.CreditRule | None) -> dict[str, object] | None:
+    return None if rule is None else rule.to_json()
+
+
+def _stored_attainment(value: Fraction | None) -> Decimal | None:
+    """Attainment for the database: 10 decimals, enough to show 3 exactly rounded."""
+    if value is None:
+        return None
+    with localcontext() as context:
+        context.prec = 60
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return exact.quantize(_ATTAINMENT_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _relief_note(indicator: str, figures: Mapping[str, object]) -> str:
+    if indicator == "uptime":
+        seconds = int(figures.get("relieved_seconds") or 0)
+        if seconds:
+            minutes = f"{seconds // 60:,} min" + (f" {seconds % 60} s" if seconds % 60 else "")
+            return (
+                f" Relief: {minutes} of downtime during a lapse of the customer's "
+                "responsibilities is excluded."
+            )
+        return ""
+    samples = int(figures.get("relieved_samples") or 0)
+    if samples:
+        return (
+            f" Relief: {samples:,} sample{'s' if samples != 1 else ''} observed during a lapse "
+            "of the customer's responsibilities "
+            f"{'are' if samples != 1 else 'is'} excluded."
+        )
+    return ""
+
+
+def compute_period(
+    *,
+    contract: Contract,
+    period_start: date,
+    objective_overrides: Mapping[int, engine.Objective] | None = None,
+) -> ComputedStatement:
+    """What the statement of the period starting on ``period_start`` says, without writing.
+
+    A pure read: six queries per contract whatever the number of samples or services.
+    ``objective_overrides`` (keyed by ServiceLevel id) substitutes an objective — a rule or
+    a target being edited — for the what-if preview. Raises :class:`SettlementError` for a
+    date that is not a period start, a period outside the contract's dates, or a rule the
+    contract cannot honour (a pool rule without an at-risk amount).
+    """
+    period = _period_of(contract, period_start)
+    currency = contract.currency
+    contract_services, measured = _measure(
+        contract, period, period.end_at, objective_overrides or {}
+    )
+    fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
+    fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
+    fees_total = engine.quantize_money(
+        sum((engine.quantize_money(fee, currency) for fee in fees.values()), Decimal(0)), currency
+    )
+    try:
+        at_risk = engine.at_risk_amount(contract.credit_cap_percent, fees_total, currency)
+    except engine.ParameterError as exc:
+        raise SettlementError(f"{contract.reference}: {exc}") from None
+    lines = []
+    for target, measure, figures in measured:
+        cs = target.contract_service
+        try:
+            # The statement names the period; a line needs its service, so the service goes
+            # in the parenthesis after the objective's name.
+            result = engine.evaluate(
+                target.objective,
+                measure,
+                fee=fees[cs.pk],
+                currency=currency,
+                at_risk=at_risk,
+                period_label=cs.service.name,
+            )
+        except engine.ParameterError as exc:
+            raise SettlementError(
+                f"{contract.reference}, {cs.service.name}, {target.objective.label}: {exc}"
+            ) from None
+        explanation = result.explanation + _relief_note(target.objective.indicator, figures)
+        lines.append(
+            ComputedLine(
+                contract_service=cs,
+                service_level=target.service_level,
+                objective=target.objective,
+                measure=measure,
+                figures=figures,
+                result=result,
+                explanation=explanation,
+            )
+        )
+    cap = engine.apply_cap([line.result.amount for line in lines], at_risk, currency)
+    payload = {
+        "contract": contract.pk,
+        "period": [period.start.isoformat(), period.end.isoformat(), period.tz],
+        "currency": currency,
+        "credit_cap_percent": _canonical(contract.credit_cap_percent),
+        "fees": {str(cs_id): _canonical(fee) for cs_id, fee in sorted(fees.items())},
+        "fees_total": str(fees_total),
+        "at_risk_amount": None if at_risk is None else str(at_risk),
+        "lines": [line.snapshot() for line in lines],
+        "credit_total": str(cap.credit_total),
+        "cap_adjustment": str(cap.cap_adjustment),
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return ComputedStatement(
+        contract=contract,
+        period=period,
+        currency=currency,
+        lines=lines,
+        fees_total=fees_total,
+        at_risk_amount=at_risk,
+        credit_total=cap.credit_total,
+        cap_adjustment=cap.cap_adjustment,
+        cap_explanation=cap.explanation,
+        fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+
+
+# --------------------------------------------------------------------------- settling
+
+
+def _pause_for_fault_tests(statement: Statement) -> None:
+    # Fault injection for the worker-kill test only: it must SIGKILL a worker in the
+    # middle of a settlement. Read from the environment rather than settings because
+    # settings.py only exposes the variables it reads, and this knob must never be a
+    # setting anyone could leave on in production. Unset (the default) costs nothing.
+    seconds = float(os.environ.get("SETTLEMENT_TEST_PAUSE_SECONDS") or 0)
+    if seconds > 0:
+        logger.warning(
+            "SETTLEMENT_TEST_PAUSE_SECONDS: pausing %s s inside the settlement of %s",
+            seconds,
+            statement,
+        )
+        time.sleep(seconds)
+
+
+def _write(computed: ComputedStatement, revision: int, now: datetime) -> Statement:
+    statement = Statement.objects.create(
+        contract=computed.contract,
+        period_start=computed.period.start,
+        period_end=computed.period.end,
+        revision=revision,
+        currency=computed.currency,
+        fees_total=computed.fees_total,
+        at_risk_amount=computed.at_risk_amount,
+        credit_total=computed.credit_total,
+        cap_adjustment=computed.cap_adjustment,
+        fingerprint=computed.fingerprint,
+        issued_at=now,
+    )
+    _pause_for_fault_tests(statement)
+    StatementLine.objects.bulk_create(
+        [
+            StatementLine(
+                statement=statement,
+                contract_service=line.contract_service,
+                service_level=line.service_level,
+                key=line.objective.key,
+                name=line.objective.name,
+                source_level=line.service_level.level,
+                indicator=line.objective.indicator,
+                comparator=line.objective.comparator,
+                target=line.objective.target,
+                credit_rule=_rule_json(line.objective.rule),
+                measure=line.figures,
+                attainment=_stored_attainment(line.result.attainment),
+                met=line.result.met,
+                fee=line.result.fee,
+                credit_percent=line.result.credit_percent,
+                amount=line.result.amount,
+                explanation=line.explanation,
+            )
+            for line in computed.lines
+        ]
+    )
+    return statement
+
+
+def _notify(event: str, **ids: int) -> None:
+    """Call ``credits.notify.<event>`` if that module provides it (it may not, yet)."""
+    hook: Callable[..., object] | None = getattr(notify, event, None)
+    if hook is None:
+        logger.info("credits.notify.%s does not exist: no %s notification sent", event, event)
+        return
+    hook(**ids)
+
+
+def settle_period(
+    *,
+    contract: Contract,
+    period_start: date,
+    now: datetime | None = None,
+    only_if_unsettled: bool = False,
+    announce: bool = True,
+) -> SettlementResult:
+    """Issue the statement of one contract period, or return the one already issued.
+
+    In one transaction, with the contract row locked so that settlers of one contract take
+    turns: compute the period; if its latest revision has the same fingerprint, return it
+    (``created`` False); otherwise insert the next revision with its lines. After commit,
+    both parties are told (and the provider warned of objectives without data) unless
+    ``announce`` is False. ``only_if_unsettled`` (the sweep's tasks) returns any existing
+    revision without recomputing: a redelivered task never issues a revision. Raises
+    :class:`SettlementError` for a period that cannot be settled (see
+    :func:`check_settleable`).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        # NO KEY UPDATE: serialises settlers without blocking rows that merely reference
+        # the contract (new maintenance windows, statements of other periods).
+        locked = Contract.objects.select_for_update(no_key=True).get(pk=contract.pk)
+        period = check_settleable(contract=locked, period_start=period_start, now=now)
+        latest = (
+            Statement.objects.filter(contract=locked, period_start=period.start)
+            .order_by("-revision")
+            .first()
+        )
+        if latest is not None and only_if_unsettled:
+            return SettlementResult(latest, created=False)
+        computed = compute_period(contract=locked, period_start=period.start)
+        if latest is not None and latest.fingerprint == computed.fingerprint:
+            return SettlementResult(latest, created=False)
+        revision = latest.revision + 1 if latest is not None else 1
+        try:
+            with transaction.atomic():
+                statement = _write(computed, revision, now)
+        except IntegrityError:
+            # Only a writer that skipped the lock gets here: its revision won the race.
+            winner = Statement.objects.filter(
+                contract=locked, period_start=period.start, revision=revision
+            ).first()
+            if winner is None:
+                raise
+            return SettlementResult(winner, created=False)
+        if announce:
+            transaction.on_commit(
+                partial(_notify, "statement_issued", statement_id=statement.pk), robust=True
+            )
+            if computed.has_no_data:
+                transaction.on_commit(
+                    partial(_notify, "no_data", statement_id=statement.pk), robust=True
+                )
+    logger.info("%s issued: credit %s %s", statement, statement.credit_total, statement.currency)
+    return SettlementResult(statement, created=True)
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def _swept() -> Q:
+    return Q(status__in=[Contract.Status.ACTIVE, Contract.Status.SUSPENDED]) | Q(
+        status=Contract.Status.TERMINATED, end_date__isnull=False
+    )
+
+
+_DUE_SQL = """
+WITH contract AS (
+    SELECT c.id, c.start_date, c.end_date, c.timezone,
+           CASE c.settlement_period WHEN 'week' THEN 'week' WHEN 'month' THEN 'month'
+                ELSE 'quarter' END AS unit,
+           CASE c.settlement_period WHEN 'week' THEN interval '7 days'
+                WHEN 'month' THEN interval '1 month' ELSE interval '3 months' END AS step,
+           CASE WHEN %(ignore_delay)s THEN 0 ELSE c.settlement_delay_days END AS delay
+    FROM contracts_contract c
+    WHERE (c.status IN ('active', 'suspended')
+           OR (c.status = 'terminated' AND c.end_date IS NOT NULL))
+      AND (%(all)s OR c.id = ANY(%(ids)s))
+)
+SELECT c.id, p.start::date
+FROM contract c
+CROSS JOIN LATERAL generate_series(
+    date_trunc(c.unit, c.start_date::timestamp),
+    date_trunc(c.unit, LEAST(COALESCE(c.end_date, 'infinity'::date),
+                             (%(now)s::timestamptz AT TIME ZONE c.timezone)::date)::timestamp),
+    c.step
+) AS p(start)
+WHERE ((p.start + c.step + make_interval(days => c.delay)) AT TIME ZONE c.timezone)
+      <= %(now)s::timestamptz
+  AND NOT EXISTS (
+      SELECT 1 FROM credits_statement s
+      WHERE s.contract_id = c.id AND s.period_start = p.start::date
+  )
+ORDER BY p.start, c.id
+"""
+
+
+def _due_periods_sql(
+    now: datetime, ignore_delay: bool, contract_ids: Sequence[int] | None
+) -> Iterator[tuple[int, date]]:
+    params = {
+        "now": now,
+        "ignore_delay": ignore_delay,
+        "all": contract_ids is None,
+        "ids": list(contract_ids or []),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_SQL, params)
+        while rows := cursor.fetchmany(2000):
+            yield from rows
+
+
+def _due_periods_python(
+    now: datetime, ignore_delay: bool, contract_ids: Sequence[int] | None
+) -> Iterator[tuple[int, date]]:
+    """The reference implementation, for databases without generate_series (SQLite)."""
+    contracts = Contract.objects.filter(_swept()).order_by("pk")
+    if contract_ids is not None:
+        contracts = contracts.filter(pk__in=contract_ids)
+    settled = set(
+        Statement.objects.filter(contract__in=contracts).values_list("contract_id", "period_start")
+    )
+    due = []
+    for contract in contracts:
+        last = _local_today(now, contract.timezone)
+        if contract.end_date is not None:
+            last = min(last, contract.end_date)
+        for period in engine.periods_between(
+            contract.start_date, last, contract.settlement_period, contract.timezone
+        ):
+            if (contract.pk, period.start) in settled:
+                continue
+            if settle_after(contract, period, ignore_delay=ignore_delay) <= now:
+                due.append((period.start, contract.pk))
+    for start, contract_id in sorted(due):
+        yield contract_id, start
+
+
+def due_periods(
+    now: datetime,
+    *,
+    ignore_delay: bool = False,
+    contract_ids: Sequence[int] | None = None,
+) -> Iterator[tuple[int, date]]:
+    """Every (contract id, period start) that is due: the period ended at least
+    ``settlement_delay_days`` ago (in the contract's time zone; ``ignore_delay`` for a
+    manual settlement) and has no statement yet, oldest periods first.
+
+    Computed by the database in one query: a period lost anywhere (a dropped message, a
+    missed sweep, a failed task) is found again by the next call.
+    """
+    if connection.vendor == "postgresql":
+        return _due_periods_sql(now, ignore_delay, contract_ids)
+    return _due_periods_python(now, ignore_delay, contract_ids)
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Enqueue one settlement task per due contract period, and one early-warning task per
+    active contract; returns the number of settlement tasks published.
+
+    Publishing happens after the surrounding transaction commits (at once outside one).
+    Running several sweeps at once is harmless: a task finds the statement another one
+    issued and returns it. If the broker goes away, publishing stops, the rest is left for
+    the next sweep (the database still says those periods are due) and the sweep returns
+    the number published so far.
+    """
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from credits import tasks  # the tasks import this module
+
+    now = now or timezone.now()
+    due = list(due_periods(now))
+    active = list(
+        Contract.objects.filter(status=Contract.Status.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    published = 0
+
+    def publish() -> None:
+        nonlocal published
+        try:
+            for contract_id, start in due:
+                tasks.settle_contract_period.delay(contract_id, start.isoformat())
+                published += 1
+            for contract_id in active:
+                tasks.warn_open_period.delay(contract_id)
+        except (BrokerError, ConnectionError, OSError) as exc:
+            logger.warning(
+                "Sweep: the broker is unavailable (%s); %d of %d due periods enqueued, the "
+                "next sweep picks up the rest",
+                exc,
+                published,
+                len(due),
+            )
+
+    transaction.on_commit(publish, robust=True)
+    logger.info("Sweep at %s: %d due contract periods, %d enqueued", now, len(due), published)
+    return published
+
+
+# --------------------------------------------------------------------------- early warning
+
+
+def _projected_amount(
+    objective: engine.Objective,
+    percent: Decimal | None,
+    fee: Decimal,
+    at_risk: Decimal | None,
+    currency: str,
+) -> Decimal:
+    rule = objective.rule
+    if percent is not None:
+        return engine.quantize_money(
+            Fraction(engine.quantize_money(fee, currency)) * Fraction(percent) / 100, currency
+        )
+    if isinstance(rule, engine.FlatRule) and rule.amount is not None:
+        return min(
+            engine.quantize_money(rule.amount, currency), engine.quantize_money(fee, currency)
+        )
+    if isinstance(rule, engine.PoolRule) and at_risk is not None:
+        return engine.quantize_money(
+            Fraction(at_risk) * Fraction(rule.allocation_percent) / 100, currency
+        )
+    return engine.quantize_money(0, currency)
+
+
+def warn_early(*, contract: Contract, now: datetime | None = None) -> list[EarlyWarning]:
+    """Warn the provider, during an active contract's open period, of every objective that
+    is already breached or burning its error budget fast enough to breach by the end.
+
+    At most one warning per (contract service, key, period): a second call never warns
+    twice (the database's unique constraint decides, not this code). Returns the warnings
+    created by this call; for each, ``credits.notify.early_warning`` runs after commit.
+    """
+    now = now or timezone.now()
+    if contract.status != Contract.Status.ACTIVE:
+        return []
+    kind, tz, currency = contract.settlement_period, contract.timezone, contract.currency
+    period = engine.period_containing(_local_today(now, tz), kind, tz)
+    active = engine.active_interval(period, contract.start_date, contract.end_date)
+    if active is None or not active[0] < now < active[1]:
+        return []
+    elapsed = Fraction(
+        engine.to_epoch_seconds(now) - engine.to_epoch_seconds(active[0]),
+        engine.to_epoch_seconds(active[1]) - engine.to_epoch_seconds(active[0]),
+    )
+    contract_services, measured = _measure(contract, period, now, {})
+    fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
+    fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
+    fees_total = sum((engine.quantize_money(fee, currency) for fee in fees.values()), Decimal(0))
+    at_risk = engine.at_risk_amount(contract.credit_cap_percent, fees_total, currency)
+    created_warnings = []
+    for target, measure, _figures in measured:
+        warning = engine.project_breach(target.objective, measure, elapsed)
+        if warning is None:
+            continue
+        cs = target.contract_service
+        row, created = EarlyWarning.objects.get_or_create(
+            contract_service=cs,
+            key=target.objective.key,
+            period_start=period.start,
+            defaults={
+                "state": warning.state,
+                "attainment": _stored_attainment(warning.attainment_so_far),
+                "projected_credit_percent": warning.projected_credit_percent or Decimal(0),
+                "projected_amount": _projected_amount(
+                    target.objective,
+                    warning.projected_credit_percent,
+                    fees[cs.pk],
+                    at_risk,
+                    currency,
+                ),
+                "message": f"{cs.service.name}: {warning.explanation}",
+            },
+        )
+        if created:
+            created_warnings.append(row)
+            transaction.on_commit(partial(_notify, "early_warning", warning_id=row.pk), robust=True)
+    return created_warnings
