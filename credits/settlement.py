@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
-from functools import partial
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -644,6 +643,17 @@ def _notify(event: str, **ids: int) -> None:
     hook(**ids)
 
 
+def _notify_on_commit(event: str, **ids: int) -> None:
+    """Announce once the transaction commits; a failing notification is logged and never
+    undoes or fails the settlement (robust)."""
+
+    def announce() -> None:
+        _notify(event, **ids)
+
+    # A named function, not a partial: Django logs a robust callback's __qualname__.
+    transaction.on_commit(announce, robust=True)
+
+
 def settle_period(
     *,
     contract: Contract,
@@ -692,13 +702,9 @@ def settle_period(
                 raise
             return SettlementResult(winner, created=False)
         if announce:
-            transaction.on_commit(
-                partial(_notify, "statement_issued", statement_id=statement.pk), robust=True
-            )
+            _notify_on_commit("statement_issued", statement_id=statement.pk)
             if computed.has_no_data:
-                transaction.on_commit(
-                    partial(_notify, "no_data", statement_id=statement.pk), robust=True
-                )
+                _notify_on_commit("no_data", statement_id=statement.pk)
     logger.info("%s issued: credit %s %s", statement, statement.credit_total, statement.currency)
     return SettlementResult(statement, created=True)
 
@@ -924,5 +930,5 @@ def warn_early(*, contract: Contract, now: datetime | None = None) -> list[Early
         )
         if created:
             created_warnings.append(row)
-            transaction.on_commit(partial(_notify, "early_warning", warning_id=row.pk), robust=True)
+            _notify_on_commit("early_warning", warning_id=row.pk)
     return created_warnings
