@@ -1,0 +1,157 @@
+"""The benchmark book generator: refuses impossible arguments, writes a valid book."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bench import generate
+from bench.generate import BookSpec, build_book, loaded_book, plan_samples, sample_lines, write_book
+from contracts.models import (
+    Contract,
+    ContractService,
+    Incident,
+    MaintenanceWindow,
+    Measurement,
+    Organization,
+    Responsibility,
+    ResponsibilityLapse,
+    Service,
+    ServiceLevel,
+)
+from contracts.selectors import effective_service_levels
+from credits import engine
+
+TINY = BookSpec(contracts=30, months=2, samples_per_objective=3, seed=5, last_month="2026-09")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--contracts", "0", "--samples-per-objective", "5"], "--contracts must be between"),
+        (["--contracts", "-3", "--samples-per-objective", "5"], "--contracts must be between"),
+        (["--contracts", "10", "--months", "121", "--samples-per-objective", "5"], "--months"),
+        (["--contracts", "10", "--months", "0", "--samples-per-objective", "5"], "--months"),
+        (["--contracts", "10", "--samples-per-objective", "0"], "--samples-per-objective"),
+        (["--contracts", "10", "--samples-per-objective", "1000000"], "--samples-per-objective"),
+        (["--contracts", "100000", "--months", "120", "--samples-per-objective", "1000"], "limit"),
+        (["--contracts", "10", "--samples", "-1"], "--samples must be between"),
+        (["--contracts", "10", "--samples", "5", "--periods", "daily"], "--periods"),
+        (["--contracts", "10", "--samples", "5", "--last-month", "2026-13"], "--last-month"),
+        (["--contracts", "ten", "--samples", "5"], "invalid int value"),
+        (["--contracts", "10"], "one of the arguments"),
+        (
+            ["--contracts", "10", "--samples", "5", "--database-url", "mysql://h/bench"],
+            "unsupported database URL scheme 'mysql'",
+        ),
+        (
+            ["--contracts", "10", "--samples", "5", "--database-url", "postgres://h/slaportal"],
+            "must contain 'bench'",
+        ),
+    ],
+)
+def test_impossible_arguments_are_refused_with_one_readable_line(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        generate.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("python -m bench.generate: error: ")
+    assert message in err
+
+
+def test_the_same_seed_gives_the_same_book_and_samples():
+    def rows(spec: BookSpec) -> tuple:
+        book = build_book(spec)
+        text = "".join(chunk for _, chunk in sample_lines(spec, plan_samples(spec, book)))
+        return book.organizations, [vars(c) for c in book.contracts], book.incidents, text
+
+    assert rows(TINY) == rows(TINY)
+    assert rows(TINY) != rows(BookSpec(**{**vars(TINY), "seed": 6}))
+
+
+def test_a_total_of_samples_is_met_exactly():
+    spec = BookSpec(contracts=20, months=1, samples=12_345, seed=2, last_month="2026-10")
+    book = build_book(spec)
+    assert sum(count for count, _ in sample_lines(spec, plan_samples(spec, book))) == 12_345
+
+
+@pytest.mark.django_db
+def test_a_tiny_book_is_valid_and_covers_every_level_rule_and_cause():
+    summary = write_book(TINY)
+
+    assert summary["contracts"] == Contract.objects.count() == 30
+    for model in (
+        Organization,
+        Service,
+        Contract,
+        ContractService,
+        ServiceLevel,
+        Responsibility,
+        ResponsibilityLapse,
+        MaintenanceWindow,
+        Incident,
+    ):
+        objects = list(model.objects.all())
+        assert objects, model
+        for obj in objects:
+            obj.full_clean()
+    for sample in Measurement.objects.all()[:300]:
+        sample.full_clean()
+
+    levels = ServiceLevel.objects.all()
+    assert {sl.level for sl in levels} == {"corporate", "service", "customer", "contract_service"}
+    assert {sl.credit_rule["kind"] for sl in levels if sl.credit_rule} == set(engine.RULE_KINDS)
+    assert any(
+        sl.credit_rule["kind"] == "tiered" and sl.comparator == "lte"
+        for sl in levels
+        if sl.credit_rule
+    )
+    assert {sl.level for sl in levels if not sl.enabled} == {"customer", "contract_service"}
+    for sl in levels:
+        if sl.credit_rule and sl.credit_rule["kind"] == "pool":
+            assert sl.contract.credit_cap_percent is not None
+    assert set(Incident.objects.values_list("cause", flat=True)) == {
+        "provider",
+        "customer",
+        "maintenance",
+        "force_majeure",
+        "third_party",
+    }
+    contracts = Contract.objects.all()
+    assert {c.settlement_period for c in contracts} == {"week", "month", "quarter"}
+    assert len({c.timezone for c in contracts}) >= 4
+    assert any(c.credit_cap_percent is not None for c in contracts)
+    assert all(1 <= c.services.count() <= 5 for c in contracts)
+    assert Responsibility.service_levels.through.objects.exists()
+
+
+@pytest.mark.django_db
+def test_samples_exist_exactly_for_the_effective_sampled_objectives_while_in_force():
+    write_book(TINY)
+
+    expected = set()
+    for contract in Contract.objects.exclude(status="draft"):
+        for effective in effective_service_levels(contract):
+            for sl in effective.service_levels:
+                if sl.indicator != "uptime":
+                    expected.add((effective.contract_service.pk, sl.key))
+    assert set(Measurement.objects.values_list("contract_service_id", "key").distinct()) == expected
+    for cs in ContractService.objects.select_related("contract"):
+        first = cs.measurements.order_by("observed_at").first()
+        if first is None:
+            continue
+        contract = cs.contract
+        period = engine.period_containing(contract.start_date, "month", contract.timezone)
+        start = engine.active_interval(period, contract.start_date, contract.end_date)[0]
+        assert first.observed_at >= start
+
+
+@pytest.mark.django_db
+def test_the_marker_says_which_book_is_loaded():
+    assert loaded_book(TINY) is None
+    summary = write_book(TINY)
+    assert loaded_book(TINY) == summary
+    assert loaded_book(BookSpec(**{**vars(TINY), "seed": 9})) is None
+    assert Counter(Measurement.objects.values_list("key", flat=True)).total() == summary["samples"]
