@@ -368,6 +368,8 @@ class Book:
     """Every row, in table order; ``pairs`` are the sampled (cs, key, objective) triples."""
 
     organizations: list[tuple] = field(default_factory=list)
+    users: list[tuple] = field(default_factory=list)
+    memberships: list[tuple] = field(default_factory=list)
     services: list[tuple] = field(default_factory=list)
     contracts: list[ContractRow] = field(default_factory=list)
     objectives: list[Objective] = field(default_factory=list)
@@ -509,6 +511,20 @@ def build_book(spec: BookSpec) -> Book:
                 rule=rule,
             )
     service_names = {row[0]: row[3] for row in book.services}
+
+    # People: whom a statement notifies. Unusable passwords; the read benchmark sets one.
+    for org_id, _name, slug, kind, *_rest in book.organizations:
+        roles = (
+            ["admin", "editor"] if kind == "provider" else ["viewer", "admin"][: rng.randint(1, 2)]
+        )
+        for role in roles:
+            user = len(book.users) + 1
+            username = f"{slug[:120]}-{role}"
+            book.users.append(
+                (user, "!bench-unusable", False, username, "", "", f"{username}@example.com",
+                 False, True, created)
+            )  # fmt: skip
+            book.memberships.append((len(book.memberships) + 1, user, org_id, role))
 
     cs_id = 0
     for n in range(spec.contracts):
@@ -833,6 +849,7 @@ def sample_lines(spec: BookSpec, runs: Sequence[SampleRun]) -> Iterator[tuple[in
 
 MEASUREMENT_TABLE = "contracts_measurement"
 TRUNCATED = [
+    "auth_user",
     "contracts_organization",
     "contracts_measurement",
     "credits_statement",
@@ -928,6 +945,19 @@ def write_book(
         )
         _copy_rows(
             cursor,
+            "auth_user",
+            [
+                "id", "password", "is_superuser", "username", "first_name", "last_name",
+                "email", "is_staff", "is_active", "date_joined",
+            ],
+            book.users,
+        )  # fmt: skip
+        _copy_rows(
+            cursor, "contracts_membership", ["id", "user_id", "organization_id", "role"],
+            book.memberships,
+        )  # fmt: skip
+        _copy_rows(
+            cursor,
             "contracts_service",
             ["id", "provider_id", "code", "name", "description"],
             book.services,
@@ -1005,6 +1035,8 @@ def write_book(
             ],
         )
         for table in (
+            "auth_user",
+            "contracts_membership",
             "contracts_organization",
             "contracts_service",
             "contracts_contract",
@@ -1069,6 +1101,7 @@ def write_book(
         )
         summary = {
             "organizations": len(book.organizations),
+            "users": len(book.users),
             "services": len(book.services),
             "contracts": len(book.contracts),
             "active_contracts": sum(c.status == "active" for c in book.contracts),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from bench import generate
 from bench.generate import BookSpec, build_book, loaded_book, plan_samples, sample_lines, write_book
@@ -14,6 +15,7 @@ from contracts.models import (
     Incident,
     MaintenanceWindow,
     Measurement,
+    Membership,
     Organization,
     Responsibility,
     ResponsibilityLapse,
@@ -83,6 +85,8 @@ def test_a_tiny_book_is_valid_and_covers_every_level_rule_and_cause():
 
     assert summary["contracts"] == Contract.objects.count() == 30
     for model in (
+        get_user_model(),
+        Membership,
         Organization,
         Service,
         Contract,
