@@ -810,13 +810,12 @@ def due_periods(
 
 def sweep(now: datetime | None = None) -> int:
     """Enqueue one settlement task per due contract period, and one early-warning task per
-    active contract; returns the number of settlement tasks published.
+    active contract; returns the number of due contract periods found.
 
     Publishing happens after the surrounding transaction commits (at once outside one).
     Running several sweeps at once is harmless: a task finds the statement another one
-    issued and returns it. If the broker goes away, publishing stops, the rest is left for
-    the next sweep (the database still says those periods are due) and the sweep returns
-    the number published so far.
+    issued and returns it. If the broker goes away, publishing stops and the rest is left
+    for the next sweep: the database still says those periods are due.
     """
     from kombu.exceptions import OperationalError as BrokerError
 
@@ -829,10 +828,9 @@ def sweep(now: datetime | None = None) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    published = 0
 
     def publish() -> None:
-        nonlocal published
+        published = 0
         try:
             for contract_id, start in due:
                 tasks.settle_contract_period.delay(contract_id, start.isoformat())
@@ -841,16 +839,17 @@ def sweep(now: datetime | None = None) -> int:
                 tasks.warn_open_period.delay(contract_id)
         except (BrokerError, ConnectionError, OSError) as exc:
             logger.warning(
-                "Sweep: the broker is unavailable (%s); %d of %d due periods enqueued, the "
-                "next sweep picks up the rest",
+                "Sweep: the broker is unavailable (%s); %d of %d due contract periods "
+                "enqueued, the next sweep picks up the rest",
                 exc,
                 published,
                 len(due),
             )
+            return
+        logger.info("Sweep at %s: %d due contract periods enqueued", now, published)
 
     transaction.on_commit(publish, robust=True)
-    logger.info("Sweep at %s: %d due contract periods, %d enqueued", now, len(due), published)
-    return published
+    return len(due)
 
 
 # --------------------------------------------------------------------------- early warning
