@@ -1,0 +1,150 @@
+"""Filters of the contracts API.
+
+Foreign keys are filtered by id with ``NumberFilter``, never ``ModelChoiceFilter``: the
+list is already scoped, so an id outside the scope simply matches nothing, where a
+choice filter would answer "not a valid choice" for a missing id and an empty list for
+an existing one — telling an outsider which ids exist.
+"""
+
+from __future__ import annotations
+
+import django_filters as filters
+
+from contracts.models import (
+    Contract,
+    ContractService,
+    Incident,
+    MaintenanceWindow,
+    Measurement,
+    Membership,
+    Organization,
+    Responsibility,
+    ResponsibilityLapse,
+    Service,
+    ServiceLevel,
+)
+
+
+def by_id(field_name: str, help_text: str = "") -> filters.NumberFilter:
+    return filters.NumberFilter(field_name=field_name, help_text=help_text or None)
+
+
+class OrganizationFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=Organization.Kind.choices)
+    slug = filters.CharFilter()
+
+    class Meta:
+        model = Organization
+        fields = ["kind", "slug"]
+
+
+class MembershipFilter(filters.FilterSet):
+    organization = by_id("organization_id")
+    role = filters.ChoiceFilter(choices=Membership.Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["organization", "role"]
+
+
+class ServiceFilter(filters.FilterSet):
+    provider = by_id("provider_id")
+    code = filters.CharFilter()
+
+    class Meta:
+        model = Service
+        fields = ["provider", "code"]
+
+
+class ContractFilter(filters.FilterSet):
+    provider = by_id("provider_id")
+    customer = by_id("customer_id")
+    status = filters.ChoiceFilter(choices=Contract.Status.choices)
+    settlement_period = filters.ChoiceFilter(choices=Contract.Period.choices)
+    reference = filters.CharFilter()
+
+    class Meta:
+        model = Contract
+        fields = ["provider", "customer", "status", "settlement_period", "reference"]
+
+
+class ContractServiceFilter(filters.FilterSet):
+    contract = by_id("contract_id")
+    service = by_id("service_id")
+
+    class Meta:
+        model = ContractService
+        fields = ["contract", "service"]
+
+
+class ServiceLevelFilter(filters.FilterSet):
+    level = filters.ChoiceFilter(choices=ServiceLevel.Level.choices)
+    provider = by_id("provider_id")
+    contract = by_id("contract_id")
+    service = by_id("service_id")
+    key = filters.CharFilter()
+    indicator = filters.ChoiceFilter(choices=ServiceLevel.Indicator.choices)
+    enabled = filters.BooleanFilter()
+
+    class Meta:
+        model = ServiceLevel
+        fields = ["level", "provider", "contract", "service", "key", "indicator", "enabled"]
+
+
+class ResponsibilityFilter(filters.FilterSet):
+    contract = by_id("contract_id")
+    service_level = by_id("service_levels", "Responsibilities that affect this objective.")
+
+    class Meta:
+        model = Responsibility
+        fields = ["contract", "service_level"]
+
+
+class ResponsibilityLapseFilter(filters.FilterSet):
+    responsibility = by_id("responsibility_id")
+    contract = by_id("responsibility__contract_id")
+    start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+
+    class Meta:
+        model = ResponsibilityLapse
+        fields = ["responsibility", "contract", "start_after", "start_before"]
+
+
+class MaintenanceWindowFilter(filters.FilterSet):
+    contract = by_id("contract_id")
+    contract_service = by_id("contract_service_id")
+    start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["contract", "contract_service", "start_after", "start_before"]
+
+
+class IncidentFilter(filters.FilterSet):
+    contract = by_id("contract_service__contract_id")
+    contract_service = by_id("contract_service_id")
+    key = filters.CharFilter()
+    cause = filters.ChoiceFilter(choices=Incident.Cause.choices)
+    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+
+    class Meta:
+        model = Incident
+        fields = ["contract", "contract_service", "key", "cause", "started_after", "started_before"]
+
+
+class MeasurementFilter(filters.FilterSet):
+    contract_service = by_id("contract_service_id")
+    key = filters.CharFilter()
+    observed_after = filters.IsoDateTimeFilter(
+        field_name="observed_at", lookup_expr="gte", help_text="Inclusive, ISO 8601."
+    )
+    observed_before = filters.IsoDateTimeFilter(
+        field_name="observed_at", lookup_expr="lt", help_text="Exclusive, ISO 8601."
+    )
+
+    class Meta:
+        model = Measurement
+        fields = ["contract_service", "key", "observed_after", "observed_before"]

@@ -1,0 +1,161 @@
+"""Serializers of the credits API: statements exactly in the SPEC §5 shape, disputes and
+notifications."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from contracts.api.base import MoneyField, PlainDecimalField, ScopedPrimaryKeyRelatedField
+from contracts.api.serializers import CreditRuleField
+from credits.models import Dispute, Notification, Statement, StatementLine
+
+_THOUSANDTH = Decimal("0.001")
+
+
+class AttainmentField(serializers.DecimalField):
+    """Attainment as statements show it: 3 decimals, rounded half up ("99.884")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=24, decimal_places=3, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return format(Decimal(value).quantize(_THOUSANDTH, rounding=ROUND_HALF_UP), "f")
+
+
+class StatementLineSerializer(serializers.ModelSerializer):
+    target = PlainDecimalField(max_digits=14, decimal_places=4, read_only=True)
+    attainment = AttainmentField(allow_null=True, help_text="null when there was no data.")
+    attainment_exact = PlainDecimalField(
+        source="attainment", max_digits=24, decimal_places=10, read_only=True, allow_null=True
+    )
+    credit_percent = PlainDecimalField(max_digits=12, decimal_places=6, read_only=True)
+    fee = MoneyField(currency="statement.currency", read_only=True)
+    amount = MoneyField(currency="statement.currency", read_only=True)
+    credit_rule = CreditRuleField(read_only=True)
+    measure = serializers.JSONField(read_only=True, help_text="The exact figures used.")
+
+    class Meta:
+        model = StatementLine
+        fields = [
+            "id",
+            "contract_service",
+            "service_level",
+            "key",
+            "name",
+            "source_level",
+            "indicator",
+            "attainment",
+            "attainment_exact",
+            "target",
+            "comparator",
+            "met",
+            "fee",
+            "credit_percent",
+            "amount",
+            "explanation",
+            "credit_rule",
+            "measure",
+        ]
+        read_only_fields = fields
+
+
+class StatementSerializer(serializers.ModelSerializer):
+    fees_total = MoneyField(currency="currency", read_only=True)
+    at_risk_amount = MoneyField(currency="currency", read_only=True, allow_null=True)
+    credit_total = MoneyField(currency="currency", read_only=True)
+    cap_adjustment = MoneyField(currency="currency", read_only=True)
+    lines = StatementLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Statement
+        fields = [
+            "id",
+            "contract",
+            "period_start",
+            "period_end",
+            "revision",
+            "status",
+            "currency",
+            "issued_at",
+            "fees_total",
+            "at_risk_amount",
+            "credit_total",
+            "cap_adjustment",
+            "lines",
+        ]
+        read_only_fields = fields
+
+
+class DisputeSerializer(serializers.ModelSerializer):
+    line = ScopedPrimaryKeyRelatedField(model=StatementLine, scope="visible")
+    statement = serializers.IntegerField(source="line.statement_id", read_only=True)
+    contract = serializers.IntegerField(source="line.statement.contract_id", read_only=True)
+    opened_by = serializers.IntegerField(source="opened_by_id", read_only=True, allow_null=True)
+    resolved_by = serializers.IntegerField(source="resolved_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Dispute
+        fields = [
+            "id",
+            "line",
+            "statement",
+            "contract",
+            "reason",
+            "status",
+            "resolution",
+            "opened_by",
+            "opened_at",
+            "resolved_by",
+            "resolved_at",
+        ]
+        read_only_fields = ["status", "resolution", "opened_at", "resolved_at"]
+        extra_kwargs = {"reason": {"max_length": 10_000}}
+
+
+class DisputeResolutionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["accepted", "rejected"])
+    resolution = serializers.CharField(max_length=10_000)
+
+
+class ReadField(serializers.BooleanField):
+    """Whether the notification was read; writing it sets or clears ``read_at``."""
+
+    def get_attribute(self, instance: Notification) -> bool:
+        return instance.read_at is not None
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    read = ReadField(required=False)
+
+    class Meta:
+        model = Notification
+        fields = [
+            "id",
+            "event",
+            "title",
+            "body",
+            "link",
+            "organization",
+            "created_at",
+            "read_at",
+            "read",
+        ]
+        read_only_fields = [name for name in fields if name != "read"]
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=1000,
+        help_text="The notifications to mark read; all unread ones when omitted.",
+    )
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
