@@ -1,1 +1,26 @@
-urlpatterns: list = []
+"""Browser pages of the credits app (included at "/" by slaportal/urls.py)."""
+
+from django.urls import path
+
+from credits import views
+
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("statements/", views.statement_list, name="statement-list"),
+    path("statements/export.csv", views.statement_export, name="statement-export"),
+    path("statements/<int:pk>/", views.statement_detail, name="statement-detail"),
+    path("statements/<int:pk>/csv/", views.statement_csv, name="statement-csv"),
+    path("statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),
+    path("lines/<int:line_id>/disputes/", views.dispute_open, name="dispute-open"),
+    path("disputes/", views.dispute_list, name="dispute-list"),
+    path("disputes/<int:pk>/resolve/", views.dispute_resolve, name="dispute-resolve"),
+    path(
+        "objectives/<int:contract_service_id>/<slug:key>/",
+        views.objective_detail,
+        name="objective-detail",
+    ),
+    path("responsibilities/", views.responsibility_list, name="responsibility-list"),
+    path("notifications/", views.notification_inbox, name="notification-inbox"),
+    path("notifications/read-all/", views.notification_read_all, name="notification-read-all"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification-read"),
+]

@@ -1,0 +1,92 @@
+"""Browser forms of the credits pages. They only read and check input; every write goes
+through ``credits.services``, whose errors are put back beside the field they name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from contracts.models import Contract
+from credits.models import Dispute
+
+
+class StatementFilterForm(forms.Form):
+    """Filters of the statement list and of its CSV export (all optional)."""
+
+    contract = forms.ModelChoiceField(
+        queryset=Contract.objects.none(), required=False, empty_label="All contracts"
+    )
+    period_from = forms.DateField(
+        required=False,
+        label="Periods from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Periods ending on or after this day.",
+    )
+    period_to = forms.DateField(
+        required=False,
+        label="Periods to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Periods starting on or before this day.",
+    )
+    latest_only = forms.BooleanField(
+        required=False, label="Latest revisions only (hide superseded revisions)"
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only contracts the user may read can be chosen: another id is "not a valid choice".
+        self.fields["contract"].queryset = (
+            Contract.objects.visible_to(user).select_related("customer").order_by("reference")
+        )
+        self.fields["contract"].label_from_instance = lambda c: f"{c.reference} — {c.customer}"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("period_from"), data.get("period_to")
+        if start and end and end < start:
+            self.add_error("period_to", "The end of the range cannot be before its start.")
+        return data
+
+
+class DisputeForm(forms.Form):
+    """A customer disputes one statement line."""
+
+    reason = forms.CharField(
+        label="Reason for the dispute",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        help_text="What is wrong with this line, and what you expect instead.",
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError("Say why you dispute this line.")
+        return reason
+
+
+class ResolveDisputeForm(forms.Form):
+    """The provider accepts or rejects a dispute, with a resolution."""
+
+    status = forms.ChoiceField(
+        label="Decision",
+        choices=[(Dispute.Status.ACCEPTED, "Accept"), (Dispute.Status.REJECTED, "Reject")],
+        widget=forms.RadioSelect,
+    )
+    resolution = forms.CharField(
+        label="Resolution",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        help_text="What was decided and why; the customer reads this.",
+    )
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ``ValidationError`` beside the fields it names (the rest on top)."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

@@ -1,0 +1,515 @@
+"""Browser pages of the credits app: the dashboard, statements (HTML, CSV, PDF), disputes,
+objectives, responsibilities and the notification inbox.
+
+Both parties use these pages. Every read starts from a ``visible_to`` scope, so anything
+outside the user's contracts is a 404, exactly like an id that does not exist; every write
+goes through ``credits.services``, whose errors are shown beside the field they concern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from contracts.models import ContractService, Membership
+from credits import exports, selectors, services
+from credits.exports import Datum
+from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilterForm, add_service_errors
+from credits.models import Dispute, Notification, Statement, StatementLine
+
+STATEMENTS_PER_PAGE = 50
+NOTIFICATIONS_PER_PAGE = 50
+EDIT_ROLES = (Membership.Role.ADMIN, Membership.Role.EDITOR)
+
+
+def _roles(user: Any) -> dict[int, str]:
+    """The user's role per organisation id (one query)."""
+    return dict(Membership.objects.filter(user_id=user.pk).values_list("organization_id", "role"))
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+@dataclass(slots=True)
+class CurrencyChart:
+    currency: str
+    chart: exports.Chart
+    months: list[selectors.MonthCredit]
+
+
+def _month_series(months: list[selectors.MonthCredit], today: date) -> list[CurrencyChart]:
+    """One chart per currency, one bar per month from the first month with a statement
+    (within the window) to this month; months without statements are zero."""
+    charts = []
+    for currency in sorted({m.currency for m in months}):
+        rows = {m.month: m for m in months if m.currency == currency}
+        first = min(rows)
+        series: list[selectors.MonthCredit] = []
+        month = first
+        while month <= today.replace(day=1):
+            series.append(
+                rows.get(month) or selectors.MonthCredit(month, currency, Decimal(0), Decimal(0), 0)
+            )
+            month = _next_month(month)
+        data = [
+            Datum(
+                period=m.month,
+                label=m.month.strftime("%b %Y"),
+                value=m.credit_total,
+                title=f"{m.month:%B %Y}: {exports.money_text(m.credit_total, currency)} "
+                f"credited over {m.statements} statement{'s' if m.statements != 1 else ''}",
+            )
+            for m in series
+        ]
+        chart = exports.bar_chart(
+            data,
+            title=f"Credits per month ({currency})",
+            description="Service credits of the latest revision of each statement, by the "
+            "month its period starts.",
+            unit=currency,
+        )
+        charts.append(CurrencyChart(currency=currency, chart=chart, months=series))
+    return charts
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Credits per period and per contract, the year to date, the open period's objectives,
+    the latest notifications and lapses, for one of the user's organisations."""
+    organizations = selectors.dashboard_organizations(request.user)
+    slug = request.GET.get("organization")
+    if slug:
+        organization = next((o for o in organizations if o.slug == slug), None)
+        if organization is None:
+            raise Http404("No such organisation.")
+    else:
+        organization = organizations[0] if organizations else None
+    today = timezone.now().date()
+    # Without an organisation (an operator) the dashboard covers every visible contract.
+    board = selectors.dashboard(request.user, organization=organization, today=today)
+    return render(
+        request,
+        "credits/dashboard.html",
+        {
+            "board": board,
+            "organizations": organizations,
+            "charts": _month_series(board.months, today),
+            "ytd": [
+                (currency, exports.money_text(total, currency))
+                for currency, total in board.year_to_date.items()
+            ],
+            "is_customer": organization is not None and organization.kind == "customer",
+        },
+    )
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def _filtered_statements(request: HttpRequest) -> tuple[StatementFilterForm, Any]:
+    form = StatementFilterForm(request.GET or None, user=request.user)
+    filters: dict[str, Any] = {}
+    if form.is_bound and form.is_valid():
+        filters = {
+            "contract": form.cleaned_data["contract"],
+            "period_from": form.cleaned_data["period_from"],
+            "period_to": form.cleaned_data["period_to"],
+            "include_superseded": not form.cleaned_data["latest_only"],
+        }
+    elif form.is_bound:
+        # Invalid filters show their errors and no rows, never someone else's statements.
+        return form, Statement.objects.none()
+    return form, selectors.statement_list(request.user, **filters)
+
+
+@login_required
+def statement_list(request: HttpRequest) -> HttpResponse:
+    """Every statement the user may read, newest first, filterable, 50 a page."""
+    form, statements = _filtered_statements(request)
+    page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    for statement in page:
+        currency = statement.currency
+        statement.fees_text = exports.money_text(statement.fees_total, currency)
+        statement.credit_text = exports.money_text(statement.credit_total, currency)
+        statement.cap_text = exports.money_text(statement.cap_adjustment, currency)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "credits/statement_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def statement_export(request: HttpRequest) -> HttpResponse:
+    """The statement list, with its filters, as CSV: one row per line."""
+    form, statements = _filtered_statements(request)
+    if form.is_bound and not form.is_valid():
+        return render(
+            request,
+            "credits/statement_list.html",
+            {"form": form, "page": None, "query": ""},
+            status=400,
+        )
+    lines = selectors.statement_lines_for_export(statements.order_by())
+    response = StreamingHttpResponse(
+        exports.csv_stream(lines.iterator(chunk_size=2000)), content_type="text/csv"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="statements-{timezone.now():%Y%m%d}.csv"'
+    )
+    return response
+
+
+def _get_statement(request: HttpRequest, pk: int) -> Statement:
+    try:
+        return selectors.get_statement(request.user, pk)
+    except Statement.DoesNotExist:
+        raise Http404("No such statement.") from None
+
+
+def _statement_context(
+    request: HttpRequest,
+    statement: Statement,
+    *,
+    dispute_forms: dict[int, DisputeForm] | None = None,
+    resolve_forms: dict[int, ResolveDisputeForm] | None = None,
+) -> dict[str, Any]:
+    contract = statement.contract
+    currency = statement.currency
+    roles = _roles(request.user)
+    staff = request.user.is_staff
+    can_dispute = not statement.superseded and (
+        staff or roles.get(contract.customer_id) in EDIT_ROLES
+    )
+    can_resolve = staff or roles.get(contract.provider_id) in EDIT_ROLES
+    dispute_forms = dispute_forms or {}
+    resolve_forms = resolve_forms or {}
+    lines = selectors.statement_lines(statement)
+    for line in lines:
+        line.statement = statement
+        line.attainment_text = exports.attainment_text(line.attainment)
+        line.target_text = exports.plain_decimal(line.target)
+        line.unit = "" if line.indicator == "count" else " %"
+        line.rule_text = exports.rule_text(line, contract.settlement_period)
+        line.fee_text = exports.money_text(line.fee, currency)
+        line.amount_text = exports.money_text(line.amount, currency)
+        line.credit_percent_text = exports.plain_decimal(line.credit_percent)
+        line.all_disputes = list(line.disputes.all())
+        line.open_dispute = next(
+            (d for d in line.all_disputes if d.status == Dispute.Status.OPEN), None
+        )
+        line.dispute_form = None
+        if can_dispute and line.open_dispute is None:
+            line.dispute_form = dispute_forms.get(line.pk) or DisputeForm(
+                auto_id=f"id_line{line.pk}_%s"
+            )
+        for dispute in line.all_disputes:
+            dispute.resolve_form = None
+            if can_resolve and dispute.status == Dispute.Status.OPEN:
+                dispute.resolve_form = resolve_forms.get(dispute.pk) or ResolveDisputeForm(
+                    auto_id=f"id_dispute{dispute.pk}_%s"
+                )
+    return {
+        "statement": statement,
+        "contract": contract,
+        "lines": lines,
+        "revisions": selectors.statement_revisions(statement),
+        "fees_text": exports.money_text(statement.fees_total, currency),
+        "cap_text": exports.money_text(statement.cap_adjustment, currency),
+        "credit_text": exports.money_text(statement.credit_total, currency),
+        "at_risk_text": (
+            exports.money_text(statement.at_risk_amount, currency)
+            if statement.at_risk_amount is not None
+            else ""
+        ),
+        "lines_total_text": exports.money_text(
+            sum((ln.amount for ln in lines), Decimal(0)), currency
+        ),
+        "period_text": exports.period_label(statement.period_start, contract.settlement_period),
+        "can_dispute": can_dispute,
+        "can_resolve": can_resolve,
+    }
+
+
+@login_required
+def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A statement with every line, its rule, explanation and disputes, and its revisions."""
+    statement = _get_statement(request, pk)
+    return render(request, "credits/statement_detail.html", _statement_context(request, statement))
+
+
+def _download_name(statement: Statement, extension: str) -> str:
+    reference = "".join(
+        ch if ch.isalnum() or ch in "-_" else "-" for ch in statement.contract.reference
+    )
+    return (
+        f"statement-{reference}-{statement.period_start:%Y-%m-%d}-r{statement.revision}.{extension}"
+    )
+
+
+@login_required
+def statement_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """One statement as CSV, one row per line."""
+    statement = _get_statement(request, pk)
+    lines = selectors.statement_lines(statement)
+    response = HttpResponse(exports.statement_csv(statement, lines), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name(statement, "csv")}"'
+    return response
+
+
+@login_required
+def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """One statement as a PDF for accounts payable: both parties, period, lines, totals,
+    cap adjustment and revision."""
+    statement = _get_statement(request, pk)
+    context = _statement_context(request, statement)
+    context["generated_at"] = timezone.now()
+    pdf = exports.statement_pdf(context)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name(statement, "pdf")}"'
+    return response
+
+
+# --------------------------------------------------------------------------- disputes
+
+
+@login_required
+@require_POST
+def dispute_open(request: HttpRequest, line_id: int) -> HttpResponse:
+    """A customer disputes one line; errors come back beside the reason field."""
+    line = get_object_or_404(StatementLine.objects.visible_to(request.user), pk=line_id)
+    form = DisputeForm(request.POST, auto_id=f"id_line{line.pk}_%s")
+    if form.is_valid():
+        try:
+            services.open_dispute(line=line, user=request.user, reason=form.cleaned_data["reason"])
+        except StatementLine.DoesNotExist:
+            raise Http404("No such line.") from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Your dispute is open; the provider has been told.")
+            return redirect(
+                f"{reverse('statement-detail', args=[line.statement_id])}#line-{line.pk}"
+            )
+    statement = _get_statement(request, line.statement_id)
+    context = _statement_context(request, statement, dispute_forms={line.pk: form})
+    return render(request, "credits/statement_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """The provider accepts or rejects a dispute with a resolution."""
+    dispute = get_object_or_404(
+        Dispute.objects.visible_to(request.user).select_related("line"), pk=pk
+    )
+    form = ResolveDisputeForm(request.POST, auto_id=f"id_dispute{dispute.pk}_%s")
+    if form.is_valid():
+        try:
+            services.resolve_dispute(
+                dispute=dispute,
+                user=request.user,
+                status=form.cleaned_data["status"],
+                resolution=form.cleaned_data["resolution"],
+            )
+        except Dispute.DoesNotExist:
+            raise Http404("No such dispute.") from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "The dispute is resolved; the customer has been told.")
+            return redirect(
+                f"{reverse('statement-detail', args=[dispute.line.statement_id])}"
+                f"#line-{dispute.line_id}"
+            )
+    statement = _get_statement(request, dispute.line.statement_id)
+    context = _statement_context(request, statement, resolve_forms={dispute.pk: form})
+    return render(request, "credits/statement_detail.html", context, status=400)
+
+
+@login_required
+def dispute_list(request: HttpRequest) -> HttpResponse:
+    """Every dispute on the user's statements, to follow their status."""
+    status = request.GET.get("status") or ""
+    if status not in ("", *Dispute.Status.values):
+        status = ""
+    disputes = selectors.dispute_list(request.user, status=status or None)
+    page = Paginator(disputes, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "credits/dispute_list.html",
+        {"page": page, "status": status, "statuses": Dispute.Status.choices},
+    )
+
+
+# --------------------------------------------------------------------------- objectives
+
+
+@login_required
+def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -> HttpResponse:
+    """Attainment against target over the last periods of one objective, with credits."""
+    try:
+        history = selectors.objective_history(
+            request.user, contract_service_id=contract_service_id, key=key
+        )
+    except ContractService.DoesNotExist:
+        raise Http404("No such objective.") from None
+    contract = history.contract_service.contract
+    kind = contract.settlement_period
+    percentage = history.indicator != "count"
+    unit = " %" if percentage else ""
+    attainment_data = []
+    credit_data = []
+    for point in history.points:
+        line, statement = point.line, point.statement
+        label = exports.period_label(statement.period_start, kind)
+        attained = exports.attainment_text(line.attainment)
+        target = exports.plain_decimal(line.target)
+        amount = exports.money_text(line.amount, statement.currency)
+        state = "no data" if line.met is None else ("met" if line.met else "breached")
+        line.attainment_text = attained
+        line.target_text = target
+        line.amount_text = amount
+        line.state = state
+        line.period_text = label
+        attainment_data.append(
+            Datum(
+                period=statement.period_start,
+                label=label,
+                value=line.attainment,
+                target=line.target,
+                css_class="met" if line.met else "breached",
+                title=f"{label}: {attained or 'no data'}{unit if attained else ''} against "
+                f"{target}{unit}, {state}; credit {amount}",
+            )
+        )
+        credit_data.append(
+            Datum(
+                period=statement.period_start,
+                label=label,
+                value=line.amount,
+                title=f"{label}: {amount} credited ({state})",
+            )
+        )
+    name = history.name
+    context = {
+        "history": history,
+        "contract": contract,
+        "unit": unit,
+        "attainment_chart": exports.attainment_chart(
+            attainment_data,
+            title=f"{name}: attainment against target",
+            description=f"Attainment of {name} in each of the last {len(attainment_data)} "
+            "settled periods; the dashed line is the target.",
+            percentage=percentage,
+        ),
+        "credit_chart": exports.bar_chart(
+            credit_data,
+            title=f"{name}: credits earned",
+            description="The service credit this objective earned in each period.",
+            unit=contract.currency,
+        ),
+        "open_attainment_text": exports.attainment_text(history.open_attainment)
+        if history.open_attainment is not None
+        else (
+            exports.attainment_text(history.warning.attainment)
+            if history.warning is not None and history.warning.attainment is not None
+            else ""
+        ),
+        "open_period_text": exports.period_label(history.open_period.start, kind)
+        if history.open_period
+        else "",
+        "sentence": history.service_level.describe(
+            service_name=history.contract_service.service.name, period_name=kind
+        )
+        if history.service_level is not None
+        else "",
+    }
+    return render(request, "credits/objective_detail.html", context)
+
+
+# --------------------------------------------------------------------------- responsibilities
+
+
+@login_required
+def responsibility_list(request: HttpRequest) -> HttpResponse:
+    """The customer's responsibilities under each contract and the lapses recorded."""
+    return render(
+        request,
+        "credits/responsibility_list.html",
+        {"responsibilities": selectors.responsibilities(request.user)},
+    )
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+@login_required
+def notification_inbox(request: HttpRequest) -> HttpResponse:
+    """The user's own notifications, newest first, with the unread count."""
+    notifications = Notification.objects.visible_to(request.user).select_related("organization")
+    only_unread = request.GET.get("unread") == "1"
+    if only_unread:
+        notifications = notifications.unread()
+    page = Paginator(notifications, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "credits/notification_inbox.html",
+        {
+            "page": page,
+            "unread_count": Notification.objects.visible_to(request.user).unread().count(),
+            "only_unread": only_unread,
+        },
+    )
+
+
+def _back_to_inbox(request: HttpRequest) -> HttpResponseRedirect:
+    target = request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("notification-inbox")
+    return HttpResponseRedirect(target)
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one of the user's notifications read (someone else's is a 404)."""
+    notification = get_object_or_404(Notification.objects.visible_to(request.user), pk=pk)
+    services.mark_notifications_read(user=request.user, ids=[notification.pk])
+    return _back_to_inbox(request)
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    """Mark every unread notification of the user read."""
+    count = services.mark_notifications_read(user=request.user)
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
+    return _back_to_inbox(request)
