@@ -705,7 +705,7 @@ def settle_period(
             _notify_on_commit("statement_issued", statement_id=statement.pk)
             if computed.has_no_data:
                 _notify_on_commit("no_data", statement_id=statement.pk)
-    logger.info("%s issued: credit %s %s", statement, statement.credit_total, statement.currency)
+    logger.debug("%s issued: credit %s %s", statement, statement.credit_total, statement.currency)
     return SettlementResult(statement, created=True)
 
 

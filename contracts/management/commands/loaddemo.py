@@ -375,6 +375,23 @@ class Command(BaseCommand):
             )
         if not m_leads.measurements.exists():
             samples += self._count_samples(rng, m_leads, "qualified-leads", 6.5, since, now)
+
+        # Settle every closed period of the demo contracts, so the demo shows statements.
+        # Only periods without a statement are settled, so a second run changes nothing;
+        # only each contract's latest period is announced, so the backfill does not flood
+        # the demo inboxes.
+        from credits.settlement import due_periods, settle_period
+
+        demo = {c.pk: c for c in (nw_globex, nw_initech, cr_globex, mk_sales)}
+        due = list(due_periods(now, ignore_delay=True, contract_ids=list(demo)))
+        latest = dict(due)  # oldest first, so each contract keeps its latest period
+        for contract_id, period_start in due:
+            settle_period(
+                contract=demo[contract_id],
+                period_start=period_start,
+                now=now,
+                announce=period_start == latest[contract_id],
+            )
         return {
             "organisations": Organization.objects.count(),
             "contracts": Contract.objects.count(),
