@@ -212,6 +212,16 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
                     fields[name].read_only = True
         return fields
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        attrs = super().to_internal_value(data)
+        # A misspelt field ("credit_rules") must not be dropped in silence. Read-only
+        # fields are known: a client may send back what it read.
+        known = {*self.fields, "csrfmiddlewaretoken"}  # the browsable API's forms send it
+        unknown = sorted(set(data) - known) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
     def get_validators(self) -> list:
         # full_clean() checks every unique and check constraint, conditions included.
         return []
