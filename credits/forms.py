@@ -58,13 +58,8 @@ class DisputeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
         help_text="What is wrong with this line, and what you expect instead.",
+        error_messages={"required": "Say why you dispute this line."},
     )
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise ValidationError("Say why you dispute this line.")
-        return reason
 
 
 class ResolveDisputeForm(forms.Form):
@@ -74,12 +69,14 @@ class ResolveDisputeForm(forms.Form):
         label="Decision",
         choices=[(Dispute.Status.ACCEPTED, "Accept"), (Dispute.Status.REJECTED, "Reject")],
         widget=forms.RadioSelect,
+        error_messages={"required": "Choose to accept or reject the dispute."},
     )
     resolution = forms.CharField(
         label="Resolution",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
         help_text="What was decided and why; the customer reads this.",
+        error_messages={"required": "Explain the resolution."},
     )
 
 

@@ -224,7 +224,8 @@ def _statement_context(
             (d for d in line.all_disputes if d.status == Dispute.Status.OPEN), None
         )
         line.dispute_form = None
-        if can_dispute and line.open_dispute is None:
+        # A refused form is shown again with its errors, even beside an open dispute.
+        if can_dispute and (line.open_dispute is None or line.pk in dispute_forms):
             line.dispute_form = dispute_forms.get(line.pk) or DisputeForm(
                 auto_id=f"id_line{line.pk}_%s"
             )
