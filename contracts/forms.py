@@ -62,6 +62,10 @@ class ModelErrorsMixin:
     # Fields set by the view on the instance whose constraints must still be checked.
     validated_instance_fields: tuple[str, ...] = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def route_error(self, field: str, error: ValidationError) -> str | None:
         return field if field in self.fields else None  # type: ignore[attr-defined]
 
@@ -200,6 +204,10 @@ class ContractServiceForm(ModelErrorsMixin, forms.ModelForm):
 class TierForm(forms.Form):
     """One row of a tiered rule; a row with both inputs empty is ignored."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     bound = forms.CharField(required=False, widget=_decimal_input(size=8))
     percent = forms.CharField(required=False, widget=_decimal_input(size=6))
 
@@ -290,7 +298,7 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
         labels = {
             "comparator": "Attainment must be",
             "threshold_comparator": "Each sample must be",
-            "enabled": "In force (untick to remove an inherited objective of this key)",
+            "enabled": "In force",
         }
         help_texts = {
             "target": "A percentage (0–100) for uptime, ratio and threshold; a number for count.",
@@ -544,6 +552,10 @@ class IncidentForm(ModelErrorsMixin, forms.ModelForm):
 class MeasurementUploadForm(forms.Form):
     """A CSV file of samples: contract_service,key,observed_at,value,ok."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     MAX_BYTES = 5 * 1024 * 1024
 
     file = forms.FileField(
@@ -566,6 +578,7 @@ class SettleForm(forms.Form):
     period_start = forms.DateField(label="Period starting", widget=DateInput())
 
     def __init__(self, *args: Any, periods: list[tuple[str, str]] | None = None, **kwargs: Any):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         if periods:
             self.fields["period_start"] = forms.TypedChoiceField(

@@ -535,9 +535,6 @@ def contract_schedule(request: HttpRequest, pk: int) -> HttpResponse:
             "maintenance_windows": contract.maintenance_windows.select_related(
                 "contract_service__service"
             ),
-            "excluded_causes": [
-                label for value, label in Incident.Cause.choices if value != "provider"
-            ],
             "level_names": LEVEL_NAMES,
             "today": timezone.localdate(),
         },
