@@ -25,7 +25,15 @@ from django.db.models.deletion import ProtectedError, RestrictedError
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import exceptions, mixins, pagination, serializers, status, viewsets
+from rest_framework import (
+    exceptions,
+    mixins,
+    pagination,
+    parsers,
+    serializers,
+    status,
+    viewsets,
+)
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -351,6 +359,20 @@ class PortalAutoSchema(AutoSchema):
         return responses
 
 
+# --------------------------------------------------------------------------- parsing
+
+
+class SafeJSONParser(parsers.JSONParser):
+    """DRF's JSON parser, also refusing nesting too deep for Python's decoder (which
+    raises ``RecursionError``, not ``ValueError``, and would otherwise be a 500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply") from None
+
+
 # --------------------------------------------------------------------------- pagination
 
 
@@ -375,6 +397,7 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
     protected_message: ClassVar[str] = "Other data depends on this object; it cannot be deleted."
 
     permission_classes = [IsAuthenticated, ScopedWritePermission]
+    parser_classes = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
     pagination_class = PortalPagination
     schema = PortalAutoSchema()
 
@@ -419,11 +442,12 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
 
 
 class ScopedViewSet(
+    # The base first, so that its atomic perform_* hooks win over DRF's mixins.
+    ScopedGenericViewSet,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     mixins.ListModelMixin,
-    ScopedGenericViewSet,
 ):
     pass  # a fully writable resource, for those allowed to write

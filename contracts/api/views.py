@@ -15,12 +15,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contracts.api import filters, serializers
-from contracts.api.base import Conflict, ScopedViewSet
+from contracts.api.base import Conflict, SafeJSONParser, ScopedViewSet
 from contracts.models import (
     Contract,
     ContractService,
@@ -303,7 +303,7 @@ class MeasurementViewSet(ScopedViewSet):
     serializer_class = serializers.MeasurementSerializer
     filterset_class = filters.MeasurementFilter
     pagination_class = MeasurementCursorPagination
-    parser_classes = [JSONParser, MeasurementCSVParser]
+    parser_classes = [SafeJSONParser, MeasurementCSVParser]
     http_method_names = ["get", "post", "head", "options"]
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
