@@ -210,7 +210,7 @@ WIDTH = 720
 HEIGHT = 260
 LEFT = 72
 RIGHT = 16
-TOP = 16
+TOP = 28
 BOTTOM = 40
 TENTH = Decimal("0.1")
 

@@ -474,6 +474,7 @@ class ObjectiveHistory:
     # The open period's exact attainment from its data so far (None: no data yet).
     open_attainment: Fraction | None = None
     open_explanation: str = ""
+    open_computed: bool = False
 
     @property
     def name(self) -> str:
@@ -551,6 +552,7 @@ def _attach_open_attainment(
         if line.contract_service.pk == history.contract_service.pk and (
             line.objective.key == history.key
         ):
+            history.open_computed = True
             history.open_attainment = line.result.attainment
             history.open_explanation = line.explanation
             return

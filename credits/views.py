@@ -39,6 +39,12 @@ from credits.models import Dispute, Notification, Statement, StatementLine
 STATEMENTS_PER_PAGE = 50
 NOTIFICATIONS_PER_PAGE = 50
 EDIT_ROLES = (Membership.Role.ADMIN, Membership.Role.EDITOR)
+SOURCE_LEVELS = {
+    "corporate": "corporate",
+    "service": "service",
+    "customer": "customer",
+    "contract_service": "contract-service",
+}
 
 
 def _roles(user: Any) -> dict[int, str]:
@@ -444,6 +450,9 @@ def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -
         ),
         "open_period_text": exports.period_label(history.open_period.start, kind)
         if history.open_period
+        else "",
+        "source_text": SOURCE_LEVELS.get(history.service_level.level, "")
+        if history.service_level is not None
         else "",
         "sentence": history.service_level.describe(
             service_name=history.contract_service.service.name, period_name=kind

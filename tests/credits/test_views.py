@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contracts.models import Measurement
 from credits.models import EarlyWarning
 from tests.credits.test_views_support import (
     LineSpec,
@@ -311,6 +312,21 @@ def test_objective_page_charts_the_latest_revision_of_each_settled_period(client
     assert bars == [("2026-01-01", "20"), ("2026-02-01", "0"), ("2026-03-01", "30")]
     assert '<polyline class="target"' in html
     assert '<table id="history-table"' in html
+
+
+def test_objective_page_shows_the_open_periods_attainment_so_far(client, personas, book):
+    for minute in range(10):
+        Measurement.objects.create(
+            contract_service=book["cs"],
+            key="availability",
+            observed_at=datetime(2026, 4, 2, 9, minute, tzinfo=UTC),
+            ok=minute < 8,
+        )
+    client.force_login(personas.customer_member)
+    url = reverse("objective-detail", args=[book["cs"].pk, "availability"])
+    html = client.get(url).content.decode()
+    assert '<strong id="open-attainment">80.000 %</strong>' in html
+    assert "Apr 2026" in html
 
 
 def test_objective_page_of_an_unknown_key_is_404(client, personas, book):
