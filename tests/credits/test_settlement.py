@@ -27,7 +27,7 @@ from tests.credits.settlement_book import (
     samples,
     service,
 )
-from tests.factories import IncidentFactory, ResponsibilityLapseFactory
+from tests.factories import IncidentFactory, ResponsibilityLapseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -634,3 +634,30 @@ def test_settling_a_period_takes_the_same_few_queries_whatever_the_number_of_ser
         ).statement
 
     assert statement.lines.count() == services * 3
+
+
+# --------------------------------------------------------------------------- admin
+
+
+def test_operators_read_statements_in_the_admin_but_cannot_change_or_delete_them(client):
+    c, cs, _ = weekly_reports()
+    ratio(cs, "report-delivery", at(2026, 10, 6), 987, 1000)
+    statement = settle_period(contract=c, period_start=WEEK, now=AFTER_WEEK).statement
+    client.force_login(UserFactory(username="operator", is_staff=True, is_superuser=True))
+
+    listing = client.get("/admin/credits/statement/")
+    page = client.get(f"/admin/credits/statement/{statement.pk}/change/")
+    change = client.post(f"/admin/credits/statement/{statement.pk}/change/", {"revision": 9})
+    delete = client.post(f"/admin/credits/statement/{statement.pk}/delete/", {"post": "yes"})
+
+    assert listing.status_code == 200
+    assert c.reference in listing.content.decode()
+    assert page.status_code == 200
+    assert "2 started steps of 0.5" in page.content.decode()  # the line, inline
+    assert 'name="_save"' not in page.content.decode()
+    assert change.status_code == 403
+    assert delete.status_code == 403
+    assert Statement.objects.get(pk=statement.pk).revision == 1
+    for model in ("dispute", "notification", "delivery", "earlywarning"):
+        assert client.get(f"/admin/credits/{model}/").status_code == 200, model
+        assert client.get(f"/admin/credits/{model}/add/").status_code == 403, model
