@@ -115,6 +115,8 @@ class DisputeSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "resolution", "opened_at", "resolved_at"]
         extra_kwargs = {"reason": {"max_length": 10_000}}
+        # open_dispute() says "already has an open dispute" in its own words.
+        validators: list = []
 
 
 class DisputeResolutionSerializer(serializers.Serializer):
