@@ -325,12 +325,15 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
             ("", "—"),
             *ServiceLevel.Comparator.choices,
         ]
-        self.tier_formset = TierFormSet(
-            self.data if self.is_bound else None,
-            prefix="tiers",
+        if self.is_bound:
+            # No initial rows here: a posted row equal to its initial would count as
+            # "unchanged" and be skipped by the formset's validation.
+            self.tier_formset = TierFormSet(self.data, prefix="tiers")
+        else:
             # A new tiered rule starts with one empty row to fill in.
-            initial=initial.get("tier_rows") or [{}],
-        )
+            self.tier_formset = TierFormSet(
+                prefix="tiers", initial=initial.get("tier_rows") or [{}]
+            )
         if self.adding_tier:
             self.tier_formset = self._with_extra_row()
 

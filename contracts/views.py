@@ -656,6 +656,7 @@ def _what_if(form: ServiceLevelForm, contract: Contract | None) -> Preview:
         .first()
         == (instance.level, instance.contract_id, instance.service_id)
     )
+    target_id = instance.pk
     try:
         if unchanged_scope:
             overrides = {instance.pk: objective}
@@ -670,6 +671,7 @@ def _what_if(form: ServiceLevelForm, contract: Contract | None) -> Preview:
             # store it for the computation only, then roll it back.
             with transaction.atomic():
                 instance.save()
+                target_id = instance.pk
                 computed = [
                     settlement.compute_period(contract=contract, period_start=p.start)
                     for p in periods
@@ -684,7 +686,9 @@ def _what_if(form: ServiceLevelForm, contract: Contract | None) -> Preview:
             instance._state.adding = True
     for statement in computed:
         for line in statement.lines:
-            if line.objective.key != instance.key:
+            # Only the lines this objective decides; a more specific one of the same key
+            # keeps deciding where it applies.
+            if line.service_level.pk != target_id:
                 continue
             result = line.result
             preview.rows.append(
