@@ -255,6 +255,8 @@ class BookSpec:
     last_month: str = ""  # "YYYY-MM"; empty means the month before the current one
     periods: tuple[str, ...] = PERIOD_KINDS
     all_active: bool = False
+    # The first customer holds this many of the contracts (the read benchmarks' customer).
+    first_customer_contracts: int = 0
 
     def key(self) -> dict[str, Any]:
         data = asdict(self)
@@ -299,6 +301,8 @@ def validate(spec: BookSpec) -> None:
                 f"about {estimate:,} samples asked for (contracts × ~6 objectives × months × "
                 f"samples per objective); the limit is {MAX_SAMPLES:,}"
             )
+    if not 0 <= spec.first_customer_contracts <= spec.contracts:
+        raise ArgumentError("--first-customer-contracts must be between 0 and --contracts")
     if not spec.periods or any(kind not in PERIOD_KINDS for kind in spec.periods):
         raise ArgumentError("--periods takes a comma-separated list of week, month, quarter")
     if spec.last_month:
@@ -530,6 +534,8 @@ def build_book(spec: BookSpec) -> Book:
     for n in range(spec.contracts):
         provider = providers[n % n_providers]
         customer = customers[rng.randrange(n_customers)]
+        if n < spec.first_customer_contracts:
+            customer = customers[0]
         tz, currency = ZONES[rng.randrange(len(ZONES))]
         period = spec.periods[rng.randrange(len(spec.periods))]
         start = book_start
@@ -1150,6 +1156,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BookSpec, str | None]
         "--periods", default=",".join(PERIOD_KINDS), help="settlement periods to mix"
     )
     parser.add_argument("--all-active", action="store_true", help="no draft/ended contracts")
+    parser.add_argument(
+        "--first-customer-contracts",
+        type=int,
+        default=0,
+        help="give the first customer this many contracts",
+    )
     parser.add_argument("--database-url", help="default: $BENCH_DATABASE_URL or slaportal_bench")
     args = parser.parse_args(argv)
     spec = BookSpec(
@@ -1161,6 +1173,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BookSpec, str | None]
         last_month=args.last_month,
         periods=tuple(kind.strip() for kind in args.periods.split(",") if kind.strip()),
         all_active=args.all_active,
+        first_customer_contracts=args.first_customer_contracts,
     )
     try:
         validate(spec)
