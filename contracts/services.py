@@ -236,8 +236,6 @@ def terminate_contract(*, contract: Contract, end_date: Any = None) -> Contract:
 
 # Responsibility lapses. Imported here, not at the top, because this section was appended
 # after the module's first version and its imports are left untouched.
-from functools import partial  # noqa: E402
-
 from django.core.exceptions import PermissionDenied  # noqa: E402
 
 from contracts.models import (  # noqa: E402
@@ -290,7 +288,8 @@ def record_lapse(
     lapse._history_user = user
     with transaction.atomic():
         lapse.save()
-        transaction.on_commit(partial(notify.lapse_recorded, lapse_id=lapse.pk))
+        # Written with the lapse (both or neither); e-mails and webhooks go after commit.
+        notify.lapse_recorded(lapse_id=lapse.pk)
     return lapse
 
 

@@ -10,7 +10,6 @@ as for an id that does not exist); members without the right role get
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,7 +41,10 @@ def _visible_line(user: Any, line: StatementLine | int) -> StatementLine:
 
 
 def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Dispute:
-    """A customer disputes a statement line; both parties are told once it is committed.
+    """A customer disputes a statement line; both parties are told.
+
+    The notifications are written in the dispute's transaction and sent after it commits:
+    a dispute that is rolled back tells nobody, a committed one cannot be forgotten.
 
     Allowed to the admins and editors of the line's customer organisation, and to staff.
     A line has at most one open dispute (the database holds that rule too).
@@ -60,7 +62,8 @@ def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Disput
     try:
         with transaction.atomic():
             dispute.save()
-            transaction.on_commit(partial(notify.dispute_opened, dispute_id=dispute.pk))
+            # Written with the dispute (both or neither); sent once it is committed.
+            notify.dispute_opened(dispute_id=dispute.pk)
     except IntegrityError:
         # Another request opened one between our check and our insert.
         raise ValidationError({"line": OPEN_DISPUTE_EXISTS}) from None
@@ -102,7 +105,7 @@ def resolve_dispute(*, dispute: Dispute | int, user: Any, status: str, resolutio
         locked.resolved_at = timezone.now()
         locked._history_user = user
         locked.save()
-        transaction.on_commit(partial(notify.dispute_resolved, dispute_id=locked.pk))
+        notify.dispute_resolved(dispute_id=locked.pk)
     return locked
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
-from credits.models import Dispute, Notification, StatementLine
+from credits.models import Delivery, Dispute, Notification, StatementLine
 from credits.services import open_dispute, resolve_dispute
 from tests.credits.test_notify import (
     eager_tasks,  # noqa: F401 - fixture
@@ -49,14 +50,31 @@ def test_a_customer_editor_opens_a_dispute_and_both_parties_are_told(
     assert notified[0].link == f"/statements/{line.statement_id}/#line-{line.pk}"
 
 
-def test_nobody_is_told_before_the_dispute_is_committed(
-    line, customer_editor, django_capture_on_commit_callbacks
+@pytest.mark.usefixtures("eager_tasks")
+def test_nothing_is_sent_before_the_dispute_is_committed(
+    line, customer_editor, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         open_dispute(line=line, user=customer_editor, reason="Planned outage.")
 
+    assert mailoutbox == []
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"pending"}
+    for callback in callbacks:
+        callback()
+    assert len(mailoutbox) == Delivery.objects.filter(channel="email").count() > 0
+
+
+def test_a_dispute_rolled_back_tells_nobody(line, customer_editor):
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        open_dispute(line=line, user=customer_editor, reason="Planned outage.")
+        raise Abort
+
+    assert not Dispute.objects.exists()
     assert not Notification.objects.exists()
-    assert len(callbacks) == 1
+    assert not Delivery.objects.exists()
 
 
 def test_a_second_open_dispute_on_the_same_line_is_refused(line, customer_editor, dispute):

@@ -169,12 +169,15 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(personas):
 
 
 @pytest.mark.usefixtures("private_targets")
-def test_running_deliver_again_for_a_sent_delivery_sends_nothing(personas):
+def test_running_deliver_again_for_a_sent_delivery_sends_nothing(personas, time_machine):
+    time_machine.move_to(datetime(2026, 11, 3, 3, 0, tzinfo=UTC))
     with Receiver([200]) as receiver:
         delivery = webhook_for(personas, receiver.url)
         assert notify.deliver(delivery.pk) == "sent"
         assert notify.deliver(delivery.pk) == "skipped"
-        # Even when the periodic task looks for due work.
+        # Nor a message redelivered much later, nor the periodic task looking for work.
+        time_machine.move_to(datetime(2026, 11, 4, 3, 0, tzinfo=UTC))
+        assert notify.deliver(delivery.pk) == "skipped"
         assert notify.retry_due_deliveries() == 0
 
     assert len(receiver.requests) == 1
