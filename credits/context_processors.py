@@ -1,5 +1,6 @@
 """Puts the user's unread notification count in every template (the navigation badge)."""
 
+from functools import cache
 from typing import Any
 
 from django.http import HttpRequest
@@ -8,8 +9,13 @@ from credits.models import Notification
 
 
 def unread_notifications(request: HttpRequest) -> dict[str, Any]:
+    """``unread_notifications``: the count, queried only if a template shows it, and once."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    # Lazy: the count query runs only if a template shows it.
-    return {"unread_notifications": lambda: Notification.objects.visible_to(user).unread().count()}
+
+    @cache
+    def count() -> int:
+        return Notification.objects.visible_to(user).unread().count()
+
+    return {"unread_notifications": count}

@@ -464,7 +464,9 @@ def test_the_periodic_task_enqueues_due_deliveries_only(personas, monkeypatch, t
 # --------------------------------------------------------------------------- inbox
 
 
-def test_unread_count_is_in_every_page_for_the_user_only(personas, rf: RequestFactory):
+def test_unread_count_is_in_every_page_for_the_user_only(
+    personas, rf: RequestFactory, django_assert_num_queries
+):
     statement = make_statement(personas.contract)
     notify.statement_issued(statement_id=statement.pk)
     request = rf.get("/")
@@ -472,6 +474,13 @@ def test_unread_count_is_in_every_page_for_the_user_only(personas, rf: RequestFa
     context = unread_notifications(request)
     rendered = Template("{{ unread_notifications }}").render(Context(context))
     assert rendered == "1"
+
+    # The navigation tests it and shows it: one query, and none on a page that does not.
+    badge = Template("{% if unread_notifications %}{{ unread_notifications }}{% endif %}")
+    with django_assert_num_queries(1):
+        assert badge.render(Context(unread_notifications(request))) == "1"
+    with django_assert_num_queries(0):
+        Template("no badge").render(Context(unread_notifications(request)))
 
     request.user = personas.other_customer_member
     rendered = Template("{{ unread_notifications }}").render(Context(unread_notifications(request)))
