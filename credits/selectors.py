@@ -257,6 +257,24 @@ class ObjectiveStatus:
         return self.service_level.indicator != ServiceLevel.Indicator.COUNT
 
     @property
+    def target_text(self) -> str:
+        """``at least 99.5 %``."""
+        sl = self.service_level
+        bound = "at least" if sl.comparator == "gte" else "at most"
+        unit = " %" if self.is_percentage else ""
+        return f"{bound} {format(sl.target.normalize(), 'f')}{unit}"
+
+    @property
+    def period_text(self) -> str:
+        """``1 Nov–30 Nov 2026``."""
+        start, end = self.period.start, self.period.end
+        return f"{start.day} {start:%b}–{end.day} {end:%b %Y}"
+
+    @property
+    def last_period_text(self) -> str:
+        return f"{self.last_line.statement.period_start:%b %Y}" if self.last_line else ""
+
+    @property
     def attainment_text(self) -> str:
         """3 decimals, as statements show it; empty when no figure is known yet."""
         if self.attainment is None:

@@ -1,0 +1,374 @@
+"""Dashboard benchmark: server time and query count of a big customer's dashboard.
+
+    python -m bench.dashboard [--requests 200] [--years 5] [--contracts 20] [--rebuild]
+
+Database: ``$BENCH_DATABASE_URL``, by default its own
+``postgres://postgres@127.0.0.1:5432/slaportal_bench_dashboard`` (created and migrated when
+missing). Statements cannot be deleted (a trigger refuses it), so ``--rebuild`` drops and
+recreates that database.
+
+The book (built once with ``bulk_create``, then reused): one customer with ``--contracts``
+monthly contracts of two services each, ``--years`` years of issued statements (four lines
+each: two objectives per service, about one period in twenty with a second revision), early
+warnings in the open period, 200 notifications and a few responsibility lapses; next to it
+as many contracts of other customers with the same history, sharing the tables.
+
+Then ``--requests`` GETs of the dashboard (after a warm-up) through Django's test client, as
+a member of the customer, with ``DEBUG=0`` (production templates and static storage). Each
+request's wall time is the server time: the whole middleware stack, every query and the
+template, without a network. Prints p50/p90/p99, the query count of one request and the
+volume behind it. Target: p99 under 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, Decimal
+
+from bench.common import ROOT, SERVER, machine, setup_django
+
+TARGET_MS = 300.0
+NAME = "slaportal_bench_dashboard"
+VAR_DIR = ROOT / "var" / "bench-dashboard"
+USERNAME = "bench-dashboard-customer"
+PASSWORD = "bench dashboard password"
+
+
+def _production_like_env() -> None:
+    os.environ.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-dashboard-" * 4,
+            "ALLOWED_HOSTS": "testserver",
+            "SECURE_SSL_REDIRECT": "0",
+            "AXES_ENABLED": "0",
+            "SLAPORTAL_VAR_DIR": str(VAR_DIR),
+            "LOG_LEVEL": "WARNING",
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        }
+    )
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    server = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _months(years: int) -> list[date]:
+    """The first days of the ``12 × years`` months before this one, oldest first."""
+    first = date.today().replace(day=1)
+    months = []
+    for _ in range(12 * years):
+        first = (first - timedelta(days=1)).replace(day=1)
+        months.append(first)
+    return months[::-1]
+
+
+def _month_end(start: date) -> date:
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1) - timedelta(days=1)
+
+
+OBJECTIVES = (
+    ("availability", "Availability", "uptime", Decimal("99.9")),
+    ("report-delivery", "Reports on time", "ratio", Decimal("99.5")),
+)
+
+
+def _line_specs(rng: random.Random, contract_services: list) -> list[tuple]:
+    """Two objectives per service, attainment 97–100 %, 1 % per started half point."""
+    from credits import engine
+
+    specs = []
+    for cs in contract_services:
+        for key, name, indicator, target in OBJECTIVES:
+            attainment = Decimal(rng.randint(97_000, 100_000)) / 1000
+            shortfall = max(Decimal(0), target - attainment)
+            percent = min((shortfall / Decimal("0.5")).to_integral_value(ROUND_CEILING), 20)
+            amount = engine.quantize_money(cs.fee * percent / 100, "EUR")
+            specs.append((cs, key, name, indicator, target, attainment, percent, amount))
+    return specs
+
+
+def build_book(*, contracts: int, years: int, seed: int) -> None:
+    """Write the book with bulk inserts (statements are immutable: inserted whole)."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from contracts.models import (
+        Contract,
+        ContractService,
+        Membership,
+        Organization,
+        Responsibility,
+        ResponsibilityLapse,
+        Service,
+        ServiceLevel,
+    )
+    from credits import engine
+    from credits.models import EarlyWarning, Notification, Statement, StatementLine
+
+    rng = random.Random(seed)
+    months = _months(years)
+    now = timezone.now()
+    rule = {"kind": "per_step", "step": "0.5", "percent": "1", "max_percent": "20"}
+    with transaction.atomic():
+        provider = Organization.objects.create(
+            name="Bench Provider", slug="bench-provider", kind="provider"
+        )
+        services = [
+            Service.objects.create(provider=provider, code=f"svc-{i}", name=f"Service {i}")
+            for i in range(2)
+        ]
+        ServiceLevel.objects.create(
+            level="corporate",
+            provider=provider,
+            key="availability",
+            name="Availability",
+            indicator="uptime",
+            target=Decimal("99.9"),
+            credit_rule=rule,
+        )
+        ServiceLevel.objects.create(
+            level="corporate",
+            provider=provider,
+            key="report-delivery",
+            name="Reports on time",
+            indicator="ratio",
+            target=Decimal("99.5"),
+            credit_rule=rule,
+        )
+        customers = [
+            Organization.objects.create(
+                name=f"Bench Customer {i}", slug=f"bench-customer-{i}", kind="customer"
+            )
+            for i in range(2)
+        ]
+        user = get_user_model().objects.create_user(USERNAME, password=PASSWORD)
+        Membership.objects.create(user=user, organization=customers[0], role="viewer")
+        all_contracts = []
+        for owner in customers:
+            for index in range(contracts):
+                contract = Contract.objects.create(
+                    provider=provider,
+                    customer=owner,
+                    reference=f"{owner.slug}-{index:02d}",
+                    title=f"Managed service {index}",
+                    currency="EUR",
+                    start_date=months[0],
+                    status="active",
+                    settlement_period="month",
+                    credit_cap_percent=Decimal("20"),
+                )
+                if index % 5 == 0:
+                    ServiceLevel.objects.create(
+                        level="customer",
+                        provider=provider,
+                        contract=contract,
+                        key="availability",
+                        name="Availability",
+                        indicator="uptime",
+                        target=Decimal("99.95"),
+                        credit_rule=rule,
+                    )
+                for service in services:
+                    ContractService.objects.create(
+                        contract=contract, service=service, fee=Decimal("1500.00")
+                    )
+                all_contracts.append(contract)
+        contract_services = list(
+            ContractService.objects.filter(contract__in=all_contracts).select_related("contract")
+        )
+        by_contract: dict[int, list[ContractService]] = {}
+        for cs in contract_services:
+            by_contract.setdefault(cs.contract_id, []).append(cs)
+
+        statements: list[Statement] = []
+        line_specs: list[list[tuple]] = []
+        for contract in all_contracts:
+            for start in months:
+                revisions = 2 if rng.random() < 0.05 else 1
+                for revision in range(1, revisions + 1):
+                    specs = _line_specs(rng, by_contract[contract.pk])
+                    fees = sum((cs.fee for cs in by_contract[contract.pk]), Decimal(0))
+                    at_risk = fees * contract.credit_cap_percent / 100
+                    cap = engine.apply_cap([s[7] for s in specs], at_risk, "EUR")
+                    statements.append(
+                        Statement(
+                            contract=contract,
+                            period_start=start,
+                            period_end=_month_end(start),
+                            revision=revision,
+                            currency="EUR",
+                            fees_total=fees,
+                            at_risk_amount=at_risk,
+                            credit_total=cap.credit_total,
+                            cap_adjustment=cap.cap_adjustment,
+                            fingerprint=f"bench-{contract.pk}-{start}-{revision}",
+                            issued_at=now,
+                        )
+                    )
+                    line_specs.append(specs)
+        Statement.objects.bulk_create(statements, batch_size=2000)
+        lines = [
+            StatementLine(
+                statement=statement,
+                contract_service=cs,
+                key=key,
+                name=name,
+                source_level="corporate",
+                indicator=indicator,
+                comparator="gte",
+                target=target,
+                credit_rule=rule,
+                measure={"ok": 0, "total": 0},
+                attainment=attainment,
+                met=percent == 0,
+                fee=cs.fee,
+                credit_percent=percent,
+                amount=amount,
+                explanation=f"{attainment} % against {target} %: {percent} % of the fee.",
+            )
+            for statement, specs in zip(statements, line_specs, strict=True)
+            for cs, key, name, indicator, target, attainment, percent, amount in specs
+        ]
+        StatementLine.objects.bulk_create(lines, batch_size=5000)
+
+        current = date.today().replace(day=1)
+        mine = [cs for cs in contract_services if cs.contract.customer_id == customers[0].pk]
+        EarlyWarning.objects.bulk_create(
+            EarlyWarning(
+                contract_service=cs,
+                key="availability",
+                period_start=current,
+                state=rng.choice(["at_risk", "breached"]),
+                attainment=Decimal("99.5"),
+                message="Availability: at risk, at the current rate the period ends at 99.5 %.",
+            )
+            for cs in mine[::7]
+        )
+        Notification.objects.bulk_create(
+            Notification(
+                user=user,
+                organization=customers[0],
+                event="statement_issued",
+                title=f"Statement {i}",
+                link="/statements/",
+                read_at=None if i % 3 else now,
+            )
+            for i in range(200)
+        )
+        for contract in all_contracts[:contracts:4]:
+            responsibility = Responsibility.objects.create(
+                contract=contract, title="Name a representative"
+            )
+            for offset in range(3):
+                start = now - timedelta(days=30 * offset + 3)
+                ResponsibilityLapse.objects.create(
+                    responsibility=responsibility, start=start, end=start + timedelta(hours=4)
+                )
+    print(
+        f"book: {len(all_contracts)} contracts ({contracts} of the measured customer), "
+        f"{len(statements):,} statements, {len(lines):,} lines",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--contracts", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rebuild", action="store_true", help="drop and rebuild the book")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.years < 1 or args.contracts < 1:
+        parser.error("--requests, --years and --contracts must be at least 1")
+
+    url = os.environ.get("BENCH_DATABASE_URL") or f"{SERVER}/{NAME}"
+    if args.rebuild:
+        _drop_database(url)
+    _production_like_env()
+    setup_django(url)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "DATABASE_URL": url},
+    )
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    from credits.models import Statement, StatementLine
+
+    user = get_user_model().objects.filter(username=USERNAME).first()
+    if user is None:
+        started = time.perf_counter()
+        build_book(contracts=args.contracts, years=args.years, seed=args.seed)
+        print(f"  built in {time.perf_counter() - started:.1f} s")
+    else:
+        print("book: reused (pass --rebuild for a new one)")
+    user = get_user_model().objects.get(username=USERNAME)
+    visible = Statement.objects.visible_to(user)
+    print(
+        f"measured customer: {visible.values('contract').distinct().count()} contracts, "
+        f"{visible.count():,} statements, "
+        f"{StatementLine.objects.visible_to(user).count():,} lines; "
+        f"whole book: {Statement.objects.count():,} statements"
+    )
+
+    client = Client()
+    client.force_login(user)
+    path = reverse("dashboard")
+    for _ in range(5):  # warm-up: imports, template loading, database caches
+        assert client.get(path).status_code == 200
+    executed: list[str] = []
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        executed.append(sql)
+        return execute(sql, params, many, context)
+
+    # An execute wrapper, not connection.queries: the request reconnects and resets that log.
+    with connection.execute_wrapper(count):
+        response = client.get(path)
+    assert response.status_code == 200, response.status_code
+    seconds = []
+    for _ in range(args.requests):
+        started = time.perf_counter()
+        response = client.get(path)
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    ms = sorted(s * 1000 for s in seconds)
+
+    def pct(share: float) -> float:
+        return ms[min(len(ms) - 1, max(0, round(share * len(ms) + 0.5) - 1))]
+
+    print(f"machine: {machine()}")
+    print(
+        f"dashboard server time over {args.requests} requests: p50 {pct(0.50):.1f} ms, "
+        f"p90 {pct(0.90):.1f} ms, p99 {pct(0.99):.1f} ms, max {ms[-1]:.1f} ms, "
+        f"mean {statistics.fmean(ms):.1f} ms"
+    )
+    print(f"queries per request: {len(executed)}")
+    print(f"page size: {len(response.content):,} bytes")
+    verdict = "met" if pct(0.99) < TARGET_MS else "MISSED"
+    print(f"target p99 < {TARGET_MS:.0f} ms: {verdict}")
+    return 0 if verdict == "met" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
