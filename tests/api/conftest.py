@@ -7,6 +7,7 @@ side, so that every list can be counted exactly per persona.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -130,7 +131,9 @@ def make_statement(contract, cs, lines, *, period_start=date(2026, 1, 1), revisi
     statement = Statement.objects.create(
         contract=contract,
         period_start=period_start,
-        period_end=period_start.replace(day=31),
+        period_end=period_start.replace(
+            day=calendar.monthrange(period_start.year, period_start.month)[1]
+        ),
         revision=revision,
         currency=contract.currency,
         fees_total=Decimal("3000.000"),
