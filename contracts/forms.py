@@ -317,6 +317,12 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
         rule = instance.credit_rule if instance is not None else None
         rule = initial.pop("credit_rule", rule)
         initial.update(self.rule_initial(rule))
+        if instance is not None and instance.pk:
+            # 99.5, not the column's 99.5000.
+            for name in ("target", "threshold"):
+                value = getattr(instance, name)
+                if value is not None and name not in initial:
+                    initial[name] = f"{value.normalize():f}"
         super().__init__(*args, initial=initial, **kwargs)
         self.scope_targets = scope_targets
         self.fields["scope"].choices = scopes

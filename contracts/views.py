@@ -775,8 +775,10 @@ def _override_initial(request: HttpRequest, user: Any) -> dict[str, Any]:
                 "name": source.name,
                 "indicator": source.indicator,
                 "comparator": source.comparator,
-                "target": source.target,
-                "threshold": source.threshold,
+                "target": f"{source.target.normalize():f}",
+                "threshold": (
+                    f"{source.threshold.normalize():f}" if source.threshold is not None else None
+                ),
                 "threshold_comparator": source.threshold_comparator,
                 "credit_rule": source.credit_rule,
                 "enabled": True,

@@ -567,6 +567,10 @@ def test_an_editor_adds_a_service_with_its_fee_and_changes_the_fee(personas, cli
     assert (cs.fee, cs.service) == (Decimal("300"), service)
     page = client.get(reverse("contract-detail", args=[personas.contract.pk])).content.decode()
     assert "Managed firewall" in page and "300.00 EUR" in page
+    cs.fee = Decimal("1234567.5")
+    cs.save()
+    page = client.get(reverse("contract-detail", args=[personas.contract.pk])).content.decode()
+    assert "1,234,567.50 EUR" in page
 
 
 def test_service_errors_appear_beside_the_field(personas, client):

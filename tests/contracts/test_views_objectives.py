@@ -303,7 +303,7 @@ def test_override_prefills_a_more_specific_objective_with_the_same_key(personas,
     response = editor.get(url)
     form = response.context["form"]
     assert form.initial["key"] == "availability"
-    assert form.initial["target"] == Decimal("99.9")
+    assert form.initial["target"] == "99.9"
     assert form.initial["rule_kind"] == "tiered"
     assert form.initial["scope"] == f"cs:{first.service_id}"
     page = response.content.decode()

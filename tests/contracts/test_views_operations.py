@@ -316,7 +316,7 @@ def test_the_schedule_says_in_plain_language_what_the_customer_signs(personas, c
     page = response.content.decode()
     assert "<strong>Acme Networks</strong> (the provider)" in page
     assert "<strong>Globex</strong> (the customer)" in page
-    assert "1500.00 EUR" in page  # fees total per month
+    assert "1,500.00 EUR" in page  # fees total per month
     assert f"Availability of {reporting.service.name} is at least 99.9 % of each month" in page
     assert "Report delivery of" in page and "5 % of that month&#x27;s fee" in page
     assert "Availability (availability) does not apply to this service." in page
