@@ -153,3 +153,24 @@ def test_a_list_costs_the_same_for_5_rows_as_for_25(
         assert len(response.json()["results"]) >= rows
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_effective_service_levels_cost_the_same_for_5_services_as_for_25(
+    personas, django_assert_max_num_queries
+):
+    contract = personas.contract
+    client = client_for(personas.customer_member)
+    path = url("contract", contract.pk, "effective-service-levels")
+    counts = []
+    for services in (5, 25):
+        while contract.services.count() < services:
+            cs = ContractServiceFactory(contract=contract)
+            ServiceLevelFactory(
+                provider=personas.provider, level="service", service=cs.service, key="speed"
+            )
+        with django_assert_max_num_queries(3) as captured:
+            response = client.get(path)
+        assert response.status_code == 200
+        assert len(response.json()) == services
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
