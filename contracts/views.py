@@ -914,9 +914,10 @@ def contract_objective_delete(request: HttpRequest, pk: int, sl_pk: int) -> Http
 def contract_objective_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """Switch an inherited objective off for one service of the contract (or for all)."""
     contract = _editable_contract(request, pk)
+    sl_id = request.POST.get("service_level") or ""
     inherited = get_object_or_404(
         ServiceLevel.objects.visible_to(request.user).filter(provider_id=contract.provider_id),
-        pk=request.POST.get("service_level") or 0,
+        pk=int(sl_id) if sl_id.isdigit() else 0,
     )
     service = None
     service_id = request.POST.get("service") or ""

@@ -434,6 +434,44 @@ def test_the_list_runs_the_same_number_of_queries_for_3_or_25_rows(
         client.get(reverse("contract-list"))
 
 
+@pytest.mark.parametrize("name", ["objective-list", "service-list"])
+def test_the_provider_wide_lists_run_a_constant_number_of_queries(personas, client, name):
+    client.force_login(personas.provider_editor)
+    url = reverse(name, args=["acme"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def add(n: int) -> None:
+        service = ServiceFactory(provider=personas.provider, code=f"bulk-{n}")
+        ServiceLevelFactory(provider=personas.provider, level="service", service=service)
+        ServiceLevelFactory(provider=personas.provider, key=f"corporate-{n}")
+
+    add(0)
+    few = queries()
+    for n in range(1, 15):
+        add(n)
+    assert queries() == few
+
+
+def test_garbage_in_a_form_or_a_query_string_is_never_a_server_error(personas, world, client):
+    client.force_login(personas.provider_editor)
+    remove = reverse("contract-objective-remove", args=[world.contract.pk])
+    assert client.post(remove, {"service_level": "abc", "service": "x"}).status_code == 404
+    assert client.get(reverse("contract-list"), {"page": "last!"}).status_code == 200
+    url = reverse("contract-objective-create", args=[world.contract.pk])
+    assert client.get(url, {"override": "1; drop", "scope": "nonsense"}).status_code == 200
+    response = client.post(url, {"scope": "cs:99999", "tiers-TOTAL_FORMS": "x"})
+    assert response.status_code == 200
+    assert "scope" in response.context["form"].errors
+    settle = reverse("contract-settle", args=[world.contract.pk])
+    assert (
+        "period_start" in client.post(settle, {"period_start": "31/31/31"}).context["form"].errors
+    )
+
+
 def test_the_list_is_paginated(personas, client):
     for _ in range(30):
         ContractFactory(provider=personas.provider, customer=personas.customer)
