@@ -97,6 +97,13 @@ def _ytd(seeded) -> Decimal:
 def test_customer_reads_credits_downloads_a_statement_and_disputes_a_line(
     personas, seeded, login, page, tmp_path: Path
 ):
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     login("customer-editor")
     page.goto("/dashboard/")
     ytd = page.locator(".figure.ytd .value").first.inner_text()
@@ -166,6 +173,8 @@ def test_customer_reads_credits_downloads_a_statement_and_disputes_a_line(
 
     page.goto("/notifications/")
     screenshot(page, "customer-notifications")
+    # Charts, forms and pages work under the CSP: nothing inline was refused.
+    assert refused == []
 
 
 def test_provider_editor_resolves_the_customers_dispute(personas, seeded, login, page):
