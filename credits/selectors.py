@@ -563,6 +563,8 @@ def _attach_open_attainment(
 
     try:
         computed = settlement.compute_period(contract=contract, period_start=period.start)
+    except settlement.SettlementError:
+        return  # e.g. a pool rule without an at-risk amount: the statement will say so
     except Exception:
         logger.exception("previewing the open period of contract %s failed", contract.pk)
         return
