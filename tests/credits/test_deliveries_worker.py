@@ -8,7 +8,12 @@ import pytest
 
 from credits import notify
 from credits.models import Delivery
-from tests.credits.test_notify import Receiver, make_statement, set_webhook
+from tests.credits.test_notify import (  # noqa: F401 - fast_passwords is an autouse fixture
+    Receiver,
+    fast_passwords,
+    make_statement,
+    set_webhook,
+)
 from tests.processes import CeleryWorker, wait_for
 
 SECRET = "whsec-worker"
