@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import requests
 from django.db import connection
 
 from credits import notify
@@ -368,3 +369,17 @@ def test_a_failing_webhook_does_not_stop_the_emails(
     assert (webhook.status, webhook.attempts) == ("pending", 1)
     assert webhook.last_error == "RuntimeError: HTTP 500"
     assert len(receiver.requests) == 1
+
+
+def test_https_webhooks_connect_to_the_checked_address_but_verify_the_host_name():
+    """TLS still checks the certificate of the name in the URL (SNI and hostname), while
+    the TCP connection goes to the address that passed the check."""
+    adapter = notify._PinnedAdapter("hooks.globex.example", "93.184.215.14")
+    request = requests.Request("POST", "https://hooks.globex.example/sla").prepare()
+
+    host_params, pool_kwargs = adapter.build_connection_pool_key_attributes(request, True)
+
+    assert host_params["host"] == "93.184.215.14"
+    assert pool_kwargs["server_hostname"] == "hooks.globex.example"
+    assert pool_kwargs["assert_hostname"] == "hooks.globex.example"
+    assert pool_kwargs.get("cert_reqs", "CERT_REQUIRED") == "CERT_REQUIRED"
