@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -195,6 +196,8 @@ def statement_pdf(context: dict[str, Any]) -> bytes:
     fetched (only ``data:`` URLs are allowed), so no statement text can make the server
     reach the network or the file system.
     """
+    # WeasyPrint narrates every rendering step at INFO; the logs only need its warnings.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     # Imported here: WeasyPrint loads Pango, which only the PDF download needs.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
