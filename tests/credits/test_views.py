@@ -408,3 +408,17 @@ def test_anonymous_is_sent_to_the_login_page_from_every_page(client, personas, b
         response = client.post(url, {"reason": "x"})
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
+
+
+def test_another_customers_lists_and_dashboard_hold_nothing_of_globex(client, personas, book):
+    ResponsibilityFactory(contract=personas.contract, title="Globex names a representative")
+    client.force_login(personas.other_customer_member)
+    statements = client.get(reverse("statement-list")).content.decode()
+    assert re.findall(r'<tr data-statement="(\d+)"', statements) == [str(book["other"].pk)]
+    dashboard = client.get(reverse("dashboard")).content.decode()
+    assert "ACME-1" not in dashboard
+    assert "Globex" not in dashboard
+    assert 'data-currency="EUR">' in dashboard and "777.77 EUR" in dashboard
+    responsibilities = client.get(reverse("responsibility-list")).content.decode()
+    assert "Globex names a representative" not in responsibilities
+    assert "ACME-1" not in client.get(reverse("dispute-list")).content.decode()
