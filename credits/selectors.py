@@ -451,7 +451,9 @@ def open_period_objectives(contracts: list[Contract]) -> list[ObjectiveStatus]:
                     last_line=last_lines.get((cs.pk, sl.key)),
                 )
             )
-    return statuses
+    # What needs attention first: breached, then at risk; otherwise contract order.
+    urgency = {"breached": 0, "at_risk": 1}
+    return sorted(statuses, key=lambda status: urgency.get(status.state, 2))
 
 
 def recent_lapses(
