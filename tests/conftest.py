@@ -43,6 +43,12 @@ class Personas:
     anonymous: object
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Hashing the personas' passwords properly is most of a test's time; MD5 is fine here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def personas(db) -> Personas:
     provider = ProviderFactory(name="Acme Networks", slug="acme")

@@ -8,9 +8,8 @@ import pytest
 
 from credits import notify
 from credits.models import Delivery
-from tests.credits.test_notify import (  # noqa: F401 - fast_passwords is an autouse fixture
+from tests.credits.test_notify import (
     Receiver,
-    fast_passwords,
     make_statement,
     set_webhook,
 )

@@ -11,7 +11,6 @@ from credits.models import Delivery, Dispute, Notification, StatementLine
 from credits.services import open_dispute, resolve_dispute
 from tests.credits.test_notify import (
     eager_tasks,  # noqa: F401 - fixture
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_statement,
     members_of,
 )

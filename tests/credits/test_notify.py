@@ -139,13 +139,6 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """The personas' passwords are hashed with a fast hasher: nothing here logs in, and
-    PBKDF2 would dominate the run time of these tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def eager_tasks():
     """Tasks run in-process when enqueued (``deliver.delay`` sends at once)."""

@@ -19,7 +19,6 @@ from credits.models import Delivery
 from tests.credits.test_notify import (
     Receiver,
     eager_tasks,  # noqa: F401 - fixture
-    fast_passwords,  # noqa: F401 - autouse fixture
     make_statement,
     private_targets,  # noqa: F401 - fixture
     set_webhook,
