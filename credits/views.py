@@ -128,6 +128,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 for currency, total in board.year_to_date.items()
             ],
             "is_customer": organization is not None and organization.kind == "customer",
+            # Already counted: the navigation badge reuses it instead of counting again.
+            "unread_notifications": board.unread_count,
         },
     )
 
@@ -487,12 +489,14 @@ def notification_inbox(request: HttpRequest) -> HttpResponse:
     if only_unread:
         notifications = notifications.unread()
     page = Paginator(notifications, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    unread_count = Notification.objects.visible_to(request.user).unread().count()
     return render(
         request,
         "credits/notification_inbox.html",
         {
             "page": page,
-            "unread_count": Notification.objects.visible_to(request.user).unread().count(),
+            "unread_count": unread_count,
+            "unread_notifications": unread_count,  # the navigation badge, counted once
             "only_unread": only_unread,
         },
     )

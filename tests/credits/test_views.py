@@ -196,10 +196,9 @@ def test_dashboard_query_count_does_not_grow_with_statements(client, personas, b
         ContractServiceFactory(contract=contract)
     many = _count_queries(client, reverse("dashboard"))
     assert many == few
-    # 14 today: session, user, memberships (navigation), organisations, contracts, two
-    # aggregates, four for the open period, notifications, unread count, lapses. One spare
-    # for the navigation's unread badge.
-    assert few <= 15
+    # Session, user, memberships (navigation), organisations, contracts, two aggregates,
+    # four for the open period, notifications, unread count (shared with the badge), lapses.
+    assert few <= 14
 
 
 # --------------------------------------------------------------------------- statements
@@ -249,7 +248,7 @@ def test_statement_list_query_count_does_not_grow_with_statements(client, person
     _add_months(personas, book["cs"], 2026, 40)
     many = _count_queries(client, reverse("statement-list"))
     assert many == few
-    # Session, user, memberships, the filter's contracts, the count and the page (+1 spare).
+    # Session, user, memberships, unread badge, the filter's contracts, the count, the page.
     assert few <= 7
 
 

@@ -92,3 +92,10 @@ def test_inbox_query_count_does_not_grow_with_notifications(
         _notify(personas.customer_member, personas.customer, f"Statement {index}")
     with django_assert_max_num_queries(8):
         assert client.get(reverse("notification-inbox")).status_code == 200
+
+
+def test_the_navigation_badge_counts_the_unread_notifications(client, personas, inbox):
+    client.force_login(personas.customer_member)
+    for name in ("dashboard", "notification-inbox", "statement-list"):
+        html = client.get(reverse(name)).content.decode()
+        assert 'Notifications <span class="badge">2</span>' in html, name
