@@ -30,6 +30,18 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_console_errors(page):
+    """A CSP violation (an inline script or style) or a script error fails the test."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield
+    assert errors == []
+
+
 def wait_for_scripts(page) -> None:
     """The form's script marks the page once it runs (it is deferred)."""
     page.wait_for_load_state()
