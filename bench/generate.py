@@ -536,6 +536,8 @@ def build_book(spec: BookSpec) -> Book:
         customer = customers[rng.randrange(n_customers)]
         if n < spec.first_customer_contracts:
             customer = customers[0]
+        elif spec.first_customer_contracts and n_customers > 1 and customer == customers[0]:
+            customer = customers[1]  # the first customer holds exactly the contracts asked for
         tz, currency = ZONES[rng.randrange(len(ZONES))]
         period = spec.periods[rng.randrange(len(spec.periods))]
         start = book_start

@@ -52,6 +52,8 @@ class Endpoint:
     cookies: dict[str, str] = field(default_factory=dict)
     check: Callable[[Any], str | None] = lambda response: None
     latencies: list[float] = field(default_factory=list)
+    # One client at a time: the time a worker spends on a request, without queueing.
+    alone: list[float] = field(default_factory=list)
     errors: int = 0
     reported: bool = False
     seconds: float = 0.0
@@ -202,7 +204,14 @@ def start_server(url: str, port: int) -> subprocess.Popen:
 # --------------------------------------------------------------------------- load
 
 
-def load(base: str, endpoint: Endpoint, count: int, clients: int, record: bool = True) -> None:
+def load(
+    base: str,
+    endpoint: Endpoint,
+    count: int,
+    clients: int,
+    record: bool = True,
+    alone: bool = False,
+) -> None:
     """``count`` requests to the endpoint from ``clients`` threads, closed loop."""
     import requests
 
@@ -222,7 +231,9 @@ def load(base: str, endpoint: Endpoint, count: int, clients: int, record: bool =
         problem = (
             f"HTTP {response.status_code}" if response.status_code != 200 else None
         ) or endpoint.check(response)
-        if record:
+        if alone:
+            endpoint.alone.append(elapsed)
+        elif record:
             endpoint.latencies.append(elapsed)
             if problem:
                 endpoint.errors += 1
@@ -233,7 +244,7 @@ def load(base: str, endpoint: Endpoint, count: int, clients: int, record: bool =
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         list(pool.map(one, range(count)))
-    if record:
+    if record and not alone:
         endpoint.seconds += time.perf_counter() - started
 
 
@@ -335,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("gunicorn did not answer within 60 s")
         for endpoint in endpoints:
             load(base, endpoint, max(50, args.clients * 4), args.clients, record=False)
+        for endpoint in endpoints:
+            load(base, endpoint, 40, 1, alone=True)
         per_round = args.requests // args.rounds
         for round_number in range(args.rounds):
             for endpoint in endpoints:
@@ -358,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{statistics.fmean(values) * 1000:6.1f} ms  {len(values) / endpoint.seconds:6.1f} "
             f"req/s  errors {endpoint.errors}"
             + ("" if endpoint is endpoints[0] else f"  p99 ratio to plain {p99 / plain_p99:.2f}")
+            + f"\n    one client alone: p50 {percentile(endpoint.alone, 0.5) * 1000:6.1f} ms"
         )
     print("targets:")
     for endpoint in endpoints[1:]:

@@ -73,6 +73,13 @@ def test_the_same_seed_gives_the_same_book_and_samples():
     assert rows(TINY) != rows(BookSpec(**{**vars(TINY), "seed": 6}))
 
 
+def test_the_first_customer_holds_exactly_the_contracts_asked_for():
+    spec = BookSpec(contracts=40, samples=10, seed=3, first_customer_contracts=7)
+    book = build_book(spec)
+    first_customer = next(org[0] for org in book.organizations if org[3] == "customer")
+    assert sum(c.customer == first_customer for c in book.contracts) == 7
+
+
 def test_a_total_of_samples_is_met_exactly():
     spec = BookSpec(contracts=20, months=1, samples=12_345, seed=2, last_month="2026-10")
     book = build_book(spec)
