@@ -63,7 +63,7 @@ def api_root(request: Request) -> Response:
     links = {}
     for name in names:
         try:
-            links[name] = reverse(f"{name}-list", request=request)
+            links[name] = reverse(f"api:{name}-list", request=request)
         except NoReverseMatch:
             continue
     user = request.user

@@ -9,7 +9,7 @@ api_v1 = [
     path("", api_root, name="api-root"),
     path("auth/token/", obtain_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:api-schema"), name="api-docs"),
     path("", include("contracts.api.urls")),
     path("", include("credits.api.urls")),
 ]
@@ -18,7 +18,8 @@ urlpatterns = [
     path("", contract_views.home, name="home"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_v1)),
+    # Namespaced so that API route names never collide with the browser pages' names.
+    path("api/v1/", include((api_v1, "api"))),
     path("", include("contracts.urls")),
     path("", include("credits.urls")),
 ]

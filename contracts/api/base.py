@@ -40,6 +40,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from contracts.api.parsers import SafeJSONParser
 from contracts.querysets import EDIT_ROLES, is_anonymous
 from credits import engine
 
@@ -357,20 +358,6 @@ class PortalAutoSchema(AutoSchema):
                 response["description"] = description
                 responses[code] = response
         return responses
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-class SafeJSONParser(parsers.JSONParser):
-    """DRF's JSON parser, also refusing nesting too deep for Python's decoder (which
-    raises ``RecursionError``, not ``ValueError``, and would otherwise be a 500)."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise exceptions.ParseError("JSON parse error - nested too deeply") from None
 
 
 # --------------------------------------------------------------------------- pagination

@@ -20,7 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contracts.api import filters, serializers
-from contracts.api.base import Conflict, SafeJSONParser, ScopedViewSet
+from contracts.api.base import Conflict, ScopedViewSet
+from contracts.api.parsers import SafeJSONParser
 from contracts.models import (
     Contract,
     ContractService,
