@@ -334,6 +334,13 @@ def remove_contract_service(*, contract_service: ContractService) -> None:
     A service that appears on an issued statement stays: statements are never rewritten.
     Raises ``ValidationError`` then.
     """
+    # Checked first: deleting its objectives would otherwise touch issued lines, which the
+    # database refuses with an error that is no use to the user.
+    if contract_service.statement_lines.exists():
+        raise ValidationError(
+            "This service appears on issued statements and cannot be removed; "
+            "end the contract or set its fee instead."
+        )
     with transaction.atomic():
         ServiceLevel.objects.filter(
             level=ServiceLevel.Level.CONTRACT_SERVICE,
@@ -348,6 +355,22 @@ def remove_contract_service(*, contract_service: ContractService) -> None:
                 "This service appears on issued statements and cannot be removed; "
                 "end the contract or set its fee instead."
             ) from None
+
+
+def delete_service_level(*, service_level: ServiceLevel) -> None:
+    """Delete an objective that no issued statement refers to.
+
+    An objective that has been settled stays, so that its statements keep pointing at it
+    (its history shows every version); it is switched off instead. Raises
+    ``ValidationError`` then.
+    """
+    if service_level.statement_lines.exists():
+        raise ValidationError(
+            "This objective appears on issued statements and cannot be deleted; "
+            "edit it or switch it off (enabled = false) instead."
+        )
+    with transaction.atomic():
+        service_level.delete()
 
 
 def save_service_level(*, service_level: ServiceLevel) -> ServiceLevel:

@@ -889,8 +889,12 @@ def contract_objective_delete(request: HttpRequest, pk: int, sl_pk: int) -> Http
         pk=sl_pk,
     )
     if request.method == "POST":
-        sl.delete()
-        messages.success(request, f"Objective {sl.name} ({sl.key}) deleted.")
+        try:
+            services.delete_service_level(service_level=sl)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Objective {sl.name} ({sl.key}) deleted.")
         return redirect(_detail_url(contract, "objectives"))
     return render(
         request,
@@ -1026,8 +1030,12 @@ def objective_delete(request: HttpRequest, slug: str, sl_pk: int) -> HttpRespons
     )
     back = reverse("objective-list", args=[provider.slug])
     if request.method == "POST":
-        sl.delete()
-        messages.success(request, f"Objective {sl.name} ({sl.key}) deleted.")
+        try:
+            services.delete_service_level(service_level=sl)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, f"Objective {sl.name} ({sl.key}) deleted.")
         return redirect(back)
     return render(
         request,

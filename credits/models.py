@@ -76,8 +76,9 @@ class StatementLine(models.Model):
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.PROTECT, related_name="statement_lines"
     )
+    # PROTECT, not SET_NULL: nulling the reference would rewrite an issued line.
     service_level = models.ForeignKey(
-        ServiceLevel, on_delete=models.SET_NULL, null=True, related_name="statement_lines"
+        ServiceLevel, on_delete=models.PROTECT, null=True, related_name="statement_lines"
     )
     # A snapshot of the objective as it was applied: later edits never rewrite history.
     key = models.SlugField(max_length=60)
