@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -231,3 +232,35 @@ def purge_queue(env: dict[str, str]) -> None:
         timeout=60,
         check=False,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int) -> subprocess.Popen:
+    """gunicorn with 2 sync workers on 127.0.0.1, production settings, persistent database
+    connections; static files collected first (DEBUG=0 serves the hashed names)."""
+    env = process_env(
+        url, DB_CONN_MAX_AGE="600", SLAPORTAL_VAR_DIR=str(ROOT / "var" / "bench-static")
+    )
+    # DEBUG=0 serves hashed static files: the pages need the manifest collectstatic writes.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "slaportal.wsgi",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2",
+            "--log-level", "warning", "--timeout", "60",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )  # fmt: skip

@@ -6,7 +6,8 @@ Measures, in the same run and on the same rows: PostgreSQL's own ``COPY`` of the
 (the baseline), ``contracts.services.record_measurements`` in batches (validation and
 all), and with ``--http`` the ``POST /api/v1/measurements/`` endpoint under gunicorn with
 two workers. Prints samples/s and the ratio of each to ``COPY``. Targets: service ≥ 0.5,
-HTTP ≥ 0.25.
+HTTP ≥ 0.25. Runs in its own database (``slaportal_bench_ingest``; ``$BENCH_DATABASE_URL``
+overrides), whose measurements it empties between steps.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
-from bench.common import machine, progress, setup_django, timed
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import (
+    bench_url,
+    free_port,
+    machine,
+    progress,
+    setup_django,
+    start_gunicorn,
+    timed,
+)
 
 
 def build_book(services: int = 10):
@@ -158,33 +162,8 @@ def http_run(items: list[dict], batch: int, provider, url: str) -> float:
     user, _ = get_user_model().objects.get_or_create(username="bench-ingest")
     Membership.objects.get_or_create(user=user, organization=provider, defaults={"role": "editor"})
     token, _ = Token.objects.get_or_create(user=user)
-    port = 8765
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DEBUG": "0",
-        "SECRET_KEY": "bench-" * 10,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "AXES_ENABLED": "0",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "slaportal.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    port = free_port()
+    server = start_gunicorn(url, port)
     try:
         session = requests.Session()
         endpoint = f"http://127.0.0.1:{port}/api/v1/measurements/"
@@ -226,7 +205,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.samples <= 0 or not 0 < args.batch <= 10_000 or not 0 < args.http_batch <= 10_000:
         parser.error("--samples must be positive and batches between 1 and 10,000")
-    url = setup_django()
+    url = setup_django(bench_url("bench_ingest"))
     print(f"machine: {machine()}")
     provider, ids = build_book()
     items = make_items(ids, args.samples)

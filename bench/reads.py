@@ -26,9 +26,7 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -37,11 +35,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.common import ROOT, bench_url, machine, process_env, progress, setup_django, wait_for
+from bench.common import (
+    bench_url,
+    free_port,
+    machine,
+    process_env,
+    progress,
+    setup_django,
+    start_gunicorn,
+    wait_for,
+)
 
 P99_TARGET_MS = 150.0
 RATIO_TARGET = 1.5
-STATIC_DIR = ROOT / "var" / "bench-reads"
 
 
 @dataclass
@@ -173,34 +179,6 @@ def credentials() -> tuple[str, str, str, int, int]:
 # --------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(url: str, port: int) -> subprocess.Popen:
-    env = process_env(url, DB_CONN_MAX_AGE="600", SLAPORTAL_VAR_DIR=str(STATIC_DIR))
-    # DEBUG=0 serves hashed static files: the pages need the manifest collectstatic writes.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "slaportal.wsgi",
-            "--bind", f"127.0.0.1:{port}", "--workers", "2",
-            "--log-level", "warning", "--timeout", "60",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )  # fmt: skip
-
-
 # --------------------------------------------------------------------------- load
 
 
@@ -330,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     port = free_port()
-    server = start_server(url, port)
+    server = start_gunicorn(url, port)
     base = f"http://127.0.0.1:{port}"
     try:
         import requests
