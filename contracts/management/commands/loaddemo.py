@@ -8,7 +8,7 @@ which corporate, service, customer and contract-service objectives override each
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -117,7 +117,10 @@ class Command(BaseCommand):
 
     def _load(self) -> dict[str, int]:
         today = timezone.localdate()
-        start = date(today.year - 1, 1, 1)
+        # The book starts about four months back and samples cover all of it, so every
+        # settled period has data and the credits tell the stories below.
+        start = (today - timedelta(days=110)).replace(day=1)
+        first_monday = start + timedelta(days=-start.weekday() % 7)
 
         admin = self._user("admin", is_staff=True, is_superuser=True)
         provider_user = self._user("provider", first_name="Pat", last_name="Provider")
@@ -286,7 +289,7 @@ class Command(BaseCommand):
             customer=globex,
             title="Sales reporting for Globex",
             currency="EUR",
-            start_date=start,
+            start_date=first_monday,
             status="active",
             settlement_period="week",
             timezone="Europe/Berlin",
@@ -332,7 +335,7 @@ class Command(BaseCommand):
             customer=sales,
             title="Qualified leads for the sales team",
             currency="EUR",
-            start_date=start,
+            start_date=first_monday,
             status="active",
             settlement_period="week",
             timezone="Europe/London",
@@ -353,7 +356,7 @@ class Command(BaseCommand):
         samples = 0
         rng = random.Random(2026)
         now = timezone.now()
-        since = now - timedelta(days=100)
+        since = timezone.make_aware(datetime.combine(start, datetime.min.time()))
         if not Incident.objects.filter(contract_service__contract__provider=isp).exists():
             self._isp_events(rng, since, now, nw_globex, g_fibre, i_fibre, i_broadband)
             for cs, speed in ((g_fibre, 900), (i_fibre, 900), (i_broadband, 90)):
@@ -363,7 +366,7 @@ class Command(BaseCommand):
             samples += self._ratio_samples(rng, g_fibre, "support-response", 0.985, since, now, 6)
         if not g_reports.measurements.exists():
             samples += self._ratio_samples(rng, g_reports, "report-delivery", 0.993, since, now, 2)
-            samples += self._count_samples(rng, g_reports, "failed-reports", 0.35, since, now)
+            samples += self._count_samples(rng, g_reports, "failed-reports", 0.2, since, now)
             lapse_start = now - timedelta(days=20)
             ResponsibilityLapse.objects.get_or_create(
                 responsibility=representative,
@@ -374,7 +377,7 @@ class Command(BaseCommand):
                 },
             )
         if not m_leads.measurements.exists():
-            samples += self._count_samples(rng, m_leads, "qualified-leads", 6.5, since, now)
+            samples += self._count_samples(rng, m_leads, "qualified-leads", 5.75, since, now)
 
         # Settle every closed period of the demo contracts, so the demo shows statements.
         # Only periods without a statement are settled, so a second run changes nothing;
@@ -453,8 +456,13 @@ class Command(BaseCommand):
                 "contract_service": cs.pk,
                 "key": key,
                 "observed_at": at,
-                "value": Decimal(nominal)
-                * Decimal(rng.uniform(0.93, 1.08)).quantize(Decimal("0.01")),
+                # Mostly above the promised speed, with the odd slow hour.
+                "value": (
+                    Decimal(nominal)
+                    * Decimal(
+                        rng.uniform(1.0, 1.12) if rng.random() < 0.965 else rng.uniform(0.8, 0.99)
+                    )
+                ).quantize(Decimal("0.01")),
             }
             for at in self._hours(since, now, 3)
         ]
@@ -468,7 +476,9 @@ class Command(BaseCommand):
                 "contract_service": cs.pk,
                 "key": "resolution-30min",
                 "observed_at": at,
-                "value": Decimal(rng.choice([5, 10, 12, 18, 25, 28, 29, 31, 45, 15])),
+                "value": Decimal(
+                    rng.randint(4, 29) if rng.random() < 0.955 else rng.randint(31, 90)
+                ),
             }
             for at in self._hours(since, now, 7)
         ]
