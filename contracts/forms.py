@@ -138,10 +138,23 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             "timezone": "IANA name, e.g. Europe/Amsterdam: periods follow its calendar.",
         }
 
-    def __init__(self, *args: Any, providers: QuerySet[Organization], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        providers: QuerySet[Organization],
+        all_customers: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = Organization.objects.filter(
-            kind=Organization.Kind.CUSTOMER
+        # Only customers these providers already contract with, as in the API: other
+        # providers' customers are not theirs to see. Operators onboard new customers.
+        self.fields["customer"].queryset = (
+            Organization.objects.filter(
+                kind=Organization.Kind.CUSTOMER,
+                id__in=Contract.objects.filter(provider__in=providers).values("customer_id"),
+            )
+            if not all_customers
+            else Organization.objects.filter(kind=Organization.Kind.CUSTOMER)
         ).order_by("name")
         if self.instance.pk:
             # The parties of an existing contract are fixed: its statements name them.
@@ -363,7 +376,11 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
 
     def _with_extra_row(self) -> Any:
         data = self.data.copy()
-        total = int(data.get("tiers-TOTAL_FORMS") or 0)
+        try:
+            total = int(data.get("tiers-TOTAL_FORMS") or 0)
+        except ValueError:
+            total = 0
+        total = max(0, min(total, TierFormSet.absolute_max - 1))
         data["tiers-TOTAL_FORMS"] = str(total + 1)
         return TierFormSet(data, prefix="tiers")
 

@@ -220,6 +220,20 @@ class Contract(models.Model):
             errors["timezone"] = f"{self.timezone!r} is not an IANA time zone name."
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = "The end date cannot be before the start date."
+        if self.pk and (self.provider_id or self.customer_id):
+            stored = (
+                Contract.objects.filter(pk=self.pk).values("provider_id", "customer_id").first()
+            )
+            if (
+                stored
+                and (
+                    stored["provider_id"] != self.provider_id
+                    or stored["customer_id"] != self.customer_id
+                )
+                and self.statements.exists()
+            ):
+                # The issued statements belong to the parties they were issued to.
+                errors["customer"] = "The parties of a contract with statements cannot change."
         if errors:
             raise ValidationError(errors)
 

@@ -11,7 +11,7 @@ import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,6 +27,9 @@ _TRUE = {"true", "1", "yes", "t"}
 _FALSE = {"false", "0", "no", "f"}
 # Value column: 20 digits, 6 after the point.
 _MAX_VALUE = Decimal("1e14")
+# Samples from outside any plausible contract would only break reads later.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +76,10 @@ def _parse_decimal(raw: Any) -> Decimal | None:
         raise ValueError("must be a finite number")
     if abs(value) >= _MAX_VALUE:
         raise ValueError("is too large")
-    return value.quantize(Decimal("0.000001"))
+    if value.as_tuple().exponent < -6:  # type: ignore[operator]
+        # Rounding would move a sample across a threshold without anyone noticing.
+        raise ValueError("has at most 6 decimals")
+    return value
 
 
 def _parse_datetime(raw: Any) -> datetime:
@@ -86,6 +92,12 @@ def _parse_datetime(raw: Any) -> datetime:
             raise ValueError("must be an ISO 8601 date-time with offset") from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("needs a UTC offset, e.g. 2026-10-01T12:00:00+00:00")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if not _EARLIEST <= in_utc < _LATEST:
+        raise ValueError(f"must lie between {_EARLIEST:%Y} and {_LATEST:%Y}")
     return value
 
 
@@ -178,6 +190,7 @@ def record_measurements(
             ok = _parse_bool(item.get("ok"))
         except ValueError as exc:
             item_errors.append(ItemError(index, "ok", str(exc)))
+        bad_fields = {error.field for error in item_errors}
         if cs_id is not None and key is not None:
             objective = objectives[cs_id].get(key)
             if objective is None:
@@ -189,9 +202,20 @@ def record_measurements(
                     ItemError(index, "key", f"{key!r} is measured by uptime: record incidents")
                 )
             elif objective.indicator == ServiceLevel.Indicator.RATIO and ok is None:
-                item_errors.append(ItemError(index, "ok", "a ratio sample needs ok true/false"))
+                if "ok" not in bad_fields:
+                    item_errors.append(ItemError(index, "ok", "a ratio sample needs ok true/false"))
             elif objective.indicator == ServiceLevel.Indicator.THRESHOLD and value is None:
-                item_errors.append(ItemError(index, "value", "a threshold sample needs a value"))
+                if "value" not in bad_fields:
+                    item_errors.append(
+                        ItemError(index, "value", "a threshold sample needs a value")
+                    )
+            elif (
+                objective.indicator == ServiceLevel.Indicator.COUNT
+                and value is not None
+                and value < 0
+            ):
+                # A negative count would cancel recorded errors or leads.
+                item_errors.append(ItemError(index, "value", "a count cannot be negative"))
         if item_errors:
             errors.extend(item_errors)
         elif not errors:

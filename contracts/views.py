@@ -351,7 +351,9 @@ def contract_create(request: HttpRequest) -> HttpResponse:
     providers = _provider_orgs(request.user, EDIT_ROLES)
     if not providers.exists():
         raise PermissionDenied("Only a provider's editors create contracts.")
-    form = ContractForm(request.POST or None, providers=providers)
+    form = ContractForm(
+        request.POST or None, providers=providers, all_customers=request.user.is_staff
+    )
     if request.method == "POST" and form.is_valid():
         contract = services.save_contract(contract=form.save(commit=False))
         messages.success(request, f"Contract {contract.reference} created: now add its services.")
@@ -364,7 +366,10 @@ def contract_create(request: HttpRequest) -> HttpResponse:
 def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _editable_contract(request, pk)
     form = ContractForm(
-        request.POST or None, instance=contract, providers=_provider_orgs(request.user)
+        request.POST or None,
+        instance=contract,
+        providers=_provider_orgs(request.user),
+        all_customers=request.user.is_staff,
     )
     if request.method == "POST" and form.is_valid():
         services.save_contract(contract=form.save(commit=False))

@@ -260,7 +260,7 @@ def _statement_event(statement_id: int) -> _Event:
         link=_statement_link(statement.pk),
         occurred_at=statement.issued_at,
         data=_statement_data(statement, lines),
-        organizations=[contract.provider, contract.customer],
+        organizations=_parties(contract),
         context={
             "statement": statement,
             "contract": contract,
@@ -394,7 +394,7 @@ def _dispute_event(dispute_id: int, event: str) -> _Event:
         link=_statement_link(statement.pk, line.pk),
         occurred_at=occurred_at,
         data=_dispute_data(dispute),
-        organizations=[contract.provider, contract.customer],
+        organizations=_parties(contract),
         context={
             "dispute": dispute,
             "line": line,
@@ -404,6 +404,13 @@ def _dispute_event(dispute_id: int, event: str) -> _Event:
             "amount": _money_text(line.amount, statement.currency),
         },
     )
+
+
+def _parties(contract: Any) -> list[Organization]:
+    """Both parties, except that a customer hears nothing of a contract still in draft."""
+    if contract.status == "draft":
+        return [contract.provider]
+    return [contract.provider, contract.customer]
 
 
 def _lapse_event(lapse_id: int) -> _Event:
@@ -437,7 +444,7 @@ def _lapse_event(lapse_id: int) -> _Event:
             "end": lapse.end.isoformat(),
             "note": lapse.note,
         },
-        organizations=[contract.provider, contract.customer],
+        organizations=_parties(contract),
         context={"lapse": lapse, "responsibility": responsibility, "contract": contract},
     )
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from contracts.models import Membership
 from credits import notify
-from credits.models import Dispute, Notification, StatementLine
+from credits.models import Dispute, Notification, Statement, StatementLine
 
 EDIT_ROLES = (Membership.Role.ADMIN, Membership.Role.EDITOR)
 OPEN_DISPUTE_EXISTS = "This line already has an open dispute."
@@ -57,6 +57,16 @@ def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Disput
         raise ValidationError({"reason": "Say why the line is disputed."})
     if Dispute.objects.filter(line=line, status=Dispute.Status.OPEN).exists():
         raise ValidationError({"line": OPEN_DISPUTE_EXISTS})
+    statement = line.statement
+    if Statement.objects.filter(
+        contract_id=statement.contract_id,
+        period_start=statement.period_start,
+        revision__gt=statement.revision,
+    ).exists():
+        # Only the latest revision is payable; disputing a superseded one would go nowhere.
+        raise ValidationError(
+            {"line": "This statement has been superseded by a later revision: dispute its line."}
+        )
     dispute = Dispute(line=line, reason=reason, opened_by=user)
     dispute._history_user = user
     try:

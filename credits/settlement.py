@@ -210,6 +210,12 @@ def check_settleable(*, contract: Contract, period_start: date, now: datetime) -
             f"{contract.reference} is a {contract.status} contract: only active, suspended "
             "and terminated contracts are settled."
         )
+    if isinstance(period_start, date) and period_start > _local_today(now, contract.timezone):
+        # Checked before the period's instants, which overflow near the end of the calendar.
+        raise SettlementError(
+            f"The period starting {period_start:%Y-%m-%d} of {contract.reference} has not "
+            "started yet."
+        )
     period = _period_of(contract, period_start)
     if period.end_at > now:
         raise SettlementError(
@@ -555,7 +561,11 @@ def compute_period(
         "fees": {str(cs_id): _canonical(fee) for cs_id, fee in sorted(fees.items())},
         "fees_total": str(fees_total),
         "at_risk_amount": None if at_risk is None else str(at_risk),
-        "lines": [line.snapshot() for line in lines],
+        # Sorted by ids, not by display order: renaming a service must not look like a change.
+        "lines": sorted(
+            (line.snapshot() for line in lines),
+            key=lambda snap: (snap["contract_service"], snap["objective"]["key"]),
+        ),
         "credit_total": str(cap.credit_total),
         "cap_adjustment": str(cap.cap_adjustment),
     }

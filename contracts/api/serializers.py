@@ -245,7 +245,8 @@ class ServiceSerializer(ValidatedModelSerializer):
 class ContractSerializer(ValidatedModelSerializer):
     provider = ScopedPrimaryKeyRelatedField(model=Organization, scope=writable_providers)
     customer = ScopedPrimaryKeyRelatedField(model=Organization, scope="visible")
-    immutable_fields = ("provider",)
+    # The parties never change: the customer's statements must stay the customer's.
+    immutable_fields = ("provider", "customer")
 
     class Meta:
         model = Contract
