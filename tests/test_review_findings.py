@@ -23,9 +23,11 @@ def test_a_contract_with_statements_never_moves_to_another_customer(personas):
     level = ServiceLevelFactory(provider=p.provider, key="availability")
     statement, _ = make_statement(p.contract, cs, [(level, Decimal("99.5"), Decimal("300"))])
 
-    client_for(p.provider_editor).patch(
+    moving = client_for(p.provider_editor).patch(
         f"/api/v1/contracts/{p.contract.pk}/", {"customer": p.other_customer.pk}, format="json"
     )
+    assert moving.status_code == 400
+    assert moving.json() == {"customer": ["Cannot be changed."]}
 
     assert Contract.objects.get(pk=p.contract.pk).customer == p.customer
     seen = client_for(p.other_customer_member).get(f"/api/v1/statements/{statement.pk}/")

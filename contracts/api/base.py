@@ -17,7 +17,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, ClassVar
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
@@ -229,7 +229,27 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
         unknown = sorted(set(data) - known) if isinstance(data, dict) else []
         if unknown:
             raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        changed = self._changed_immutable_fields(data)
+        if changed:
+            raise serializers.ValidationError({name: ["Cannot be changed."] for name in changed})
         return attrs
+
+    def _changed_immutable_fields(self, data: Any) -> list[str]:
+        """Immutable fields sent with another value than stored: refused, not ignored."""
+        if self.instance is None or not isinstance(data, dict):
+            return []
+        changed = []
+        for name in self.immutable_fields:
+            if name not in data:
+                continue
+            try:
+                field = self.instance._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            current = getattr(self.instance, field.attname)
+            if str(data[name]) != str(current):
+                changed.append(name)
+        return changed
 
     def get_validators(self) -> list:
         # full_clean() checks every unique and check constraint, conditions included.

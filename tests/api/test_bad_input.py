@@ -143,8 +143,12 @@ def test_the_owner_of_a_row_never_moves(world):
     response = client.patch(
         url("contract", world.p.contract.pk), {"provider": world.p.other_provider.pk}
     )
-    assert response.status_code == 200  # read-only on update: ignored, not applied
-    assert response.json()["provider"] == world.p.provider.pk
+    assert response.status_code == 400
+    assert response.json() == {"provider": ["Cannot be changed."]}
+    # Sending back what was read is fine.
+    same = client.patch(url("contract", world.p.contract.pk), {"provider": world.p.provider.pk})
+    assert same.status_code == 200
+    assert same.json()["provider"] == world.p.provider.pk
 
 
 def test_responsibility_objectives_must_apply_to_the_contract(world):
