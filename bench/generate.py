@@ -48,6 +48,8 @@ MAX_SAMPLES_PER_OBJECTIVE = 100_000
 MAX_SAMPLES = 100_000_000
 PERIOD_KINDS = ("week", "month", "quarter")
 MARKER_TABLE = "bench_book"
+# Part of the marker: a change of what the generator makes invalidates loaded books.
+GENERATOR_VERSION = 2
 
 # (time zone, currency) pairs: contracts are settled on calendar boundaries in their zone.
 ZONES = [
@@ -262,6 +264,7 @@ class BookSpec:
         data = asdict(self)
         data["periods"] = list(self.periods)
         data["last_month"] = self.first_of_last_month().isoformat()
+        data["generator_version"] = GENERATOR_VERSION
         return data
 
     def first_of_last_month(self) -> date:
@@ -396,6 +399,12 @@ def _money(rng: random.Random, currency: str) -> str:
 
 def _at(day: date, tz: str) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz))
+
+
+def _utc_at(day: date, tz: str) -> datetime:
+    # Local midnight as a UTC instant: adding minutes to a zoneinfo datetime is wall-clock
+    # arithmetic, which across a DST change can put an interval's end before its start.
+    return _at(day, tz).astimezone(UTC)
 
 
 def _next_month(first: date) -> date:
@@ -706,13 +715,13 @@ def build_book(spec: BookSpec) -> Book:
                 )
             for month in months:
                 if rng.random() < 0.15:
-                    begin = _at(month, tz) + timedelta(minutes=rng.randrange(0, 27 * 24 * 60))
+                    begin = _utc_at(month, tz) + timedelta(minutes=rng.randrange(0, 27 * 24 * 60))
                     end_at = begin + timedelta(minutes=rng.randrange(60, 720))
                     book.lapses.append([responsibility, begin, end_at])
 
         # Maintenance windows and incidents, month by month in the contract's zone.
         for month in months:
-            month_start = _at(month, tz)
+            month_start = _utc_at(month, tz)
             if rng.random() < 0.5:
                 begin = month_start + timedelta(days=rng.randrange(0, 27), hours=rng.choice([1, 2]))
                 end_at = begin + timedelta(minutes=rng.randrange(60, 241))

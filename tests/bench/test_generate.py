@@ -80,6 +80,28 @@ def test_the_first_customer_holds_exactly_the_contracts_asked_for():
     assert sum(c.customer == first_customer for c in book.contracts) == 7
 
 
+def test_intervals_end_after_they_start_across_dst_changes():
+    # October 2026 holds Sydney's spring-forward (4 October) and Europe's fall-back (25th).
+    # This book (the sweep's scale check) once held incidents that ended before they began.
+    spec = BookSpec(
+        contracts=20_000,
+        samples=1,
+        seed=1,
+        last_month="2026-10",
+        periods=("month",),
+        all_active=True,
+    )
+    book = build_book(spec)
+    assert any(c.tz == "Australia/Sydney" for c in book.contracts)
+    # As instants: Python compares datetimes sharing a tzinfo by their wall clocks.
+    for _cs, start, end, _cause in book.incidents:
+        assert end.timestamp() > start.timestamp()
+    for _contract, _cs, start, end in book.windows:
+        assert end.timestamp() > start.timestamp()
+    for _responsibility, start, end in book.lapses:
+        assert end.timestamp() > start.timestamp()
+
+
 def test_a_total_of_samples_is_met_exactly():
     spec = BookSpec(contracts=20, months=1, samples=12_345, seed=2, last_month="2026-10")
     book = build_book(spec)
