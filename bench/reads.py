@@ -243,6 +243,78 @@ def check_dashboard(response: Any) -> str | None:
     return None if "<canvas" in response.text or "<svg" in response.text else "no chart"
 
 
+PACKAGES = [
+    ("rest_framework/", "DRF (serializers, renderer)"),
+    ("django/template", "Django templates"),
+    ("django/db", "Django ORM"),
+    ("psycopg", "psycopg (waiting on PostgreSQL)"),
+    ("credits/engine.py", "credit engine (rule parsing, money)"),
+    ("json", "JSON"),
+    ("django/", "Django (other)"),
+    ("credits/", "portal code"),
+    ("contracts/", "portal code"),
+]
+
+
+def profile_in_process(endpoints: list[Endpoint], session_user: Any, requests: int = 20) -> None:
+    """Each endpoint under cProfile in this process (Django's test client, no HTTP): time
+    per request, queries, and where the time goes by package."""
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    print(f"profile (in this process, {requests} requests each, cProfile):")
+    with override_settings(ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False):
+        for endpoint in endpoints:
+            client = Client()
+            headers = {
+                f"HTTP_{k.upper().replace('-', '_')}": v for k, v in endpoint.headers.items()
+            }
+            if endpoint.cookies:
+                client.force_login(session_user)
+            for path in endpoint.paths[:3]:
+                client.get(path, **headers)  # warm
+            queries = {"count": 0, "seconds": 0.0}
+
+            def counting(
+                execute: Any, sql: str, params: Any, many: bool, context: Any, box: dict = queries
+            ) -> Any:
+                started = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    box["count"] += 1
+                    box["seconds"] += time.perf_counter() - started
+
+            profiler = cProfile.Profile()
+            started = time.perf_counter()
+            with connection.execute_wrapper(counting):
+                profiler.enable()
+                for n in range(requests):
+                    client.get(endpoint.paths[n % len(endpoint.paths)], **headers)
+                profiler.disable()
+            seconds = time.perf_counter() - started
+            by_package: dict[str, float] = {}
+            stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+            for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.items():
+                label = next((lbl for key, lbl in PACKAGES if key in filename), "Python (other)")
+                by_package[label] = by_package.get(label, 0.0) + tottime
+            total = sum(by_package.values()) or 1
+            shares = ", ".join(
+                f"{label} {100 * value / total:.0f} %"
+                for label, value in sorted(by_package.items(), key=lambda kv: -kv[1])
+                if value / total >= 0.03
+            )
+            print(
+                f"  {endpoint.name.split(':')[0]}: {1000 * seconds / requests:.1f} ms/request "
+                f"under the profiler, {queries['count'] / requests:.0f} queries "
+                f"({1000 * queries['seconds'] / requests:.1f} ms); by package: {shares}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.reads", description=__doc__.split("\n\n")[0]
@@ -253,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=int, default=5, help="of monthly statements")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile each endpoint in this process"
+    )
     args = parser.parse_args(argv)
     if not 16 <= args.requests <= 20_000 or not 1 <= args.clients <= 64:
         parser.error("--requests must be 16–20,000 and --clients 1–64")
@@ -360,6 +435,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{'met' if p99 <= P99_TARGET_MS else 'MISSED'}; ratio {p99 / plain_p99:.2f} ≤ "
             f"{RATIO_TARGET}: {'met' if p99 / plain_p99 <= RATIO_TARGET else 'MISSED'}"
         )
+    if args.profile:
+        from django.contrib.auth import get_user_model
+
+        member = get_user_model().objects.get(
+            memberships__organization_id=measured_customer(), memberships__role="viewer"
+        )
+        profile_in_process(endpoints, member)
     return 0 if all(endpoint.errors == 0 for endpoint in endpoints) else 1
 
 
