@@ -350,3 +350,22 @@ def test_decimals_are_strings_and_ids_integers(personas):
     assert isinstance(cs["contract"], int)
     assert cs["fee"] == "1000.00"
     assert set(body) == {"count", "next", "previous", "results"}
+
+
+def test_statement_lines_built_in_one_go_equal_their_declared_fields(personas):
+    from credits.api.serializers import StatementLineSerializer
+
+    cs = personas.contract.services.get()
+    level = ServiceLevelFactory(
+        provider=personas.provider,
+        credit_rule={"kind": "per_step", "step": "0.5", "percent": "1", "max_percent": None},
+    )
+    statement, _ = make_statement(personas.contract, cs, [(level, Decimal("98.7"), Decimal("40"))])
+    line = statement.lines.get()
+    serializer = StatementLineSerializer()
+    field_by_field = {
+        name: field.to_representation(field.get_attribute(line))
+        for name, field in serializer.fields.items()
+    }
+    assert serializer.to_representation(line) == field_by_field
+    assert list(serializer.to_representation(line)) == list(field_by_field)
