@@ -113,6 +113,22 @@ class StatementLine(models.Model):
         return f"{self.key}: {self.amount}"
 
 
+class StatementDocument(models.Model):
+    """A statement as the API shows it, rendered once on first read.
+
+    Statements and their lines never change, so their rendering never goes stale; reading
+    a page of stored documents costs one query instead of rebuilding every line.
+    """
+
+    statement = models.OneToOneField(
+        Statement, on_delete=models.CASCADE, primary_key=True, related_name="document"
+    )
+    body = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"Document of statement {self.statement_id}"
+
+
 class Dispute(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from contracts.api.base import ScopedGenericViewSet
 from credits.api import filters, serializers
-from credits.models import Dispute, Notification, Statement, StatementLine
+from credits.models import Dispute, Notification, Statement, StatementDocument, StatementLine
 
 
 class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
@@ -23,7 +23,39 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedG
     model = Statement
     serializer_class = serializers.StatementSerializer
     filterset_class = filters.StatementFilter
-    list_prefetch_related = ("lines",)
+    list_select_related = ("document",)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(statement_documents(page))
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(statement_documents([self.get_object()])[0])
+
+
+def statement_documents(statements: list[Statement]) -> list[dict[str, Any]]:
+    """The API documents of these statements: stored ones as they are, the others rendered
+    now (with their lines, in one query) and stored for the next read."""
+    rendered: dict[int, dict[str, Any]] = {}
+    missing = [s for s in statements if not _has_document(s)]
+    if missing:
+        models.prefetch_related_objects(missing, "lines")
+        rendered = {s.pk: serializers.StatementSerializer(s).data for s in missing}
+        # Two readers rendering the same statement store the same document: either wins.
+        StatementDocument.objects.bulk_create(
+            [StatementDocument(statement_id=pk, body=body) for pk, body in rendered.items()],
+            ignore_conflicts=True,
+        )
+    # Not rendered.get(): a statement rendered just now has no document loaded.
+    return [rendered[s.pk] if s.pk in rendered else s.document.body for s in statements]  # noqa: SIM401
+
+
+def _has_document(statement: Statement) -> bool:
+    try:
+        statement.document  # noqa: B018 - loaded by select_related; raises when absent
+    except StatementDocument.DoesNotExist:
+        return False
+    return True
 
 
 def _credit_services() -> Any:

@@ -131,7 +131,8 @@ ROWS: dict[str, tuple[str, Callable]] = {
 
 # Queries per page: its count (none for measurements), the page, prefetched lines or
 # objectives, and for organisations the caller's administered ids (webhook visibility).
-MAX_QUERIES = {"statement": 3, "responsibility": 3, "organization": 3, "measurement": 1}
+# Statements read for the first time are rendered with their lines and stored (+1).
+MAX_QUERIES = {"statement": 4, "responsibility": 3, "organization": 3, "measurement": 1}
 
 
 @pytest.mark.parametrize("basename", ROWS)
@@ -174,3 +175,20 @@ def test_effective_service_levels_cost_the_same_for_5_services_as_for_25(
         assert len(response.json()) == services
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_statements_read_again_come_from_their_stored_documents(
+    personas, django_assert_num_queries
+):
+    from credits.models import StatementDocument
+
+    for i in range(3):
+        _statement(personas, i)
+    client = client_for(personas.customer_member)
+    first = client.get(url("statement"), {"page_size": 100}).json()
+    assert StatementDocument.objects.count() == 3
+    with django_assert_num_queries(2):  # the count and the page with its documents
+        again = client.get(url("statement"), {"page_size": 100}).json()
+    assert again == first
+    one = first["results"][0]
+    assert client.get(url("statement", one["id"])).json() == one
