@@ -208,8 +208,9 @@ SPECTACULAR_SETTINGS = {
 
 # Celery for a system that moves money: a task is acknowledged only once it has finished,
 # a worker that dies hands its task back, and nothing but JSON crosses the wire.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# A host in the URL keeps kombu from warning that it "reverts to localhost".
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
