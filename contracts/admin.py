@@ -6,6 +6,7 @@ from typing import Any
 
 import nested_admin
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -32,6 +33,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(SimpleHistoryAdmin):
+    # Webhooks are HTTPS endpoints: a URL typed without a scheme means https.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "slug", "kind", "webhook_url"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
