@@ -7,6 +7,7 @@ Customers never see draft contracts, nor anything hanging off them.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -46,7 +47,7 @@ def editable_contract_ids(user: Any) -> models.QuerySet:
     return Contract.objects.editable_by(user).values("id")
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet, metaclass=ABCMeta):
     """Subclasses say how a row reaches a contract or a provider."""
 
     def visible_to(self, user: Any) -> ScopedQuerySet:
@@ -64,11 +65,13 @@ class ScopedQuerySet(models.QuerySet):
             return self.all()
         return self.filter(self._editable_q(user))
 
+    @abstractmethod
     def _visible_q(self, user: Any) -> Q:
-        raise NotImplementedError
+        """The rows the user's organisations are party to."""
 
+    @abstractmethod
     def _editable_q(self, user: Any) -> Q:
-        raise NotImplementedError
+        """The rows the user may change."""
 
 
 class ContractScopedQuerySet(ScopedQuerySet):

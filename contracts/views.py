@@ -208,18 +208,13 @@ def _credits_this_year(year: int) -> Subquery:
     of each period (a later revision replaces the earlier one)."""
     from credits.models import Statement
 
-    later = Statement.objects.filter(
-        contract_id=OuterRef("contract_id"),
-        period_start=OuterRef("period_start"),
-        revision__gt=OuterRef("revision"),
-    )
     totals = (
         Statement.objects.filter(
             contract_id=OuterRef("pk"),
             period_start__gte=date(year, 1, 1),
             period_start__lte=date(year, 12, 31),
         )
-        .filter(~Exists(later))
+        .latest_revisions()
         .order_by()
         .values("contract_id")
         .annotate(total=Sum("credit_total"))

@@ -32,7 +32,7 @@ from itertools import pairwise
 from typing import ClassVar, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_name, get_currency_precision, list_currencies
 
 __all__ = [
     "COMPARATORS",
@@ -504,16 +504,19 @@ def is_currency(code: object) -> bool:
     return isinstance(code, str) and _is_currency(code)
 
 
+# ISO 4217 also codes "no currency" and a code for tests; neither can price a contract.
+_NOT_MONEY = frozenset({"Unknown Currency", "Testing Currency Code"})
+
+
 @cache
 def _is_currency(code: str) -> bool:
-    # XXX ("no currency") and XTS ("testing") are ISO codes but cannot be a contract's.
     return (
         len(code) == 3
         and code.isascii()
         and code.isalpha()
         and code.isupper()
-        and code not in ("XXX", "XTS")
         and code in list_currencies()
+        and get_currency_name(code, locale="en") not in _NOT_MONEY
     )
 
 

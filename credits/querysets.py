@@ -5,12 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 from contracts.querysets import ContractScopedQuerySet, is_anonymous
 
 
+def later_revisions(prefix: str = "") -> models.QuerySet:
+    """Statements that supersede the outer statement (``prefix`` reaches it from the outer
+    row, e.g. ``"statement__"`` from a line): a later revision of the same period."""
+    from credits.models import Statement
+
+    return Statement.objects.filter(
+        contract_id=OuterRef(f"{prefix}contract_id"),
+        period_start=OuterRef(f"{prefix}period_start"),
+        revision__gt=OuterRef(f"{prefix}revision"),
+    )
+
+
 class StatementQuerySet(ContractScopedQuerySet):
+    """A later revision replaces the earlier one of its period, which stays readable."""
+
     contract_path = "contract"
+
+    def latest_revisions(self) -> StatementQuerySet:
+        """Only the latest revision of each (contract, period): the ones that count."""
+        return self.filter(~Exists(later_revisions()))
+
+    def superseded(self) -> StatementQuerySet:
+        return self.filter(Exists(later_revisions()))
+
+    def with_superseded(self) -> StatementQuerySet:
+        """Annotate ``superseded``: a later revision exists for the same period."""
+        return self.annotate(superseded=Exists(later_revisions()))
 
 
 class StatementLineQuerySet(ContractScopedQuerySet):

@@ -44,6 +44,7 @@ from contracts.models import (
 from contracts.selectors import candidate_service_levels, effective_service_level, resolve
 from credits import engine
 from credits.models import Dispute, EarlyWarning, Notification, Statement, StatementLine
+from credits.querysets import later_revisions
 
 logger = logging.getLogger(__name__)
 
@@ -56,30 +57,14 @@ ZERO = Decimal(0)
 # --------------------------------------------------------------------------- revisions
 
 
-def _later_revision() -> QuerySet[Statement]:
-    return Statement.objects.filter(
-        contract_id=OuterRef("contract_id"),
-        period_start=OuterRef("period_start"),
-        revision__gt=OuterRef("revision"),
-    )
-
-
-def _later_revision_of_line() -> QuerySet[Statement]:
-    return Statement.objects.filter(
-        contract_id=OuterRef("statement__contract_id"),
-        period_start=OuterRef("statement__period_start"),
-        revision__gt=OuterRef("statement__revision"),
-    )
-
-
 def latest_revisions(statements: QuerySet[Statement]) -> QuerySet[Statement]:
     """Only the latest revision of each (contract, period): the ones that count in totals."""
-    return statements.filter(~Exists(_later_revision()))
+    return statements.latest_revisions()
 
 
 def with_superseded(statements: QuerySet[Statement]) -> QuerySet[Statement]:
     """Annotate ``superseded``: a later revision exists for the same contract and period."""
-    return statements.annotate(superseded=Exists(_later_revision()))
+    return statements.with_superseded()
 
 
 def today_in(tz: str) -> date:
@@ -135,7 +120,7 @@ def statement_lines_for_export(statements: QuerySet[Statement]) -> QuerySet[Stat
     """Every line of these statements with what a CSV row needs, in one query."""
     return (
         StatementLine.objects.filter(statement__in=statements.values("id"))
-        .annotate(superseded=Exists(_later_revision_of_line()))
+        .annotate(superseded=Exists(later_revisions("statement__")))
         .select_related(
             "statement__contract__provider",
             "statement__contract__customer",
@@ -525,7 +510,7 @@ def objective_history(
     )
     lines = list(
         StatementLine.objects.filter(contract_service=cs, key=key)
-        .filter(~Exists(_later_revision_of_line()))
+        .filter(~Exists(later_revisions("statement__")))
         .select_related("statement")
         .order_by("-statement__period_start")[:periods]
     )

@@ -57,12 +57,7 @@ def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Disput
         raise ValidationError({"reason": "Say why the line is disputed."})
     if Dispute.objects.filter(line=line, status=Dispute.Status.OPEN).exists():
         raise ValidationError({"line": OPEN_DISPUTE_EXISTS})
-    statement = line.statement
-    if Statement.objects.filter(
-        contract_id=statement.contract_id,
-        period_start=statement.period_start,
-        revision__gt=statement.revision,
-    ).exists():
+    if not Statement.objects.filter(pk=line.statement_id).latest_revisions().exists():
         # Only the latest revision is payable; disputing a superseded one would go nowhere.
         raise ValidationError(
             {"line": "This statement has been superseded by a later revision: dispute its line."}

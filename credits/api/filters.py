@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import django_filters as filters
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from contracts.api.filters import by_id
 from credits.models import Dispute, Notification, Statement
@@ -39,12 +39,7 @@ class StatementFilter(filters.FilterSet):
     def filter_latest(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
-        newer = Statement.objects.filter(
-            contract_id=OuterRef("contract_id"),
-            period_start=OuterRef("period_start"),
-            revision__gt=OuterRef("revision"),
-        )
-        return queryset.filter(~Exists(newer)) if value else queryset.filter(Exists(newer))
+        return queryset.latest_revisions() if value else queryset.superseded()
 
 
 class DisputeFilter(filters.FilterSet):
