@@ -1219,16 +1219,7 @@ def lapse_delete(request: HttpRequest, pk: int, lapse_pk: int) -> HttpResponse:
     lapse = get_object_or_404(
         ResponsibilityLapse.objects.filter(responsibility__contract=contract), pk=lapse_pk
     )
-    back = _detail_url(contract, "responsibilities")
-    if request.method == "POST":
-        lapse.delete()
-        messages.success(request, "Lapse deleted.")
-        return redirect(back)
-    return render(
-        request,
-        "contracts/confirm_delete.html",
-        {"contract": contract, "what": f"the lapse {lapse}", "cancel_url": back},
-    )
+    return _simple_delete(request, contract, lapse, f"the lapse {lapse}", "responsibilities")
 
 
 # --------------------------------------------------------------------------- exclusions

@@ -70,12 +70,6 @@ def url(basename: str, pk: Any = None, action: str | None = None) -> str:
     return path
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    # Personas are created for every test; PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

@@ -25,12 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    # The live server runs in this process: it checks passwords with the same hashers.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def no_console_errors(page):
     """A CSP violation (an inline script or style) or a script error fails the test."""
     errors: list[str] = []
