@@ -18,6 +18,7 @@ from contracts.models import Contract, ContractService, Organization, ServiceLev
 from credits.querysets import (
     DisputeQuerySet,
     NotificationQuerySet,
+    OpenPeriodProgressQuerySet,
     StatementLineQuerySet,
     StatementQuerySet,
 )
@@ -272,6 +273,54 @@ class EarlyWarning(models.Model):
             models.UniqueConstraint(
                 fields=["contract_service", "key", "period_start"],
                 name="early_warning_once_per_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.state} ({self.period_start})"
+
+
+class OpenPeriodProgress(models.Model):
+    """How one objective stands in its open period so far, as the last early-warning run
+    measured it: one row per (contract service, key, period), rewritten on every run, so the
+    dashboard reads the figures instead of measuring each contract on every page view."""
+
+    class State(models.TextChoices):
+        ON_TRACK = "on_track", "On track"
+        AT_RISK = "at_risk", "At risk"
+        BREACHED = "breached", "Breached"
+        NO_DATA = "no_data", "No data yet"
+
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.CASCADE, related_name="open_progress"
+    )
+    key = models.SlugField(max_length=60)
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Last day of the period, inclusive.")
+    service_level = models.ForeignKey(
+        ServiceLevel, on_delete=models.CASCADE, related_name="open_progress"
+    )
+    # The objective as it was judged: the state only means something against this target.
+    indicator = models.CharField(max_length=10)
+    comparator = models.CharField(max_length=3)
+    target = models.DecimalField(max_digits=14, decimal_places=4)
+    attainment = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices)
+    projected_credit_percent = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )
+    explanation = models.TextField(blank=True)
+    measured_at = models.DateTimeField()
+
+    objects = OpenPeriodProgressQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["contract_service_id", "key"]
+        verbose_name_plural = "open period progress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_service", "key", "period_start"],
+                name="open_period_progress_once_per_period",
             ),
         ]
 

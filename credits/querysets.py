@@ -47,6 +47,10 @@ class DisputeQuerySet(ContractScopedQuerySet):
     contract_path = "line__statement__contract"
 
 
+class OpenPeriodProgressQuerySet(ContractScopedQuerySet):
+    contract_path = "contract_service__contract"
+
+
 class NotificationQuerySet(models.QuerySet):
     def visible_to(self, user: Any) -> NotificationQuerySet:
         """Everyone, operators included, reads only their own notifications."""

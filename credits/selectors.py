@@ -43,7 +43,14 @@ from contracts.models import (
 )
 from contracts.selectors import candidate_service_levels, effective_service_level, resolve
 from credits import engine
-from credits.models import Dispute, EarlyWarning, Notification, Statement, StatementLine
+from credits.models import (
+    Dispute,
+    EarlyWarning,
+    Notification,
+    OpenPeriodProgress,
+    Statement,
+    StatementLine,
+)
 from credits.querysets import later_revisions
 
 logger = logging.getLogger(__name__)
@@ -231,23 +238,31 @@ class ObjectiveStatus:
     contract_service: ContractService
     service_level: ServiceLevel
     period: engine.Period
-    # "breached" / "at_risk" from an early warning; "no_warning" when none was raised.
-    state: str
-    attainment: Decimal | None = None
-    warning: EarlyWarning | None = None
+    # The last measure of the open period so far; None until one was recorded.
+    progress: OpenPeriodProgress | None = None
     last_line: StatementLine | None = None
 
     @property
+    def state(self) -> str:
+        """on_track, at_risk, breached or no_data (nothing measured yet counts as no data)."""
+        return self.progress.state if self.progress else OpenPeriodProgress.State.NO_DATA
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return self.progress.attainment if self.progress else None
+
+    @property
     def is_percentage(self) -> bool:
-        return self.service_level.indicator != ServiceLevel.Indicator.COUNT
+        indicator = self.progress.indicator if self.progress else self.service_level.indicator
+        return indicator != ServiceLevel.Indicator.COUNT
 
     @property
     def target_text(self) -> str:
-        """``at least 99.5 %``."""
-        sl = self.service_level
-        bound = "at least" if sl.comparator == "gte" else "at most"
+        """``at least 99.5 %``: the target the state was judged against, once measured."""
+        source = self.progress or self.service_level
+        bound = "at least" if source.comparator == "gte" else "at most"
         unit = " %" if self.is_percentage else ""
-        return f"{bound} {format(sl.target.normalize(), 'f')}{unit}"
+        return f"{bound} {format(source.target.normalize(), 'f')}{unit}"
 
     @property
     def period_text(self) -> str:
@@ -361,7 +376,7 @@ def dashboard(
         ],
         year=today.year,
         year_to_date=dict(sorted(year_to_date.items())),
-        objectives=open_period_objectives([c for c in contracts if c.status == "active"]),
+        objectives=open_period_objectives(user, [c for c in contracts if c.status == "active"]),
         notifications=list(notifications_qs[:LATEST_NOTIFICATIONS]),
         unread_count=Notification.objects.visible_to(user).unread().count(),
         lapses=recent_lapses(user, contract_ids=contract_ids),
@@ -378,12 +393,13 @@ def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def open_period_objectives(contracts: list[Contract]) -> list[ObjectiveStatus]:
-    """Every effective objective of these (active) contracts in its open period, with the
-    early warning raised for it, if any, and its result in the last settled statement.
+def open_period_objectives(user: Any, contracts: list[Contract]) -> list[ObjectiveStatus]:
+    """Every effective objective of these (active) contracts in its open period, with its
+    attainment so far as the last early-warning run recorded it, if any, and its result in
+    the last settled statement.
 
     Four queries whatever the number of contracts: contract services, candidate objectives,
-    early warnings and the lines of each contract's latest statement.
+    the open periods' progress and the lines of each contract's latest statement.
     """
     if not contracts:
         return []
@@ -400,9 +416,9 @@ def open_period_objectives(contracts: list[Contract]) -> list[ObjectiveStatus]:
         c.pk: engine.period_containing(today_in(c.timezone), c.settlement_period, c.timezone)
         for c in contracts
     }
-    warnings = {
-        (w.contract_service_id, w.key, w.period_start): w
-        for w in EarlyWarning.objects.filter(
+    progress = {
+        (row.contract_service_id, row.key, row.period_start): row
+        for row in OpenPeriodProgress.objects.visible_to(user).filter(
             contract_service_id__in=[cs.pk for cs in contract_services],
             period_start__in={p.start for p in periods.values()},
         )
@@ -423,21 +439,18 @@ def open_period_objectives(contracts: list[Contract]) -> list[ObjectiveStatus]:
         contract = by_id[cs.contract_id]
         period = periods[contract.pk]
         for sl in resolve(cs, contract, levels).service_levels:
-            warning = warnings.get((cs.pk, sl.key, period.start))
             statuses.append(
                 ObjectiveStatus(
                     contract=contract,
                     contract_service=cs,
                     service_level=sl,
                     period=period,
-                    state=warning.state if warning else "no_warning",
-                    attainment=warning.attainment if warning else None,
-                    warning=warning,
+                    progress=progress.get((cs.pk, sl.key, period.start)),
                     last_line=last_lines.get((cs.pk, sl.key)),
                 )
             )
     # What needs attention first: breached, then at risk; otherwise contract order.
-    urgency = {"breached": 0, "at_risk": 1}
+    urgency = {OpenPeriodProgress.State.BREACHED: 0, OpenPeriodProgress.State.AT_RISK: 1}
     return sorted(statuses, key=lambda status: urgency.get(status.state, 2))
 
 

@@ -13,7 +13,9 @@ import pytest
 from pypdf import PdfReader
 
 from credits.models import Dispute, Notification
+from credits.settlement import warn_early
 from tests.browser.conftest import screenshot
+from tests.credits.settlement_book import ratio
 from tests.credits.test_views_support import (
     LineSpec,
     availability_objective,
@@ -83,6 +85,11 @@ def seeded(personas):
         end=start + timedelta(hours=5),
         note="No representative reachable",
     )
+    # The open period so far: the first service's samples all on time, the second none yet.
+    now = datetime.now(UTC)
+    first_sample = max(now - timedelta(minutes=10), now.replace(day=1, hour=0, minute=0))
+    ratio(cs, "availability", first_sample, 5, 5, every=timedelta(seconds=1))
+    warn_early(contract=personas.contract, now=now)
     return {"statements": statements, "cs": cs, "editor": customer_editor(personas)}
 
 
@@ -116,6 +123,14 @@ def test_customer_reads_credits_downloads_a_statement_and_disputes_a_line(
         assert statement.credit_total in values
     assert "777.77" not in page.content()
     assert page.locator('table.per-contract tr[data-contract="ACME-1"]').is_visible()
+    open_rows = page.locator('table.open-period tr[data-contract="ACME-1"]')
+    assert open_rows.count() == 2
+    on_track = page.locator('table.open-period tr[data-state="on_track"]')
+    assert on_track.locator(".so-far").inner_text() == "100.000 %"
+    assert on_track.locator(".state .badge").inner_text() == "on track"
+    assert on_track.locator(".measured time").is_visible()
+    waiting = page.locator('table.open-period tr[data-state="no_data"]')
+    assert waiting.locator(".so-far").inner_text() == "no data yet"
     screenshot(page, "customer-dashboard")
 
     page.locator("table.objectives a", has_text="Availability").first.click()

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contracts.models import Measurement
-from credits.models import EarlyWarning
+from credits.models import OpenPeriodProgress
 from tests.credits.test_views_support import (
     LineSpec,
     availability_objective,
@@ -42,7 +42,7 @@ def frozen_clock():
 def book(personas):
     """Globex's ACME-1: Jan 20.00, Feb 0.00, Mar r1 50.00 superseded by r2 30.00 (2026).
     Initech's UMB-1 has 777.77 and Globex's draft ACME-DRAFT 555.55: never Globex's."""
-    availability_objective(personas)
+    level = availability_objective(personas)
     cs = personas.contract.services.get()
     jan = make_statement(
         personas.contract,
@@ -76,6 +76,7 @@ def book(personas):
     )
     return {
         "cs": cs,
+        "level": level,
         "jan": jan,
         "feb": feb,
         "mar1": mar1,
@@ -137,28 +138,57 @@ def test_dashboard_chart_has_one_bar_per_month_with_the_month_credit(client, per
 
 
 def test_dashboard_shows_an_objective_at_risk_before_the_breach(client, personas, book):
-    EarlyWarning.objects.create(
+    OpenPeriodProgress.objects.create(
         contract_service=book["cs"],
         key="availability",
         period_start=date(2026, 4, 1),
-        state=EarlyWarning.State.AT_RISK,
+        period_end=date(2026, 4, 30),
+        service_level=book["level"],
+        indicator="ratio",
+        comparator="gte",
+        target=Decimal("99.5"),
         attainment=Decimal("99.2"),
-        message="Availability: at risk, at the current rate the period ends at 99.2 %.",
+        state=OpenPeriodProgress.State.AT_RISK,
+        explanation="Availability: at risk, at the current rate the period ends at 99.2 %.",
+        measured_at=NOW,
     )
     client.force_login(personas.customer_member)
     html = client.get(reverse("dashboard")).content.decode()
-    row = re.search(r'<tr data-state="at_risk">(.*?)</tr>', html, re.S)
+    row = re.search(r'<tr data-state="at_risk"[^>]*>(.*?)</tr>', html, re.S)
     assert row is not None
     assert '<span class="badge at_risk">at risk</span>' in row.group(1)
     assert "99.200 %" in row.group(1)
     assert ">= 99.5" not in row.group(1)  # the comparator is written in words
     assert "at least 99.5 %" in row.group(1)
+    assert "at the current rate the period ends at 99.2 %" in row.group(1)
 
 
-def test_dashboard_objective_without_warning_shows_its_last_settled_result(client, personas, book):
+def test_dashboard_progress_of_an_earlier_period_is_not_shown_as_this_ones(client, personas, book):
+    OpenPeriodProgress.objects.create(
+        contract_service=book["cs"],
+        key="availability",
+        period_start=date(2026, 3, 1),
+        period_end=date(2026, 3, 31),
+        service_level=book["level"],
+        indicator="ratio",
+        comparator="gte",
+        target=Decimal("99.5"),
+        attainment=Decimal("12.5"),
+        state=OpenPeriodProgress.State.BREACHED,
+        measured_at=NOW,
+    )
     client.force_login(personas.customer_member)
     html = client.get(reverse("dashboard")).content.decode()
-    row = re.search(r'<tr data-state="no_warning">(.*?)</tr>', html, re.S).group(1)
+    row = re.search(r'<tr data-state="no_data"[^>]*>(.*?)</tr>', html, re.S).group(1)
+    assert "no data yet" in row
+    assert "12.500" not in html
+
+
+def test_dashboard_objective_not_measured_yet_shows_its_last_settled_result(client, personas, book):
+    client.force_login(personas.customer_member)
+    html = client.get(reverse("dashboard")).content.decode()
+    row = re.search(r'<tr data-state="no_data"[^>]*>(.*?)</tr>', html, re.S).group(1)
+    assert '<span class="badge no_data">no data yet</span>' in row
     assert reverse("objective-detail", args=[book["cs"].pk, "availability"]) in row
     assert f"/statements/{book['mar2'].pk}/#line-" in row  # the latest revision's line
 
@@ -187,18 +217,41 @@ def _add_months(personas, cs, start_year: int, count: int) -> None:
         )
 
 
-def test_dashboard_query_count_does_not_grow_with_statements(client, personas, book):
+def _progress(cs, level, state: str = OpenPeriodProgress.State.ON_TRACK) -> None:
+    OpenPeriodProgress.objects.create(
+        contract_service=cs,
+        key=level.key,
+        period_start=date(2026, 4, 1),
+        period_end=date(2026, 4, 30),
+        service_level=level,
+        indicator=level.indicator,
+        comparator=level.comparator,
+        target=level.target,
+        attainment=Decimal("99.9"),
+        state=state,
+        measured_at=NOW,
+    )
+
+
+def test_dashboard_query_count_does_not_grow_with_statements_or_contracts(client, personas, book):
+    _progress(book["cs"], book["level"])
     client.force_login(personas.customer_member)
     few = _count_queries(client, reverse("dashboard"))
     _add_months(personas, book["cs"], 2026, 36)
-    more_contracts = [ContractFactory(provider=personas.provider, customer=personas.customer)]
+    more_contracts = [
+        ContractFactory(provider=personas.provider, customer=personas.customer) for _ in range(3)
+    ]
     for contract in more_contracts:
-        ContractServiceFactory(contract=contract)
+        cs = ContractServiceFactory(contract=contract)
+        _progress(cs, book["level"], OpenPeriodProgress.State.BREACHED)
+    response = client.get(reverse("dashboard"))
+    assert response.content.decode().count('<tr data-state="breached"') == 3
     many = _count_queries(client, reverse("dashboard"))
     assert many == few
     # Session, user, memberships (navigation), organisations, contracts, two aggregates,
-    # four for the open period, notifications, unread count (shared with the badge), lapses.
-    assert few <= 14
+    # four for the open period (services, objectives, progress, last lines), notifications,
+    # unread count (shared with the badge), lapses.
+    assert few == 14
 
 
 # --------------------------------------------------------------------------- statements
