@@ -7,6 +7,7 @@ contract_service > customer > service > corporate. A more specific objective wit
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -76,13 +77,45 @@ def resolve(
 
 def effective_service_levels(contract: Contract) -> list[EffectiveServiceLevels]:
     """Per contract service of the contract, its effective objectives (two queries)."""
+    return effective_service_levels_of([contract])[contract.pk]
+
+
+def effective_service_levels_of(
+    contracts: Iterable[Contract],
+) -> dict[int, list[EffectiveServiceLevels]]:
+    """Per contract, its contract services' effective objectives; two queries for any
+    number of contracts."""
+    contracts = list(contracts)
     contract_services = list(
-        ContractService.objects.filter(contract=contract)
+        ContractService.objects.filter(contract__in=contracts)
         .select_related("service")
-        .order_by("service__code")
+        .order_by("contract_id", "service__code")
     )
-    levels = candidate_service_levels(contracts=[contract], contract_services=contract_services)
-    return [resolve(cs, contract, levels) for cs in contract_services]
+    levels = candidate_service_levels(contracts=contracts, contract_services=contract_services)
+    # Only the candidates that can apply to a contract service go to resolve(), so that a
+    # batch of contracts costs in proportion to its size, not to its square.
+    shared: dict[tuple[str, int], list[ServiceLevel]] = defaultdict(list)
+    own: dict[int, list[ServiceLevel]] = defaultdict(list)
+    for sl in levels:
+        if sl.level == "corporate":
+            shared[("corporate", sl.provider_id)].append(sl)
+        elif sl.level == "service":
+            shared[("service", sl.service_id)].append(sl)
+        else:
+            own[sl.contract_id].append(sl)
+    by_contract: dict[int, list[EffectiveServiceLevels]] = {c.pk: [] for c in contracts}
+    contracts_by_id = {c.pk: c for c in contracts}
+    for cs in contract_services:
+        contract = contracts_by_id[cs.contract_id]
+        cs.contract = contract
+        applicable = sorted(
+            shared[("corporate", contract.provider_id)]
+            + shared[("service", cs.service_id)]
+            + own[contract.pk],
+            key=lambda sl: (sl.key, sl.pk),
+        )
+        by_contract[contract.pk].append(resolve(cs, contract, applicable))
+    return by_contract
 
 
 def effective_service_level(contract_service: ContractService, key: str) -> ServiceLevel | None:

@@ -26,16 +26,18 @@ owed). Drafts never. Early warnings only concern ``active`` contracts.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -52,9 +54,10 @@ from contracts.models import (
     ResponsibilityLapse,
     ServiceLevel,
 )
-from contracts.selectors import effective_service_levels
+from contracts.selectors import EffectiveServiceLevels, effective_service_levels_of
 from credits import engine, notify
 from credits.models import EarlyWarning, Statement, StatementLine
+from credits.progress import record_progress
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +71,10 @@ __all__ = [
     "compute_period",
     "due_periods",
     "settle_period",
+    "settle_periods",
     "sweep",
     "warn_early",
+    "warn_open_periods",
 ]
 
 SETTLED_STATUSES = (
@@ -80,6 +85,7 @@ SETTLED_STATUSES = (
 PERIOD_ADJECTIVE = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
 _ATTAINMENT_PLACES = Decimal("1e-10")
 Instants = tuple[datetime, datetime]
+T = TypeVar("T")
 
 
 class SettlementError(ValueError):
@@ -157,6 +163,8 @@ class ComputedStatement:
 class SettlementResult:
     statement: Statement
     created: bool
+    # Some objectives had no data (their provider is told so when the statement is new).
+    has_no_data: bool = False
 
 
 # --------------------------------------------------------------------------- periods
@@ -267,13 +275,38 @@ class _Target:
     relief: list[Instants] = field(default_factory=list)
 
 
+Measured = list[tuple[_Target, engine.Measure, dict[str, object]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One contract period to measure, from its start up to ``until`` (the period's end for
+    a statement, now for an open period)."""
+
+    contract: Contract
+    period: engine.Period
+    until: datetime
+    overrides: Mapping[int, engine.Objective] | None = None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A job with its contract services, targets and the instants its samples come from."""
+
+    job: _Job
+    contract_services: list[ContractService]
+    targets: list[_Target]
+    active: Instants | None
+    # [low, high): the active part of the period up to ``until``; None: nothing to measure.
+    window: Instants | None
+
+
 def _targets(
-    contract: Contract, overrides: Mapping[int, engine.Objective]
-) -> tuple[list[ContractService], list[_Target]]:
-    """The contract's services and every (contract service, effective objective); 2 queries."""
-    effective = effective_service_levels(contract)
+    entries: Sequence[EffectiveServiceLevels], overrides: Mapping[int, engine.Objective]
+) -> list[_Target]:
+    """Every (contract service, effective objective) of one contract."""
     targets = []
-    for entry in effective:
+    for entry in entries:
         for level in entry.service_levels:
             # A lapse linked to any objective of this key that applies to the service (the
             # one in force or one it refines) relieves the provider: refining an objective
@@ -287,27 +320,59 @@ def _targets(
                     linked_ids=linked,
                 )
             )
-    return [entry.contract_service for entry in effective], targets
+    return targets
 
 
-def _attach_relief(
-    contract: Contract, targets: list[_Target], low: datetime, high: datetime
-) -> None:
-    """Lapses of the customer's responsibilities intersecting [low, high); one query."""
-    by_level: dict[int, set[Instants]] = defaultdict(set)
+def _plans(jobs: Sequence[_Job]) -> list[_Plan]:
+    """The jobs' contract services and targets; two queries for any number of jobs."""
+    effective = effective_service_levels_of(
+        {job.contract.pk: job.contract for job in jobs}.values()
+    )
+    plans = []
+    for job in jobs:
+        contract = job.contract
+        entries = effective[contract.pk]
+        targets = _targets(entries, job.overrides or {})
+        active = engine.active_interval(job.period, contract.start_date, contract.end_date)
+        window = None
+        if active is not None and targets:
+            window = (active[0], min(active[1], job.until))
+        plans.append(
+            _Plan(job, [entry.contract_service for entry in entries], targets, active, window)
+        )
+    return plans
+
+
+def _span(plans: Sequence[_Plan]) -> Instants:
+    return min(plan.window[0] for plan in plans), max(plan.window[1] for plan in plans)
+
+
+def _overlaps(start: datetime, end: datetime, window: Instants) -> bool:
+    return start < window[1] and end > window[0]
+
+
+def _attach_relief(plans: Sequence[_Plan]) -> None:
+    """Lapses of the customers' responsibilities within each plan's window; one query."""
+    low, high = _span(plans)
+    by_contract: dict[int, list[tuple[datetime, datetime, int]]] = defaultdict(list)
     lapses = ResponsibilityLapse.objects.filter(
-        responsibility__contract=contract,
+        responsibility__contract__in={plan.job.contract.pk for plan in plans},
         responsibility__service_levels__isnull=False,
         start__lt=high,
         end__gt=low,
-    ).values_list("start", "end", "responsibility__service_levels")
-    for start, end, level_id in lapses:
-        by_level[level_id].add((start, end))
-    for target in targets:
-        intervals: set[Instants] = set()
-        for level_id in target.linked_ids:
-            intervals |= by_level.get(level_id, set())
-        target.relief = sorted(intervals)
+    ).values_list("responsibility__contract_id", "start", "end", "responsibility__service_levels")
+    for contract_id, start, end, level_id in lapses:
+        by_contract[contract_id].append((start, end, level_id))
+    for plan in plans:
+        by_level: dict[int, set[Instants]] = defaultdict(set)
+        for start, end, level_id in by_contract.get(plan.job.contract.pk, []):
+            if _overlaps(start, end, plan.window):
+                by_level[level_id].add((start, end))
+        for target in plan.targets:
+            intervals: set[Instants] = set()
+            for level_id in target.linked_ids:
+                intervals |= by_level.get(level_id, set())
+            target.relief = sorted(intervals)
 
 
 def _and(left: Q | None, right: Q) -> Q:
@@ -317,7 +382,8 @@ def _and(left: Q | None, right: Q) -> Q:
 def _sample_aggregates(
     targets: Sequence[_Target], low: datetime, high: datetime
 ) -> dict[tuple[int, str], dict[str, object]]:
-    """Per (contract service, key), the period's sample figures, in one GROUP BY query."""
+    """Per (contract service, key) of one contract period, its sample figures, in one
+    ``GROUP BY`` query that any database runs (the reference for the batched query)."""
     scope, meeting, relief = Q(), Q(), Q()
     for target in targets:
         pair = Q(contract_service_id=target.contract_service.pk, key=target.objective.key)
@@ -352,20 +418,113 @@ def _sample_aggregates(
     return {(row["contract_service_id"], row["key"]): row for row in rows}
 
 
+# Every sampled target of a batch of contract periods, aggregated in one query: the targets
+# travel as arrays (one row each: its index, contract service, key, window, threshold,
+# relief), each joined to its own range of the (contract service, key, observed_at) index.
+# The relief subquery runs only for the rare targets that have lapses (CASE is lazy).
+_BATCH_AGGREGATES_SQL = """
+SELECT t.idx,
+       count(*) FILTER (WHERE NOT r.relieved) AS samples,
+       count(m.ok) FILTER (WHERE NOT r.relieved) AS judged,
+       count(*) FILTER (WHERE m.ok AND NOT r.relieved) AS ok_count,
+       count(m.value) FILTER (WHERE NOT r.relieved) AS valued,
+       sum(coalesce(m.value, 1)) FILTER (WHERE NOT r.relieved) AS value_sum,
+       count(*) FILTER (WHERE NOT r.relieved AND CASE t.cmp
+           WHEN 'gte' THEN m.value >= t.thr WHEN 'lte' THEN m.value <= t.thr END) AS meeting,
+       count(*) FILTER (WHERE r.relieved) AS relieved
+FROM unnest(%(idx)s::int[], %(cs)s::bigint[], %(key)s::text[], %(low)s::timestamptz[],
+            %(high)s::timestamptz[], %(thr)s::numeric[], %(cmp)s::text[], %(has_relief)s::bool[])
+     AS t(idx, cs, key, low, high, thr, cmp, has_relief)
+JOIN contracts_measurement m
+  ON m.contract_service_id = t.cs AND m.key = t.key
+ AND m.observed_at >= t.low AND m.observed_at < t.high
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN t.has_relief THEN EXISTS (
+        SELECT 1
+        FROM unnest(%(relief_idx)s::int[], %(relief_low)s::timestamptz[],
+                    %(relief_high)s::timestamptz[]) AS x(idx, low, high)
+        WHERE x.idx = t.idx AND m.observed_at >= x.low AND m.observed_at < x.high
+    ) ELSE false END AS relieved
+) AS r
+GROUP BY t.idx
+"""
+
+
+def _batch_aggregates(
+    sampled: Sequence[tuple[_Target, Instants]],
+) -> list[dict[str, object]]:
+    """The figures of every (target, window), in order; one query (PostgreSQL)."""
+    params: dict[str, list[object]] = defaultdict(list)
+    for idx, (target, (low, high)) in enumerate(sampled):
+        objective = target.objective
+        threshold = objective.indicator == "threshold"
+        params["idx"].append(idx)
+        params["cs"].append(target.contract_service.pk)
+        params["key"].append(objective.key)
+        params["low"].append(low)
+        params["high"].append(high)
+        params["thr"].append(objective.threshold if threshold else None)
+        params["cmp"].append(objective.threshold_comparator if threshold else None)
+        params["has_relief"].append(bool(target.relief))
+        for start, end in target.relief:
+            params["relief_idx"].append(idx)
+            params["relief_low"].append(start)
+            params["relief_high"].append(end)
+    for name in ("relief_idx", "relief_low", "relief_high"):
+        params.setdefault(name, [])
+    figures: list[dict[str, object]] = [{} for _ in sampled]
+    with connection.cursor() as cursor:
+        cursor.execute(_BATCH_AGGREGATES_SQL, params)
+        names = [column.name for column in cursor.description]
+        for row in cursor.fetchall():
+            figures[row[0]] = dict(zip(names, row, strict=True))
+    return figures
+
+
+def _aggregates(plans: Sequence[_Plan]) -> dict[tuple[int, int], dict[str, object]]:
+    """Per (plan index, target index), the sample figures of the plan's window."""
+    sampled = [
+        (p, t, target)
+        for p, plan in enumerate(plans)
+        for t, target in enumerate(plan.targets)
+        if plan.window is not None and target.objective.indicator != "uptime"
+    ]
+    if not sampled:
+        return {}
+    if connection.vendor == "postgresql":
+        rows = _batch_aggregates([(target, plans[p].window) for p, _t, target in sampled])
+        return {(p, t): row for (p, t, _target), row in zip(sampled, rows, strict=True)}
+    # Other databases (SQLite, the laptop default): one query per contract period.
+    result: dict[tuple[int, int], dict[str, object]] = {}
+    for p, plan in enumerate(plans):
+        targets = [(t, target) for q, t, target in sampled if q == p]
+        if targets:
+            by_pair = _sample_aggregates([target for _t, target in targets], *plan.window)
+            for t, target in targets:
+                pair = (target.contract_service.pk, target.objective.key)
+                result[(p, t)] = by_pair.get(pair, {})
+    return result
+
+
 def _uptime_inputs(
-    contract: Contract, targets: Sequence[_Target], low: datetime, high: datetime
-) -> tuple[dict[int | None, list[Instants]], dict[tuple[int, str], list[Instants]]]:
-    """Maintenance windows (key None: contract-wide) and provider incidents; two queries."""
-    maintenance: dict[int | None, list[Instants]] = defaultdict(list)
+    plans: Sequence[_Plan],
+) -> tuple[
+    dict[int, list[tuple[int | None, datetime, datetime]]], dict[tuple[int, str], list[Instants]]
+]:
+    """Maintenance windows per contract (service None: contract-wide) and provider incidents
+    per (contract service, key) within the plans' span; two queries."""
+    low, high = _span(plans)
+    maintenance: dict[int, list[tuple[int | None, datetime, datetime]]] = defaultdict(list)
     windows = MaintenanceWindow.objects.filter(
-        contract=contract, start__lt=high, end__gt=low
-    ).values_list("contract_service_id", "start", "end")
-    for cs_id, start, end in windows:
-        maintenance[cs_id].append((start, end))
+        contract__in={plan.job.contract.pk for plan in plans}, start__lt=high, end__gt=low
+    ).values_list("contract_id", "contract_service_id", "start", "end")
+    for contract_id, cs_id, start, end in windows:
+        maintenance[contract_id].append((cs_id, start, end))
+    timed = [t for plan in plans for t in plan.targets if t.objective.indicator == "uptime"]
     incidents: dict[tuple[int, str], list[Instants]] = defaultdict(list)
     rows = Incident.objects.filter(
-        contract_service_id__in={t.contract_service.pk for t in targets},
-        key__in={t.objective.key for t in targets},
+        contract_service_id__in={t.contract_service.pk for t in timed},
+        key__in={t.objective.key for t in timed},
         cause=Incident.Cause.PROVIDER,
         started_at__lt=high,
         ended_at__gt=low,
@@ -375,74 +534,105 @@ def _uptime_inputs(
     return maintenance, incidents
 
 
+def _measure_uptime(
+    plan: _Plan,
+    target: _Target,
+    maintenance: Mapping[int, list[tuple[int | None, datetime, datetime]]],
+    incidents: Mapping[tuple[int, str], list[Instants]],
+) -> tuple[engine.Measure, dict[str, object]]:
+    period, window = plan.job.period, plan.window
+    cs_id = target.contract_service.pk
+    windows = [
+        (start, end)
+        for scope, start, end in maintenance.get(plan.job.contract.pk, [])
+        if scope in (None, cs_id) and _overlaps(start, end, window)
+    ]
+    down = [
+        interval
+        for interval in incidents.get((cs_id, target.objective.key), [])
+        if _overlaps(*interval, window)
+    ]
+    end = min(period.end_at, plan.job.until)
+    measure = engine.uptime_attainment(
+        period.start_at, end, [plan.active], windows, down, target.relief
+    )
+    relieved = 0
+    if target.relief:
+        unrelieved = engine.uptime_attainment(period.start_at, end, [plan.active], windows, down)
+        relieved = unrelieved.downtime_seconds - measure.downtime_seconds
+    return measure, {
+        "scheduled_seconds": measure.scheduled_seconds,
+        "downtime_seconds": measure.downtime_seconds,
+        "relieved_seconds": relieved,
+    }
+
+
+def _measure_samples(
+    target: _Target, row: Mapping[str, object]
+) -> tuple[engine.Measure, dict[str, object]]:
+    indicator = target.objective.indicator
+    figures: dict[str, object]
+    measure: engine.Measure
+    if indicator == "ratio":
+        measure = engine.RatioMeasure(int(row.get("ok_count") or 0), int(row.get("judged") or 0))
+        figures = {"ok": measure.ok, "total": measure.total}
+    elif indicator == "threshold":
+        measure = engine.ThresholdMeasure(int(row.get("meeting") or 0), int(row.get("valued") or 0))
+        figures = {
+            "meeting": measure.meeting,
+            "total": measure.total,
+            "threshold": _canonical(target.objective.threshold),
+            "threshold_comparator": target.objective.threshold_comparator,
+        }
+    else:
+        total = row.get("value_sum")
+        measure = engine.CountMeasure(
+            Decimal(total) if total is not None else Decimal(0), int(row.get("samples") or 0)
+        )
+        figures = {"total": _canonical(measure.total), "samples": measure.samples}
+    figures["relieved_samples"] = int(row.get("relieved") or 0)
+    return measure, figures
+
+
+def _measure_many(jobs: Sequence[_Job]) -> list[tuple[list[ContractService], Measured]]:
+    """Every effective objective of each job's contract measured over its window, in order.
+
+    A constant number of queries for any number of jobs: effective objectives (2), lapses,
+    the samples' aggregates, maintenance windows and incidents (1 each).
+    """
+    plans = _plans(jobs)
+    measured_plans = [plan for plan in plans if plan.window is not None]
+    aggregates: dict[tuple[int, int], dict[str, object]] = {}
+    maintenance: Mapping[int, list[tuple[int | None, datetime, datetime]]] = {}
+    incidents: Mapping[tuple[int, str], list[Instants]] = {}
+    if measured_plans:
+        _attach_relief(measured_plans)
+        aggregates = _aggregates(plans)
+        if any(t.objective.indicator == "uptime" for p in measured_plans for t in p.targets):
+            maintenance, incidents = _uptime_inputs(measured_plans)
+    results = []
+    for p, plan in enumerate(plans):
+        measured: Measured = []
+        if plan.window is not None:
+            for t, target in enumerate(plan.targets):
+                if target.objective.indicator == "uptime":
+                    measure, figures = _measure_uptime(plan, target, maintenance, incidents)
+                else:
+                    measure, figures = _measure_samples(target, aggregates.get((p, t), {}))
+                measured.append((target, measure, figures))
+        results.append((plan.contract_services, measured))
+    return results
+
+
 def _measure(
     contract: Contract,
     period: engine.Period,
     until: datetime,
     overrides: Mapping[int, engine.Objective],
-) -> tuple[list[ContractService], list[tuple[_Target, engine.Measure, dict[str, object]]]]:
-    """Every effective objective of the contract measured from the period's start to
+) -> tuple[list[ContractService], Measured]:
+    """Every effective objective of one contract measured from the period's start to
     ``until`` (the period's end for a statement, now for an early warning)."""
-    contract_services, targets = _targets(contract, overrides)
-    active = engine.active_interval(period, contract.start_date, contract.end_date)
-    if active is None or not targets:
-        return contract_services, []
-    low, high = active[0], min(active[1], until)
-    _attach_relief(contract, targets, low, high)
-    sampled = [t for t in targets if t.objective.indicator != "uptime"]
-    timed = [t for t in targets if t.objective.indicator == "uptime"]
-    aggregates = _sample_aggregates(sampled, low, high) if sampled else {}
-    maintenance, incidents = _uptime_inputs(contract, timed, low, high) if timed else ({}, {})
-    measured = []
-    for target in targets:
-        cs_id, key = target.contract_service.pk, target.objective.key
-        indicator = target.objective.indicator
-        measure: engine.Measure
-        if indicator == "uptime":
-            windows = maintenance.get(None, []) + maintenance.get(cs_id, [])
-            down = incidents.get((cs_id, key), [])
-            measure = engine.uptime_attainment(
-                period.start_at, min(period.end_at, until), [active], windows, down, target.relief
-            )
-            relieved = 0
-            if target.relief:
-                unrelieved = engine.uptime_attainment(
-                    period.start_at, min(period.end_at, until), [active], windows, down
-                )
-                relieved = unrelieved.downtime_seconds - measure.downtime_seconds
-            figures: dict[str, object] = {
-                "scheduled_seconds": measure.scheduled_seconds,
-                "downtime_seconds": measure.downtime_seconds,
-                "relieved_seconds": relieved,
-            }
-        else:
-            row = aggregates.get((cs_id, key), {})
-            relieved = int(row.get("relieved") or 0)
-            if indicator == "ratio":
-                measure = engine.RatioMeasure(
-                    int(row.get("ok_count") or 0), int(row.get("judged") or 0)
-                )
-                figures = {"ok": measure.ok, "total": measure.total}
-            elif indicator == "threshold":
-                measure = engine.ThresholdMeasure(
-                    int(row.get("meeting") or 0), int(row.get("valued") or 0)
-                )
-                figures = {
-                    "meeting": measure.meeting,
-                    "total": measure.total,
-                    "threshold": _canonical(target.objective.threshold),
-                    "threshold_comparator": target.objective.threshold_comparator,
-                }
-            else:
-                total = row.get("value_sum")
-                measure = engine.CountMeasure(
-                    Decimal(total) if total is not None else Decimal(0),
-                    int(row.get("samples") or 0),
-                )
-                figures = {"total": _canonical(measure.total), "samples": measure.samples}
-            figures["relieved_samples"] = relieved
-        measured.append((target, measure, figures))
-    return contract_services, measured
+    return _measure_many([_Job(contract, period, until, overrides)])[0]
 
 
 # --------------------------------------------------------------------------- computing
@@ -509,10 +699,32 @@ def compute_period(
     contract cannot honour (a pool rule without an at-risk amount).
     """
     period = _period_of(contract, period_start)
+    outcome = _compute_many([_Job(contract, period, period.end_at, objective_overrides)])[0]
+    if isinstance(outcome, SettlementError):
+        raise outcome
+    return outcome
+
+
+def _compute_many(jobs: Sequence[_Job]) -> list[ComputedStatement | SettlementError]:
+    """Each job's statement, or the reason it cannot be computed; the same six queries for
+    any number of jobs."""
+    outcomes: list[ComputedStatement | SettlementError] = []
+    for job, (contract_services, measured) in zip(jobs, _measure_many(jobs), strict=True):
+        try:
+            outcomes.append(_evaluate(job.contract, job.period, contract_services, measured))
+        except SettlementError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _evaluate(
+    contract: Contract,
+    period: engine.Period,
+    contract_services: Sequence[ContractService],
+    measured: Measured,
+) -> ComputedStatement:
+    """The engine's verdict on one measured contract period."""
     currency = contract.currency
-    contract_services, measured = _measure(
-        contract, period, period.end_at, objective_overrides or {}
-    )
     fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
     fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
     fees_total = engine.quantize_money(
@@ -603,20 +815,30 @@ def _pause_for_fault_tests(statement: Statement) -> None:
 
 
 def _write(computed: ComputedStatement, revision: int, now: datetime) -> Statement:
-    statement = Statement.objects.create(
-        contract=computed.contract,
-        period_start=computed.period.start,
-        period_end=computed.period.end,
-        revision=revision,
-        currency=computed.currency,
-        fees_total=computed.fees_total,
-        at_risk_amount=computed.at_risk_amount,
-        credit_total=computed.credit_total,
-        cap_adjustment=computed.cap_adjustment,
-        fingerprint=computed.fingerprint,
-        issued_at=now,
+    return _write_many([(computed, revision)], now)[0]
+
+
+def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -> list[Statement]:
+    """Insert the statements, then all their lines: two queries for any number."""
+    statements = Statement.objects.bulk_create(
+        [
+            Statement(
+                contract=computed.contract,
+                period_start=computed.period.start,
+                period_end=computed.period.end,
+                revision=revision,
+                currency=computed.currency,
+                fees_total=computed.fees_total,
+                at_risk_amount=computed.at_risk_amount,
+                credit_total=computed.credit_total,
+                cap_adjustment=computed.cap_adjustment,
+                fingerprint=computed.fingerprint,
+                issued_at=now,
+            )
+            for computed, revision in items
+        ]
     )
-    _pause_for_fault_tests(statement)
+    _pause_for_fault_tests(statements[0])
     StatementLine.objects.bulk_create(
         [
             StatementLine(
@@ -638,10 +860,11 @@ def _write(computed: ComputedStatement, revision: int, now: datetime) -> Stateme
                 amount=line.result.amount,
                 explanation=line.explanation,
             )
+            for statement, (computed, _revision) in zip(statements, items, strict=True)
             for line in computed.lines
         ]
     )
-    return statement
+    return statements
 
 
 def _notify(event: str, **ids: int) -> None:
@@ -664,6 +887,14 @@ def _notify_on_commit(event: str, **ids: int) -> None:
     transaction.on_commit(announce, robust=True)
 
 
+def announce_statement(statement: Statement, has_no_data: bool) -> None:
+    """Tell both parties of a new statement (and the provider of objectives without data)
+    once the transaction commits."""
+    _notify_on_commit("statement_issued", statement_id=statement.pk)
+    if has_no_data:
+        _notify_on_commit("no_data", statement_id=statement.pk)
+
+
 def settle_period(
     *,
     contract: Contract,
@@ -683,40 +914,125 @@ def settle_period(
     :class:`SettlementError` for a period that cannot be settled (see
     :func:`check_settleable`).
     """
+    (outcome,) = settle_periods(
+        [(contract.pk, period_start)],
+        now=now,
+        only_if_unsettled=only_if_unsettled,
+        announce=announce,
+    )
+    if isinstance(outcome, SettlementError):
+        raise outcome
+    return outcome
+
+
+def _latest_statements(keys: Iterable[tuple[int, date]]) -> dict[tuple[int, date], Statement]:
+    """The latest revision of each (contract id, period start) that has one; one query."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    latest: dict[tuple[int, date], Statement] = {}
+    candidates = Statement.objects.filter(
+        contract_id__in={contract_id for contract_id, _ in keys},
+        period_start__in={start for _, start in keys},
+    ).order_by("contract_id", "period_start", "revision")
+    for statement in candidates:
+        key = (statement.contract_id, statement.period_start)
+        if key in keys:
+            latest[key] = statement
+    return latest
+
+
+def settle_periods(
+    pairs: Sequence[tuple[int, date]],
+    *,
+    now: datetime | None = None,
+    only_if_unsettled: bool = False,
+    announce: bool = True,
+) -> list[SettlementResult | SettlementError]:
+    """:func:`settle_period` for many (contract id, period start) pairs at once, with the
+    same guarantees, in one transaction and a constant number of queries: what a sweep task
+    settles in one go. Returns, in order, each pair's result or the
+    :class:`SettlementError` saying why it could not be settled (the others are settled).
+    """
     now = now or timezone.now()
+    outcomes: dict[tuple[int, date], SettlementResult | SettlementError] = {}
     with transaction.atomic():
-        # NO KEY UPDATE: serialises settlers without blocking rows that merely reference
-        # the contract (new maintenance windows, statements of other periods).
-        locked = Contract.objects.select_for_update(no_key=True).get(pk=contract.pk)
-        period = check_settleable(contract=locked, period_start=period_start, now=now)
-        latest = (
-            Statement.objects.filter(contract=locked, period_start=period.start)
-            .order_by("-revision")
-            .first()
-        )
-        if latest is not None and only_if_unsettled:
-            return SettlementResult(latest, created=False)
-        computed = compute_period(contract=locked, period_start=period.start)
-        if latest is not None and latest.fingerprint == computed.fingerprint:
-            return SettlementResult(latest, created=False)
-        revision = latest.revision + 1 if latest is not None else 1
-        try:
-            with transaction.atomic():
-                statement = _write(computed, revision, now)
-        except IntegrityError:
-            # Only a writer that skipped the lock gets here: its revision won the race.
+        # Locked in id order, so that two settlers of overlapping batches never deadlock.
+        locked = {
+            contract.pk: contract
+            for contract in Contract.objects.select_for_update(no_key=True)
+            .filter(pk__in={contract_id for contract_id, _ in pairs})
+            .order_by("pk")
+        }
+        periods: dict[tuple[int, date], engine.Period] = {}
+        for contract_id, start in dict.fromkeys(pairs):
+            contract = locked.get(contract_id)
+            try:
+                if contract is None:
+                    raise SettlementError(f"Contract {contract_id} does not exist.")
+                periods[(contract_id, start)] = check_settleable(
+                    contract=contract, period_start=start, now=now
+                )
+            except SettlementError as exc:
+                outcomes[(contract_id, start)] = exc
+        latest = _latest_statements(periods)
+        jobs = {}
+        for key, period in periods.items():
+            previous = latest.get(key)
+            if previous is not None and only_if_unsettled:
+                outcomes[key] = SettlementResult(previous, created=False)
+            else:
+                jobs[key] = _Job(locked[key[0]], period, period.end_at)
+        to_write: dict[tuple[int, date], tuple[ComputedStatement, int]] = {}
+        for key, computed in zip(jobs, _compute_many(list(jobs.values())), strict=True):
+            previous = latest.get(key)
+            if isinstance(computed, SettlementError):
+                outcomes[key] = computed
+            elif previous is not None and previous.fingerprint == computed.fingerprint:
+                outcomes[key] = SettlementResult(previous, created=False)
+            else:
+                to_write[key] = (computed, previous.revision + 1 if previous else 1)
+        if to_write:
+            for key, result in _insert(to_write, now).items():
+                outcomes[key] = result
+                if announce and result.created:
+                    announce_statement(result.statement, result.has_no_data)
+    for outcome in outcomes.values():
+        if isinstance(outcome, SettlementResult) and outcome.created:
+            statement = outcome.statement
+            logger.debug(
+                "%s issued: credit %s %s", statement, statement.credit_total, statement.currency
+            )
+    return [outcomes[pair] for pair in pairs]
+
+
+def _insert(
+    to_write: Mapping[tuple[int, date], tuple[ComputedStatement, int]], now: datetime
+) -> dict[tuple[int, date], SettlementResult]:
+    """Write the new revisions; should a writer that skipped the lock have written one of
+    them first, its revision wins and the others are written one by one."""
+    try:
+        with transaction.atomic():
+            statements = _write_many(list(to_write.values()), now)
+        return {
+            key: SettlementResult(statement, created=True, has_no_data=computed.has_no_data)
+            for (key, (computed, _revision)), statement in zip(
+                to_write.items(), statements, strict=True
+            )
+        }
+    except IntegrityError:
+        if len(to_write) == 1:
+            key, (_computed, revision) = next(iter(to_write.items()))
             winner = Statement.objects.filter(
-                contract=locked, period_start=period.start, revision=revision
+                contract_id=key[0], period_start=key[1], revision=revision
             ).first()
             if winner is None:
                 raise
-            return SettlementResult(winner, created=False)
-        if announce:
-            _notify_on_commit("statement_issued", statement_id=statement.pk)
-            if computed.has_no_data:
-                _notify_on_commit("no_data", statement_id=statement.pk)
-    logger.debug("%s issued: credit %s %s", statement, statement.credit_total, statement.currency)
-    return SettlementResult(statement, created=True)
+            return {key: SettlementResult(winner, created=False)}
+    results = {}
+    for key, item in to_write.items():
+        results |= _insert({key: item}, now)
+    return results
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -818,13 +1134,26 @@ def due_periods(
     return _due_periods_python(now, ignore_delay, contract_ids)
 
 
+# Contract periods (or contracts, for early warnings) per task: a task reads its inputs
+# with a constant number of queries and writes its statements with two inserts, so larger
+# chunks mean fewer round trips, while enough chunks remain to keep every worker busy.
+SWEEP_CHUNK = 100
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
 def sweep(now: datetime | None = None) -> int:
-    """Enqueue one settlement task per due contract period, and one early-warning task per
-    active contract; returns the number of due contract periods found.
+    """Enqueue the settlement of every due contract period, ``SWEEP_CHUNK`` periods per
+    task, then the early warnings of active contracts, ``SWEEP_CHUNK`` contracts per task;
+    returns the number of due contract periods found.
 
     Publishing happens after the surrounding transaction commits (at once outside one).
-    Running several sweeps at once is harmless: a task finds the statement another one
-    issued and returns it. If the broker goes away, publishing stops and the rest is left
+    Running several sweeps at once is harmless: a task finds the statements another one
+    issued and returns them. If the broker goes away, publishing stops and the rest is left
     for the next sweep: the database still says those periods are due.
     """
     from kombu.exceptions import OperationalError as BrokerError
@@ -832,34 +1161,42 @@ def sweep(now: datetime | None = None) -> int:
     from credits import tasks  # the tasks import this module
 
     now = now or timezone.now()
-    due = list(due_periods(now))
+    due = [
+        [[contract_id, start.isoformat()] for contract_id, start in chunk]
+        for chunk in _chunks(due_periods(now), SWEEP_CHUNK)
+    ]
     active = list(
-        Contract.objects.filter(status=Contract.Status.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+        _chunks(
+            Contract.objects.filter(status=Contract.Status.ACTIVE)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .iterator(),
+            SWEEP_CHUNK,
+        )
     )
+    found = sum(map(len, due))
 
     def publish() -> None:
         published = 0
         try:
-            for contract_id, start in due:
-                tasks.settle_contract_period.delay(contract_id, start.isoformat())
-                published += 1
-            for contract_id in active:
-                tasks.warn_open_period.delay(contract_id)
+            for chunk in due:
+                tasks.settle_contract_periods.delay(chunk)
+                published += len(chunk)
+            for contract_ids in active:
+                tasks.warn_open_periods.delay(contract_ids)
         except (BrokerError, ConnectionError, OSError) as exc:
             logger.warning(
                 "Sweep: the broker is unavailable (%s); %d of %d due contract periods "
                 "enqueued, the next sweep picks up the rest",
                 exc,
                 published,
-                len(due),
+                found,
             )
             return
         logger.info("Sweep at %s: %d due contract periods enqueued", now, published)
 
     transaction.on_commit(publish, robust=True)
-    return len(due)
+    return found
 
 
 # --------------------------------------------------------------------------- early warning
@@ -890,25 +1227,54 @@ def _projected_amount(
 
 def warn_early(*, contract: Contract, now: datetime | None = None) -> list[EarlyWarning]:
     """Warn the provider, during an active contract's open period, of every objective that
-    is already breached or burning its error budget fast enough to breach by the end.
+    is already breached or burning its error budget fast enough to breach by the end, and
+    record every objective's attainment so far (:mod:`credits.progress`).
 
     At most one warning per (contract service, key, period): a second call never warns
     twice (the database's unique constraint decides, not this code). Returns the warnings
     created by this call; for each, ``credits.notify.early_warning`` runs after commit.
     """
+    return warn_open_periods([contract], now=now)
+
+
+def warn_open_periods(
+    contracts: Sequence[Contract], *, now: datetime | None = None
+) -> list[EarlyWarning]:
+    """:func:`warn_early` for many contracts, their open periods measured together."""
     now = now or timezone.now()
-    if contract.status != Contract.Status.ACTIVE:
-        return []
-    kind, tz, currency = contract.settlement_period, contract.timezone, contract.currency
-    period = engine.period_containing(_local_today(now, tz), kind, tz)
-    active = engine.active_interval(period, contract.start_date, contract.end_date)
-    if active is None or not active[0] < now < active[1]:
-        return []
-    elapsed = Fraction(
-        engine.to_epoch_seconds(now) - engine.to_epoch_seconds(active[0]),
-        engine.to_epoch_seconds(active[1]) - engine.to_epoch_seconds(active[0]),
-    )
-    contract_services, measured = _measure(contract, period, now, {})
+    jobs, elapsed = [], []
+    for contract in contracts:
+        if contract.status != Contract.Status.ACTIVE:
+            continue
+        kind, tz = contract.settlement_period, contract.timezone
+        period = engine.period_containing(_local_today(now, tz), kind, tz)
+        active = engine.active_interval(period, contract.start_date, contract.end_date)
+        if active is None or not active[0] < now < active[1]:
+            continue
+        jobs.append(_Job(contract, period, now))
+        elapsed.append(
+            Fraction(
+                engine.to_epoch_seconds(now) - engine.to_epoch_seconds(active[0]),
+                engine.to_epoch_seconds(active[1]) - engine.to_epoch_seconds(active[0]),
+            )
+        )
+    created: list[EarlyWarning] = []
+    for job, share, (contract_services, measured) in zip(
+        jobs, elapsed, _measure_many(jobs) if jobs else [], strict=True
+    ):
+        record_progress(contract=job.contract, period=job.period, measured=measured, now=now)
+        created += _warn(job.contract, job.period, share, contract_services, measured)
+    return created
+
+
+def _warn(
+    contract: Contract,
+    period: engine.Period,
+    elapsed: Fraction,
+    contract_services: Sequence[ContractService],
+    measured: Measured,
+) -> list[EarlyWarning]:
+    currency = contract.currency
     fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
     fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
     fees_total = sum((engine.quantize_money(fee, currency) for fee in fees.values()), Decimal(0))

@@ -16,8 +16,8 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from contracts.models import Contract, Organization
-from credits import notify  # noqa: F401 - registers the delivery tasks with the worker
-from credits.settlement import SettlementError, settle_period, sweep, warn_early
+from credits import notify, settlement
+from credits.settlement import SettlementError, SettlementResult, settle_periods, sweep
 
 logger = logging.getLogger(__name__)
 
@@ -44,33 +44,44 @@ def sweep_task() -> int:
     return sweep()
 
 
-@shared_task(name="credits.settle_contract_period", **RETRY)
-def settle_contract_period(contract_id: int, period_start: str) -> str | None:
-    """Settle one contract period found due by the sweep, unless it already has a
-    statement (a duplicate or redelivered message then does nothing)."""
-    contract = Contract.objects.filter(pk=contract_id).first()
-    if contract is None:
-        logger.warning(
-            "Contract %s no longer exists: period %s not settled", contract_id, period_start
-        )
-        return None
-    try:
-        result = settle_period(
-            contract=contract,
-            period_start=date.fromisoformat(period_start),
-            only_if_unsettled=True,
-        )
-    except SettlementError as exc:
-        logger.warning("Not settled: %s", exc)
-        return None
-    statement = result.statement
-    return f"{statement} {'issued' if result.created else 'already issued'}"
+def _parse(pairs: list[list]) -> list[tuple[int, date]]:
+    return [(int(contract_id), date.fromisoformat(start)) for contract_id, start in pairs]
 
 
-@shared_task(name="credits.warn_open_period", **RETRY)
-def warn_open_period(contract_id: int) -> int:
-    """Early warnings for one active contract's open period; returns how many were new."""
-    contract = Contract.objects.filter(pk=contract_id).first()
-    if contract is None:
-        return 0
-    return len(warn_early(contract=contract))
+@shared_task(name="credits.settle_contract_periods", **RETRY)
+def settle_contract_periods(pairs: list[list]) -> str:
+    """Settle a chunk of [contract id, period start] pairs found due by the sweep, each
+    unless it already has a statement (a duplicate or redelivered message then does
+    nothing); then hand the new statements' announcements to the notification queue, so
+    that settling never waits behind e-mail."""
+    outcomes = settle_periods(_parse(pairs), only_if_unsettled=True, announce=False)
+    issued = [o for o in outcomes if isinstance(o, SettlementResult) and o.created]
+    for outcome in outcomes:
+        if isinstance(outcome, SettlementError):
+            logger.warning("Not settled: %s", outcome)
+    if issued:
+        announce_statements.delay(
+            [o.statement.pk for o in issued], [o.statement.pk for o in issued if o.has_no_data]
+        )
+    refused = sum(isinstance(o, SettlementError) for o in outcomes)
+    existing = len(outcomes) - len(issued) - refused
+    return f"{len(issued)} issued, {existing} already issued, {refused} not settled"
+
+
+@shared_task(name="credits.announce_statements", **RETRY)
+def announce_statements(statement_ids: list[int], no_data_ids: list[int]) -> int:
+    """Tell both parties of each new statement, and providers of objectives without data.
+    Publishing an event twice inserts nothing, so a retry is harmless."""
+    for statement_id in statement_ids:
+        notify.statement_issued(statement_id=statement_id)
+    for statement_id in no_data_ids:
+        notify.no_data(statement_id=statement_id)
+    return len(statement_ids)
+
+
+@shared_task(name="credits.warn_open_periods", **RETRY)
+def warn_open_periods(contract_ids: list[int]) -> int:
+    """Early warnings and progress for active contracts' open periods; returns how many
+    warnings were new."""
+    contracts = list(Contract.objects.filter(pk__in=contract_ids).order_by("pk"))
+    return len(settlement.warn_open_periods(contracts))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from slaportal.env import env_bool, env_database, env_email, env_int, env_list, env_str
 
@@ -238,6 +239,21 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Notifications travel on their own queue, so that settling never waits behind e-mail and
+# webhooks. Every worker consumes both queues (those declared here) unless given -Q.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("notify"))
+CELERY_TASK_ROUTES = {
+    name: {"queue": "notify"}
+    for name in (
+        "credits.announce_statements",
+        "credits.notify",
+        "credits.deliver",
+        "credits.retry_due_deliveries",
+    )
+}
+# Celery's Django fix-up closes the database connection around every task unless told to
+# reuse it; a new connection costs more than a sweep task's queries.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 
 # Webhooks never reach private, loopback or link-local addresses outside tests.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)

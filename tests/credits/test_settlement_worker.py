@@ -19,7 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from contracts.models import Membership
-from credits import tasks
+from credits import settlement, tasks
 from credits.models import Notification, Statement, StatementLine
 from credits.settlement import due_periods, sweep
 from slaportal.celery import app
@@ -134,7 +134,7 @@ def test_a_worker_killed_in_the_middle_of_a_settlement_leaves_one_statement_afte
     broker = redis.Redis.from_url(app.conf.broker_url)
 
     with worker(dict(worker_env, SETTLEMENT_TEST_PAUSE_SECONDS="120"), "settle-pause") as first:
-        tasks.settle_contract_period.delay(contract_id, period_start.isoformat())
+        tasks.settle_contract_periods.delay([[contract_id, period_start.isoformat()]])
         assert wait_for(
             lambda: "SETTLEMENT_TEST_PAUSE_SECONDS: pausing" in first.log(), timeout=90
         ), first.log()
@@ -238,17 +238,19 @@ def test_redis_stopped_and_started_during_a_sweep_loses_no_period(
     due = set(due_periods(timezone.now()))
     assert len(due) >= 4
 
-    publish = tasks.settle_contract_period.delay
-    sent: list[tuple] = []
+    publish = tasks.settle_contract_periods.delay
+    sent: list[list] = []
 
-    def publish_then_redis_dies(*args):
-        publish(*args)
-        sent.append(args)
+    def publish_then_redis_dies(chunk):
+        publish(chunk)
+        sent.append(chunk)
         if len(sent) == 2:
             stop_redis()  # two messages sat in Redis: a Redis without persistence loses them
 
     with publishing_to(PRIVATE_BROKER):
-        monkeypatch.setattr(tasks.settle_contract_period, "delay", publish_then_redis_dies)
+        # One contract period per message, so that some are published before Redis dies.
+        monkeypatch.setattr(settlement, "SWEEP_CHUNK", 1)
+        monkeypatch.setattr(tasks.settle_contract_periods, "delay", publish_then_redis_dies)
         assert sweep() == len(due)
         monkeypatch.undo()
         assert "the broker is unavailable" in caplog.text

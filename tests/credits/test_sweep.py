@@ -35,10 +35,12 @@ def eager(monkeypatch):
 def published(monkeypatch):
     """The settlement tasks the sweep published, without a broker."""
     sent: list[tuple[int, str]] = []
-    monkeypatch.setattr(
-        tasks.settle_contract_period, "delay", lambda *args: sent.append(args), raising=False
-    )
-    monkeypatch.setattr(tasks.warn_open_period, "delay", lambda *args: None, raising=False)
+
+    def record(chunk: list[list]) -> None:
+        sent.extend((contract_id, start) for contract_id, start in chunk)
+
+    monkeypatch.setattr(tasks.settle_contract_periods, "delay", record, raising=False)
+    monkeypatch.setattr(tasks.warn_open_periods, "delay", lambda *args: None, raising=False)
     return sent
 
 
@@ -198,20 +200,21 @@ def test_a_broker_failure_during_a_sweep_loses_no_period(
     monkeypatch, published, django_capture_on_commit_callbacks
 ):
     book = [reports(start=date(2026, 5, 1))[0] for _ in range(2)]
-    working = tasks.settle_contract_period.delay
+    monkeypatch.setattr(settlement, "SWEEP_CHUNK", 3)
+    working = tasks.settle_contract_periods.delay
 
-    def failing_after_three(*args):
+    def failing_after_one_chunk(chunk):
         if len(published) == 3:
             raise BrokerError("Error 111 connecting to 127.0.0.1:6391. Connection refused.")
-        working(*args)
+        working(chunk)
 
-    monkeypatch.setattr(tasks.settle_contract_period, "delay", failing_after_three)
+    monkeypatch.setattr(tasks.settle_contract_periods, "delay", failing_after_one_chunk)
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep(now=at(2026, 10, 5)) == 10
     assert len(published) == 3
 
     # The broker is back; nothing was settled, so the database still says all 10 are due.
-    monkeypatch.setattr(tasks.settle_contract_period, "delay", working)
+    monkeypatch.setattr(tasks.settle_contract_periods, "delay", working)
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
         sweep(now=at(2026, 10, 5))
@@ -220,23 +223,63 @@ def test_a_broker_failure_during_a_sweep_loses_no_period(
     assert {contract_id for contract_id, _ in published} == {c.pk for c in book}
 
 
+def test_the_sweep_publishes_due_periods_and_active_contracts_in_chunks(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    book = [reports(start=date(2026, 5, 1))[0] for _ in range(2)]
+    monkeypatch.setattr(settlement, "SWEEP_CHUNK", 4)
+    settling: list[list] = []
+    warning: list[list[int]] = []
+    monkeypatch.setattr(tasks.settle_contract_periods, "delay", settling.append)
+    monkeypatch.setattr(tasks.warn_open_periods, "delay", warning.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=at(2026, 10, 5)) == 10
+
+    assert [len(chunk) for chunk in settling] == [4, 4, 2]
+    # Oldest periods first, so that a backlog settles in order.
+    assert [start for chunk in settling for _, start in chunk] == sorted(
+        f"2026-{month:02d}-01" for month in range(5, 10) for _ in book
+    )
+    assert warning == [[c.pk for c in book]]
+
+
+def test_a_chunk_settles_and_hands_its_announcements_to_the_notification_queue(eager, monkeypatch):
+    c, cs = reports(start=date(2026, 8, 1))
+    ratio(cs, "on-time", at(2026, 8, 8), 990, 1000)
+    announced: list[tuple] = []
+    monkeypatch.setattr(tasks.announce_statements, "delay", lambda *a: announced.append(a))
+
+    result = tasks.settle_contract_periods.delay([[c.pk, "2026-08-01"], [c.pk, "2026-09-01"]]).get()
+
+    assert result == "2 issued, 0 already issued, 0 not settled"
+    statements = list(Statement.objects.filter(contract=c).order_by("period_start"))
+    # September had no sample: its provider hears of the missing data too.
+    assert announced == [([s.pk for s in statements], [statements[1].pk])]
+    assert app.amqp.router.route({}, "credits.announce_statements")["queue"].name == "notify"
+    assert app.amqp.router.route({}, "credits.settle_contract_periods")["queue"].name == "celery"
+
+
 def test_a_task_for_a_period_that_already_has_a_statement_issues_nothing(eager):
     c, cs = reports(start=date(2026, 9, 1))
     ratio(cs, "on-time", at(2026, 9, 8), 987, 1000)
-    tasks.settle_contract_period.delay(c.pk, "2026-09-01")
+    tasks.settle_contract_periods.delay([[c.pk, "2026-09-01"]])
     # Late data arrives, then the same message is delivered again (a retry, a second sweep):
     # a redelivered message never issues a revision; people do, with `settle` or the API.
     ratio(cs, "on-time", at(2026, 9, 9), 13, 13)
 
-    tasks.settle_contract_period.delay(c.pk, "2026-09-01")
+    result = tasks.settle_contract_periods.delay([[c.pk, "2026-09-01"]]).get()
 
+    assert result == "0 issued, 1 already issued, 0 not settled"
     assert Statement.objects.filter(contract=c).count() == 1
 
 
 def test_a_task_for_a_period_that_cannot_be_settled_is_logged_not_retried(eager, caplog):
     c, _ = reports(start=date(2026, 9, 1))
 
-    assert tasks.settle_contract_period.delay(c.pk, "2026-09-02").get() is None
+    result = tasks.settle_contract_periods.delay([[c.pk, "2026-09-02"]]).get()
+
+    assert result == "0 issued, 0 already issued, 1 not settled"
 
     assert "not the start of a monthly settlement period" in caplog.text
     assert not Statement.objects.exists()
@@ -248,7 +291,7 @@ def test_the_sweep_runs_every_15_minutes_from_a_schedule_operators_can_edit():
     assert schedule.enabled
     assert (schedule.interval.every, schedule.interval.period) == (15, "minutes")
     assert "credits.sweep" in app.tasks
-    assert "credits.settle_contract_period" in app.tasks
+    assert "credits.settle_contract_periods" in app.tasks
 
 
 # --------------------------------------------------------------------------- early warning
