@@ -9,6 +9,7 @@ whatever the number of statements.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -39,6 +41,7 @@ from contracts.models import (
     Organization,
     Responsibility,
     ResponsibilityLapse,
+    Service,
     ServiceLevel,
 )
 from contracts.selectors import candidate_service_levels, effective_service_level, resolve
@@ -303,18 +306,21 @@ def dashboard_organizations(user: Any) -> list[Organization]:
 
 
 def dashboard(
-    user: Any, *, organization: Organization | None, today: date | None = None
+    user: Any,
+    *,
+    organization: Organization | None,
+    today: date | None = None,
+    unread_count: int | None = None,
 ) -> Dashboard:
     """Everything the dashboard shows for one organisation, in a fixed number of queries.
 
     ``organization`` must be one of :func:`dashboard_organizations` (or ``None`` for an
     operator without a membership: every contract). ``today`` is the UTC date that picks
     the year-to-date; each contract's open period follows its own time zone.
+    ``unread_count``: the user's unread notifications when already counted.
     """
     today = today or timezone.now().date()
-    contracts_qs = Contract.objects.visible_to(user)
-    if organization is not None:
-        contracts_qs = contracts_qs.filter(Q(provider=organization) | Q(customer=organization))
+    contracts_qs = _dashboard_contracts(user, organization)
     contracts = list(
         contracts_qs.select_related("provider", "customer").order_by("reference", "id")
     )
@@ -378,7 +384,11 @@ def dashboard(
         year_to_date=dict(sorted(year_to_date.items())),
         objectives=open_period_objectives(user, [c for c in contracts if c.status == "active"]),
         notifications=list(notifications_qs[:LATEST_NOTIFICATIONS]),
-        unread_count=Notification.objects.visible_to(user).unread().count(),
+        unread_count=(
+            Notification.objects.visible_to(user).unread().count()
+            if unread_count is None
+            else unread_count
+        ),
         lapses=recent_lapses(user, contract_ids=contract_ids),
     )
 
@@ -598,3 +608,88 @@ def responsibilities(user: Any) -> list[Responsibility]:
         )
         .order_by("contract__reference", "title")
     )
+
+
+# --------------------------------------------------------------------------- dashboard cache
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardStamp:
+    """What the dashboard of one user and organisation depends on, read in one query: the
+    same ``key`` means the same page. ``unread`` is the user's unread count (for the badge)."""
+
+    key: str
+    unread: int
+
+
+# Each figure changes whenever a row the dashboard shows is written: statements are only
+# ever inserted (a later revision is a new row), every save or delete of a contract, its
+# services, objectives, parties, services or lapses adds a history row, notifications
+# change by insertion or by a read mark (count of unread and the latest read time), and
+# every early-warning run rewrites ``measured_at`` of its progress rows (their sum moves).
+_STAMP_SQL = """
+SELECT
+    (SELECT max(id) FROM {statement}),
+    (SELECT max(history_id) FROM {contract_history}),
+    (SELECT max(history_id) FROM {contract_service_history}),
+    (SELECT max(history_id) FROM {service_level_history}),
+    (SELECT max(history_id) FROM {service_history}),
+    (SELECT max(history_id) FROM {organization_history}),
+    (SELECT max(history_id) FROM {lapse_history}),
+    (SELECT max(id) FROM {responsibility}),
+    n.total, n.last, n.unread, n.last_read,
+    p.total, p.last, p.moments
+FROM (
+    SELECT count(*) AS total, max(id) AS last,
+           count(*) FILTER (WHERE read_at IS NULL) AS unread, max(read_at) AS last_read
+    FROM {notification} WHERE user_id = %s
+) AS n, (
+    SELECT count(*) AS total, max(id) AS last,
+           sum(extract(epoch FROM measured_at)) AS moments
+    FROM {progress}
+    WHERE contract_service_id IN (
+        SELECT id FROM {contract_service} WHERE contract_id IN ({contracts})
+    )
+) AS p
+"""
+# Period, month and year boundaries fall on a quarter of an hour in every time zone.
+_STAMP_BUCKET_SECONDS = 15 * 60
+
+
+def _dashboard_contracts(user: Any, organization: Organization | None) -> QuerySet[Contract]:
+    contracts = Contract.objects.visible_to(user)
+    if organization is not None:
+        contracts = contracts.filter(Q(provider=organization) | Q(customer=organization))
+    return contracts
+
+
+def dashboard_stamp(
+    user: Any, *, organization: Organization | None, organizations: list[Organization]
+) -> DashboardStamp:
+    """The version of one user's dashboard of ``organization`` (one query): it changes as
+    soon as anything the page shows changes, and at every quarter of an hour."""
+    contract_ids_sql, contract_params = (
+        _dashboard_contracts(user, organization).values("id").query.sql_with_params()
+    )
+    sql = _STAMP_SQL.format(
+        statement=Statement._meta.db_table,
+        contract_history=Contract.history.model._meta.db_table,
+        contract_service_history=ContractService.history.model._meta.db_table,
+        service_level_history=ServiceLevel.history.model._meta.db_table,
+        service_history=Service.history.model._meta.db_table,
+        organization_history=Organization.history.model._meta.db_table,
+        lapse_history=ResponsibilityLapse.history.model._meta.db_table,
+        responsibility=Responsibility._meta.db_table,
+        notification=Notification._meta.db_table,
+        progress=OpenPeriodProgress._meta.db_table,
+        contract_service=ContractService._meta.db_table,
+        contracts=contract_ids_sql,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, *contract_params])
+        figures = cursor.fetchone()
+    bucket = int(timezone.now().timestamp()) // _STAMP_BUCKET_SECONDS
+    parties = [(o.pk, o.slug, o.name, o.kind) for o in organizations]
+    identity = (user.pk, user.is_staff, organization.pk if organization else None, parties)
+    digest = hashlib.sha256(repr((identity, bucket, figures)).encode()).hexdigest()
+    return DashboardStamp(key=f"dashboard:{digest}", unread=figures[10])

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import (
@@ -25,9 +26,11 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from contracts.models import ContractService, Membership
@@ -38,6 +41,8 @@ from credits.models import Dispute, Notification, Statement, StatementLine
 
 STATEMENTS_PER_PAGE = 50
 NOTIFICATIONS_PER_PAGE = 50
+# A backstop only: the stamp changes as soon as the page would (see selectors.dashboard_stamp).
+DASHBOARD_CACHE_SECONDS = 300
 EDIT_ROLES = (Membership.Role.ADMIN, Membership.Role.EDITOR)
 SOURCE_LEVELS = {
     "corporate": "corporate",
@@ -101,24 +106,24 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """Credits per period and per contract, the year to date, the open period's objectives,
-    the latest notifications and lapses, for one of the user's organisations."""
-    organizations = selectors.dashboard_organizations(request.user)
-    slug = request.GET.get("organization")
-    if slug:
-        organization = next((o for o in organizations if o.slug == slug), None)
-        if organization is None:
-            raise Http404("No such organisation.")
-    else:
-        organization = organizations[0] if organizations else None
+def _dashboard_body(
+    request: HttpRequest,
+    organization: Any,
+    organizations: list[Any],
+    stamp: selectors.DashboardStamp,
+) -> str:
+    """The dashboard's content, rendered once per version of what it shows."""
+    body = cache.get(stamp.key)
+    if body is not None:
+        return mark_safe(body)  # our own rendering, escaped when it was made
     today = timezone.now().date()
     # Without an organisation (an operator) the dashboard covers every visible contract.
-    board = selectors.dashboard(request.user, organization=organization, today=today)
-    return render(
-        request,
-        "credits/dashboard.html",
+    board = selectors.dashboard(
+        request.user, organization=organization, today=today, unread_count=stamp.unread
+    )
+    # Without the request: nothing of one request (a token, a session) may reach the cache.
+    body = render_to_string(
+        "credits/_dashboard_body.html",
         {
             "board": board,
             "organizations": organizations,
@@ -128,8 +133,38 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 for currency, total in board.year_to_date.items()
             ],
             "is_customer": organization is not None and organization.kind == "customer",
+        },
+    )
+    cache.set(stamp.key, str(body), DASHBOARD_CACHE_SECONDS)
+    return body
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Credits per period and per contract, the year to date, the open period's objectives,
+    the latest notifications and lapses, for one of the user's organisations.
+
+    The content is cached under a stamp of everything it shows (one query), so a page
+    costs the stamp and the layout until a statement, a notification, a read mark, a
+    progress measure or an edit of the contracts changes it."""
+    organizations = selectors.dashboard_organizations(request.user)
+    slug = request.GET.get("organization")
+    if slug:
+        organization = next((o for o in organizations if o.slug == slug), None)
+        if organization is None:
+            raise Http404("No such organisation.")
+    else:
+        organization = organizations[0] if organizations else None
+    stamp = selectors.dashboard_stamp(
+        request.user, organization=organization, organizations=organizations
+    )
+    return render(
+        request,
+        "credits/dashboard.html",
+        {
+            "body": _dashboard_body(request, organization, organizations, stamp),
             # Already counted: the navigation badge reuses it instead of counting again.
-            "unread_notifications": board.unread_count,
+            "unread_notifications": stamp.unread,
         },
     )
 

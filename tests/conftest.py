@@ -115,3 +115,13 @@ def celery_worker_process(worker_env, transactional_db):
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Pages cached by one test (the dashboard's content) are never another test's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
