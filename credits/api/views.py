@@ -2,19 +2,113 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.db import models
+from django.core.paginator import Page
+from django.db import connections, models
+from django.db.models import Count, Window
+from django.http import HttpResponse
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from contracts.api.base import ScopedGenericViewSet
+from contracts.api.base import PortalPagination, ScopedGenericViewSet
 from credits.api import filters, serializers
 from credits.models import Dispute, Notification, Statement, StatementDocument, StatementLine
+
+
+class StatementPagination(PortalPagination):
+    """Page numbers as everywhere, the count read with the page in one query."""
+
+    def paginate_documents(
+        self, queryset: models.QuerySet, request: Request
+    ) -> list[tuple[int, str | None]]:
+        """``(statement id, stored document as JSON text or None)`` for the requested
+        page; sets up ``self.page`` for the links exactly as ``paginate_queryset`` does."""
+        self.request = request
+        page_size = self.get_page_size(request)
+        number = request.query_params.get(self.page_query_param) or 1
+        if number in self.last_page_strings:
+            # Where the last page starts depends on the count: the one case that reads it first.
+            number = self.django_paginator_class(queryset, page_size).num_pages
+        try:
+            number = int(number)
+            if number < 1:
+                raise ValueError(number)
+        except (TypeError, ValueError):
+            raise exceptions.NotFound(self.invalid_page_message) from None
+        offset = (number - 1) * page_size
+        rows = self._page_rows(queryset, offset, page_size)
+        if not rows and number > 1:
+            raise exceptions.NotFound(self.invalid_page_message)
+        paginator = self.django_paginator_class(queryset, page_size)
+        paginator.count = rows[0][1] if rows else 0  # read with the page: no COUNT query
+        self.page = Page(rows, number, paginator)
+        return [(pk, text) for pk, _, text in rows]
+
+    @staticmethod
+    def _page_rows(
+        queryset: models.QuerySet, offset: int, limit: int
+    ) -> list[tuple[int, int, str | None]]:
+        """``(id, count of the whole set, document text)`` of the page's statements.
+
+        COUNT(*) OVER () counts the scoped, filtered statements in the query that finds
+        the page (no second query). The documents are joined outside the LIMIT, so only
+        the page's own are read (not those skipped by OFFSET), and as text: psycopg would
+        otherwise decode the jsonb and the renderer encode it again.
+        """
+        ordering = queryset.query.order_by
+        keys = [name.lstrip("-") for name in ordering]
+        page = queryset.annotate(total=Window(Count("*"))).values_list(
+            *dict.fromkeys([*keys, "id", "total"])
+        )[offset : offset + limit]
+        page_sql, params = page.query.sql_with_params()
+        quote = connections[queryset.db].ops.quote_name
+        order = ", ".join(
+            f"page.{quote(key)}{' DESC' if name.startswith('-') else ''}"
+            for key, name in zip(keys, ordering, strict=True)
+        )
+        sql = (
+            f"SELECT page.id, page.total, document.body::text FROM ({page_sql}) AS page "
+            f"LEFT JOIN {quote(StatementDocument._meta.db_table)} AS document "
+            f"ON document.statement_id = page.id ORDER BY {order}"
+        )
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def paginated_json(self, documents: list[str]) -> HttpResponse:
+        """The page as ``get_paginated_response`` renders it, documents spliced in as text."""
+        head = json.dumps(
+            {
+                "count": self.page.paginator.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        body = f'{head[:-1]},"results":[{",".join(documents)}]}}'
+        return HttpResponse(body.encode(), content_type=JSONRenderer.media_type)
+
+
+class StatementFilterBackend(DjangoFilterBackend):
+    """django-filter, skipped when the query names none of the filters: every filter
+    ignores an absent value, so building and validating the form would change nothing."""
+
+    def filter_queryset(
+        self, request: Request, queryset: models.QuerySet, view: Any
+    ) -> models.QuerySet:
+        names = view.filterset_class.base_filters
+        if not any(name in names for name in request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
@@ -23,14 +117,39 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedG
     model = Statement
     serializer_class = serializers.StatementSerializer
     filterset_class = filters.StatementFilter
+    filter_backends = [StatementFilterBackend]
+    pagination_class = StatementPagination
     list_select_related = ("document",)
+    # The id breaks ties between contracts' statements of one period, so that pages
+    # neither repeat nor skip a statement.
+    list_ordering = ("-period_start", "-revision", "-id")
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(statement_documents(page))
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        statements = self.filter_queryset(self.get_queryset()).order_by(*self.list_ordering)
+        if not self._renders_plain_json(request):
+            page = self.paginate_queryset(statements)
+            return self.get_paginated_response(statement_documents(page))
+        rows = self.paginator.paginate_documents(statements, request)
+        missing = [pk for pk, text in rows if text is None]
+        if missing:
+            # Never read before: rendered now and stored, as statement_documents does.
+            unread = list(self.get_queryset().filter(pk__in=missing))
+            renderer = JSONRenderer()
+            fresh = {
+                statement.pk: renderer.render(document).decode()
+                for statement, document in zip(unread, statement_documents(unread), strict=True)
+            }
+            rows = [(pk, fresh[pk] if text is None else text) for pk, text in rows]
+        return self.paginator.paginated_json([text for _, text in rows])
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(statement_documents([self.get_object()])[0])
+
+    @staticmethod
+    def _renders_plain_json(request: Request) -> bool:
+        # The browsable API and ?indent= ask for DRF's own rendering.
+        renderer = request.accepted_renderer
+        return type(renderer) is JSONRenderer and "indent" not in request.accepted_media_type
 
 
 def statement_documents(statements: list[Statement]) -> list[dict[str, Any]]:
