@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from contracts.models import Contract, ContractService, Measurement, ServiceLevel
 from contracts.selectors import candidate_service_levels, resolve
+from slaportal.db import insert_rows
 
 MAX_BATCH = 10_000
 MEASUREMENT_FIELDS = ("contract_service", "key", "observed_at", "value", "ok")
@@ -222,29 +223,8 @@ def record_measurements(
             rows.append((cs_id, key, observed_at, value, ok))  # type: ignore[arg-type]
     if errors:
         raise BatchRejected(errors)
-    _write(rows)
+    insert_rows(Measurement, MEASUREMENT_FIELDS, rows)
     return len(rows)
-
-
-def _write(rows: list[tuple[int, str, datetime, Decimal | None, bool | None]]) -> None:
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            table = Measurement._meta.db_table
-            with connection.cursor() as cursor:
-                copy_sql = (
-                    f"COPY {table} (contract_service_id, key, observed_at, value, ok) FROM STDIN"
-                )
-                with cursor.cursor.copy(copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-        else:
-            Measurement.objects.bulk_create(
-                [
-                    Measurement(contract_service_id=cs, key=key, observed_at=at, value=value, ok=ok)
-                    for cs, key, at, value, ok in rows
-                ],
-                batch_size=1000,
-            )
 
 
 def terminate_contract(*, contract: Contract, end_date: Any = None) -> Contract:

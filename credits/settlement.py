@@ -58,6 +58,7 @@ from contracts.selectors import EffectiveServiceLevels, effective_service_levels
 from credits import engine, notify
 from credits.models import EarlyWarning, Statement, StatementLine
 from credits.progress import record_progress
+from slaportal.db import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -418,44 +419,50 @@ def _sample_aggregates(
     return {(row["contract_service_id"], row["key"]): row for row in rows}
 
 
-# Every sampled target of a batch of contract periods, aggregated in one query: the targets
-# travel as arrays (one row each: its index, contract service, key, window, threshold,
-# relief), each joined to its own range of the (contract service, key, observed_at) index.
-# The relief subquery runs only for the rare targets that have lapses (CASE is lazy).
+# The sample figures of many (target, interval) rows in one query: the rows travel as
+# arrays and each aggregates its own range of the (contract service, key, observed_at)
+# index in a lateral subquery, which needs neither a sort nor a hash over the samples.
 _BATCH_AGGREGATES_SQL = """
-SELECT t.idx,
-       count(*) FILTER (WHERE NOT r.relieved) AS samples,
-       count(m.ok) FILTER (WHERE NOT r.relieved) AS judged,
-       count(*) FILTER (WHERE m.ok AND NOT r.relieved) AS ok_count,
-       count(m.value) FILTER (WHERE NOT r.relieved) AS valued,
-       sum(coalesce(m.value, 1)) FILTER (WHERE NOT r.relieved) AS value_sum,
-       count(*) FILTER (WHERE NOT r.relieved AND CASE t.cmp
-           WHEN 'gte' THEN m.value >= t.thr WHEN 'lte' THEN m.value <= t.thr END) AS meeting,
-       count(*) FILTER (WHERE r.relieved) AS relieved
+SELECT t.idx, a.samples, a.judged, a.ok_count, a.valued, a.value_sum, a.meeting
 FROM unnest(%(idx)s::int[], %(cs)s::bigint[], %(key)s::text[], %(low)s::timestamptz[],
-            %(high)s::timestamptz[], %(thr)s::numeric[], %(cmp)s::text[], %(has_relief)s::bool[])
-     AS t(idx, cs, key, low, high, thr, cmp, has_relief)
-JOIN contracts_measurement m
-  ON m.contract_service_id = t.cs AND m.key = t.key
- AND m.observed_at >= t.low AND m.observed_at < t.high
+            %(high)s::timestamptz[], %(thr)s::numeric[], %(cmp)s::text[])
+     AS t(idx, cs, key, low, high, thr, cmp)
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN t.has_relief THEN EXISTS (
-        SELECT 1
-        FROM unnest(%(relief_idx)s::int[], %(relief_low)s::timestamptz[],
-                    %(relief_high)s::timestamptz[]) AS x(idx, low, high)
-        WHERE x.idx = t.idx AND m.observed_at >= x.low AND m.observed_at < x.high
-    ) ELSE false END AS relieved
-) AS r
-GROUP BY t.idx
+    SELECT count(*) AS samples,
+           count(m.ok) AS judged,
+           count(*) FILTER (WHERE m.ok) AS ok_count,
+           count(m.value) AS valued,
+           sum(coalesce(m.value, 1)) AS value_sum,
+           count(*) FILTER (WHERE CASE t.cmp WHEN 'gte' THEN m.value >= t.thr
+                                             WHEN 'lte' THEN m.value <= t.thr END) AS meeting
+    FROM contracts_measurement m
+    WHERE m.contract_service_id = t.cs AND m.key = t.key
+      AND m.observed_at >= t.low AND m.observed_at < t.high
+) AS a
 """
+_COUNTED = ("samples", "judged", "ok_count", "valued", "value_sum", "meeting")
 
 
-def _batch_aggregates(
-    sampled: Sequence[tuple[_Target, Instants]],
+def _merged(intervals: Iterable[Instants], window: Instants) -> list[Instants]:
+    """The intervals clipped to the window, overlapping ones merged: disjoint, sorted."""
+    merged: list[Instants] = []
+    for start, end in sorted(intervals):
+        start, end = max(start, window[0]), min(end, window[1])
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _interval_aggregates(
+    rows: Sequence[tuple[int, _Target, Instants]], size: int
 ) -> list[dict[str, object]]:
-    """The figures of every (target, window), in order; one query (PostgreSQL)."""
+    """Per index below ``size``, the figures of its (target, interval) rows added up."""
     params: dict[str, list[object]] = defaultdict(list)
-    for idx, (target, (low, high)) in enumerate(sampled):
+    for idx, target, (low, high) in rows:
         objective = target.objective
         threshold = objective.indicator == "threshold"
         params["idx"].append(idx)
@@ -465,19 +472,41 @@ def _batch_aggregates(
         params["high"].append(high)
         params["thr"].append(objective.threshold if threshold else None)
         params["cmp"].append(objective.threshold_comparator if threshold else None)
-        params["has_relief"].append(bool(target.relief))
-        for start, end in target.relief:
-            params["relief_idx"].append(idx)
-            params["relief_low"].append(start)
-            params["relief_high"].append(end)
-    for name in ("relief_idx", "relief_low", "relief_high"):
-        params.setdefault(name, [])
-    figures: list[dict[str, object]] = [{} for _ in sampled]
+    totals: list[dict[str, object]] = [dict.fromkeys(_COUNTED, 0) for _ in range(size)]
+    if not rows:
+        return totals
     with connection.cursor() as cursor:
         cursor.execute(_BATCH_AGGREGATES_SQL, params)
-        names = [column.name for column in cursor.description]
-        for row in cursor.fetchall():
-            figures[row[0]] = dict(zip(names, row, strict=True))
+        for idx, *figures in cursor.fetchall():
+            for name, value in zip(_COUNTED, figures, strict=True):
+                totals[idx][name] += value or 0
+    return totals
+
+
+def _batch_aggregates(
+    sampled: Sequence[tuple[_Target, Instants]],
+) -> list[dict[str, object]]:
+    """The figures of every (target, window), in order, samples within the relief of a
+    target left out: two queries (PostgreSQL). The samples inside the relief intervals are
+    counted apart and subtracted, which keeps the relief off the main query's path."""
+    whole = _interval_aggregates(
+        [(idx, target, window) for idx, (target, window) in enumerate(sampled)], len(sampled)
+    )
+    relieved = _interval_aggregates(
+        [
+            (idx, target, interval)
+            for idx, (target, window) in enumerate(sampled)
+            for interval in _merged(target.relief, window)
+        ],
+        len(sampled),
+    )
+    figures = []
+    for total, inside in zip(whole, relieved, strict=True):
+        kept = {name: total[name] - inside[name] for name in _COUNTED}
+        if not kept["samples"]:
+            kept["value_sum"] = None  # as SUM over no row says
+        kept["relieved"] = inside["samples"]
+        figures.append(kept)
     return figures
 
 
@@ -814,6 +843,27 @@ def _pause_for_fault_tests(statement: Statement) -> None:
         time.sleep(seconds)
 
 
+_LINE_FIELDS = (
+    "statement",
+    "contract_service",
+    "service_level",
+    "key",
+    "name",
+    "source_level",
+    "indicator",
+    "comparator",
+    "target",
+    "credit_rule",
+    "measure",
+    "attainment",
+    "met",
+    "fee",
+    "credit_percent",
+    "amount",
+    "explanation",
+)
+
+
 def _write(computed: ComputedStatement, revision: int, now: datetime) -> Statement:
     return _write_many([(computed, revision)], now)[0]
 
@@ -839,30 +889,32 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
         ]
     )
     _pause_for_fault_tests(statements[0])
-    StatementLine.objects.bulk_create(
-        [
-            StatementLine(
-                statement=statement,
-                contract_service=line.contract_service,
-                service_level=line.service_level,
-                key=line.objective.key,
-                name=line.objective.name,
-                source_level=line.service_level.level,
-                indicator=line.objective.indicator,
-                comparator=line.objective.comparator,
-                target=line.objective.target,
-                credit_rule=_rule_json(line.objective.rule),
-                measure=line.figures,
-                attainment=_stored_attainment(line.result.attainment),
-                met=line.result.met,
-                fee=line.result.fee,
-                credit_percent=line.result.credit_percent,
-                amount=line.result.amount,
-                explanation=line.explanation,
+    insert_rows(
+        StatementLine,
+        _LINE_FIELDS,
+        (
+            (
+                statement.pk,
+                line.contract_service.pk,
+                line.service_level.pk,
+                line.objective.key,
+                line.objective.name,
+                line.service_level.level,
+                line.objective.indicator,
+                line.objective.comparator,
+                line.objective.target,
+                _rule_json(line.objective.rule),
+                line.figures,
+                _stored_attainment(line.result.attainment),
+                line.result.met,
+                line.result.fee,
+                line.result.credit_percent,
+                line.result.amount,
+                line.explanation,
             )
             for statement, (computed, _revision) in zip(statements, items, strict=True)
             for line in computed.lines
-        ]
+        ),
     )
     return statements
 

@@ -223,8 +223,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Longer than the longest retry countdown, or Redis would redeliver a waiting task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than the longest retry countdown, or Redis would redeliver a waiting task.
+        "visibility_timeout": 4 * 3600,
+        # A worker takes from the queues in the order of CELERY_TASK_QUEUES: settlement
+        # first, notifications when no settlement waits.
+        "queue_order_strategy": "priority",
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -240,7 +245,8 @@ CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Notifications travel on their own queue, so that settling never waits behind e-mail and
-# webhooks. Every worker consumes both queues (those declared here) unless given -Q.
+# webhooks. Every worker consumes both queues (those declared here, in this order of
+# priority on Redis) unless given -Q.
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("notify"))
 CELERY_TASK_ROUTES = {
     name: {"queue": "notify"}

@@ -627,7 +627,8 @@ def test_settling_a_period_takes_the_same_few_queries_whatever_the_number_of_ser
     c = _book_with_services(services)
     assert Measurement.objects.count() == services * 350
 
-    # Ten queries and four savepoint statements, whatever the number of services or samples.
+    # Ten queries (the samples inside the lapse are counted apart; the lines' COPY is not
+    # counted) and four savepoint statements, whatever the number of services or samples.
     with django_assert_max_num_queries(14):
         statement = settle_period(
             contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
