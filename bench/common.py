@@ -240,9 +240,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int) -> subprocess.Popen:
-    """gunicorn with 2 sync workers on 127.0.0.1, production settings, persistent database
-    connections; static files collected first (DEBUG=0 serves the hashed names)."""
+def start_gunicorn(url: str, port: int, threads: int = 1) -> subprocess.Popen:
+    """gunicorn with 2 workers on 127.0.0.1, production settings, persistent database
+    connections; static files collected first (DEBUG=0 serves the hashed names).
+    ``threads`` > 1: gthread workers with that many threads each (and keep-alive), else
+    sync workers."""
     env = process_env(
         url, DB_CONN_MAX_AGE="600", SLAPORTAL_VAR_DIR=str(ROOT / "var" / "bench-static")
     )
@@ -259,6 +261,7 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
             sys.executable, "-m", "gunicorn", "slaportal.wsgi",
             "--bind", f"127.0.0.1:{port}", "--workers", "2",
             "--log-level", "warning", "--timeout", "60",
+            *(["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []),
         ],
         cwd=ROOT,
         env=env,

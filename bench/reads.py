@@ -326,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (gthread, keep-alive); 1: sync workers",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="also profile each endpoint in this process"
     )
     args = parser.parse_args(argv)
@@ -335,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--contracts must be 1–200 and --years 1–10")
     if not 1 <= args.rounds <= args.requests:
         parser.error("--rounds must be between 1 and --requests")
+    if not 1 <= args.threads <= 16:
+        parser.error("--threads must be 1–16")
 
     # The same secret as the server's, or it could not read the session made here.
     for name in ("CELERY_BROKER_URL", "SECRET_KEY"):
@@ -383,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     port = free_port()
-    server = start_gunicorn(url, port)
+    server = start_gunicorn(url, port, threads=args.threads)
     base = f"http://127.0.0.1:{port}"
     try:
         import requests
@@ -410,8 +418,10 @@ def main(argv: list[str] | None = None) -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
+    workers = "sync" if args.threads == 1 else f"gthread, {args.threads} threads each"
     print(
-        f"{args.clients} concurrent clients, gunicorn 2 workers (DEBUG=0, DB_CONN_MAX_AGE=600), "
+        f"{args.clients} concurrent clients, gunicorn 2 workers ({workers}; DEBUG=0, "
+        "DB_CONN_MAX_AGE=600), "
         f"{per_round * args.rounds} requests per endpoint in {args.rounds} alternating rounds:"
     )
     plain_p99 = percentile(endpoints[0].latencies, 0.99) * 1000
