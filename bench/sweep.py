@@ -88,6 +88,10 @@ class RunResult:
     rss_mb: float
     complete: bool
     totals: Totals | None = None
+    # Seconds from the sweep until every statement's notifications were written and every
+    # delivery sent (the notify queue, which workers take after settlement); None: not
+    # within the timeout.
+    announced_seconds: float | None = None
 
 
 # --------------------------------------------------------------------------- database
@@ -145,6 +149,21 @@ def count_statements() -> int:
         return cursor.fetchone()[0]
 
 
+def count_announced() -> int:
+    """Statements whose issue was published, once no delivery waits to be sent."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM credits_delivery WHERE status = 'pending'")
+        if cursor.fetchone()[0]:
+            return 0
+        cursor.execute(
+            "SELECT count(DISTINCT event_id) FROM credits_notification "
+            "WHERE event = 'statement_issued'"
+        )
+        return cursor.fetchone()[0]
+
+
 def totals() -> Totals:
     """What the run produced: counts, the sum of credits, and a digest of every statement
     (contract, period, revision, fingerprint, credit) so that equal totals mean equal
@@ -181,13 +200,15 @@ def send_sweep() -> None:
 # sampled stack wins (so the notification sent on commit is not counted as "commit").
 PROFILE_CATEGORIES = [
     ("notify both parties (statement_issued, no_data)", ("statement_issued (", "no_data (")),
-    ("aggregate the samples (the GROUP BY query)", ("_sample_aggregates (",)),
-    ("effective objectives (2 queries)", ("_targets (",)),
+    ("send e-mails and webhooks (deliveries)", ("send_delivery (",)),
+    ("early warnings and progress of open periods", ("warn_open_periods (",)),
+    ("aggregate the samples (2 queries per chunk)", ("_batch_aggregates (",)),
+    ("effective objectives (2 queries per chunk)", ("_plans (",)),
     ("relief, incidents, maintenance (3 queries)", ("_attach_relief (", "_uptime_inputs (")),
     ("engine: measures, rules, explanations", ("credits/engine.py",)),
     ("fingerprint of the statement", ("snapshot (", "sha256", "dumps (")),
-    ("insert the statement and its lines", ("_write (",)),
-    ("lock, latest revision, commit", ("settle_period (",)),
+    ("insert the statements and their lines", ("_write_many (",)),
+    ("lock, latest revisions, commit", ("settle_periods (",)),
     ("Celery: receive, ack, other tasks", ("trace_task (", "fast_trace_task (")),
 ]
 
@@ -281,7 +302,13 @@ def run_sweep(
                     send_sweep()
                     print("restarted it and sent the sweep again")
                     killed = True
-                time.sleep(0.2)
+                time.sleep(0.05)
+        announced = None
+        while done >= due and time.perf_counter() - started < timeout:
+            if count_announced() >= done:
+                announced = time.perf_counter() - started
+                break
+            time.sleep(0.2)
         rss = max(worker.sample_rss() for worker in pool)
         if profiler is not None:
             profiler.send_signal(signal.SIGINT)
@@ -303,6 +330,7 @@ def run_sweep(
         rss_mb=max(rss, *(w.peak_rss_mb for w in pool)),
         complete=done >= due,
         totals=totals(),
+        announced_seconds=announced,
     )
 
 
@@ -315,7 +343,13 @@ def describe(result: RunResult, baseline: float) -> str:
         f"{result.statements:,} statements, {result.lines:,} objective-periods in "
         f"{result.seconds:7.1f} s = {rate:6.1f} statements/s, {lines:7.1f} objective-periods/s; "
         f"ratio to baseline {result.seconds / baseline:6.1f}; worker peak RSS "
-        f"{result.rss_mb:.0f} MB{state}"
+        f"{result.rss_mb:.0f} MB{state}\n"
+        f"  then both parties notified (notifications written, deliveries sent) "
+        + (
+            f"{result.announced_seconds:.1f} s after the sweep started"
+            if result.announced_seconds is not None
+            else "not within the timeout"
+        )
     )
 
 

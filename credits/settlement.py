@@ -303,12 +303,18 @@ class _Plan:
 
 
 def _targets(
-    entries: Sequence[EffectiveServiceLevels], overrides: Mapping[int, engine.Objective]
+    entries: Sequence[EffectiveServiceLevels],
+    overrides: Mapping[int, engine.Objective],
+    objectives: dict[int, engine.Objective],
 ) -> list[_Target]:
-    """Every (contract service, effective objective) of one contract."""
+    """Every (contract service, effective objective) of one contract; ``objectives`` keeps
+    each objective parsed once for all the contracts that share it."""
     targets = []
     for entry in entries:
         for level in entry.service_levels:
+            objective = overrides.get(level.pk) or objectives.get(level.pk)
+            if objective is None:
+                objective = objectives[level.pk] = level.as_objective()
             # A lapse linked to any objective of this key that applies to the service (the
             # one in force or one it refines) relieves the provider: refining an objective
             # for one service does not cancel the customer's obligation behind it.
@@ -317,7 +323,7 @@ def _targets(
                 _Target(
                     contract_service=entry.contract_service,
                     service_level=level,
-                    objective=overrides.get(level.pk) or level.as_objective(),
+                    objective=objective,
                     linked_ids=linked,
                 )
             )
@@ -330,10 +336,11 @@ def _plans(jobs: Sequence[_Job]) -> list[_Plan]:
         {job.contract.pk: job.contract for job in jobs}.values()
     )
     plans = []
+    objectives: dict[int, engine.Objective] = {}
     for job in jobs:
         contract = job.contract
         entries = effective[contract.pk]
-        targets = _targets(entries, job.overrides or {})
+        targets = _targets(entries, job.overrides or {}, objectives)
         active = engine.active_interval(job.period, contract.start_date, contract.end_date)
         window = None
         if active is not None and targets:
