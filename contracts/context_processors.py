@@ -3,11 +3,16 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 
 def membership(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    memberships = list(user.memberships.select_related("organization"))
-    return {"memberships": memberships}
+
+    def read() -> list[Any]:
+        return list(user.memberships.select_related("organization"))
+
+    # Lazy: read only if a template shows it, and not at all when the view already did.
+    return {"memberships": SimpleLazyObject(read)}

@@ -300,10 +300,19 @@ class Dashboard:
     lapses: list[ResponsibilityLapse] = field(default_factory=list)
 
 
+def dashboard_memberships(user: Any) -> list[Membership]:
+    """The user's memberships with their organisations, by organisation name (one query):
+    the organisations whose dashboard the user may open, and the navigation's list."""
+    return list(
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("organization")
+        .order_by("organization__name", "id")
+    )
+
+
 def dashboard_organizations(user: Any) -> list[Organization]:
     """The organisations whose dashboard the user may open: those they are a member of."""
-    memberships = Membership.objects.filter(user_id=user.pk).select_related("organization")
-    return [m.organization for m in memberships.order_by("organization__name")]
+    return [m.organization for m in dashboard_memberships(user)]
 
 
 def dashboard(

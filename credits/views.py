@@ -147,7 +147,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     The content is cached under a stamp of everything it shows (one query), so a page
     costs the stamp and the layout until a statement, a notification, a read mark, a
     progress measure or an edit of the contracts changes it."""
-    organizations = selectors.dashboard_organizations(request.user)
+    memberships = selectors.dashboard_memberships(request.user)
+    organizations = [m.organization for m in memberships]
     slug = request.GET.get("organization")
     if slug:
         organization = next((o for o in organizations if o.slug == slug), None)
@@ -163,8 +164,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "credits/dashboard.html",
         {
             "body": _dashboard_body(request, organization, organizations, stamp),
-            # Already counted: the navigation badge reuses it instead of counting again.
+            # Already read: the navigation reuses them instead of querying again.
             "unread_notifications": stamp.unread,
+            "memberships": memberships,
         },
     )
 

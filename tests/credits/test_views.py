@@ -251,13 +251,13 @@ def test_dashboard_query_count_does_not_grow_with_statements_or_contracts(client
     response, queries = _get_counting(client, reverse("dashboard"))
     assert response.content.decode().count('<tr data-state="breached"') == 3
     assert len(queries) == few
-    # Session, user, memberships (organisations), the cache stamp, contracts, two
-    # aggregates, four for the open period (services, objectives, progress, last lines),
-    # notifications, lapses, memberships (navigation); the unread count comes with the stamp.
-    assert few == 14
+    # Session, user, memberships (organisations and navigation), the cache stamp,
+    # contracts, two aggregates, four for the open period (services, objectives, progress,
+    # last lines), notifications, lapses; the unread count comes with the stamp.
+    assert few == 13
     # Nothing changed since: the content comes from the cache; only the stamp is read.
     cached, queries = _get_counting(client, reverse("dashboard"))
-    assert len(queries) == 5
+    assert len(queries) == 4
     # The same page (but for the logout form's token, masked anew on every render).
     token = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
     assert token.sub(b"", cached.content) == token.sub(b"", response.content)
