@@ -118,13 +118,16 @@ class StatementDocument(models.Model):
     """A statement as the API shows it, rendered once on first read.
 
     Statements and their lines never change, so their rendering never goes stale; reading
-    a page of stored documents costs one query instead of rebuilding every line.
+    a page of stored documents costs one query instead of rebuilding every line. The body
+    is the JSON text exactly as the API sends it, kept as text rather than jsonb: a page
+    splices the stored texts into the response, where jsonb would have to be turned back
+    into text by PostgreSQL (or decoded and encoded again by Python) on every read.
     """
 
     statement = models.OneToOneField(
         Statement, on_delete=models.CASCADE, primary_key=True, related_name="document"
     )
-    body = models.JSONField()
+    body = models.TextField(help_text="The statement's JSON, as the API renders it.")
 
     def __str__(self) -> str:
         return f"Document of statement {self.statement_id}"

@@ -60,8 +60,8 @@ class StatementPagination(PortalPagination):
 
         COUNT(*) OVER () counts the scoped, filtered statements in the query that finds
         the page (no second query). The documents are joined outside the LIMIT, so only
-        the page's own are read (not those skipped by OFFSET), and as text: psycopg would
-        otherwise decode the jsonb and the renderer encode it again.
+        the page's own are read (not those skipped by OFFSET). Raw SQL: the ORM cannot
+        join a sliced subquery.
         """
         ordering = queryset.query.order_by
         keys = [name.lstrip("-") for name in ordering]
@@ -75,7 +75,7 @@ class StatementPagination(PortalPagination):
             for key, name in zip(keys, ordering, strict=True)
         )
         sql = (
-            f"SELECT page.id, page.total, document.body::text FROM ({page_sql}) AS page "
+            f"SELECT page.id, page.total, document.body FROM ({page_sql}) AS page "
             f"LEFT JOIN {quote(StatementDocument._meta.db_table)} AS document "
             f"ON document.statement_id = page.id ORDER BY {order}"
         )
@@ -128,22 +128,22 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedG
         statements = self.filter_queryset(self.get_queryset()).order_by(*self.list_ordering)
         if not self._renders_plain_json(request):
             page = self.paginate_queryset(statements)
-            return self.get_paginated_response(statement_documents(page))
+            documents = [json.loads(text) for text in statement_documents(page)]
+            return self.get_paginated_response(documents)
         rows = self.paginator.paginate_documents(statements, request)
         missing = [pk for pk, text in rows if text is None]
         if missing:
-            # Never read before: rendered now and stored, as statement_documents does.
             unread = list(self.get_queryset().filter(pk__in=missing))
-            renderer = JSONRenderer()
-            fresh = {
-                statement.pk: renderer.render(document).decode()
-                for statement, document in zip(unread, statement_documents(unread), strict=True)
-            }
+            texts = statement_documents(unread)
+            fresh = {statement.pk: text for statement, text in zip(unread, texts, strict=True)}
             rows = [(pk, fresh[pk] if text is None else text) for pk, text in rows]
         return self.paginator.paginated_json([text for _, text in rows])
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(statement_documents([self.get_object()])[0])
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        (text,) = statement_documents([self.get_object()])
+        if self._renders_plain_json(request):
+            return HttpResponse(text.encode(), content_type=JSONRenderer.media_type)
+        return Response(json.loads(text))
 
     @staticmethod
     def _renders_plain_json(request: Request) -> bool:
@@ -152,14 +152,18 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedG
         return type(renderer) is JSONRenderer and "indent" not in request.accepted_media_type
 
 
-def statement_documents(statements: list[Statement]) -> list[dict[str, Any]]:
-    """The API documents of these statements: stored ones as they are, the others rendered
-    now (with their lines, in one query) and stored for the next read."""
-    rendered: dict[int, dict[str, Any]] = {}
+def statement_documents(statements: list[Statement]) -> list[str]:
+    """The API's JSON text of these statements: stored ones as they are, the others
+    rendered now (with their lines, in one query) and stored for the next read."""
+    rendered: dict[int, str] = {}
     missing = [s for s in statements if not _has_document(s)]
     if missing:
         models.prefetch_related_objects(missing, "lines")
-        rendered = {s.pk: serializers.StatementSerializer(s).data for s in missing}
+        # DRF's JSONRenderer, so that a stored text reads as the rendered response did.
+        renderer = JSONRenderer()
+        rendered = {
+            s.pk: renderer.render(serializers.StatementSerializer(s).data).decode() for s in missing
+        }
         # Two readers rendering the same statement store the same document: either wins.
         StatementDocument.objects.bulk_create(
             [StatementDocument(statement_id=pk, body=body) for pk, body in rendered.items()],

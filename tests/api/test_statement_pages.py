@@ -134,3 +134,22 @@ def test_the_browsable_api_still_renders_the_list(book):
     response = client_for(book.customer_member).get(url("statement"), {"format": "api"})
     assert response.status_code == 200
     assert b"Statement" in response.content
+
+
+def test_a_statement_reads_the_same_first_and_again_in_the_list_and_alone(book):
+    client = client_for(book.customer_member)
+    first = client.get(url("statement"), {"page_size": 100}).content
+    again = client.get(url("statement"), {"page_size": 100}).content
+    assert again == first  # the stored text is the rendering sent on the first read
+    listed = json.loads(first)["results"][0]
+    alone = client.get(url("statement", listed["id"]))
+    assert alone["Content-Type"] == "application/json"
+    assert alone.json() == listed
+    drf = client.get(url("statement", listed["id"]), **DRF_RENDERED)
+    assert drf.json() == listed
+
+
+def test_another_customers_statement_is_404_alone(book):
+    theirs = Statement.objects.filter(contract=book.other_contract).first()
+    response = client_for(book.customer_member).get(url("statement", theirs.pk))
+    assert response.status_code == 404
