@@ -48,7 +48,14 @@ from requests.adapters import HTTPAdapter
 
 from contracts.models import Membership, Organization, ResponsibilityLapse
 from credits import engine
-from credits.models import Delivery, Dispute, EarlyWarning, Notification, Statement
+from credits.models import (
+    Delivery,
+    Dispute,
+    EarlyWarning,
+    Notification,
+    Statement,
+    StatementLine,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -198,17 +205,25 @@ def _line_data(line: Any, currency: str) -> dict[str, Any]:
     }
 
 
-def _load_statement(statement_id: int) -> tuple[Statement, list[Any]]:
-    statement = Statement.objects.select_related("contract__provider", "contract__customer").get(
-        pk=statement_id
-    )
-    lines = list(statement.lines.select_related("contract_service__service"))
-    for line in lines:
+def _load_statements(statement_ids: Sequence[int]) -> list[tuple[Statement, list[Any]]]:
+    """The statements (in the order given; missing ones left out) with their lines; two
+    queries for any number."""
+    statements = Statement.objects.select_related(
+        "contract__provider", "contract__customer"
+    ).in_bulk(statement_ids)
+    lines: dict[int, list[Any]] = {pk: [] for pk in statements}
+    for line in (
+        StatementLine.objects.filter(statement_id__in=statements)
+        .select_related("contract_service__service")
+        .order_by("pk")
+    ):
+        statement = statements[line.statement_id]
         # Figures for people, at the currency's minor unit, for the e-mail templates.
         line.amount_text = _money_text(line.amount, statement.currency)
         line.attainment_text = None if line.attainment is None else f"{line.attainment:.3f}"
         line.target_text = _decimal_text(line.target)
-    return statement, lines
+        lines[line.statement_id].append(line)
+    return [(statements[pk], lines[pk]) for pk in statement_ids if pk in statements]
 
 
 def _statement_data(statement: Statement, lines: list[Any]) -> dict[str, Any]:
@@ -230,8 +245,7 @@ def _statement_data(statement: Statement, lines: list[Any]) -> dict[str, Any]:
     }
 
 
-def _statement_event(statement_id: int) -> _Event:
-    statement, lines = _load_statement(statement_id)
+def _statement_event(statement: Statement, lines: list[Any]) -> _Event:
     contract = statement.contract
     currency = statement.currency
     label = period_label(statement.period_start, statement.period_end)
@@ -272,8 +286,7 @@ def _statement_event(statement_id: int) -> _Event:
     )
 
 
-def _no_data_event(statement_id: int) -> _Event | None:
-    statement, lines = _load_statement(statement_id)
+def _no_data_event(statement: Statement, lines: list[Any]) -> _Event | None:
     missing = [line for line in lines if line.attainment is None]
     if not missing:
         return None
@@ -472,26 +485,52 @@ def _render_email(event: _Event, organization: Organization) -> dict[str, str]:
 
 
 def _publish(event: _Event) -> None:
-    """Write the event's notifications and deliveries; send them once committed."""
-    event_id = event.event_id
+    _publish_many([event])
+
+
+def _publish_many(events: Sequence[_Event]) -> None:
+    """Write the events' notifications and deliveries (members in one query, rows in one
+    insert each); send them once committed."""
     now = timezone.now()
-    organizations = list(dict.fromkeys(event.organizations))
+    organization_ids = {org.pk for event in events for org in event.organizations}
+    members: dict[int, list[Any]] = {pk: [] for pk in organization_ids}
     memberships = (
-        Membership.objects.filter(
-            organization_id__in=[org.pk for org in organizations], user__is_active=True
-        )
+        Membership.objects.filter(organization_id__in=organization_ids, user__is_active=True)
         .select_related("user")
         .order_by("user_id")
     )
-    members: dict[int, list[Any]] = {org.pk: [] for org in organizations}
     for membership in memberships:
         members[membership.organization_id].append(membership.user)
-
     notifications: list[Notification] = []
     deliveries: list[Delivery] = []
+    for event in events:
+        _rows_of(event, members, now, notifications, deliveries)
+    with transaction.atomic():
+        # Unique (event_id, user) and (event_id, channel, recipient): a second publication
+        # of the same event inserts nothing.
+        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        # robust: a broker that is down must not fail the caller's request or settlement;
+        # the rows stay pending and retry_due_deliveries sends them later.
+        transaction.on_commit(
+            partial(enqueue_pending, event_ids=[event.event_id for event in events]),
+            robust=True,
+        )
+
+
+def _rows_of(
+    event: _Event,
+    members: dict[int, list[Any]],
+    now: datetime,
+    notifications: list[Notification],
+    deliveries: list[Delivery],
+) -> None:
+    """One event's notifications (one per person) and deliveries (one per address and
+    one per webhook)."""
+    event_id = event.event_id
     users_seen: set[int] = set()
     emails_seen: set[str] = set()
-    for organization in organizations:
+    for organization in dict.fromkeys(event.organizations):
         rendered: dict[str, str] | None = None
         for user in members[organization.pk]:
             # A person in both organisations is told once, as a member of the first.
@@ -535,20 +574,12 @@ def _publish(event: _Event) -> None:
                     next_attempt_at=now,
                 )
             )
-    with transaction.atomic():
-        # Unique (event_id, user) and (event_id, channel, recipient): a second publication
-        # of the same event inserts nothing.
-        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
-        # robust: a broker that is down must not fail the caller's request or settlement;
-        # the rows stay pending and retry_due_deliveries sends them later.
-        transaction.on_commit(partial(enqueue_pending, event_id=event_id), robust=True)
 
 
-def enqueue_pending(*, event_id: uuid.UUID) -> int:
-    """Enqueue one ``deliver`` task per pending delivery of the event."""
+def enqueue_pending(*, event_ids: Sequence[uuid.UUID]) -> int:
+    """Enqueue one ``deliver`` task per pending delivery of the events."""
     ids = list(
-        Delivery.objects.filter(event_id=event_id, status=Delivery.Status.PENDING).values_list(
+        Delivery.objects.filter(event_id__in=event_ids, status=Delivery.Status.PENDING).values_list(
             "pk", flat=True
         )
     )
@@ -569,14 +600,27 @@ def _enqueue(ids: Iterable[int]) -> None:
 
 def statement_issued(*, statement_id: int) -> None:
     """Tell both parties (members, e-mail, webhooks) that a statement was issued."""
-    _publish(_statement_event(statement_id))
+    statements_issued([statement_id])
 
 
 def no_data(*, statement_id: int) -> None:
     """Warn the provider's members that objectives of the statement had no data."""
-    event = _no_data_event(statement_id)
-    if event is not None:
-        _publish(event)
+    statements_issued([], no_data_ids=[statement_id])
+
+
+def statements_issued(statement_ids: Sequence[int], *, no_data_ids: Sequence[int] = ()) -> None:
+    """:func:`statement_issued` for many statements, and :func:`no_data` for those of
+    ``no_data_ids``, published together: a constant number of queries."""
+    loaded = {
+        statement.pk: (statement, lines)
+        for statement, lines in _load_statements([*statement_ids, *no_data_ids])
+    }
+    events = [_statement_event(*loaded[pk]) for pk in statement_ids if pk in loaded]
+    for pk in no_data_ids:
+        if pk in loaded and (event := _no_data_event(*loaded[pk])) is not None:
+            events.append(event)
+    if events:
+        _publish_many(events)
 
 
 def early_warning(*, warning_id: int) -> None:

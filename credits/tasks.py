@@ -72,10 +72,7 @@ def settle_contract_periods(pairs: list[list]) -> str:
 def announce_statements(statement_ids: list[int], no_data_ids: list[int]) -> int:
     """Tell both parties of each new statement, and providers of objectives without data.
     Publishing an event twice inserts nothing, so a retry is harmless."""
-    for statement_id in statement_ids:
-        notify.statement_issued(statement_id=statement_id)
-    for statement_id in no_data_ids:
-        notify.no_data(statement_id=statement_id)
+    notify.statements_issued(statement_ids, no_data_ids=no_data_ids)
     return len(statement_ids)
 
 

@@ -589,3 +589,35 @@ def test_a_customer_editor_may_record_a_lapse(personas):
     )
 
     assert lapse.pk is not None
+
+
+def test_many_statements_are_announced_together_in_a_constant_number_of_queries(
+    personas, django_assert_num_queries
+):
+    revisions = iter(range(1, 100))
+
+    def announce(count: int) -> list[Statement]:
+        statements = [
+            make_statement(personas.contract, revision=next(revisions)) for _ in range(count)
+        ]
+        gap = make_statement(
+            personas.other_contract,
+            revision=next(revisions),
+            credit="0",
+            lines=[{"key": "availability", "attainment": None}],
+        )
+        # Statements and lines, members, savepoint, notifications, deliveries, release.
+        with django_assert_num_queries(7):
+            notify.statements_issued([s.pk for s in [*statements, gap]], no_data_ids=[gap.pk])
+        return [*statements, gap]
+
+    announced = announce(1) + announce(5)
+
+    issued = Notification.objects.filter(event="statement_issued")
+    assert issued.values("event_id").distinct().count() == len(announced) == 8
+    assert {n.user_id for n in issued.filter(organization=personas.customer)} == members_of(
+        personas.customer
+    )
+    no_data = Notification.objects.filter(event="no_data")
+    assert no_data.values("event_id").distinct().count() == 2
+    assert {n.user_id for n in no_data} == members_of(personas.other_provider)
