@@ -10,14 +10,18 @@ recreates that database.
 The book (built once with ``bulk_create``, then reused): one customer with ``--contracts``
 monthly contracts of two services each, ``--years`` years of issued statements (four lines
 each: two objectives per service, about one period in twenty with a second revision), early
-warnings in the open period, 200 notifications and a few responsibility lapses; next to it
-as many contracts of other customers with the same history, sharing the tables.
+warnings and the progress of every objective in the open period, 200 notifications and a
+few responsibility lapses; next to it as many contracts of other customers with the same
+history, sharing the tables.
 
 Then ``--requests`` GETs of the dashboard (after a warm-up) through Django's test client, as
-a member of the customer, with ``DEBUG=0`` (production templates and static storage). Each
-request's wall time is the server time: the whole middleware stack, every query and the
-template, without a network. Prints p50/p90/p99, the query count of one request and the
-volume behind it. Target: p99 under 300 ms.
+a member of the customer, with ``DEBUG=0`` (production templates and static storage): the
+content comes from the cache, as for every view until something on the page changes. Then a
+quarter as many with the cache emptied before each: the content is computed and rendered
+again, as on the first view after a change. Each request's wall time is the server time:
+the whole middleware stack, every query and the template, without a network. Prints
+p50/p90/p99 and the query count of one request of each kind, and the volume behind it.
+Target: p99 under 300 ms for both.
 """
 
 from __future__ import annotations
@@ -117,7 +121,13 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
         ServiceLevel,
     )
     from credits import engine
-    from credits.models import EarlyWarning, Notification, Statement, StatementLine
+    from credits.models import (
+        EarlyWarning,
+        Notification,
+        OpenPeriodProgress,
+        Statement,
+        StatementLine,
+    )
 
     rng = random.Random(seed)
     months = _months(years)
@@ -131,7 +141,7 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
             Service.objects.create(provider=provider, code=f"svc-{i}", name=f"Service {i}")
             for i in range(2)
         ]
-        ServiceLevel.objects.create(
+        availability = ServiceLevel.objects.create(
             level="corporate",
             provider=provider,
             key="availability",
@@ -140,7 +150,7 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
             target=Decimal("99.9"),
             credit_rule=rule,
         )
-        ServiceLevel.objects.create(
+        reports = ServiceLevel.objects.create(
             level="corporate",
             provider=provider,
             key="report-delivery",
@@ -258,6 +268,26 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
             )
             for cs in mine[::7]
         )
+        # The open period so far, as the early-warning run records it for every objective.
+        states = ["on_track"] * 8 + ["at_risk", "breached"]
+        OpenPeriodProgress.objects.bulk_create(
+            OpenPeriodProgress(
+                contract_service=cs,
+                key=level.key,
+                period_start=current,
+                period_end=_month_end(current),
+                service_level=level,
+                indicator=level.indicator,
+                comparator=level.comparator,
+                target=level.target,
+                attainment=Decimal(rng.randint(98_000, 100_000)) / 1000,
+                state=rng.choice(states),
+                explanation="",
+                measured_at=now,
+            )
+            for cs in contract_services
+            for level in (availability, reports)
+        )
         Notification.objects.bulk_create(
             Notification(
                 user=user,
@@ -346,27 +376,49 @@ def main(argv: list[str] | None = None) -> int:
     with connection.execute_wrapper(count):
         response = client.get(path)
     assert response.status_code == 200, response.status_code
-    seconds = []
-    for _ in range(args.requests):
-        started = time.perf_counter()
-        response = client.get(path)
-        seconds.append(time.perf_counter() - started)
-        assert response.status_code == 200
-    ms = sorted(s * 1000 for s in seconds)
+    cached_queries = len(executed)
+    from django.core.cache import cache
 
-    def pct(share: float) -> float:
+    def measure(requests: int, *, cold: bool) -> list[float]:
+        seconds = []
+        for _ in range(requests):
+            if cold:
+                cache.clear()  # as after any change: the content is rendered again
+            started = time.perf_counter()
+            response = client.get(path)
+            seconds.append(time.perf_counter() - started)
+            assert response.status_code == 200
+        return sorted(s * 1000 for s in seconds)
+
+    def pct(ms: list[float], share: float) -> float:
         return ms[min(len(ms) - 1, max(0, round(share * len(ms) + 0.5) - 1))]
 
+    def line(ms: list[float]) -> str:
+        return (
+            f"p50 {pct(ms, 0.50):.1f} ms, p90 {pct(ms, 0.90):.1f} ms, "
+            f"p99 {pct(ms, 0.99):.1f} ms, max {ms[-1]:.1f} ms, mean {statistics.fmean(ms):.1f} ms"
+        )
+
+    cached = measure(args.requests, cold=False)
+    cold_count = max(1, args.requests // 4)
+    cold = measure(cold_count, cold=True)
+    cache.clear()
+    executed.clear()
+    with connection.execute_wrapper(count):
+        client.get(path)
+    cold_queries = len(executed)
+
     print(f"machine: {machine()}")
+    print(f"dashboard server time over {args.requests} requests (content cached): {line(cached)}")
+    print(f"  queries per request: {cached_queries}")
     print(
-        f"dashboard server time over {args.requests} requests: p50 {pct(0.50):.1f} ms, "
-        f"p90 {pct(0.90):.1f} ms, p99 {pct(0.99):.1f} ms, max {ms[-1]:.1f} ms, "
-        f"mean {statistics.fmean(ms):.1f} ms"
+        f"dashboard server time over {cold_count} requests (cache emptied before each, the "
+        f"content rendered again): {line(cold)}"
     )
-    print(f"queries per request: {len(executed)}")
+    print(f"  queries per request: {cold_queries}")
     print(f"page size: {len(response.content):,} bytes")
-    verdict = "met" if pct(0.99) < TARGET_MS else "MISSED"
-    print(f"target p99 < {TARGET_MS:.0f} ms: {verdict}")
+    verdict = "met" if max(pct(cached, 0.99), pct(cold, 0.99)) < TARGET_MS else "MISSED"
+    print(f"target p99 < {TARGET_MS:.0f} ms, cached and rendered again: {verdict}")
     return 0 if verdict == "met" else 1
 
 
