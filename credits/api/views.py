@@ -63,6 +63,8 @@ class StatementPagination(PortalPagination):
         the page's own are read (not those skipped by OFFSET). Raw SQL: the ORM cannot
         join a sliced subquery.
         """
+        if queryset.query.is_empty():
+            return []  # none(): no SQL to run (sql_with_params would raise EmptyResultSet)
         ordering = queryset.query.order_by
         keys = [name.lstrip("-") for name in ordering]
         page = queryset.annotate(total=Window(Count("*"))).values_list(

@@ -153,3 +153,12 @@ def test_another_customers_statement_is_404_alone(book):
     theirs = Statement.objects.filter(contract=book.other_contract).first()
     response = client_for(book.customer_member).get(url("statement", theirs.pk))
     assert response.status_code == 404
+
+
+def test_an_inactive_user_has_no_statements_not_an_error(book):
+    from credits.api.views import StatementPagination
+
+    book.customer_member.is_active = False
+    book.customer_member.save()
+    statements = Statement.objects.visible_to(book.customer_member)
+    assert StatementPagination._page_rows(statements.order_by("-id"), 0, 20) == []
