@@ -636,7 +636,8 @@ class DashboardStamp:
 # ever inserted (a later revision is a new row), every save or delete of a contract, its
 # services, objectives, parties, services or lapses adds a history row, notifications
 # change by insertion or by a read mark (count of unread and the latest read time), and
-# every early-warning run rewrites ``measured_at`` of its progress rows (their sum moves).
+# every early-warning run rewrites ``measured_at`` of its progress rows with its own, later
+# time (their latest moves). Plain SQL that SQLite (the laptop default) runs too.
 _STAMP_SQL = """
 SELECT
     (SELECT max(id) FROM {statement}),
@@ -648,14 +649,15 @@ SELECT
     (SELECT max(history_id) FROM {lapse_history}),
     (SELECT max(id) FROM {responsibility}),
     n.total, n.last, n.unread, n.last_read,
-    p.total, p.last, p.moments
+    p.total, p.last, p.measured
 FROM (
     SELECT count(*) AS total, max(id) AS last,
-           count(*) FILTER (WHERE read_at IS NULL) AS unread, max(read_at) AS last_read
+           coalesce(sum(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) AS unread,
+           max(read_at) AS last_read
     FROM {notification} WHERE user_id = %s
 ) AS n, (
     SELECT count(*) AS total, max(id) AS last,
-           sum(extract(epoch FROM measured_at)) AS moments
+           max(measured_at) AS measured
     FROM {progress}
     WHERE contract_service_id IN (
         SELECT cs.id FROM {contract_service} cs JOIN {contract} c ON c.id = cs.contract_id

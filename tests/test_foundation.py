@@ -64,19 +64,35 @@ def db_env() -> dict[str, str]:
     return {k: os.environ[k] for k in ("DATABASE_URL", "CELERY_BROKER_URL") if k in os.environ}
 
 
-def test_embedded_default_migrates_and_serves_the_login_page(tmp_path):
+def test_embedded_default_migrates_loads_the_demo_and_serves_its_pages(tmp_path):
     env = {"SLAPORTAL_VAR_DIR": str(tmp_path)}
     migrate = run_manage("migrate", "--noinput", env=env, timeout=300)
     assert migrate.returncode == 0, migrate.stderr
     assert (tmp_path / "slaportal.sqlite3").exists()
     assert (tmp_path / "broker" / "queue").is_dir()
+    # The demo settles its closed periods on SQLite (the per-contract reference path of
+    # the samples' aggregates); the open periods' progress comes from an early-warning run.
+    demo = run_manage("loaddemo", env=env, timeout=300)
+    assert demo.returncode == 0, demo.stderr
     script = (
         "from django.test import Client; "
-        "r = Client().get('/accounts/login/'); "
-        "print(r.status_code, b'Log in' in r.content)"
+        "from django.contrib.auth import get_user_model; "
+        "from contracts.models import Contract; "
+        "from credits.models import Statement; "
+        "from credits.settlement import warn_open_periods; "
+        "from django.urls import reverse; "
+        "warn_open_periods(list(Contract.objects.all())); "
+        "print(Client().get('/accounts/login/').status_code); "
+        "c = Client(); c.force_login(get_user_model().objects.get(username='customer')); "
+        "s = Statement.objects.filter(contract__customer__slug='globex').first(); "
+        "d = reverse('dashboard'); "
+        "print([c.get(p).status_code for p in (d, '/statements/', f'/statements/{s.pk}/')]); "
+        "print(b'attainment so far' in c.get(d).content)"
     )
     served = run_manage("shell", "-c", script, env=env)
-    assert served.stdout.strip().splitlines()[-1] == "200 True", served.stderr
+    assert served.stdout.strip().splitlines()[-3:] == ["200", "[200, 200, 200]", "True"], (
+        served.stdout + served.stderr
+    )
 
 
 def test_anonymous_users_are_sent_to_login(client):
