@@ -303,6 +303,10 @@ def run_sweep(
                     print("restarted it and sent the sweep again")
                     killed = True
                 time.sleep(0.05)
+        # The profile covers settling only; notifying follows, on its own queue.
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         announced = None
         while done >= due and time.perf_counter() - started < timeout:
             if count_announced() >= done:
@@ -310,9 +314,6 @@ def run_sweep(
                 break
             time.sleep(0.2)
         rss = max(worker.sample_rss() for worker in pool)
-        if profiler is not None:
-            profiler.send_signal(signal.SIGINT)
-            profiler.wait(timeout=60)
     finally:
         for worker in pool:
             worker.stop()

@@ -133,6 +133,25 @@ class StatementDocument(models.Model):
         return f"Document of statement {self.statement_id}"
 
 
+class PendingAnnouncement(models.Model):
+    """A statement issued by the sweep whose parties are yet to be told.
+
+    Written in the transaction that issues the statement and deleted in the one that
+    writes its notifications: whatever fails in between (a lost message, a worker killed
+    after the commit, the broker away), the row stays until a later attempt announces it.
+    """
+
+    statement = models.OneToOneField(
+        Statement, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Some objectives had no data: the provider is told that too.
+    no_data = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Announcement of statement {self.statement_id}"
+
+
 class Dispute(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -53,6 +53,7 @@ from credits.models import (
     Dispute,
     EarlyWarning,
     Notification,
+    PendingAnnouncement,
     Statement,
     StatementLine,
 )
@@ -598,6 +599,49 @@ def _enqueue(ids: Iterable[int]) -> None:
             return
 
 
+def announce_pending(statement_ids: Sequence[int]) -> int:
+    """Announce the statements of ``statement_ids`` still in the outbox
+    (``PendingAnnouncement``) and take them out of it, in one transaction: the
+    notifications are written exactly when the outbox row goes. Rows another worker is
+    announcing are skipped. Returns the number announced."""
+    with transaction.atomic():
+        pending = list(
+            PendingAnnouncement.objects.select_for_update(skip_locked=True)
+            .filter(statement_id__in=statement_ids)
+            .order_by("statement_id")
+        )
+        if not pending:
+            return 0
+        statements_issued(
+            [row.statement_id for row in pending],
+            no_data_ids=[row.statement_id for row in pending if row.no_data],
+        )
+        PendingAnnouncement.objects.filter(pk__in=[row.pk for row in pending]).delete()
+    return len(pending)
+
+
+# An announcement this old has lost its message (or its worker): hand it over again.
+STALE_ANNOUNCEMENT = timedelta(minutes=2)
+
+
+def enqueue_stale_announcements(*, now: datetime | None = None, chunk: int = 100) -> int:
+    """Hand every announcement left in the outbox for longer than
+    ``STALE_ANNOUNCEMENT`` to the notification queue again, ``chunk`` per task."""
+    from credits.tasks import announce_statements  # the tasks import this module
+
+    now = now or timezone.now()
+    ids = list(
+        PendingAnnouncement.objects.filter(created_at__lt=now - STALE_ANNOUNCEMENT)
+        .order_by("statement_id")
+        .values_list("statement_id", flat=True)
+    )
+    for offset in range(0, len(ids), chunk):
+        announce_statements.delay(ids[offset : offset + chunk])
+    if ids:
+        logger.warning("%d statements were not announced yet: handed over again", len(ids))
+    return len(ids)
+
+
 def statement_issued(*, statement_id: int) -> None:
     """Tell both parties (members, e-mail, webhooks) that a statement was issued."""
     statements_issued([statement_id])
@@ -932,7 +976,9 @@ def deliver(delivery_id: int) -> str:
 
 @shared_task(name="credits.retry_due_deliveries", ignore_result=True)
 def retry_due_deliveries() -> int:
-    """Periodic: re-enqueue every pending delivery that is due."""
+    """Periodic: re-enqueue every pending delivery that is due, and every statement
+    announcement that lost its way; returns the number of deliveries enqueued."""
+    enqueue_stale_announcements()
     return enqueue_due_deliveries()
 
 

@@ -1,21 +1,27 @@
-"""Settlement: loads a contract period's data, calls the engine, writes statements.
+"""Settlement: loads contract periods' data, calls the engine, writes statements.
 
-One contract period is settled from three kinds of input, all read in a constant number of
-queries whatever the number of samples: the effective objectives of each contract service
-(:mod:`contracts.selectors`), the period's samples aggregated in the database (one
-``GROUP BY`` with conditional aggregates), and the intervals that shape uptime (provider
-incidents, maintenance windows, lapses of the customer's responsibilities). The engine does
-the arithmetic; this module stores its result as an immutable ``Statement``.
+Contract periods are settled in batches (one alone is a batch of one), from three kinds of
+input, all read in a constant number of queries whatever the number of periods, services
+or samples: the effective objectives of each contract service (:mod:`contracts.selectors`),
+the samples' figures aggregated in the database (one query for all the batch's objectives,
+and one for the samples inside the customers' lapses, which are subtracted), and the
+intervals that shape uptime (provider incidents, maintenance windows, lapses of the
+customer's responsibilities). The engine does the arithmetic; this module stores its
+result as immutable ``Statement`` rows: one insert of the statements, one ``COPY`` of
+their lines.
 
 Idempotence and concurrency. Settlers of one contract are serialised by a row lock on the
-contract; a fingerprint of everything that determines a statement tells "nothing changed"
-(return the latest revision) from "late data or a corrected rule" (a new revision, the
-old one kept). The unique constraint (contract, period_start, revision) makes a duplicate
-impossible even for a writer that skipped the lock.
+contract (a batch locks its contracts in id order); a fingerprint of everything that
+determines a statement tells "nothing changed" (return the latest revision) from "late data
+or a corrected rule" (a new revision, the old one kept). The unique constraint (contract,
+period_start, revision) makes a duplicate impossible even for a writer that skipped the
+lock.
 
 The sweep is driven by database state, not by messages arriving exactly once: every
-sweep asks which closed periods have no statement yet and enqueues one task per contract
-period, so a lost message or a missed sweep is caught up by the next one.
+sweep asks which closed periods have no statement yet and enqueues them in chunks (one task
+per chunk of up to ``SWEEP_CHUNK`` contract periods, spread over enough tasks for many
+workers), so a lost message or a missed sweep is caught up by the next one. The statements
+it issues are announced through an outbox (``PendingAnnouncement``) written with them.
 
 Which contracts the sweep settles: ``active`` and ``suspended`` ones (a suspension pauses
 the service, not the agreement: the periods that closed before and during it still get a
@@ -29,6 +35,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import os
 import time
 from collections import defaultdict
@@ -37,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
-from typing import TypeVar
+from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -56,7 +63,7 @@ from contracts.models import (
 )
 from contracts.selectors import EffectiveServiceLevels, effective_service_levels_of
 from credits import engine, notify
-from credits.models import EarlyWarning, Statement, StatementLine
+from credits.models import EarlyWarning, PendingAnnouncement, Statement, StatementLine
 from credits.progress import record_progress
 from slaportal.db import insert_rows
 
@@ -300,6 +307,7 @@ class _Plan:
     active: Instants | None
     # [low, high): the active part of the period up to ``until``; None: nothing to measure.
     window: Instants | None
+    error: SettlementError | None = None
 
 
 def _targets(
@@ -340,14 +348,20 @@ def _plans(jobs: Sequence[_Job]) -> list[_Plan]:
     for job in jobs:
         contract = job.contract
         entries = effective[contract.pk]
-        targets = _targets(entries, job.overrides or {}, objectives)
+        contract_services = [entry.contract_service for entry in entries]
+        try:
+            targets = _targets(entries, job.overrides or {}, objectives)
+        except engine.ParameterError as exc:
+            # A stored rule the engine refuses: this contract cannot be measured, the
+            # others of the batch can.
+            error = SettlementError(f"{contract.reference}: {exc}")
+            plans.append(_Plan(job, contract_services, [], None, None, error))
+            continue
         active = engine.active_interval(job.period, contract.start_date, contract.end_date)
         window = None
         if active is not None and targets:
             window = (active[0], min(active[1], job.until))
-        plans.append(
-            _Plan(job, [entry.contract_service for entry in entries], targets, active, window)
-        )
+        plans.append(_Plan(job, contract_services, targets, active, window))
     return plans
 
 
@@ -630,8 +644,11 @@ def _measure_samples(
     return measure, figures
 
 
-def _measure_many(jobs: Sequence[_Job]) -> list[tuple[list[ContractService], Measured]]:
-    """Every effective objective of each job's contract measured over its window, in order.
+def _measure_many(
+    jobs: Sequence[_Job],
+) -> list[tuple[list[ContractService], Measured] | SettlementError]:
+    """Every effective objective of each job's contract measured over its window, in order
+    (or why that contract cannot be measured).
 
     A constant number of queries for any number of jobs: effective objectives (2), lapses,
     the samples' aggregates, maintenance windows and incidents (1 each).
@@ -646,8 +663,11 @@ def _measure_many(jobs: Sequence[_Job]) -> list[tuple[list[ContractService], Mea
         aggregates = _aggregates(plans)
         if any(t.objective.indicator == "uptime" for p in measured_plans for t in p.targets):
             maintenance, incidents = _uptime_inputs(measured_plans)
-    results = []
+    results: list[tuple[list[ContractService], Measured] | SettlementError] = []
     for p, plan in enumerate(plans):
+        if plan.error is not None:
+            results.append(plan.error)
+            continue
         measured: Measured = []
         if plan.window is not None:
             for t, target in enumerate(plan.targets):
@@ -668,7 +688,10 @@ def _measure(
 ) -> tuple[list[ContractService], Measured]:
     """Every effective objective of one contract measured from the period's start to
     ``until`` (the period's end for a statement, now for an early warning)."""
-    return _measure_many([_Job(contract, period, until, overrides)])[0]
+    outcome = _measure_many([_Job(contract, period, until, overrides)])[0]
+    if isinstance(outcome, SettlementError):
+        raise outcome
+    return outcome
 
 
 # --------------------------------------------------------------------------- computing
@@ -745,9 +768,12 @@ def _compute_many(jobs: Sequence[_Job]) -> list[ComputedStatement | SettlementEr
     """Each job's statement, or the reason it cannot be computed; the same six queries for
     any number of jobs."""
     outcomes: list[ComputedStatement | SettlementError] = []
-    for job, (contract_services, measured) in zip(jobs, _measure_many(jobs), strict=True):
+    for job, measured in zip(jobs, _measure_many(jobs), strict=True):
+        if isinstance(measured, SettlementError):
+            outcomes.append(measured)
+            continue
         try:
-            outcomes.append(_evaluate(job.contract, job.period, contract_services, measured))
+            outcomes.append(_evaluate(job.contract, job.period, *measured))
         except SettlementError as exc:
             outcomes.append(exc)
     return outcomes
@@ -954,13 +980,38 @@ def announce_statement(statement: Statement, has_no_data: bool) -> None:
         _notify_on_commit("no_data", statement_id=statement.pk)
 
 
+# How a settlement tells both parties of a new statement (see settle_periods).
+Announce = bool | Literal["queued"]
+
+
+def _queue_announcements(issued: Sequence[SettlementResult], now: datetime) -> None:
+    """The outbox rows of new statements, and their hand-over once committed."""
+    if not issued:
+        return
+    PendingAnnouncement.objects.bulk_create(
+        [
+            PendingAnnouncement(statement=r.statement, no_data=r.has_no_data, created_at=now)
+            for r in issued
+        ]
+    )
+    ids = [r.statement.pk for r in issued]
+
+    def hand_over() -> None:
+        from credits.tasks import announce_statements  # the tasks import this module
+
+        announce_statements.delay(ids)
+
+    # robust: if the broker is away, the rows wait for the periodic catch-up.
+    transaction.on_commit(hand_over, robust=True)
+
+
 def settle_period(
     *,
     contract: Contract,
     period_start: date,
     now: datetime | None = None,
     only_if_unsettled: bool = False,
-    announce: bool = True,
+    announce: Announce = True,
 ) -> SettlementResult:
     """Issue the statement of one contract period, or return the one already issued.
 
@@ -968,7 +1019,8 @@ def settle_period(
     turns: compute the period; if its latest revision has the same fingerprint, return it
     (``created`` False); otherwise insert the next revision with its lines. After commit,
     both parties are told (and the provider warned of objectives without data) unless
-    ``announce`` is False. ``only_if_unsettled`` (the sweep's tasks) returns any existing
+    ``announce`` is False (``"queued"``: see :func:`settle_periods`). ``only_if_unsettled``
+    (the sweep's tasks) returns any existing
     revision without recomputing: a redelivered task never issues a revision. Raises
     :class:`SettlementError` for a period that cannot be settled (see
     :func:`check_settleable`).
@@ -1006,12 +1058,17 @@ def settle_periods(
     *,
     now: datetime | None = None,
     only_if_unsettled: bool = False,
-    announce: bool = True,
+    announce: Announce = True,
 ) -> list[SettlementResult | SettlementError]:
     """:func:`settle_period` for many (contract id, period start) pairs at once, with the
     same guarantees, in one transaction and a constant number of queries: what a sweep task
     settles in one go. Returns, in order, each pair's result or the
-    :class:`SettlementError` saying why it could not be settled (the others are settled).
+    :class:`SettlementError` saying why it could not be settled (a period, a date or a rule
+    that cannot be settled; the other pairs are settled). Any other error undoes the batch.
+
+    ``announce``: True tells both parties once committed, in this process; ``"queued"``
+    writes each new statement's announcement in the same transaction (the outbox) and
+    hands it to the notification queue once committed; False tells nobody.
     """
     now = now or timezone.now()
     outcomes: dict[tuple[int, date], SettlementResult | SettlementError] = {}
@@ -1052,9 +1109,15 @@ def settle_periods(
             else:
                 to_write[key] = (computed, previous.revision + 1 if previous else 1)
         if to_write:
+            issued = []
             for key, result in _insert(to_write, now).items():
                 outcomes[key] = result
-                if announce and result.created:
+                if result.created:
+                    issued.append(result)
+            if announce == "queued":
+                _queue_announcements(issued, now)
+            elif announce:
+                for result in issued:
                     announce_statement(result.statement, result.has_no_data)
     for outcome in outcomes.values():
         if isinstance(outcome, SettlementResult) and outcome.created:
@@ -1194,9 +1257,15 @@ def due_periods(
 
 
 # Contract periods (or contracts, for early warnings) per task: a task reads its inputs
-# with a constant number of queries and writes its statements with two inserts, so larger
-# chunks mean fewer round trips, while enough chunks remain to keep every worker busy.
+# with a constant number of queries and writes its statements with two statements, so
+# larger chunks mean fewer round trips; a small backlog is still spread over SWEEP_SPREAD
+# tasks at least, so that as many workers can share it.
 SWEEP_CHUNK = 100
+SWEEP_SPREAD = 16
+
+
+def _chunk_size(count: int) -> int:
+    return max(1, min(SWEEP_CHUNK, math.ceil(count / SWEEP_SPREAD)))
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -1206,9 +1275,9 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def sweep(now: datetime | None = None) -> int:
-    """Enqueue the settlement of every due contract period, ``SWEEP_CHUNK`` periods per
-    task, then the early warnings of active contracts, ``SWEEP_CHUNK`` contracts per task;
-    returns the number of due contract periods found.
+    """Enqueue the settlement of every due contract period in chunks (see
+    ``SWEEP_CHUNK``), then the early warnings of active contracts in chunks; returns the
+    number of due contract periods found.
 
     Publishing happens after the surrounding transaction commits (at once outside one).
     Running several sweeps at once is harmless: a task finds the statements another one
@@ -1220,20 +1289,15 @@ def sweep(now: datetime | None = None) -> int:
     from credits import tasks  # the tasks import this module
 
     now = now or timezone.now()
-    due = [
-        [[contract_id, start.isoformat()] for contract_id, start in chunk]
-        for chunk in _chunks(due_periods(now), SWEEP_CHUNK)
-    ]
-    active = list(
-        _chunks(
-            Contract.objects.filter(status=Contract.Status.ACTIVE)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .iterator(),
-            SWEEP_CHUNK,
-        )
+    pairs = [[contract_id, start.isoformat()] for contract_id, start in due_periods(now)]
+    due = list(_chunks(pairs, _chunk_size(len(pairs))))
+    contract_ids = list(
+        Contract.objects.filter(status=Contract.Status.ACTIVE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    found = sum(map(len, due))
+    active = list(_chunks(contract_ids, _chunk_size(len(contract_ids))))
+    found = len(pairs)
 
     def publish() -> None:
         published = 0
@@ -1318,9 +1382,11 @@ def warn_open_periods(
             )
         )
     created: list[EarlyWarning] = []
-    for job, share, (contract_services, measured) in zip(
-        jobs, elapsed, _measure_many(jobs) if jobs else [], strict=True
-    ):
+    for job, share, outcome in zip(jobs, elapsed, _measure_many(jobs) if jobs else [], strict=True):
+        if isinstance(outcome, SettlementError):
+            logger.warning("No early warning: %s", outcome)
+            continue
+        contract_services, measured = outcome
         record_progress(contract=job.contract, period=job.period, measured=measured, now=now)
         created += _warn(job.contract, job.period, share, contract_services, measured)
     return created

@@ -52,33 +52,64 @@ def _parse(pairs: list[list]) -> list[tuple[int, date]]:
 def settle_contract_periods(pairs: list[list]) -> str:
     """Settle a chunk of [contract id, period start] pairs found due by the sweep, each
     unless it already has a statement (a duplicate or redelivered message then does
-    nothing); then hand the new statements' announcements to the notification queue, so
-    that settling never waits behind e-mail."""
-    outcomes = settle_periods(_parse(pairs), only_if_unsettled=True, announce=False)
-    issued = [o for o in outcomes if isinstance(o, SettlementResult) and o.created]
+    nothing). New statements are announced through the outbox and the notification
+    queue, so that settling never waits behind e-mail.
+
+    Should the chunk fail for another reason than a transient database error, its pairs
+    are settled one by one, so that one bad period never holds back the others."""
+    parsed = _parse(pairs)
+    try:
+        outcomes = settle_periods(parsed, only_if_unsettled=True, announce="queued")
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        logger.exception("A chunk of %d contract periods failed: settling one by one", len(pairs))
+        outcomes = [_settle_alone(pair) for pair in parsed]
+    issued = sum(isinstance(o, SettlementResult) and o.created for o in outcomes)
+    refused = 0
     for outcome in outcomes:
         if isinstance(outcome, SettlementError):
+            refused += 1
             logger.warning("Not settled: %s", outcome)
-    if issued:
-        announce_statements.delay(
-            [o.statement.pk for o in issued], [o.statement.pk for o in issued if o.has_no_data]
-        )
-    refused = sum(isinstance(o, SettlementError) for o in outcomes)
-    existing = len(outcomes) - len(issued) - refused
-    return f"{len(issued)} issued, {existing} already issued, {refused} not settled"
+    existing = len(outcomes) - issued - refused
+    return f"{issued} issued, {existing} already issued, {refused} not settled"
+
+
+def _settle_alone(pair: tuple[int, date]) -> SettlementResult | SettlementError:
+    try:
+        (outcome,) = settle_periods([pair], only_if_unsettled=True, announce="queued")
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        logger.exception("Contract %s, period %s: not settled", *pair)
+        return SettlementError(f"Contract {pair[0]}, period {pair[1]}: {exc}")
+    return outcome
 
 
 @shared_task(name="credits.announce_statements", **RETRY)
-def announce_statements(statement_ids: list[int], no_data_ids: list[int]) -> int:
-    """Tell both parties of each new statement, and providers of objectives without data.
-    Publishing an event twice inserts nothing, so a retry is harmless."""
-    notify.statements_issued(statement_ids, no_data_ids=no_data_ids)
-    return len(statement_ids)
+def announce_statements(statement_ids: list[int]) -> int:
+    """Tell both parties of new statements waiting in the outbox (and providers of their
+    objectives without data); returns how many were announced by this call."""
+    return notify.announce_pending(statement_ids)
 
 
 @shared_task(name="credits.warn_open_periods", **RETRY)
 def warn_open_periods(contract_ids: list[int]) -> int:
     """Early warnings and progress for active contracts' open periods; returns how many
-    warnings were new."""
+    warnings were new. Should the chunk fail, its contracts are warned one by one."""
     contracts = list(Contract.objects.filter(pk__in=contract_ids).order_by("pk"))
-    return len(settlement.warn_open_periods(contracts))
+    try:
+        return len(settlement.warn_open_periods(contracts))
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception:
+        logger.exception("Early warnings of %d contracts failed: one by one", len(contracts))
+    warned = 0
+    for contract in contracts:
+        try:
+            warned += len(settlement.warn_open_periods([contract]))
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            logger.exception("No early warning for contract %s", contract.pk)
+    return warned

@@ -23,7 +23,13 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
     # JSON needs its adapter; every other value goes to COPY as it is.
     json = [i for i, field in enumerate(meta_fields) if isinstance(field, models.JSONField)]
     sql = f"COPY {table} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # COPY goes round Django's cursor wrapper: its errors are translated here, so that
+    # callers catch Django's exceptions (and Django knows the connection saw an error).
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
         for row in rows:
             if json:
                 row = list(row)

@@ -13,11 +13,11 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from contracts.models import Contract
 from credits import notify, settlement, tasks
-from credits.models import EarlyWarning, Statement
+from credits.models import EarlyWarning, Notification, PendingAnnouncement, Statement
 from credits.settlement import due_periods, sweep, warn_early
 from slaportal.celery import app
 from tests.credits.settlement_book import at, contract, objective, ratio, service
-from tests.factories import IncidentFactory
+from tests.factories import IncidentFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -227,12 +227,22 @@ def test_the_sweep_publishes_due_periods_and_active_contracts_in_chunks(
     monkeypatch, django_capture_on_commit_callbacks
 ):
     book = [reports(start=date(2026, 5, 1))[0] for _ in range(2)]
-    monkeypatch.setattr(settlement, "SWEEP_CHUNK", 4)
     settling: list[list] = []
     warning: list[list[int]] = []
     monkeypatch.setattr(tasks.settle_contract_periods, "delay", settling.append)
     monkeypatch.setattr(tasks.warn_open_periods, "delay", warning.append)
 
+    # A small backlog is spread over up to SWEEP_SPREAD tasks, for as many workers.
+    monkeypatch.setattr(settlement, "SWEEP_SPREAD", 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep(now=at(2026, 10, 5)) == 10
+    assert [len(chunk) for chunk in settling] == [2, 2, 2, 2, 2]
+
+    # A large one is cut in chunks of at most SWEEP_CHUNK.
+    settling.clear()
+    warning.clear()
+    monkeypatch.setattr(settlement, "SWEEP_SPREAD", 1)
+    monkeypatch.setattr(settlement, "SWEEP_CHUNK", 4)
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep(now=at(2026, 10, 5)) == 10
 
@@ -244,20 +254,115 @@ def test_the_sweep_publishes_due_periods_and_active_contracts_in_chunks(
     assert warning == [[c.pk for c in book]]
 
 
-def test_a_chunk_settles_and_hands_its_announcements_to_the_notification_queue(eager, monkeypatch):
-    c, cs = reports(start=date(2026, 8, 1))
-    ratio(cs, "on-time", at(2026, 8, 8), 990, 1000)
-    announced: list[tuple] = []
-    monkeypatch.setattr(tasks.announce_statements, "delay", lambda *a: announced.append(a))
+def with_members(c):
+    for organization in (c.provider, c.customer):
+        MembershipFactory(organization=organization)
+    return c
 
-    result = tasks.settle_contract_periods.delay([[c.pk, "2026-08-01"], [c.pk, "2026-09-01"]]).get()
+
+def test_a_chunk_settles_and_announces_its_statements_through_the_outbox(
+    eager, django_capture_on_commit_callbacks
+):
+    c, cs = reports(start=date(2026, 8, 1))
+    with_members(c)
+    ratio(cs, "on-time", at(2026, 8, 8), 990, 1000)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = tasks.settle_contract_periods.delay(
+            [[c.pk, "2026-08-01"], [c.pk, "2026-09-01"]]
+        ).get()
 
     assert result == "2 issued, 0 already issued, 0 not settled"
-    statements = list(Statement.objects.filter(contract=c).order_by("period_start"))
+    august, september = Statement.objects.filter(contract=c).order_by("period_start")
+    issued = Notification.objects.filter(event="statement_issued")
+    assert set(issued.values_list("event_id", flat=True)) == {
+        notify.event_id_for("statement_issued", august.pk),
+        notify.event_id_for("statement_issued", september.pk),
+    }
     # September had no sample: its provider hears of the missing data too.
-    assert announced == [([s.pk for s in statements], [statements[1].pk])]
+    assert set(Notification.objects.filter(event="no_data").values_list("event_id", flat=True)) == {
+        notify.event_id_for("no_data", september.pk)
+    }
+    assert not PendingAnnouncement.objects.exists()
     assert app.amqp.router.route({}, "credits.announce_statements")["queue"].name == "notify"
     assert app.amqp.router.route({}, "credits.settle_contract_periods")["queue"].name == "celery"
+
+
+def test_an_announcement_whose_message_is_lost_is_handed_over_again(
+    eager, monkeypatch, django_capture_on_commit_callbacks, time_machine
+):
+    c, cs = reports(start=date(2026, 8, 1))
+    with_members(c)
+    ratio(cs, "on-time", at(2026, 8, 8), 990, 1000)
+    working = tasks.announce_statements.delay
+
+    def broker_down(*args):
+        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.announce_statements, "delay", broker_down)
+    time_machine.move_to(at(2026, 10, 5, 9), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.settle_contract_periods.delay([[c.pk, "2026-08-01"]]).get()
+
+    # Settled and committed, but nobody told: the outbox still holds the announcement.
+    statement = Statement.objects.get(contract=c)
+    assert not Notification.objects.exists()
+    assert PendingAnnouncement.objects.filter(statement=statement).exists()
+
+    monkeypatch.setattr(tasks.announce_statements, "delay", working)
+    time_machine.move_to(at(2026, 10, 5, 9, 1), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify.retry_due_deliveries()
+    assert not Notification.objects.exists()  # a minute old: its message may still come
+
+    time_machine.move_to(at(2026, 10, 5, 9, 3), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify.retry_due_deliveries()
+
+    issued = Notification.objects.filter(event="statement_issued")
+    assert {n.organization_id for n in issued} == {c.provider_id, c.customer_id}
+    assert not PendingAnnouncement.objects.exists()
+    # The late original message finds nothing left to announce.
+    assert notify.announce_pending([statement.pk]) == 0
+    assert Notification.objects.filter(event="statement_issued").count() == issued.count()
+
+
+def test_one_bad_period_in_a_chunk_does_not_hold_back_the_others(eager, monkeypatch, caplog):
+    good, good_cs = reports(start=date(2026, 8, 1))
+    ratio(good_cs, "on-time", at(2026, 8, 8), 990, 1000)
+    bad, _ = reports(start=date(2026, 8, 1))
+    real = settlement._write_many
+
+    def refuse_the_bad_one(items, now):
+        if any(computed.contract.pk == bad.pk for computed, _revision in items):
+            raise ValueError("a row the database refuses")
+        return real(items, now)
+
+    monkeypatch.setattr(settlement, "_write_many", refuse_the_bad_one)
+
+    result = tasks.settle_contract_periods.delay(
+        [[good.pk, "2026-08-01"], [bad.pk, "2026-08-01"]]
+    ).get()
+
+    assert result == "1 issued, 0 already issued, 1 not settled"
+    assert list(Statement.objects.values_list("contract_id", flat=True)) == [good.pk]
+    assert "failed: settling one by one" in caplog.text
+
+
+def test_a_stored_rule_the_engine_refuses_is_that_contract_s_error_alone():
+    good, good_cs = reports(start=date(2026, 8, 1))
+    ratio(good_cs, "on-time", at(2026, 8, 8), 990, 1000)
+    bad, _ = reports(start=date(2026, 8, 1), reference="BAD-RULE")
+    # Written round the model's validation, as an old or hand-edited row could be.
+    bad.service_levels.update(credit_rule={"kind": "per_step", "step": "0", "percent": "1"})
+
+    ok, refused = settlement.settle_periods(
+        [(good.pk, date(2026, 8, 1)), (bad.pk, date(2026, 8, 1))], now=at(2026, 10, 5)
+    )
+
+    assert ok.created
+    assert isinstance(refused, settlement.SettlementError)
+    assert str(refused).startswith("BAD-RULE: ")
 
 
 def test_a_task_for_a_period_that_already_has_a_statement_issues_nothing(eager):
