@@ -641,6 +641,7 @@ class DashboardStamp:
 _STAMP_SQL = """
 SELECT
     (SELECT max(id) FROM {statement}),
+    s.total,
     (SELECT max(history_id) FROM {contract_history}),
     (SELECT max(history_id) FROM {contract_service_history}),
     (SELECT max(history_id) FROM {service_level_history}),
@@ -651,6 +652,12 @@ SELECT
     n.total, n.last, n.unread, n.last_read,
     p.total, p.last, p.measured
 FROM (
+    -- Chunks of statements commit in any order: a count notices one that committed after
+    -- a higher id did.
+    SELECT count(*) AS total
+    FROM {statement} st JOIN {contract} c ON c.id = st.contract_id
+    WHERE {parties}
+) AS s, (
     SELECT count(*) AS total, max(id) AS last,
            coalesce(sum(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) AS unread,
            max(read_at) AS last_read
@@ -707,7 +714,8 @@ def dashboard_stamp(
     if organization is None:
         sql, params = _stamp_sql(everyone=True), [user.pk]
     else:
-        sql, params = _stamp_sql(everyone=False), [user.pk, organization.pk, organization.pk]
+        parties = [organization.pk, organization.pk]
+        sql, params = _stamp_sql(everyone=False), [*parties, user.pk, *parties]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         figures = cursor.fetchone()
@@ -715,4 +723,4 @@ def dashboard_stamp(
     parties = [(o.pk, o.slug, o.name, o.kind) for o in organizations]
     identity = (user.pk, user.is_staff, organization.pk if organization else None, parties)
     digest = hashlib.sha256(repr((identity, bucket, figures)).encode()).hexdigest()
-    return DashboardStamp(key=f"dashboard:{digest}", unread=figures[10])
+    return DashboardStamp(key=f"dashboard:{digest}", unread=figures[11])

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from credits import notify, services
-from credits.models import Notification, OpenPeriodProgress
+from credits.models import Notification, OpenPeriodProgress, Statement, StatementLine
 from credits.settlement import warn_early
 from tests.credits import test_views
 from tests.credits.settlement_book import ratio
@@ -144,3 +144,47 @@ def test_the_open_period_moves_on_with_the_clock(client, personas, customer):
         client.force_login(personas.customer_member)
         html, _ = view(client)
     assert "1 May–31 May 2026" in html
+
+
+def test_a_statement_committed_after_one_with_a_higher_id_shows_at_once(
+    client, personas, book, customer
+):
+    # Two settling chunks take their ids in one order and may commit in the other: the
+    # chunk holding the lower id commits last, after a view already saw the higher one.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('credits_statement', 'id'))")
+        lower_id = cursor.fetchone()[0]
+    make_statement(personas.other_contract, period_start=date(2026, 1, 1), lines=[])
+    view(client)
+
+    late = Statement.objects.create(
+        id=lower_id,
+        contract=personas.contract,
+        period_start=date(2026, 2, 1),
+        period_end=date(2026, 2, 28),
+        revision=2,
+        currency="EUR",
+        fees_total=Decimal("100.00"),
+        credit_total=Decimal("5.00"),
+        cap_adjustment=Decimal("0"),
+        fingerprint="late",
+        issued_at=NOW,
+    )
+    StatementLine.objects.create(
+        statement=late,
+        contract_service=book["cs"],
+        key="availability",
+        name="Availability",
+        source_level="customer",
+        indicator="uptime",
+        comparator="gte",
+        target=Decimal("99.9"),
+        measure={},
+        fee=Decimal("100.00"),
+        amount=Decimal("5.00"),
+        explanation="Late.",
+    )
+
+    html, queries = view(client)
+    assert queries > CACHED_QUERIES
+    assert ytd(html) == "55.00 EUR"  # February's revision 2 replaces its 0.00
