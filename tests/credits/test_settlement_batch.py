@@ -48,7 +48,7 @@ def varied_book(count: int, seed: int = 7) -> list:
         c = contract(tz=ZONES[number % len(ZONES)], reference=f"B-{number}")
         first, second = service(c, fee="1200.00"), service(c, fee="800.00")
         on_time = objective(c, key="on-time", indicator="ratio", target="98", rule=TIERS)
-        objective(
+        latency = objective(
             c,
             key="latency",
             indicator="threshold",
@@ -57,7 +57,9 @@ def varied_book(count: int, seed: int = 7) -> list:
             threshold_comparator=COMPARATORS[number % 2],
             rule=TIERS,
         )
-        objective(c, key="tickets", indicator="count", target="40", comparator="lte", rule=TIERS)
+        tickets = objective(
+            c, key="tickets", indicator="count", target="40", comparator="lte", rule=TIERS
+        )
         objective(
             c,
             second,
@@ -83,12 +85,22 @@ def varied_book(count: int, seed: int = 7) -> list:
             ended_at=down + timedelta(minutes=30 + 20 * number),
         )
         if number % 2:
+            # Lapses that overlap each other, one that straddles the period's start, on
+            # every sampled indicator (each sample inside counts once).
             responsibility = Responsibility.objects.create(contract=c, title="Send the data")
-            responsibility.service_levels.add(on_time)
+            responsibility.service_levels.add(on_time, latency, tickets)
             start = at(2026, 9, 12, tz=c.timezone)
-            ResponsibilityLapseFactory(
-                responsibility=responsibility, start=start, end=start + timedelta(hours=30)
-            )
+            straddling = at(2026, 8, 31, 12, tz=c.timezone)
+            for lapse_start, hours in (
+                (start, 30),
+                (start + timedelta(hours=20), 24),
+                (straddling, 30),
+            ):
+                ResponsibilityLapseFactory(
+                    responsibility=responsibility,
+                    start=lapse_start,
+                    end=lapse_start + timedelta(hours=hours),
+                )
         contracts.append(c)
     return contracts
 
@@ -130,7 +142,7 @@ def test_the_batched_aggregates_equal_the_per_contract_group_by():
     assert compared == 8 * 2 * 3
 
 
-def test_statements_computed_together_are_those_computed_one_by_one():
+def test_statements_computed_in_one_batch_are_those_computed_each_alone():
     book = varied_book(6)
 
     together = _compute_many(jobs_of(book))
