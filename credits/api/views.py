@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Page
 from django.db import connections, models
 from django.db.models import Count, Window
@@ -63,14 +64,17 @@ class StatementPagination(PortalPagination):
         the page's own are read (not those skipped by OFFSET). Raw SQL: the ORM cannot
         join a sliced subquery.
         """
-        if queryset.query.is_empty():
-            return []  # none(): no SQL to run (sql_with_params would raise EmptyResultSet)
         ordering = queryset.query.order_by
         keys = [name.lstrip("-") for name in ordering]
         page = queryset.annotate(total=Window(Count("*"))).values_list(
             *dict.fromkeys([*keys, "id", "total"])
         )[offset : offset + limit]
-        page_sql, params = page.query.sql_with_params()
+        try:
+            page_sql, params = page.query.sql_with_params()
+        except EmptyResultSet:
+            # A condition that can match nothing (none(), an empty IN from a filter): the
+            # ORM would answer without a query, and so does this.
+            return []
         quote = connections[queryset.db].ops.quote_name
         order = ", ".join(
             f"page.{quote(key)}{' DESC' if name.startswith('-') else ''}"

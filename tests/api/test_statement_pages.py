@@ -162,3 +162,15 @@ def test_an_inactive_user_has_no_statements_not_an_error(book):
     book.customer_member.save()
     statements = Statement.objects.visible_to(book.customer_member)
     assert StatementPagination._page_rows(statements.order_by("-id"), 0, 20) == []
+
+
+@pytest.mark.parametrize("revision", ["-1", "40000"])
+def test_a_revision_no_statement_can_have_answers_an_empty_page(book, revision):
+    # Outside the column's range, Django knows the filter matches nothing without asking
+    # the database (EmptyResultSet): the page is empty, not an error.
+    client = client_for(book.customer_member)
+
+    response = client.get(url("statement"), {"revision": revision, "page_size": 5})
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
