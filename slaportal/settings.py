@@ -250,7 +250,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Notifications travel on their own queue, so that settling never waits behind e-mail and
 # webhooks. Every worker consumes both queues (those declared here, in this order of
 # priority on Redis) unless given -Q.
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("notify"))
+# Each with its own routing key: left out, both would be bound to the default key and
+# every task would be delivered to both queues.
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("notify", routing_key="notify"))
 CELERY_TASK_ROUTES = {
     name: {"queue": "notify"}
     for name in (

@@ -284,8 +284,17 @@ def test_a_chunk_settles_and_announces_its_statements_through_the_outbox(
         notify.event_id_for("no_data", september.pk)
     }
     assert not PendingAnnouncement.objects.exists()
-    assert app.amqp.router.route({}, "credits.announce_statements")["queue"].name == "notify"
-    assert app.amqp.router.route({}, "credits.settle_contract_periods")["queue"].name == "celery"
+    for task, queue in (
+        ("credits.announce_statements", "notify"),
+        ("credits.deliver", "notify"),
+        ("credits.settle_contract_periods", "celery"),
+        ("credits.warn_open_periods", "celery"),
+    ):
+        route = app.amqp.router.route({}, task)["queue"]
+        assert (route.name, route.routing_key) == (queue, queue)
+    # One queue per routing key: a task is never delivered to both queues.
+    keys = [q.routing_key for q in app.amqp.queues.values()]
+    assert sorted(keys) == ["celery", "notify"]
 
 
 def test_an_announcement_whose_message_is_lost_is_handed_over_again(
