@@ -146,7 +146,13 @@ class PendingAnnouncement(models.Model):
     )
     # Some objectives had no data: the provider is told that too.
     no_data = models.BooleanField(default=False)
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
+    # Last handed to the notification queue; the catch-up hands over again only rows that
+    # have waited long after that (their message lost, not merely queued).
+    handed_at = models.DateTimeField(db_index=True)
+    # Announcing this statement failed (other than for a lost connection) this many times.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"Announcement of statement {self.statement_id}"

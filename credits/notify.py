@@ -26,6 +26,7 @@ import json
 import logging
 import random
 import socket
+import traceback
 import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
@@ -38,9 +39,10 @@ from urllib.parse import urlsplit
 
 import requests
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -599,11 +601,31 @@ def _enqueue(ids: Iterable[int]) -> None:
             return
 
 
+# Errors that say nothing about the statement (a lost connection, the task's time being
+# up): the task is retried or stopped, the outbox rows stay untouched.
+_NOT_THE_STATEMENTS_FAULT = (OperationalError, InterfaceError, SoftTimeLimitExceeded)
+
+
 def announce_pending(statement_ids: Sequence[int]) -> int:
     """Announce the statements of ``statement_ids`` still in the outbox
     (``PendingAnnouncement``) and take them out of it, in one transaction: the
     notifications are written exactly when the outbox row goes. Rows another worker is
-    announcing are skipped. Returns the number announced."""
+    announcing are skipped. Should the batch fail, each statement is announced on its own,
+    so that one that cannot be announced (counted in its row's ``attempts``) holds back no
+    other. Returns the number announced."""
+    try:
+        return _announce(statement_ids)
+    except _NOT_THE_STATEMENTS_FAULT:
+        raise
+    except Exception:
+        if len(statement_ids) == 1:
+            _record_failure(statement_ids[0])
+            return 0
+        logger.exception("Announcing %d statements failed: one by one", len(statement_ids))
+    return sum(announce_pending([statement_id]) for statement_id in statement_ids)
+
+
+def _announce(statement_ids: Sequence[int]) -> int:
     with transaction.atomic():
         pending = list(
             PendingAnnouncement.objects.select_for_update(skip_locked=True)
@@ -620,21 +642,35 @@ def announce_pending(statement_ids: Sequence[int]) -> int:
     return len(pending)
 
 
-# An announcement this old has lost its message (or its worker): hand it over again.
-STALE_ANNOUNCEMENT = timedelta(minutes=2)
+def _record_failure(statement_id: int) -> None:
+    logger.exception("Statement %s could not be announced", statement_id)
+    error = traceback.format_exc(limit=3)[-2000:]
+    PendingAnnouncement.objects.filter(statement_id=statement_id).update(
+        attempts=F("attempts") + 1, last_error=error
+    )
+
+
+# Handed over this long ago and still waiting: its message was lost (or its worker died),
+# rather than queued behind a large settlement. The sweep runs every 15 minutes.
+STALE_ANNOUNCEMENT = timedelta(minutes=15)
+# After this many failed attempts an announcement waits for people (its row says why).
+MAX_ANNOUNCEMENT_ATTEMPTS = 8
 
 
 def enqueue_stale_announcements(*, now: datetime | None = None, chunk: int = 100) -> int:
-    """Hand every announcement left in the outbox for longer than
-    ``STALE_ANNOUNCEMENT`` to the notification queue again, ``chunk`` per task."""
+    """Hand every announcement handed over more than ``STALE_ANNOUNCEMENT`` ago to the
+    notification queue again, ``chunk`` per task, and note when; returns how many."""
     from credits.tasks import announce_statements  # the tasks import this module
 
     now = now or timezone.now()
-    ids = list(
-        PendingAnnouncement.objects.filter(created_at__lt=now - STALE_ANNOUNCEMENT)
-        .order_by("statement_id")
-        .values_list("statement_id", flat=True)
-    )
+    with transaction.atomic():
+        ids = list(
+            PendingAnnouncement.objects.select_for_update(skip_locked=True)
+            .filter(handed_at__lt=now - STALE_ANNOUNCEMENT, attempts__lt=MAX_ANNOUNCEMENT_ATTEMPTS)
+            .order_by("statement_id")
+            .values_list("statement_id", flat=True)
+        )
+        PendingAnnouncement.objects.filter(statement_id__in=ids).update(handed_at=now)
     for offset in range(0, len(ids), chunk):
         announce_statements.delay(ids[offset : offset + chunk])
     if ids:
@@ -976,10 +1012,15 @@ def deliver(delivery_id: int) -> str:
 
 @shared_task(name="credits.retry_due_deliveries", ignore_result=True)
 def retry_due_deliveries() -> int:
-    """Periodic: re-enqueue every pending delivery that is due, and every statement
+    """Periodic: re-enqueue every pending delivery that is due, then every statement
     announcement that lost its way; returns the number of deliveries enqueued."""
-    enqueue_stale_announcements()
-    return enqueue_due_deliveries()
+    enqueued = enqueue_due_deliveries()
+    try:
+        enqueue_stale_announcements()
+    except Exception:
+        # The deliveries are on their way; the announcements wait for the next minute.
+        logger.exception("Stale announcements could not be handed over")
+    return enqueued
 
 
 _PUBLISHERS = {

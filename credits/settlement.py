@@ -990,7 +990,9 @@ def _queue_announcements(issued: Sequence[SettlementResult], now: datetime) -> N
         return
     PendingAnnouncement.objects.bulk_create(
         [
-            PendingAnnouncement(statement=r.statement, no_data=r.has_no_data, created_at=now)
+            PendingAnnouncement(
+                statement=r.statement, no_data=r.has_no_data, created_at=now, handed_at=now
+            )
             for r in issued
         ]
     )

@@ -13,6 +13,7 @@ import logging
 from datetime import date
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from contracts.models import Contract, Organization
@@ -22,6 +23,9 @@ from credits.settlement import SettlementError, SettlementResult, settle_periods
 logger = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+# What the one-by-one fallbacks let through: a transient error (the task is retried) or the
+# task's time being up (it must stop, not start over one by one).
+NOT_THE_CHUNKS_FAULT = (*TRANSIENT_ERRORS, SoftTimeLimitExceeded)
 RETRY = {
     "autoretry_for": TRANSIENT_ERRORS,
     "retry_backoff": 5,
@@ -60,7 +64,7 @@ def settle_contract_periods(pairs: list[list]) -> str:
     parsed = _parse(pairs)
     try:
         outcomes = settle_periods(parsed, only_if_unsettled=True, announce="queued")
-    except TRANSIENT_ERRORS:
+    except NOT_THE_CHUNKS_FAULT:
         raise
     except Exception:
         logger.exception("A chunk of %d contract periods failed: settling one by one", len(pairs))
@@ -78,7 +82,7 @@ def settle_contract_periods(pairs: list[list]) -> str:
 def _settle_alone(pair: tuple[int, date]) -> SettlementResult | SettlementError:
     try:
         (outcome,) = settle_periods([pair], only_if_unsettled=True, announce="queued")
-    except TRANSIENT_ERRORS:
+    except NOT_THE_CHUNKS_FAULT:
         raise
     except Exception as exc:
         logger.exception("Contract %s, period %s: not settled", *pair)
@@ -100,7 +104,7 @@ def warn_open_periods(contract_ids: list[int]) -> int:
     contracts = list(Contract.objects.filter(pk__in=contract_ids).order_by("pk"))
     try:
         return len(settlement.warn_open_periods(contracts))
-    except TRANSIENT_ERRORS:
+    except NOT_THE_CHUNKS_FAULT:
         raise
     except Exception:
         logger.exception("Early warnings of %d contracts failed: one by one", len(contracts))
@@ -108,7 +112,7 @@ def warn_open_periods(contract_ids: list[int]) -> int:
     for contract in contracts:
         try:
             warned += len(settlement.warn_open_periods([contract]))
-        except TRANSIENT_ERRORS:
+        except NOT_THE_CHUNKS_FAULT:
             raise
         except Exception:
             logger.exception("No early warning for contract %s", contract.pk)

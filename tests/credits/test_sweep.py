@@ -319,12 +319,13 @@ def test_an_announcement_whose_message_is_lost_is_handed_over_again(
     assert PendingAnnouncement.objects.filter(statement=statement).exists()
 
     monkeypatch.setattr(tasks.announce_statements, "delay", working)
-    time_machine.move_to(at(2026, 10, 5, 9, 1), tick=False)
+    time_machine.move_to(at(2026, 10, 5, 9, 10), tick=False)
     with django_capture_on_commit_callbacks(execute=True):
         notify.retry_due_deliveries()
-    assert not Notification.objects.exists()  # a minute old: its message may still come
+    # Ten minutes: its message may still wait behind a large settlement.
+    assert not Notification.objects.exists()
 
-    time_machine.move_to(at(2026, 10, 5, 9, 3), tick=False)
+    time_machine.move_to(at(2026, 10, 5, 9, 16), tick=False)
     with django_capture_on_commit_callbacks(execute=True):
         notify.retry_due_deliveries()
 
@@ -334,6 +335,43 @@ def test_an_announcement_whose_message_is_lost_is_handed_over_again(
     # The late original message finds nothing left to announce.
     assert notify.announce_pending([statement.pk]) == 0
     assert Notification.objects.filter(event="statement_issued").count() == issued.count()
+
+
+def test_a_statement_that_cannot_be_announced_holds_back_no_other(
+    eager, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    book = [with_members(reports(start=date(2026, 8, 1))[0]) for _ in range(3)]
+    monkeypatch.setattr(tasks.announce_statements, "delay", lambda ids: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.settle_contract_periods.delay([[c.pk, "2026-08-01"] for c in book]).get()
+    statements = list(Statement.objects.order_by("pk"))
+    bad = statements[1]
+    real = notify._statement_event
+
+    def refuse_one(statement, lines):
+        if statement.pk == bad.pk:
+            raise ValueError("a template that cannot render this statement")
+        return real(statement, lines)
+
+    monkeypatch.setattr(notify, "_statement_event", refuse_one)
+
+    assert notify.announce_pending([s.pk for s in statements]) == 2
+
+    announced = set(
+        Notification.objects.filter(event="statement_issued").values_list("event_id", flat=True)
+    )
+    assert announced == {
+        notify.event_id_for("statement_issued", s.pk) for s in statements if s != bad
+    }
+    left = PendingAnnouncement.objects.get()
+    assert (left.statement_id, left.attempts) == (bad.pk, 1)
+    assert "a template that cannot render this statement" in left.last_error
+    assert "Announcing 3 statements failed: one by one" in caplog.text
+
+    # After MAX_ANNOUNCEMENT_ATTEMPTS failures the catch-up leaves it to people.
+    PendingAnnouncement.objects.update(attempts=notify.MAX_ANNOUNCEMENT_ATTEMPTS)
+    later = left.handed_at + notify.STALE_ANNOUNCEMENT * 2
+    assert notify.enqueue_stale_announcements(now=later) == 0
 
 
 def test_one_bad_period_in_a_chunk_does_not_hold_back_the_others(eager, monkeypatch, caplog):
