@@ -224,9 +224,15 @@ def _percent_decimal(value: Fraction) -> Decimal:
     return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
 
 
-def format_attainment(attainment: Fraction) -> str:
+def format_attainment(attainment: Fraction | Decimal) -> str:
     """Attainment as shown on statements: 3 decimals, ROUND_HALF_UP (``"99.884"``)."""
     return format(_round_half_up(Fraction(attainment), 3), "f")
+
+
+def stored_attainment(attainment: Fraction | None) -> Decimal | None:
+    """Attainment as the database keeps it: 10 decimals, ROUND_HALF_UP, enough for
+    :func:`format_attainment` to show the same 3 decimals as the exact value."""
+    return None if attainment is None else _round_half_up(Fraction(attainment), 10)
 
 
 def threshold_met(value: Decimal, threshold: Decimal, comparator: str) -> bool:

@@ -223,7 +223,9 @@ def _load_statements(statement_ids: Sequence[int]) -> list[tuple[Statement, list
         statement = statements[line.statement_id]
         # Figures for people, at the currency's minor unit, for the e-mail templates.
         line.amount_text = _money_text(line.amount, statement.currency)
-        line.attainment_text = None if line.attainment is None else f"{line.attainment:.3f}"
+        line.attainment_text = (
+            None if line.attainment is None else engine.format_attainment(line.attainment)
+        )
         line.target_text = _decimal_text(line.target)
         lines[line.statement_id].append(line)
     return [(statements[pk], lines[pk]) for pk in statement_ids if pk in statements]

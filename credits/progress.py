@@ -74,9 +74,6 @@ def record_progress(
     writes every row and one delete removes the contract's rows of earlier periods and of
     objectives no longer measured: two queries whatever the number of objectives.
     """
-    # The statements' rounding, so the dashboard shows what a statement would show.
-    from credits.settlement import _stored_attainment  # settlement calls this module
-
     elapsed = _elapsed(contract, period, now)
     rows = []
     if elapsed is not None:
@@ -93,7 +90,7 @@ def record_progress(
                     indicator=objective.indicator,
                     comparator=objective.comparator,
                     target=objective.target,
-                    attainment=_stored_attainment(measure.attainment),
+                    attainment=engine.stored_attainment(measure.attainment),
                     state=state,
                     projected_credit_percent=percent,
                     explanation=explanation,

@@ -42,7 +42,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 from fractions import Fraction
 from typing import Literal, TypeVar
 from zoneinfo import ZoneInfo
@@ -91,7 +91,6 @@ SETTLED_STATUSES = (
     Contract.Status.TERMINATED,
 )
 PERIOD_ADJECTIVE = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
-_ATTAINMENT_PLACES = Decimal("1e-10")
 Instants = tuple[datetime, datetime]
 T = TypeVar("T")
 
@@ -713,16 +712,6 @@ def _rule_json(rule: engine.CreditRule | None) -> dict[str, object] | None:
     return None if rule is None else rule.to_json()
 
 
-def _stored_attainment(value: Fraction | None) -> Decimal | None:
-    """Attainment for the database: 10 decimals, enough to show 3 exactly rounded."""
-    if value is None:
-        return None
-    with localcontext() as context:
-        context.prec = 60
-        exact = Decimal(value.numerator) / Decimal(value.denominator)
-        return exact.quantize(_ATTAINMENT_PLACES, rounding=ROUND_HALF_UP)
-
-
 def _relief_note(indicator: str, figures: Mapping[str, object]) -> str:
     if indicator == "uptime":
         seconds = int(figures.get("relieved_seconds") or 0)
@@ -938,7 +927,7 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
                 line.objective.target,
                 _rule_json(line.objective.rule),
                 line.figures,
-                _stored_attainment(line.result.attainment),
+                engine.stored_attainment(line.result.attainment),
                 line.result.met,
                 line.result.fee,
                 line.result.credit_percent,
@@ -1418,7 +1407,7 @@ def _warn(
             period_start=period.start,
             defaults={
                 "state": warning.state,
-                "attainment": _stored_attainment(warning.attainment_so_far),
+                "attainment": engine.stored_attainment(warning.attainment_so_far),
                 "projected_credit_percent": warning.projected_credit_percent or Decimal(0),
                 "projected_amount": _projected_amount(
                     target.objective,

@@ -4,7 +4,7 @@ notifications."""
 from __future__ import annotations
 
 import json
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -19,8 +19,6 @@ from contracts.api.base import (
 from contracts.api.serializers import CreditRuleField, rule_json
 from credits import engine
 from credits.models import Dispute, Notification, Statement, StatementLine
-
-_THOUSANDTH = Decimal("0.001")
 
 
 @lru_cache(maxsize=1024)
@@ -42,7 +40,7 @@ class AttainmentField(serializers.DecimalField):
     def to_representation(self, value: Any) -> str | None:
         if value is None:
             return None
-        return format(Decimal(value).quantize(_THOUSANDTH, rounding=ROUND_HALF_UP), "f")
+        return engine.format_attainment(Decimal(value))
 
 
 class StatementLineSerializer(serializers.ModelSerializer):
@@ -96,9 +94,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
             "name": line.name,
             "source_level": line.source_level,
             "indicator": line.indicator,
-            "attainment": None
-            if attainment is None
-            else format(attainment.quantize(_THOUSANDTH, rounding=ROUND_HALF_UP), "f"),
+            "attainment": None if attainment is None else engine.format_attainment(attainment),
             "attainment_exact": None if attainment is None else plain_decimal(attainment),
             "target": plain_decimal(line.target),
             "comparator": line.comparator,

@@ -217,6 +217,24 @@ def test_statement_issued_emails_each_member_a_text_and_an_html_part(
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
 
 
+def test_the_email_rounds_attainment_as_the_statement_does(
+    personas, eager_tasks, mailoutbox, django_capture_on_commit_callbacks
+):
+    # A tie at the third decimal: statements round half up (99.885); Python's default
+    # formatting of a Decimal would round half to even (99.884).
+    statement = make_statement(
+        personas.contract,
+        lines=[{"key": "availability", "attainment": Decimal("99.8845"), "met": False}],
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify.statement_issued(statement_id=statement.pk)
+
+    message = next(m for m in mailoutbox if m.to == [personas.customer_member.email])
+    assert ": 99.885 against" in message.body
+    assert "99.884" not in message.body
+
+
 def test_statement_issued_twice_creates_and_sends_nothing_new(
     personas, eager_tasks, private_targets, mailoutbox, django_capture_on_commit_callbacks
 ):
