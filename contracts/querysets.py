@@ -35,6 +35,16 @@ def member_org_ids(user: Any, roles: tuple[str, ...] | None = None) -> models.Qu
     return memberships.values("organization_id")
 
 
+def edits_for(user: Any, *organization_ids: int) -> bool:
+    """Whether the user may write on behalf of (any of) the organisations: staff, or one
+    of their admins or editors (viewers read only). One query, none for staff."""
+    if is_anonymous(user):
+        return False
+    if user.is_staff:
+        return True
+    return member_org_ids(user, EDIT_ROLES).filter(organization_id__in=organization_ids).exists()
+
+
 def visible_contract_ids(user: Any) -> models.QuerySet:
     from contracts.models import Contract
 

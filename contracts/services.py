@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from contracts.models import Contract, ContractService, Measurement, ServiceLevel
+from contracts.querysets import edits_for
 from contracts.selectors import candidate_service_levels, resolve
 from slaportal.db import insert_rows
 
@@ -243,7 +244,6 @@ def terminate_contract(*, contract: Contract, end_date: Any = None) -> Contract:
 from django.core.exceptions import PermissionDenied  # noqa: E402
 
 from contracts.models import (  # noqa: E402
-    Membership,
     Responsibility,
     ResponsibilityLapse,
 )
@@ -273,14 +273,9 @@ def record_lapse(
     )
     scope = Responsibility.objects if user is None else Responsibility.objects.visible_to(user)
     responsibility = scope.select_related("contract").get(pk=responsibility_id)
-    if user is not None and not user.is_staff:
-        contract = responsibility.contract
-        if not Membership.objects.filter(
-            user_id=user.pk,
-            organization_id__in=(contract.provider_id, contract.customer_id),
-            role__in=(Membership.Role.ADMIN, Membership.Role.EDITOR),
-        ).exists():
-            raise PermissionDenied("Only the parties' admins and editors may record a lapse.")
+    contract = responsibility.contract
+    if user is not None and not edits_for(user, contract.provider_id, contract.customer_id):
+        raise PermissionDenied("Only the parties' admins and editors may record a lapse.")
     lapse = ResponsibilityLapse(
         responsibility=responsibility,
         start=start,

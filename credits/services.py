@@ -16,20 +16,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contracts.models import Membership
+from contracts.querysets import edits_for
 from credits import notify
 from credits.models import Dispute, Notification, Statement, StatementLine
 
-EDIT_ROLES = (Membership.Role.ADMIN, Membership.Role.EDITOR)
 OPEN_DISPUTE_EXISTS = "This line already has an open dispute."
-
-
-def _can_edit_for(user: Any, organization_id: int) -> bool:
-    if user.is_staff:
-        return True
-    return Membership.objects.filter(
-        user_id=user.pk, organization_id=organization_id, role__in=EDIT_ROLES
-    ).exists()
 
 
 def _visible_line(user: Any, line: StatementLine | int) -> StatementLine:
@@ -50,7 +41,7 @@ def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Disput
     A line has at most one open dispute (the database holds that rule too).
     """
     line = _visible_line(user, line)
-    if not _can_edit_for(user, line.statement.contract.customer_id):
+    if not edits_for(user, line.statement.contract.customer_id):
         raise PermissionDenied("Only the customer's admins and editors may dispute a line.")
     reason = (reason or "").strip()
     if not reason:
@@ -89,7 +80,7 @@ def resolve_dispute(*, dispute: Dispute | int, user: Any, status: str, resolutio
         .get(pk=dispute_id)
     )
     contract = found.line.statement.contract
-    if not _can_edit_for(user, contract.provider_id):
+    if not edits_for(user, contract.provider_id):
         raise PermissionDenied("Only the provider's admins and editors may resolve a dispute.")
     errors: dict[str, str] = {}
     if status not in (Dispute.Status.ACCEPTED, Dispute.Status.REJECTED):

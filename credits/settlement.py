@@ -39,7 +39,7 @@ import math
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -941,21 +941,13 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
     return statements
 
 
-def _notify(event: str, **ids: int) -> None:
-    """Call ``credits.notify.<event>`` if that module provides it (it may not, yet)."""
-    hook: Callable[..., object] | None = getattr(notify, event, None)
-    if hook is None:
-        logger.info("credits.notify.%s does not exist: no %s notification sent", event, event)
-        return
-    hook(**ids)
-
-
 def _notify_on_commit(event: str, **ids: int) -> None:
-    """Announce once the transaction commits; a failing notification is logged and never
-    undoes or fails the settlement (robust)."""
+    """Publish ``credits.notify.<event>`` once the transaction commits; a failing
+    notification is logged and never undoes or fails the settlement (robust)."""
 
     def announce() -> None:
-        _notify(event, **ids)
+        # Looked up when called, not when registered: the publisher in force at commit.
+        getattr(notify, event)(**ids)
 
     # A named function, not a partial: Django logs a robust callback's __qualname__.
     transaction.on_commit(announce, robust=True)
