@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, CeleryWorker
+
 SERVER = "postgres://postgres@127.0.0.1:5432"
 DEFAULT_URL = f"{SERVER}/slaportal_bench"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/9"
@@ -104,15 +103,6 @@ def progress(done: int, total: int, label: str) -> None:
     sys.stderr.flush()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
-
-
 def process_env(url: str, **extra: str) -> dict[str, str]:
     """The environment of a worker or server process: production settings on the bench
     database, Redis db 9, nothing sent anywhere (dummy e-mail, no private webhooks)."""
@@ -156,37 +146,23 @@ def group_pids(pgid: int) -> list[int]:
     return pids
 
 
-class Worker:
-    """A real Celery worker process (prefork, ``concurrency`` children), in its own
-    process group so that it can be stopped, or killed as a crash would, as a whole."""
+class Worker(CeleryWorker):
+    """The tests' worker as the benchmarks run it: no heartbeat events on the broker, more
+    time to start and stop under load, one log file per name, and its peak RSS sampled."""
+
+    options = (*CeleryWorker.options, "--without-heartbeat")
+    start_timeout = 90
+    stop_timeout = 60
 
     def __init__(self, env: dict[str, str], name: str, concurrency: int = 1) -> None:
-        self.env = env
-        self.name = name
-        self.concurrency = concurrency
-        self.process: subprocess.Popen | None = None
+        super().__init__(env, concurrency=concurrency, name=f"bench-{name}")
         self.log_path = ROOT / "var" / f"bench-worker-{name}.log"
         self.peak_rss_mb = 0.0
 
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "slaportal", "worker",
-                "--loglevel", "INFO", "--concurrency", str(self.concurrency),
-                "--hostname", f"bench-{self.name}-{os.getpid()}@%h",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        if not wait_for(lambda: "ready." in self.log(), timeout=90, interval=0.2):
-            self.stop()
-            raise RuntimeError(f"the Celery worker did not start:\n{self.log()[-3000:]}")
+    def start(self, purge: bool = False) -> None:
+        # The sweep purges once, before its pool starts: a worker restarted after a kill
+        # must leave the messages its predecessor had not acknowledged.
+        super().start(purge=purge)
 
     def pids(self) -> list[int]:
         if self.process is None or self.process.poll() is not None:
@@ -199,39 +175,13 @@ class Worker:
             self.peak_rss_mb = max(self.peak_rss_mb, high_water_rss_mb(pid))
         return self.peak_rss_mb
 
-    def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
-
     def kill(self) -> None:
-        """SIGKILL the main process and its children at once, as a crash would."""
-        if self.process and self.process.poll() is None:
-            self.sample_rss()
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+        self.sample_rss()
+        super().kill()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.sample_rss()
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
-        if getattr(self, "_log", None):
-            self._log.close()
-
-
-def purge_queue(env: dict[str, str]) -> None:
-    """Drop every message waiting in the benchmark's broker database."""
-    subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "slaportal", "purge", "-f"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+        self.sample_rss()
+        super().stop()
 
 
 def free_port() -> int:

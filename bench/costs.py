@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from bench.common import bench_url, machine, process_env, purge_queue, setup_django
+from bench.common import bench_url, machine, process_env, setup_django
+from tests.processes import purge_queue
 
 
 def step(label: str, count: int, work: Callable[[], Any]) -> float:

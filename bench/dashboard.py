@@ -141,24 +141,19 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
             Service.objects.create(provider=provider, code=f"svc-{i}", name=f"Service {i}")
             for i in range(2)
         ]
-        availability = ServiceLevel.objects.create(
-            level="corporate",
-            provider=provider,
-            key="availability",
-            name="Availability",
-            indicator="uptime",
-            target=Decimal("99.9"),
-            credit_rule=rule,
-        )
-        reports = ServiceLevel.objects.create(
-            level="corporate",
-            provider=provider,
-            key="report-delivery",
-            name="Reports on time",
-            indicator="ratio",
-            target=Decimal("99.5"),
-            credit_rule=rule,
-        )
+        # The objectives the statement lines are computed against (_line_specs).
+        corporate = [
+            ServiceLevel.objects.create(
+                level="corporate",
+                provider=provider,
+                key=key,
+                name=name,
+                indicator=indicator,
+                target=target,
+                credit_rule=rule,
+            )
+            for key, name, indicator, target in OBJECTIVES
+        ]
         customers = [
             Organization.objects.create(
                 name=f"Bench Customer {i}", slug=f"bench-customer-{i}", kind="customer"
@@ -286,7 +281,7 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
                 measured_at=now,
             )
             for cs in contract_services
-            for level in (availability, reports)
+            for level in corporate
         )
         Notification.objects.bulk_create(
             Notification(

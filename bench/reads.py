@@ -44,8 +44,8 @@ from bench.common import (
     progress,
     setup_django,
     start_gunicorn,
-    wait_for,
 )
+from tests.processes import wait_for
 
 P99_TARGET_MS = 150.0
 RATIO_TARGET = 1.5

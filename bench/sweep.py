@@ -43,11 +43,11 @@ from bench.common import (
     bench_url,
     machine,
     process_env,
-    purge_queue,
     setup_django,
     switch_database,
     timed,
 )
+from tests.processes import purge_queue
 
 RATIO_TARGET = 5.0
 SPEEDUP_TARGET = 1.6

@@ -1,4 +1,4 @@
-"""Real processes for integration tests: a Celery worker against the real Redis."""
+"""Real processes for integration tests and benchmarks: a Celery worker against the real Redis."""
 
 from __future__ import annotations
 
@@ -22,7 +22,27 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30, interval: float
     return condition()
 
 
+def purge_queue(env: dict[str, str]) -> None:
+    """Drop every message waiting in the broker database of ``env``."""
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "slaportal", "purge", "-f"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
 class CeleryWorker:
+    """A real Celery worker process (prefork, ``concurrency`` children), in its own
+    process group so that it can be stopped, or killed as a crash would, as a whole."""
+
+    # Subclasses tune these; the benchmarks' workers take longer to come up under load.
+    options: tuple[str, ...] = ("--without-gossip", "--without-mingle")
+    start_timeout: float = 60
+    stop_timeout: float = 30
+
     def __init__(self, env: dict[str, str], concurrency: int = 1, name: str = "test") -> None:
         self.env = env
         self.concurrency = concurrency
@@ -33,39 +53,22 @@ class CeleryWorker:
     def start(self, purge: bool = True) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if purge:
-            subprocess.run(
-                [sys.executable, "-m", "celery", "-A", "slaportal", "purge", "-f"],
-                cwd=ROOT,
-                env=self.env,
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
+            purge_queue(self.env)
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "slaportal",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                str(self.concurrency),
-                "--hostname",
-                f"{self.name}-{os.getpid()}@%h",
-                "--without-gossip",
-                "--without-mingle",
+                sys.executable, "-m", "celery", "-A", "slaportal", "worker",
+                "--loglevel", "INFO", "--concurrency", str(self.concurrency),
+                "--hostname", f"{self.name}-{os.getpid()}@%h",
+                *self.options,
             ],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-        )
-        if not wait_for(lambda: "ready." in self.log(), timeout=60):
+        )  # fmt: skip
+        if not wait_for(lambda: "ready." in self.log(), timeout=self.start_timeout):
             self.stop()
             raise RuntimeError(f"the Celery worker did not start:\n{self.log()}")
 
@@ -82,7 +85,7 @@ class CeleryWorker:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=30)
