@@ -886,10 +886,6 @@ _LINE_FIELDS = (
 )
 
 
-def _write(computed: ComputedStatement, revision: int, now: datetime) -> Statement:
-    return _write_many([(computed, revision)], now)[0]
-
-
 def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -> list[Statement]:
     """Insert the statements, then all their lines: two queries for any number."""
     statements = Statement.objects.bulk_create(

@@ -84,14 +84,16 @@ def test_without_the_row_lock_the_unique_constraint_still_leaves_one_statement(m
     monkeypatch.setattr(
         Contract.objects, "select_for_update", lambda **kwargs: Contract.objects.all()
     )
-    write = settlement._write
+    write = settlement._write_many
     barrier = threading.Barrier(4, timeout=20)
+    writes: list[int] = []
 
     def write_together(*args, **kwargs):
         barrier.wait()
+        writes.append(1)
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(settlement, "_write", write_together)
+    monkeypatch.setattr(settlement, "_write_many", write_together)
 
     results = run_at_once(
         4,
@@ -104,15 +106,17 @@ def test_without_the_row_lock_the_unique_constraint_still_leaves_one_statement(m
     assert StatementLine.objects.count() == 4
     assert {r.statement.pk for r in results} == {Statement.objects.get().pk}
     assert sorted(r.created for r in results) == [False, False, False, True]
+    # All four really raced to insert: three lost to the unique constraint, not to a lock.
+    assert len(writes) == 4
 
 
 def test_the_database_refuses_a_second_revision_1_for_one_period():
     c = two_service_book()
     computed = settlement.compute_period(contract=c, period_start=SEPTEMBER)
-    settlement._write(computed, 1, AFTER)
+    settlement._write_many([(computed, 1)], AFTER)
 
     with pytest.raises(IntegrityError):
-        settlement._write(computed, 1, AFTER)
+        settlement._write_many([(computed, 1)], AFTER)
 
 
 def test_three_sweeps_at_once_settle_each_due_period_once(monkeypatch):
