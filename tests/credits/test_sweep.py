@@ -39,17 +39,15 @@ def published(monkeypatch):
     def record(chunk: list[list]) -> None:
         sent.extend((contract_id, start) for contract_id, start in chunk)
 
-    monkeypatch.setattr(tasks.settle_contract_periods, "delay", record, raising=False)
-    monkeypatch.setattr(tasks.warn_open_periods, "delay", lambda *args: None, raising=False)
+    monkeypatch.setattr(tasks.settle_contract_periods, "delay", record)
+    monkeypatch.setattr(tasks.warn_open_periods, "delay", lambda *args: None)
     return sent
 
 
 @pytest.fixture
 def warned(monkeypatch):
     calls: list[int] = []
-    monkeypatch.setattr(
-        notify, "early_warning", lambda *, warning_id: calls.append(warning_id), raising=False
-    )
+    monkeypatch.setattr(notify, "early_warning", lambda *, warning_id: calls.append(warning_id))
     return calls
 
 
