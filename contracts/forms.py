@@ -251,6 +251,11 @@ RULE_INPUTS: dict[str, dict[str, str]] = {
 RULE_FIELDS = sorted({name for inputs in RULE_INPUTS.values() for name in inputs.values()})
 
 
+def _rule_input(label: str) -> forms.CharField:
+    """A credit rule parameter: optional here, as only the chosen kind's inputs count."""
+    return forms.CharField(label=label, required=False, widget=_decimal_input())
+
+
 class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
     """An objective and its credit rule, with one set of inputs per rule kind.
 
@@ -266,31 +271,15 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
     rule_kind = forms.ChoiceField(
         label="Credit rule", choices=RULE_KIND_CHOICES, required=False, initial=""
     )
-    step = forms.CharField(
-        label="Step (points of shortfall)", required=False, widget=_decimal_input()
-    )
-    step_percent = forms.CharField(
-        label="Percent of the fee per started step", required=False, widget=_decimal_input()
-    )
-    step_max_percent = forms.CharField(
-        label="At most (percent, optional)", required=False, widget=_decimal_input()
-    )
+    step = _rule_input("Step (points of shortfall)")
+    step_percent = _rule_input("Percent of the fee per started step")
+    step_max_percent = _rule_input("At most (percent, optional)")
     tiers = forms.CharField(required=False, widget=forms.HiddenInput, label="Tiers")
-    factor = forms.CharField(
-        label="Percent of the fee per point of shortfall", required=False, widget=_decimal_input()
-    )
-    linear_max_percent = forms.CharField(
-        label="At most (percent, optional)", required=False, widget=_decimal_input()
-    )
-    flat_percent = forms.CharField(
-        label="Percent of the fee", required=False, widget=_decimal_input()
-    )
-    flat_amount = forms.CharField(
-        label="Or a fixed amount", required=False, widget=_decimal_input()
-    )
-    allocation_percent = forms.CharField(
-        label="Percent of the at-risk amount", required=False, widget=_decimal_input()
-    )
+    factor = _rule_input("Percent of the fee per point of shortfall")
+    linear_max_percent = _rule_input("At most (percent, optional)")
+    flat_percent = _rule_input("Percent of the fee")
+    flat_amount = _rule_input("Or a fixed amount")
+    allocation_percent = _rule_input("Percent of the at-risk amount")
 
     class Meta:
         model = ServiceLevel

@@ -22,7 +22,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import (
+    DecimalField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -105,6 +115,12 @@ def _editable_contract(request: HttpRequest, pk: int) -> Contract:
     if not _can_edit(request.user, contract):
         raise PermissionDenied("Only the provider's editors change a contract.")
     return contract
+
+
+def _scoped_or_none(records: QuerySet, record_pk: int | None) -> Any:
+    """The record an edit page is about, found only among ``records`` (404 otherwise);
+    None on a "new" page."""
+    return get_object_or_404(records, pk=record_pk) if record_pk else None
 
 
 def _is_provider_side(user: Any, contract: Contract) -> bool:
@@ -548,11 +564,7 @@ def contract_schedule(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contract_service_form(request: HttpRequest, pk: int, cs_pk: int | None = None) -> HttpResponse:
     contract = _editable_contract(request, pk)
-    instance = (
-        get_object_or_404(ContractService.objects.filter(contract=contract), pk=cs_pk)
-        if cs_pk
-        else None
-    )
+    instance = _scoped_or_none(ContractService.objects.filter(contract=contract), cs_pk)
     form = ContractServiceForm(request.POST or None, instance=instance, contract=contract)
     if request.method == "POST" and form.is_valid():
         cs = services.save_contract_service(contract_service=form.save(commit=False))
@@ -1090,6 +1102,84 @@ def service_form(request: HttpRequest, slug: str, service_pk: int | None = None)
     )
 
 
+# --------------------------------------------------------------------------- plain records
+
+
+@dataclass(frozen=True)
+class _Records:
+    """A kind of record kept on the contract page with a plain form and delete page."""
+
+    noun: str  # in the page titles, the messages and the delete question
+    anchor: str  # the contract page's section that lists them
+    of_contract: Callable[[Contract], QuerySet]  # any other id is a 404
+
+
+_LAPSES = _Records(
+    "lapse",
+    "responsibilities",
+    lambda contract: ResponsibilityLapse.objects.filter(responsibility__contract=contract),
+)
+_MAINTENANCE_WINDOWS = _Records(
+    "maintenance window",
+    "maintenance",
+    lambda contract: MaintenanceWindow.objects.filter(contract=contract),
+)
+_INCIDENTS = _Records(
+    "incident",
+    "incidents",
+    lambda contract: Incident.objects.filter(contract_service__contract=contract),
+)
+
+
+def _record_form(
+    request: HttpRequest,
+    contract: Contract,
+    records: _Records,
+    record_pk: int | None,
+    form_class: type[BaseForm],
+) -> HttpResponse:
+    instance = _scoped_or_none(records.of_contract(contract), record_pk)
+    form = form_class(request.POST or None, instance=instance, contract=contract)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+        messages.success(request, f"{_capitalized(records.noun)} saved.")
+        return redirect(_detail_url(contract, records.anchor))
+    return render(
+        request,
+        "contracts/simple_form.html",
+        {
+            "form": form,
+            "contract": contract,
+            "title": f"Edit {records.noun}" if instance else f"New {records.noun}",
+            "timezone_note": contract.timezone,
+            "cancel_url": _detail_url(contract, records.anchor),
+        },
+    )
+
+
+def _record_delete(
+    request: HttpRequest, contract: Contract, records: _Records, record_pk: int
+) -> HttpResponse:
+    record = get_object_or_404(records.of_contract(contract), pk=record_pk)
+    what = f"the {records.noun} {record}"
+    back = _detail_url(contract, records.anchor)
+    if request.method == "POST":
+        record.delete()
+        messages.success(request, f"{_capitalized(what)} deleted.")
+        return redirect(back)
+    return render(
+        request,
+        "contracts/confirm_delete.html",
+        {"contract": contract, "what": what, "cancel_url": back},
+    )
+
+
+def _capitalized(text: str) -> str:
+    # Not str.capitalize(), which would lower-case the rest (a contract reference, say).
+    return f"{text[:1].upper()}{text[1:]}"
+
+
 # --------------------------------------------------------------------------- responsibilities
 
 
@@ -1113,11 +1203,7 @@ def _contract_objectives(contract: Contract) -> Any:
 @require_http_methods(["GET", "POST"])
 def responsibility_form(request: HttpRequest, pk: int, r_pk: int | None = None) -> HttpResponse:
     contract = _editable_contract(request, pk)
-    instance = (
-        get_object_or_404(Responsibility.objects.filter(contract=contract), pk=r_pk)
-        if r_pk
-        else None
-    )
+    instance = _scoped_or_none(Responsibility.objects.filter(contract=contract), r_pk)
     form = ResponsibilityForm(
         request.POST or None,
         instance=instance,
@@ -1216,57 +1302,10 @@ def lapse_form(request: HttpRequest, pk: int, r_pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def lapse_delete(request: HttpRequest, pk: int, lapse_pk: int) -> HttpResponse:
     contract = _editable_contract(request, pk)
-    lapse = get_object_or_404(
-        ResponsibilityLapse.objects.filter(responsibility__contract=contract), pk=lapse_pk
-    )
-    return _simple_delete(request, contract, lapse, f"the lapse {lapse}", "responsibilities")
+    return _record_delete(request, contract, _LAPSES, lapse_pk)
 
 
 # --------------------------------------------------------------------------- exclusions
-
-
-def _simple_crud(
-    *,
-    request: HttpRequest,
-    contract: Contract,
-    form_class: type,
-    instance: Any,
-    title: str,
-    anchor: str,
-    saved: str,
-) -> HttpResponse:
-    form = form_class(request.POST or None, instance=instance, contract=contract)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            form.save()
-        messages.success(request, saved)
-        return redirect(_detail_url(contract, anchor))
-    return render(
-        request,
-        "contracts/simple_form.html",
-        {
-            "form": form,
-            "contract": contract,
-            "title": title,
-            "timezone_note": contract.timezone,
-            "cancel_url": _detail_url(contract, anchor),
-        },
-    )
-
-
-def _simple_delete(
-    request: HttpRequest, contract: Contract, obj: Any, what: str, anchor: str
-) -> HttpResponse:
-    back = _detail_url(contract, anchor)
-    if request.method == "POST":
-        obj.delete()
-        messages.success(request, f"{what[:1].upper()}{what[1:]} deleted.")
-        return redirect(back)
-    return render(
-        request,
-        "contracts/confirm_delete.html",
-        {"contract": contract, "what": what, "cancel_url": back},
-    )
 
 
 @login_required
@@ -1274,20 +1313,7 @@ def _simple_delete(
 @require_http_methods(["GET", "POST"])
 def maintenance_form(request: HttpRequest, pk: int, mw_pk: int | None = None) -> HttpResponse:
     contract = _editable_contract(request, pk)
-    instance = (
-        get_object_or_404(MaintenanceWindow.objects.filter(contract=contract), pk=mw_pk)
-        if mw_pk
-        else None
-    )
-    return _simple_crud(
-        request=request,
-        contract=contract,
-        form_class=MaintenanceWindowForm,
-        instance=instance,
-        title="Edit maintenance window" if instance else "New maintenance window",
-        anchor="maintenance",
-        saved="Maintenance window saved.",
-    )
+    return _record_form(request, contract, _MAINTENANCE_WINDOWS, mw_pk, MaintenanceWindowForm)
 
 
 @login_required
@@ -1295,10 +1321,7 @@ def maintenance_form(request: HttpRequest, pk: int, mw_pk: int | None = None) ->
 @require_http_methods(["GET", "POST"])
 def maintenance_delete(request: HttpRequest, pk: int, mw_pk: int) -> HttpResponse:
     contract = _editable_contract(request, pk)
-    window = get_object_or_404(MaintenanceWindow.objects.filter(contract=contract), pk=mw_pk)
-    return _simple_delete(
-        request, contract, window, f"the maintenance window {window}", "maintenance"
-    )
+    return _record_delete(request, contract, _MAINTENANCE_WINDOWS, mw_pk)
 
 
 @login_required
@@ -1306,22 +1329,7 @@ def maintenance_delete(request: HttpRequest, pk: int, mw_pk: int) -> HttpRespons
 @require_http_methods(["GET", "POST"])
 def incident_form(request: HttpRequest, pk: int, incident_pk: int | None = None) -> HttpResponse:
     contract = _editable_contract(request, pk)
-    instance = (
-        get_object_or_404(
-            Incident.objects.filter(contract_service__contract=contract), pk=incident_pk
-        )
-        if incident_pk
-        else None
-    )
-    return _simple_crud(
-        request=request,
-        contract=contract,
-        form_class=IncidentForm,
-        instance=instance,
-        title="Edit incident" if instance else "New incident",
-        anchor="incidents",
-        saved="Incident saved.",
-    )
+    return _record_form(request, contract, _INCIDENTS, incident_pk, IncidentForm)
 
 
 @login_required
@@ -1329,10 +1337,7 @@ def incident_form(request: HttpRequest, pk: int, incident_pk: int | None = None)
 @require_http_methods(["GET", "POST"])
 def incident_delete(request: HttpRequest, pk: int, incident_pk: int) -> HttpResponse:
     contract = _editable_contract(request, pk)
-    incident = get_object_or_404(
-        Incident.objects.filter(contract_service__contract=contract), pk=incident_pk
-    )
-    return _simple_delete(request, contract, incident, f"the incident {incident}", "incidents")
+    return _record_delete(request, contract, _INCIDENTS, incident_pk)
 
 
 # --------------------------------------------------------------------------- measurements

@@ -29,6 +29,14 @@ def by_id(field_name: str, help_text: str = "") -> filters.NumberFilter:
     return filters.NumberFilter(field_name=field_name, help_text=help_text or None)
 
 
+def at_or_after(field_name: str, **extra: str) -> filters.IsoDateTimeFilter:
+    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte", **extra)
+
+
+def before(field_name: str, **extra: str) -> filters.IsoDateTimeFilter:
+    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt", **extra)
+
+
 class OrganizationFilter(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=Organization.Kind.choices)
     slug = filters.CharFilter()
@@ -103,8 +111,8 @@ class ResponsibilityFilter(filters.FilterSet):
 class ResponsibilityLapseFilter(filters.FilterSet):
     responsibility = by_id("responsibility_id")
     contract = by_id("responsibility__contract_id")
-    start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    start_after = at_or_after("start")
+    start_before = before("start")
 
     class Meta:
         model = ResponsibilityLapse
@@ -114,8 +122,8 @@ class ResponsibilityLapseFilter(filters.FilterSet):
 class MaintenanceWindowFilter(filters.FilterSet):
     contract = by_id("contract_id")
     contract_service = by_id("contract_service_id")
-    start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    start_after = at_or_after("start")
+    start_before = before("start")
 
     class Meta:
         model = MaintenanceWindow
@@ -127,8 +135,8 @@ class IncidentFilter(filters.FilterSet):
     contract_service = by_id("contract_service_id")
     key = filters.CharFilter()
     cause = filters.ChoiceFilter(choices=Incident.Cause.choices)
-    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = at_or_after("started_at")
+    started_before = before("started_at")
 
     class Meta:
         model = Incident
@@ -138,12 +146,8 @@ class IncidentFilter(filters.FilterSet):
 class MeasurementFilter(filters.FilterSet):
     contract_service = by_id("contract_service_id")
     key = filters.CharFilter()
-    observed_after = filters.IsoDateTimeFilter(
-        field_name="observed_at", lookup_expr="gte", help_text="Inclusive, ISO 8601."
-    )
-    observed_before = filters.IsoDateTimeFilter(
-        field_name="observed_at", lookup_expr="lt", help_text="Exclusive, ISO 8601."
-    )
+    observed_after = at_or_after("observed_at", help_text="Inclusive, ISO 8601.")
+    observed_before = before("observed_at", help_text="Exclusive, ISO 8601.")
 
     class Meta:
         model = Measurement
