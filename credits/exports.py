@@ -248,26 +248,29 @@ class AxisLabel:
     text: str
 
 
-@dataclass(slots=True)
-class Bar:
+@dataclass(slots=True, kw_only=True)
+class Mark:
+    """What every plotted element carries: its period and value (as data attributes for
+    scripts and tests), the tooltip title and a CSS class such as "breached"."""
+
+    period: str
+    value: str
+    title: str
+    css_class: str = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class Bar(Mark):
     x: str
     y: str
     width: str
     height: str
-    period: str
-    value: str
-    title: str
-    css_class: str = ""
 
 
-@dataclass(slots=True)
-class Point:
+@dataclass(slots=True, kw_only=True)
+class Point(Mark):
     cx: str
     cy: str
-    period: str
-    value: str
-    title: str
-    css_class: str = ""
 
 
 @dataclass(slots=True)

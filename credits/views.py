@@ -8,6 +8,7 @@ goes through ``credits.services``, whose errors are shown beside the field they 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -348,27 +349,53 @@ def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------- disputes
 
 
+def _post_about_line(
+    request: HttpRequest,
+    line: StatementLine,
+    form: DisputeForm | ResolveDisputeForm,
+    act: Callable[[dict[str, Any]], object],
+    *,
+    missing: type[Exception],
+    missing_message: str,
+    done: str,
+    page_forms: dict[str, dict[int, DisputeForm | ResolveDisputeForm]],
+) -> HttpResponse:
+    """Run a dispute service on a valid form, then go back to the line; a refusal shows
+    the statement again with the form's errors beside its fields (400). ``missing`` is
+    what the service raises for an object outside the user's scope: a 404, like a wrong
+    id."""
+    if form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except missing:
+            raise Http404(missing_message) from None
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, done)
+            statement_url = reverse("statement-detail", args=[line.statement_id])
+            return redirect(f"{statement_url}#line-{line.pk}")
+    statement = _get_statement(request, line.statement_id)
+    context = _statement_context(request, statement, **page_forms)
+    return render(request, "credits/statement_detail.html", context, status=400)
+
+
 @login_required
 @require_POST
 def dispute_open(request: HttpRequest, line_id: int) -> HttpResponse:
     """A customer disputes one line; errors come back beside the reason field."""
     line = get_object_or_404(StatementLine.objects.visible_to(request.user), pk=line_id)
     form = DisputeForm(request.POST, auto_id=f"id_line{line.pk}_%s")
-    if form.is_valid():
-        try:
-            services.open_dispute(line=line, user=request.user, reason=form.cleaned_data["reason"])
-        except StatementLine.DoesNotExist:
-            raise Http404("No such line.") from None
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Your dispute is open; the provider has been told.")
-            return redirect(
-                f"{reverse('statement-detail', args=[line.statement_id])}#line-{line.pk}"
-            )
-    statement = _get_statement(request, line.statement_id)
-    context = _statement_context(request, statement, dispute_forms={line.pk: form})
-    return render(request, "credits/statement_detail.html", context, status=400)
+    return _post_about_line(
+        request,
+        line,
+        form,
+        lambda data: services.open_dispute(line=line, user=request.user, reason=data["reason"]),
+        missing=StatementLine.DoesNotExist,
+        missing_message="No such line.",
+        done="Your dispute is open; the provider has been told.",
+        page_forms={"dispute_forms": {line.pk: form}},
+    )
 
 
 @login_required
@@ -379,27 +406,21 @@ def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         Dispute.objects.visible_to(request.user).select_related("line"), pk=pk
     )
     form = ResolveDisputeForm(request.POST, auto_id=f"id_dispute{dispute.pk}_%s")
-    if form.is_valid():
-        try:
-            services.resolve_dispute(
-                dispute=dispute,
-                user=request.user,
-                status=form.cleaned_data["status"],
-                resolution=form.cleaned_data["resolution"],
-            )
-        except Dispute.DoesNotExist:
-            raise Http404("No such dispute.") from None
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "The dispute is resolved; the customer has been told.")
-            return redirect(
-                f"{reverse('statement-detail', args=[dispute.line.statement_id])}"
-                f"#line-{dispute.line_id}"
-            )
-    statement = _get_statement(request, dispute.line.statement_id)
-    context = _statement_context(request, statement, resolve_forms={dispute.pk: form})
-    return render(request, "credits/statement_detail.html", context, status=400)
+    return _post_about_line(
+        request,
+        dispute.line,
+        form,
+        lambda data: services.resolve_dispute(
+            dispute=dispute,
+            user=request.user,
+            status=data["status"],
+            resolution=data["resolution"],
+        ),
+        missing=Dispute.DoesNotExist,
+        missing_message="No such dispute.",
+        done="The dispute is resolved; the customer has been told.",
+        page_forms={"resolve_forms": {dispute.pk: form}},
+    )
 
 
 @login_required
