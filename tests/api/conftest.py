@@ -198,49 +198,39 @@ def world(personas) -> World:
     other_responsibility = Responsibility.objects.create(
         contract=p.other_contract, title="Keep the racks cool"
     )
-    lapse = ResponsibilityLapse.objects.create(
-        responsibility=responsibility,
-        start=at("2026-01-05T10:00:00+00:00"),
-        end=at("2026-01-05T12:00:00+00:00"),
+    # Each side gets the same row, so that every list counts one per side.
+    lapse, other_lapse = (
+        ResponsibilityLapse.objects.create(
+            responsibility=r,
+            start=at("2026-01-05T10:00:00+00:00"),
+            end=at("2026-01-05T12:00:00+00:00"),
+        )
+        for r in (responsibility, other_responsibility)
     )
-    other_lapse = ResponsibilityLapse.objects.create(
-        responsibility=other_responsibility,
-        start=at("2026-01-05T10:00:00+00:00"),
-        end=at("2026-01-05T12:00:00+00:00"),
+    window, draft_window, other_window = (
+        MaintenanceWindow.objects.create(
+            contract=c,
+            start=at("2026-01-10T01:00:00+00:00"),
+            end=at("2026-01-10T03:00:00+00:00"),
+        )
+        for c in (p.contract, p.draft_contract, p.other_contract)
     )
-    window = MaintenanceWindow.objects.create(
-        contract=p.contract,
-        start=at("2026-01-10T01:00:00+00:00"),
-        end=at("2026-01-10T03:00:00+00:00"),
+    incident, other_incident = (
+        Incident.objects.create(
+            contract_service=service,
+            started_at=at("2026-01-12T08:00:00+00:00"),
+            ended_at=at("2026-01-12T08:50:00+00:00"),
+        )
+        for service in (cs, other_cs)
     )
-    draft_window = MaintenanceWindow.objects.create(
-        contract=p.draft_contract,
-        start=at("2026-01-10T01:00:00+00:00"),
-        end=at("2026-01-10T03:00:00+00:00"),
-    )
-    other_window = MaintenanceWindow.objects.create(
-        contract=p.other_contract,
-        start=at("2026-01-10T01:00:00+00:00"),
-        end=at("2026-01-10T03:00:00+00:00"),
-    )
-    incident = Incident.objects.create(
-        contract_service=cs,
-        started_at=at("2026-01-12T08:00:00+00:00"),
-        ended_at=at("2026-01-12T08:50:00+00:00"),
-    )
-    other_incident = Incident.objects.create(
-        contract_service=other_cs,
-        started_at=at("2026-01-12T08:00:00+00:00"),
-        ended_at=at("2026-01-12T08:50:00+00:00"),
-    )
-    measurement = Measurement.objects.create(
-        contract_service=cs, key="reports", observed_at=at("2026-01-03T09:00:00+00:00"), ok=True
-    )
-    other_measurement = Measurement.objects.create(
-        contract_service=other_cs,
-        key="reports",
-        observed_at=at("2026-01-03T09:00:00+00:00"),
-        ok=True,
+    measurement, other_measurement = (
+        Measurement.objects.create(
+            contract_service=service,
+            key="reports",
+            observed_at=at("2026-01-03T09:00:00+00:00"),
+            ok=True,
+        )
+        for service in (cs, other_cs)
     )
     statement, (line, free_line) = make_statement(
         p.contract,

@@ -39,6 +39,12 @@ DELETE = "401 204 204 403 403 404 404 204"
 PROTECTED = "401 409 409 403 403 404 404 409"
 READ = "401 200 200 200 200 404 404 200"
 NOT_OFFERED = "401 405 405 405 405 405 405 405"
+# One row on each side: every member sees their own, the operator both.
+ONE_A_SIDE = "- 1 1 1 1 1 1 2"
+# What the provider's editors keep on ACME-1: everyone reads, editors write.
+PROVIDER_OWNED = {"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": DELETE}
+# The same, but what refers to it (statement lines, contracts) makes deleting it a 409.
+PROVIDER_OWNED_PROTECTED = {**PROVIDER_OWNED, "delete": PROTECTED}
 
 ENDPOINTS = [
     Endpoint(
@@ -76,10 +82,10 @@ ENDPOINTS = [
     Endpoint(
         "service",
         obj=lambda w: w.service,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {"provider": w.p.provider.pk, "code": "dark-fibre", "name": "Fibre"},
         update=lambda w: {"name": "Renamed"},
-        expect={"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": PROTECTED},
+        expect=PROVIDER_OWNED_PROTECTED,
     ),
     Endpoint(
         "contract",
@@ -96,10 +102,7 @@ ENDPOINTS = [
         },
         update=lambda w: {"title": "Renamed agreement"},
         expect={
-            "retrieve": READ,
-            "create": ON_ACME_1,
-            "update": CHANGE,
-            "delete": PROTECTED,
+            **PROVIDER_OWNED_PROTECTED,
             "effective-service-levels": READ,
             "settle": "401 201 201 403 403 404 404 201",
         },
@@ -111,14 +114,14 @@ ENDPOINTS = [
     Endpoint(
         "contractservice",
         obj=lambda w: w.cs,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {
             "contract": w.p.draft_contract.pk,
             "service": w.service.pk,
             "fee": "500.00",
         },
         update=lambda w: {"fee": "1200.00"},
-        expect={"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": PROTECTED},
+        expect=PROVIDER_OWNED_PROTECTED,
     ),
     Endpoint(
         "servicelevel",
@@ -134,24 +137,24 @@ ENDPOINTS = [
             "credit_rule": {"kind": "per_step", "step": "0.5", "percent": "1"},
         },
         update=lambda w: {"name": "Availability, renamed"},
-        expect={"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": PROTECTED},
+        expect=PROVIDER_OWNED_PROTECTED,
     ),
     Endpoint(
         "responsibility",
         obj=lambda w: w.responsibility,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {
             "contract": w.p.contract.pk,
             "title": "Answer the phone",
             "service_levels": [w.availability.pk],
         },
         update=lambda w: {"title": "Name a deputy too"},
-        expect={"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": DELETE},
+        expect=PROVIDER_OWNED,
     ),
     Endpoint(
         "responsibilitylapse",
         obj=lambda w: w.lapse,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {
             "responsibility": w.responsibility.pk,
             "start": "2026-02-01T10:00:00+01:00",
@@ -159,7 +162,7 @@ ENDPOINTS = [
             "note": "Nobody answered.",
         },
         update=lambda w: {"note": "Nobody answered for two hours."},
-        expect={"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": DELETE},
+        expect=PROVIDER_OWNED,
     ),
     Endpoint(
         "maintenancewindow",
@@ -173,12 +176,12 @@ ENDPOINTS = [
             "description": "Firmware",
         },
         update=lambda w: {"description": "Firmware and fans"},
-        expect={"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": DELETE},
+        expect=PROVIDER_OWNED,
     ),
     Endpoint(
         "incident",
         obj=lambda w: w.incident,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {
             "contract_service": w.cs.pk,
             "key": "availability",
@@ -187,12 +190,12 @@ ENDPOINTS = [
             "cause": "provider",
         },
         update=lambda w: {"cause": "customer"},
-        expect={"retrieve": READ, "create": ON_ACME_1, "update": CHANGE, "delete": DELETE},
+        expect=PROVIDER_OWNED,
     ),
     Endpoint(
         "measurement",
         obj=lambda w: w.measurement,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {
             "contract_service": w.cs.pk,
             "key": "reports",
@@ -210,7 +213,7 @@ ENDPOINTS = [
     Endpoint(
         "statement",
         obj=lambda w: w.statement,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {"contract": w.p.contract.pk},
         update=lambda w: {"credit_total": "0"},
         expect={
@@ -223,7 +226,7 @@ ENDPOINTS = [
     Endpoint(
         "dispute",
         obj=lambda w: w.dispute,
-        counts="- 1 1 1 1 1 1 2",
+        counts=ONE_A_SIDE,
         create=lambda w: {"line": w.free_line.pk, "reason": "The data was late."},
         update=lambda w: {"status": "accepted", "resolution": "Credited in full."},
         expect={

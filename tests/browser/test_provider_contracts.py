@@ -9,7 +9,7 @@ in test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -19,6 +19,7 @@ from contracts.models import Contract, Measurement, ServiceLevel
 from credits import engine
 from credits.models import Statement
 from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.contracts.conftest import REPORTS_ON_TIME, contract_objective, hourly_samples
 from tests.factories import ServiceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -151,27 +152,10 @@ def test_an_editor_builds_a_contract_with_two_services_objectives_and_tiers(pers
 def reporting(personas):
     """ACME-1 with reports on time, contract-wide; last month 9 of 10 reports on time."""
     cs = personas.contract.services.select_related("service").get()
-    objective = ServiceLevel.objects.create(
-        level="customer",
-        provider=personas.provider,
-        contract=personas.contract,
-        key="report-delivery",
-        name="Reports on time",
-        indicator="ratio",
-        target=Decimal("99.5"),
-        credit_rule={"kind": "per_step", "step": "0.5", "percent": "1"},
-    )
+    objective = contract_objective(personas, **REPORTS_ON_TIME)
     month = last_closed_month()
     first = datetime(month.start.year, month.start.month, 3, 9, tzinfo=UTC)
-    Measurement.objects.bulk_create(
-        Measurement(
-            contract_service=cs,
-            key="report-delivery",
-            observed_at=first + timedelta(hours=i),
-            ok=i < 9,
-        )
-        for i in range(10)
-    )
+    hourly_samples(cs, first, ok=9, total=10)
     return objective, cs, month
 
 

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -34,15 +33,9 @@ from tests.factories import (
     ServiceLevelFactory,
 )
 
-pytestmark = pytest.mark.django_db
-
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# Every page is read at one fixed moment, so "this month" and "last month" hold still.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
 @dataclass

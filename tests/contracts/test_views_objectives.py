@@ -5,36 +5,24 @@ input that caused them, and the what-if preview that saves nothing."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import reverse
 
-from contracts.models import ContractService, Measurement, ServiceLevel
+from contracts.models import ContractService, ServiceLevel
+from tests.contracts.conftest import REPORTS_ON_TIME, contract_objective, hourly_samples
 from tests.factories import ContractServiceFactory, ServiceFactory, ServiceLevelFactory
 
-pytestmark = pytest.mark.django_db
-
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+# Every page is read at one fixed moment, so "this month" and "last month" hold still.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 TIERS = [
     {"bound": "99.9", "percent": "10"},
     {"bound": "99", "percent": "30"},
     {"bound": "95", "percent": "100"},
 ]
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def editor(personas, client):
-    client.force_login(personas.provider_editor)
-    return client
 
 
 def objective_data(scope="customer", rule_kind="", tiers=(), **fields):
@@ -198,10 +186,8 @@ def test_add_a_tier_without_javascript_redisplays_the_form_with_one_more_row(per
 
 
 def test_editing_a_tiered_rule_shows_its_tiers_as_rows(personas, editor):
-    sl = ServiceLevel.objects.create(
-        level="customer",
-        provider=personas.provider,
-        contract=personas.contract,
+    sl = contract_objective(
+        personas,
         key="availability",
         name="Availability",
         indicator="uptime",
@@ -362,31 +348,14 @@ def test_a_contract_wide_objective_is_inherited_by_every_service_of_the_contract
 # --------------------------------------------------------------------------- what-if
 
 
-def samples(cs, month, ok, total, key="report-delivery"):
-    start = datetime(2026, month, 2, tzinfo=UTC)
-    Measurement.objects.bulk_create(
-        Measurement(contract_service=cs, key=key, observed_at=start + timedelta(hours=i), ok=i < ok)
-        for i in range(total)
-    )
-
-
 @pytest.fixture
 def reporting(personas):
     """Reports on time, contract-wide, 1 % per started 0.5 points below 99.5; October had 9
     of 10 reports on time (90 %: 19 steps = 19 % of 1,000.00), September 10 of 10."""
     cs = personas.contract.services.get()
-    sl = ServiceLevel.objects.create(
-        level="customer",
-        provider=personas.provider,
-        contract=personas.contract,
-        key="report-delivery",
-        name="Reports on time",
-        indicator="ratio",
-        target=Decimal("99.5"),
-        credit_rule={"kind": "per_step", "step": "0.5", "percent": "1"},
-    )
-    samples(cs, 10, ok=9, total=10)
-    samples(cs, 9, ok=10, total=10)
+    sl = contract_objective(personas, **REPORTS_ON_TIME)
+    hourly_samples(cs, datetime(2026, 10, 2, tzinfo=UTC), ok=9, total=10)
+    hourly_samples(cs, datetime(2026, 9, 2, tzinfo=UTC), ok=10, total=10)
     return sl, cs
 
 

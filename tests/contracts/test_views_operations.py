@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.urls import NoReverseMatch, reverse
 
 from contracts.models import (
@@ -22,21 +21,9 @@ from contracts.models import (
 from credits.models import EarlyWarning, Statement
 from tests.factories import ContractServiceFactory, ServiceLevelFactory
 
-pytestmark = pytest.mark.django_db
-
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def editor(personas, client):
-    client.force_login(personas.provider_editor)
-    return client
+# Every page is read at one fixed moment, so "this month" and "last month" hold still.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
 @pytest.fixture

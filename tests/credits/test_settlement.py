@@ -56,6 +56,22 @@ def told(monkeypatch):
     return calls
 
 
+def settle_september(c):
+    """Settles September 2026, closed since 1 October, as on 5 October."""
+    return settle_period(contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5))
+
+
+def provider_outage_inside_a_lapse(cs, responsibility):
+    """A six-hour lapse of `responsibility` from 14 September 08:00, and 200 minutes of
+    provider-caused downtime of `cs` starting an hour into it."""
+    lapse_start = at(2026, 9, 14, 8)
+    ResponsibilityLapseFactory(
+        responsibility=responsibility, start=lapse_start, end=lapse_start + timedelta(hours=6)
+    )
+    down = lapse_start + timedelta(hours=1)
+    IncidentFactory(contract_service=cs, started_at=down, ended_at=down + timedelta(minutes=200))
+
+
 def weekly_reports():
     """E1's book: weekly reports, 99.5 % on time, 1 % per started 0.5 step, 2,000 EUR."""
     c = contract(period="week", tz="Europe/Berlin", reference="CR-GLOBEX")
@@ -166,9 +182,7 @@ def _e3_book(tz: str = "America/New_York"):
 def test_e3_a_month_with_maintenance_and_a_customer_caused_outage_earns_the_10_percent_tier():
     c, _ = _e3_book()
 
-    statement = settle_period(
-        contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-    ).statement
+    statement = settle_september(c).statement
 
     line = statement.lines.get()
     assert line.measure == {
@@ -194,9 +208,7 @@ def test_e5_credits_above_the_at_risk_amount_get_a_cap_adjustment():
     samples(first, "errors", at(2026, 9, 3), values=[1])
     samples(second, "errors", at(2026, 9, 3), values=[1])
 
-    statement = settle_period(
-        contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-    ).statement
+    statement = settle_september(c).statement
 
     amounts = sorted(statement.lines.values_list("amount", flat=True))
     assert amounts == [Decimal("150.00"), Decimal("300.00")]
@@ -212,16 +224,9 @@ def test_e6_a_provider_incident_inside_a_lapse_of_a_linked_responsibility_is_rel
     availability = objective(c, **AVAILABILITY)
     responsibility = Responsibility.objects.create(contract=c, title="Name a representative")
     responsibility.service_levels.add(availability)
-    lapse_start = at(2026, 9, 14, 8)
-    ResponsibilityLapseFactory(
-        responsibility=responsibility, start=lapse_start, end=lapse_start + timedelta(hours=6)
-    )
-    down = lapse_start + timedelta(hours=1)
-    IncidentFactory(contract_service=cs, started_at=down, ended_at=down + timedelta(minutes=200))
+    provider_outage_inside_a_lapse(cs, responsibility)
 
-    line = settle_period(
-        contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-    ).statement.lines.get()
+    line = settle_september(c).statement.lines.get()
 
     assert line.measure["downtime_seconds"] == 0
     assert line.measure["relieved_seconds"] == 200 * 60
@@ -235,16 +240,9 @@ def test_a_lapse_of_an_unrelated_responsibility_gives_no_relief():
     cs = service(c)
     objective(c, **AVAILABILITY)
     unrelated = Responsibility.objects.create(contract=c, title="Keep the lights on")
-    lapse_start = at(2026, 9, 14, 8)
-    ResponsibilityLapseFactory(
-        responsibility=unrelated, start=lapse_start, end=lapse_start + timedelta(hours=6)
-    )
-    down = lapse_start + timedelta(hours=1)
-    IncidentFactory(contract_service=cs, started_at=down, ended_at=down + timedelta(minutes=200))
+    provider_outage_inside_a_lapse(cs, unrelated)
 
-    line = settle_period(
-        contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-    ).statement.lines.get()
+    line = settle_september(c).statement.lines.get()
 
     assert line.measure["downtime_seconds"] == 200 * 60
     assert line.met is False
@@ -285,9 +283,7 @@ def test_e7_a_contract_starting_on_the_16th_of_a_30_day_month_pays_half_the_fee(
     # Before the contract started: not counted.
     samples(cs, "errors", at(2026, 9, 10), values=[5])
 
-    statement = settle_period(
-        contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-    ).statement
+    statement = settle_september(c).statement
 
     line = statement.lines.get()
     assert line.fee == Decimal("1500.00")
@@ -313,9 +309,7 @@ def test_a_threshold_objective_counts_samples_meeting_the_threshold():
         cs, "resolution-30min", at(2026, 9, 2), values=[10] * 88 + [30] * 2 + ["30.000001"] * 10
     )
 
-    line = settle_period(
-        contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-    ).statement.lines.get()
+    line = settle_september(c).statement.lines.get()
 
     assert line.measure["meeting"] == 90
     assert line.measure["total"] == 100
@@ -331,9 +325,7 @@ def test_969_of_1000_against_96_9_is_met_exactly():
     )
     ratio(cs, "on-time", at(2026, 9, 2), 969, 1000)
 
-    line = settle_period(
-        contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-    ).statement.lines.get()
+    line = settle_september(c).statement.lines.get()
 
     assert line.met is True
     assert line.amount == 0
@@ -505,7 +497,7 @@ def test_a_draft_contract_cannot_be_settled():
     c = contract(status="draft")
 
     with pytest.raises(SettlementError, match="draft"):
-        settle_period(contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5))
+        settle_september(c)
 
 
 def test_a_period_before_the_contract_starts_or_after_it_ends_cannot_be_settled():
@@ -533,23 +525,28 @@ def test_a_pool_rule_on_a_contract_without_a_cap_is_a_readable_error():
     c.refresh_from_db()
 
     with pytest.raises(SettlementError, match="at-risk amount"):
-        settle_period(contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5))
+        settle_september(c)
 
 
 # --------------------------------------------------------------------------- reads
 
 
-def test_compute_period_previews_a_changed_target_without_writing():
-    c, cs, level = weekly_reports()
-    ratio(cs, "report-delivery", at(2026, 10, 6), 987, 1000)
-    looser = engine.Objective(
+def with_target(level, target: Decimal) -> engine.Objective:
+    """The weekly reports objective as the engine reads it, with another target."""
+    return engine.Objective(
         key=level.key,
         name=level.name,
         indicator="ratio",
         comparator="gte",
-        target=Decimal("98.5"),
+        target=target,
         rule=level.rule,
     )
+
+
+def test_compute_period_previews_a_changed_target_without_writing():
+    c, cs, level = weekly_reports()
+    ratio(cs, "report-delivery", at(2026, 10, 6), 987, 1000)
+    looser = with_target(level, Decimal("98.5"))
 
     as_saved = compute_period(contract=c, period_start=WEEK)
     preview = compute_period(contract=c, period_start=WEEK, objective_overrides={level.pk: looser})
@@ -564,14 +561,7 @@ def test_compute_period_previews_a_changed_target_without_writing():
 def test_the_fingerprint_ignores_how_many_decimals_a_target_is_stored_with():
     c, cs, level = weekly_reports()
     ratio(cs, "report-delivery", at(2026, 10, 6), 987, 1000)
-    same = engine.Objective(
-        key=level.key,
-        name=level.name,
-        indicator="ratio",
-        comparator="gte",
-        target=Decimal("99.50000"),
-        rule=level.rule,
-    )
+    same = with_target(level, Decimal("99.50000"))
 
     preview = compute_period(contract=c, period_start=WEEK, objective_overrides={level.pk: same})
 
@@ -630,9 +620,7 @@ def test_settling_a_period_takes_the_same_few_queries_whatever_the_number_of_ser
     # Ten queries (the samples inside the lapse are counted apart; the lines' COPY is not
     # counted) and four savepoint statements, whatever the number of services or samples.
     with django_assert_max_num_queries(14):
-        statement = settle_period(
-            contract=c, period_start=date(2026, 9, 1), now=at(2026, 10, 5)
-        ).statement
+        statement = settle_september(c).statement
 
     assert statement.lines.count() == services * 3
 

@@ -3,12 +3,12 @@ responsibilities and scoping. Disputes, notifications and downloads have their o
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -27,15 +27,9 @@ from tests.factories import (
     ResponsibilityLapseFactory,
 )
 
-pytestmark = pytest.mark.django_db
-
 NOW = datetime(2026, 4, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# Every page is read at one fixed moment, so "this month" and "last month" hold still.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 
 
 @pytest.fixture
@@ -142,19 +136,13 @@ def test_dashboard_chart_has_one_bar_per_month_with_the_month_credit(client, per
 
 
 def test_dashboard_shows_an_objective_at_risk_before_the_breach(client, personas, book):
-    OpenPeriodProgress.objects.create(
-        contract_service=book["cs"],
-        key="availability",
-        period_start=date(2026, 4, 1),
-        period_end=date(2026, 4, 30),
-        service_level=book["level"],
-        indicator="ratio",
-        comparator="gte",
-        target=Decimal("99.5"),
+    # Availability, at least 99.5 % (ratio): at risk in April, the open month.
+    _progress(
+        book["cs"],
+        book["level"],
+        OpenPeriodProgress.State.AT_RISK,
         attainment=Decimal("99.2"),
-        state=OpenPeriodProgress.State.AT_RISK,
         explanation="Availability: at risk, at the current rate the period ends at 99.2 %.",
-        measured_at=NOW,
     )
     client.force_login(personas.customer_member)
     html = client.get(reverse("dashboard")).content.decode()
@@ -168,18 +156,12 @@ def test_dashboard_shows_an_objective_at_risk_before_the_breach(client, personas
 
 
 def test_dashboard_progress_of_an_earlier_period_is_not_shown_as_this_ones(client, personas, book):
-    OpenPeriodProgress.objects.create(
-        contract_service=book["cs"],
-        key="availability",
-        period_start=date(2026, 3, 1),
-        period_end=date(2026, 3, 31),
-        service_level=book["level"],
-        indicator="ratio",
-        comparator="gte",
-        target=Decimal("99.5"),
+    _progress(
+        book["cs"],
+        book["level"],
+        OpenPeriodProgress.State.BREACHED,
+        month=3,
         attainment=Decimal("12.5"),
-        state=OpenPeriodProgress.State.BREACHED,
-        measured_at=NOW,
     )
     client.force_login(personas.customer_member)
     html = client.get(reverse("dashboard")).content.decode()
@@ -221,19 +203,29 @@ def _add_months(personas, cs, start_year: int, count: int) -> None:
         )
 
 
-def _progress(cs, level, state: str = OpenPeriodProgress.State.ON_TRACK) -> None:
+def _progress(
+    cs,
+    level,
+    state: str = OpenPeriodProgress.State.ON_TRACK,
+    *,
+    month: int = 4,
+    attainment: Decimal = Decimal("99.9"),
+    **fields,
+) -> None:
+    """The progress of `level` in a 2026 month (April, the open one, unless said)."""
     OpenPeriodProgress.objects.create(
         contract_service=cs,
         key=level.key,
-        period_start=date(2026, 4, 1),
-        period_end=date(2026, 4, 30),
+        period_start=date(2026, month, 1),
+        period_end=date(2026, month, calendar.monthrange(2026, month)[1]),
         service_level=level,
         indicator=level.indicator,
         comparator=level.comparator,
         target=level.target,
-        attainment=Decimal("99.9"),
+        attainment=attainment,
         state=state,
         measured_at=NOW,
+        **fields,
     )
 
 
