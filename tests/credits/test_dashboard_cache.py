@@ -21,12 +21,11 @@ from tests.credits.settlement_book import ratio
 from tests.credits.test_views_support import LineSpec, make_statement
 from tests.factories import MembershipFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
 
 NOW = test_views.NOW
-# The credits pages' book and frozen clock (15 April 2026, 12:00 UTC).
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
+# The credits pages' book and clock (15 April 2026, 12:00 UTC), frozen by the mark above.
 book = test_views.book
-frozen_clock = test_views.frozen_clock
 
 SECOND = timedelta(seconds=1)
 CACHED_QUERIES = 4  # session, user, memberships (organisations and navigation), the stamp
