@@ -21,7 +21,6 @@ from tests.credits.settlement_book import ratio
 from tests.credits.test_views_support import LineSpec, make_statement
 from tests.factories import MembershipFactory, UserFactory
 
-
 NOW = test_views.NOW
 pytestmark = [pytest.mark.django_db, pytest.mark.time_machine(NOW, tick=False)]
 # The credits pages' book and clock (15 April 2026, 12:00 UTC), frozen by the mark above.

@@ -50,9 +50,7 @@ def told(monkeypatch):
     """What settlement asked credits.notify to announce."""
     calls: list[tuple[str, dict]] = []
     for event in ("statement_issued", "no_data", "early_warning"):
-        monkeypatch.setattr(
-            notify, event, lambda _event=event, **ids: calls.append((_event, ids)), raising=False
-        )
+        monkeypatch.setattr(notify, event, lambda _event=event, **ids: calls.append((_event, ids)))
     return calls
 
 
