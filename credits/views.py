@@ -36,6 +36,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from contracts.models import ContractService, Membership
+from contracts.querysets import EDIT_ROLES
 from credits import exports, selectors, services
 from credits.exports import Datum
 from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilterForm, add_service_errors
@@ -45,7 +46,6 @@ STATEMENTS_PER_PAGE = 50
 NOTIFICATIONS_PER_PAGE = 50
 # A backstop only: the stamp changes as soon as the page would (see selectors.dashboard_stamp).
 DASHBOARD_CACHE_SECONDS = 300
-EDIT_ROLES = (Membership.Role.ADMIN, Membership.Role.EDITOR)
 SOURCE_LEVELS = {
     "corporate": "corporate",
     "service": "service",
