@@ -6,7 +6,7 @@ Builds ``n`` objective-periods with a mix of every indicator (uptime from incide
 maintenance and relief intervals; ratio, threshold and count from aggregates, as
 settlement reads them from the database) and every rule kind (per_step, tiered for
 gte and lte, linear, flat percent and amount, pool, none) and times, per
-objective-period: proration of the fee, the measure, :func:`credits.engine.evaluate`
+objective-period: proration of the fee, the measure, :func:`engine.evaluate`
 with its explanation, and the statement cap over every five lines. Input generation
 is not timed. ``--check`` exits with status 1 below the target of 20,000/s.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from decimal import Decimal
 
-from credits.engine import (
+from engine import (
     CountMeasure,
     Interval,
     Measure,

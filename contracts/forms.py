@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
 
+import engine
 from contracts.models import (
     Contract,
     ContractService,
@@ -26,7 +27,6 @@ from contracts.models import (
     Service,
     ServiceLevel,
 )
-from credits import engine
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+import engine
 from contracts.querysets import (
     ContractQuerySet,
     ContractServiceQuerySet,
@@ -32,7 +33,6 @@ from contracts.querysets import (
     ServiceLevelQuerySet,
     ServiceQuerySet,
 )
-from credits import engine
 
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 

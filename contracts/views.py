@@ -41,6 +41,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+import engine
 from contracts import services
 from contracts.forms import (
     ContractForm,
@@ -68,7 +69,6 @@ from contracts.models import (
 )
 from contracts.querysets import EDIT_ROLES
 from contracts.selectors import effective_service_levels
-from credits import engine
 
 logger = logging.getLogger(__name__)
 

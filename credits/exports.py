@@ -20,7 +20,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from credits import engine
+import engine
 from credits.models import Statement, StatementLine
 
 # --------------------------------------------------------------------------- formatting

@@ -48,8 +48,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
+import engine
 from contracts.models import Membership, Organization, ResponsibilityLapse
-from credits import engine
 from credits.models import (
     Delivery,
     Dispute,

@@ -17,8 +17,8 @@ from typing import Any
 
 from django.db.models import Q
 
+import engine
 from contracts.models import Contract
-from credits import engine
 from credits.models import OpenPeriodProgress
 
 __all__ = ["record_progress"]

@@ -35,6 +35,7 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+import engine
 from contracts.models import (
     Contract,
     ContractService,
@@ -46,7 +47,6 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.selectors import candidate_service_levels, effective_service_level, resolve
-from credits import engine
 from credits.models import (
     Dispute,
     EarlyWarning,

@@ -52,6 +52,7 @@ from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+import engine
 from contracts.models import (
     Contract,
     ContractService,
@@ -62,7 +63,7 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.selectors import EffectiveServiceLevels, effective_service_levels_of
-from credits import engine, notify
+from credits import notify
 from credits.models import EarlyWarning, PendingAnnouncement, Statement, StatementLine
 from credits.progress import record_progress
 from slaportal.db import insert_rows

@@ -40,9 +40,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+import engine
 from contracts.api.parsers import SafeJSONParser
 from contracts.querysets import EDIT_ROLES, is_anonymous
-from credits import engine
 
 NOT_FOUND = "Not found."
 

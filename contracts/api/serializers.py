@@ -12,6 +12,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+import engine
 from contracts.api.base import (
     MoneyField,
     PlainDecimalField,
@@ -35,7 +36,6 @@ from contracts.models import (
 )
 from contracts.querysets import is_anonymous
 from contracts.services import MAX_BATCH
-from credits import engine
 
 # --------------------------------------------------------------------------- credit rules
 # These describe the rule shapes of SPEC §5 for the schema; the engine parses and checks.

@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+import engine
 from contracts.api.base import (
     MoneyField,
     PlainDecimalField,
@@ -17,7 +18,6 @@ from contracts.api.base import (
     plain_decimal,
 )
 from contracts.api.serializers import CreditRuleField, rule_json
-from credits import engine
 from credits.models import Dispute, Notification, Statement, StatementLine
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 from django.contrib.auth import get_user_model
 
+import engine
 from bench import generate
 from bench.generate import BookSpec, build_book, loaded_book, plan_samples, sample_lines, write_book
 from contracts.models import (
@@ -23,7 +24,6 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.selectors import effective_service_levels
-from credits import engine
 
 TINY = BookSpec(contracts=30, months=2, samples_per_objective=3, seed=5, last_month="2026-09")
 

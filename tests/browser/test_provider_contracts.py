@@ -15,8 +15,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+import engine
 from contracts.models import Contract, Measurement, ServiceLevel
-from credits import engine
 from credits.models import Statement
 from tests.browser.conftest import ARTIFACTS, screenshot
 from tests.contracts.conftest import REPORTS_ON_TIME, contract_objective, hourly_samples

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from credits.engine import (
+from engine import (
     NO_DATA_EXPLANATION,
     CountMeasure,
     FlatRule,

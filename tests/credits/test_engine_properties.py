@@ -7,7 +7,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credits.engine import (
+from engine import (
     CountMeasure,
     FlatRule,
     LinearRule,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credits.engine import (
+from engine import (
     Period,
     active_fraction,
     active_interval,

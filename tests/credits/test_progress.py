@@ -11,7 +11,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from credits import engine, notify, settlement
+import engine
+from credits import notify, settlement
 from credits.models import OpenPeriodProgress
 from credits.progress import record_progress
 from credits.settlement import warn_early

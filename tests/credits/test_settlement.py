@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
+import engine
 from contracts.models import Incident, MaintenanceWindow, Measurement, Responsibility
-from credits import engine, notify
+from credits import notify
 from credits.models import Statement, StatementLine
 from credits.settlement import (
     SettlementError,
@@ -188,7 +190,7 @@ def test_e3_a_month_with_maintenance_and_a_customer_caused_outage_earns_the_10_p
         "downtime_seconds": 50 * 60,
         "relieved_seconds": 0,
     }
-    assert engine.format_attainment(engine.Fraction(43_030 * 100, 43_080)) == "99.884"
+    assert engine.format_attainment(Fraction(43_030 * 100, 43_080)) == "99.884"
     assert line.attainment.quantize(Decimal("0.001")) == Decimal("99.884")
     assert line.attainment == Decimal("99.8839368617")
     assert line.amount == Decimal("100.00")

@@ -20,8 +20,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+import engine
 from contracts.models import Contract
-from credits import engine
 from credits.settlement import (
     SettlementError,
     check_settleable,

@@ -1,0 +1,113 @@
+"""The credit engine: the pure arithmetic of service levels and service credits.
+
+It takes plain values (periods, aggregated measurements, intervals, objectives, credit
+rules and fees) and returns attainment, credits and the plain-language explanation of
+every figure. It never touches the database, the clock or the network: settlement, the
+API, the browser and the early warning all call the same functions, so they cannot
+disagree, and every rule can be checked exhaustively with property tests.
+
+Exactness. Attainment is a ``Fraction`` and is compared exactly (969 of 1,000 samples
+against a target of 96.9 is met). Money is ``Decimal`` and is rounded in exactly one
+place, :func:`quantize_money` (the currency's minor unit, ROUND_HALF_UP). ``float`` is
+never used; a float that arrives in a rule is read through its shortest decimal text.
+
+Instants. Intervals are ``(start, end)`` pairs of timezone-aware datetimes or integer
+POSIX seconds; internally they become whole seconds since the epoch (sub-second parts
+are truncated), so a DST change can never stretch or shrink a duration. An ``end`` of
+``None`` means "still open" and runs to the end of the window being measured.
+"""
+
+from engine.errors import ObjectiveError, ParameterError, RuleError
+from engine.evaluation import LineResult, Objective, credit_percent_for, evaluate
+from engine.intervals import Instant, Interval, to_epoch_seconds, union_length, uptime_attainment
+from engine.measures import CountMeasure, Measure, RatioMeasure, ThresholdMeasure, UptimeMeasure
+from engine.money import (
+    CapResult,
+    apply_cap,
+    at_risk_amount,
+    format_money,
+    is_currency,
+    minor_units,
+    quantize_money,
+)
+from engine.numbers import format_attainment, stored_attainment, threshold_met
+from engine.periods import (
+    Period,
+    active_fraction,
+    active_interval,
+    next_period,
+    period_containing,
+    periods_between,
+    previous_period,
+    prorate,
+)
+from engine.projection import BreachWarning, project_breach
+from engine.rules import (
+    CreditRule,
+    FlatRule,
+    LinearRule,
+    PerStepRule,
+    PoolRule,
+    Tier,
+    TieredRule,
+    parse_rule,
+    validate_rule_for,
+)
+from engine.sentences import describe_objective, describe_rule
+from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION, PERIOD_KINDS, RULE_KINDS
+
+__all__ = [
+    "COMPARATORS",
+    "INDICATORS",
+    "NO_DATA_EXPLANATION",
+    "PERIOD_KINDS",
+    "RULE_KINDS",
+    "BreachWarning",
+    "CapResult",
+    "CountMeasure",
+    "CreditRule",
+    "FlatRule",
+    "Instant",
+    "Interval",
+    "LineResult",
+    "LinearRule",
+    "Measure",
+    "Objective",
+    "ObjectiveError",
+    "ParameterError",
+    "PerStepRule",
+    "Period",
+    "PoolRule",
+    "RatioMeasure",
+    "RuleError",
+    "ThresholdMeasure",
+    "Tier",
+    "TieredRule",
+    "UptimeMeasure",
+    "active_fraction",
+    "active_interval",
+    "apply_cap",
+    "at_risk_amount",
+    "credit_percent_for",
+    "describe_objective",
+    "describe_rule",
+    "evaluate",
+    "format_attainment",
+    "format_money",
+    "is_currency",
+    "minor_units",
+    "next_period",
+    "parse_rule",
+    "period_containing",
+    "periods_between",
+    "previous_period",
+    "project_breach",
+    "prorate",
+    "quantize_money",
+    "stored_attainment",
+    "threshold_met",
+    "to_epoch_seconds",
+    "union_length",
+    "uptime_attainment",
+    "validate_rule_for",
+]

@@ -1,0 +1,316 @@
+"""An objective evaluated against its measure: attainment, shortfall, credit and explanation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from engine.errors import ObjectiveError, RuleError
+from engine.measures import _MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
+from engine.money import format_money, quantize_money
+from engine.numbers import (
+    _HUNDRED,
+    _ZERO,
+    _fmt_decimal,
+    _fmt_fraction,
+    _percent_decimal,
+    _to_decimal,
+    format_attainment,
+)
+from engine.rules import (
+    CreditRule,
+    FlatRule,
+    LinearRule,
+    PerStepRule,
+    PoolRule,
+    TieredRule,
+    validate_rule_for,
+)
+from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """An effective service level of one contract service."""
+
+    key: str
+    name: str
+    indicator: str
+    comparator: str
+    target: Decimal
+    rule: CreditRule | None
+    threshold: Decimal | None = None
+    threshold_comparator: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.indicator not in INDICATORS:
+            raise ObjectiveError(
+                f"unknown indicator {self.indicator!r}: use {', '.join(INDICATORS)}",
+                field="indicator",
+            )
+        if self.comparator not in COMPARATORS:
+            raise ObjectiveError(
+                f"unknown comparator {self.comparator!r}: use gte or lte", field="comparator"
+            )
+        target = _to_decimal(self.target, "target", ObjectiveError)
+        object.__setattr__(self, "target", target)
+        if target < 0:
+            raise ObjectiveError("target must not be negative", field="target")
+        if self.indicator != "count" and target > 100:
+            raise ObjectiveError("a percentage target must be at most 100", field="target")
+        if self.indicator == "threshold":
+            if self.threshold is None:
+                raise ObjectiveError("a threshold objective needs a threshold", field="threshold")
+            object.__setattr__(
+                self, "threshold", _to_decimal(self.threshold, "threshold", ObjectiveError)
+            )
+            if self.threshold_comparator not in COMPARATORS:
+                raise ObjectiveError(
+                    "threshold_comparator must be gte or lte", field="threshold_comparator"
+                )
+        if self.rule is not None and not isinstance(self.rule, CreditRule):
+            raise ObjectiveError("rule must be a parsed credit rule", field="credit_rule")
+        validate_rule_for(self.rule, self.comparator)
+
+    @property
+    def label(self) -> str:
+        """The name to use in sentences."""
+        return self.name or self.key
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """The outcome of one objective in one period.
+
+    ``met`` and ``attainment`` are ``None`` when there is no data. ``credit_percent`` is
+    the credit as a percentage of the line's fee (for a flat amount or a pool share, the
+    share of the fee that amount is), exact to 6 decimals. ``amount`` is quantized.
+    ``fee`` is the line's fee quantized to the currency, the base of the figures.
+    """
+
+    attainment: Fraction | None
+    met: bool | None
+    shortfall: Fraction | None
+    credit_percent: Decimal
+    amount: Decimal
+    explanation: str
+    fee: Decimal
+
+
+def _shortfall(objective: Objective, attainment: Fraction) -> Fraction:
+    target = Fraction(objective.target)
+    return target - attainment if objective.comparator == "gte" else attainment - target
+
+
+def _is_percentage(objective: Objective) -> bool:
+    return objective.indicator != "count"
+
+
+def _capped(raw: Fraction, max_percent: Decimal | None) -> tuple[Fraction, Fraction | None]:
+    """The percent after the rule's own cap and the 100 % ceiling, and the cap that
+    applied (``None`` when none did)."""
+    ceiling = _HUNDRED if max_percent is None else min(Fraction(max_percent), _HUNDRED)
+    if raw > ceiling:
+        return ceiling, ceiling
+    return max(raw, _ZERO), None
+
+
+def _percent_credit(
+    rule: PerStepRule | TieredRule | LinearRule | FlatRule,
+    objective: Objective,
+    attainment: Fraction,
+    shortfall: Fraction,
+) -> tuple[Fraction, str | None]:
+    """Percent of the fee a breached objective earns, and how it was reached (``None``
+    when no tier is crossed)."""
+    unit = " %" if _is_percentage(objective) else ""
+    if isinstance(rule, PerStepRule):
+        steps = -(-shortfall // Fraction(rule.step))
+        raw = Fraction(rule.percent) * steps
+        percent, cap = _capped(raw, rule.max_percent)
+        text = (
+            f"{steps} started step{'s' if steps != 1 else ''} of {_fmt_decimal(rule.step)} "
+            f"at {_fmt_decimal(rule.percent)} % each = {_fmt_fraction(raw)} %"
+        )
+        if cap is not None:
+            text += f", capped at {_fmt_fraction(cap)} %"
+        return percent, text
+    if isinstance(rule, TieredRule):
+        below = objective.comparator == "gte"
+        crossed = [
+            tier
+            for tier in rule.tiers
+            if (attainment < tier.bound if below else attainment > tier.bound)
+        ]
+        if not crossed:
+            return _ZERO, None
+        # Among equal percents name the worst bound crossed: it is what the customer sees.
+        worst = max(crossed, key=lambda t: (t.percent, -t.bound if below else t.bound))
+        percent = min(Fraction(worst.percent), _HUNDRED)
+        side = "below" if below else "above"
+        return percent, (
+            f"{side} the {_fmt_decimal(worst.bound)}{unit} tier: {_fmt_fraction(percent)} %"
+        )
+    if isinstance(rule, LinearRule):
+        raw = Fraction(rule.factor) * shortfall
+        percent, cap = _capped(raw, rule.max_percent)
+        text = (
+            f"{_fmt_decimal(rule.factor)} % for each of the {_gap(objective, shortfall)} "
+            f"= {_fmt_fraction(raw)} %"
+        )
+        if cap is not None:
+            text += f", capped at {_fmt_fraction(cap)} %"
+        return percent, text
+    assert rule.percent is not None
+    percent = Fraction(rule.percent)
+    return percent, f"flat {_fmt_fraction(percent)} %"
+
+
+def credit_percent_for(objective: Objective, attainment: Fraction) -> Fraction | None:
+    """The percent of the fee the objective's rule awards at ``attainment`` (0 when met
+    or without a rule); ``None`` for rules that award an amount (flat amount, pool)."""
+    rule = objective.rule
+    if isinstance(rule, PoolRule) or (isinstance(rule, FlatRule) and rule.amount is not None):
+        return None
+    shortfall = _shortfall(objective, attainment)
+    if rule is None or shortfall <= 0:
+        return _ZERO
+    return _percent_credit(rule, objective, attainment, shortfall)[0]
+
+
+def _fmt_duration(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    if not rest:
+        return f"{minutes:,} min"
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes:,} min {rest} s"
+
+
+def _standing(objective: Objective, measure: Measure, attainment: Fraction) -> str:
+    """Attainment against the target, with the figures it comes from."""
+    bound = "at least" if objective.comparator == "gte" else "at most"
+    target = _fmt_decimal(objective.target)
+    if isinstance(measure, CountMeasure):
+        return f"{_fmt_fraction(attainment)} against a target of {bound} {target}"
+    text = f"{format_attainment(attainment)} % against a target of {bound} {target} %"
+    if isinstance(measure, UptimeMeasure):
+        return (
+            f"{text} ({_fmt_duration(measure.downtime_seconds)} of downtime in "
+            f"{_fmt_duration(measure.scheduled_seconds)} scheduled)"
+        )
+    if isinstance(measure, RatioMeasure):
+        return f"{text} ({measure.ok:,} of {measure.total:,} samples ok)"
+    assert objective.threshold is not None
+    symbol = "≥" if objective.threshold_comparator == "gte" else "≤"
+    return (
+        f"{text} ({measure.meeting:,} of {measure.total:,} samples "
+        f"{symbol} {_fmt_decimal(objective.threshold)})"
+    )
+
+
+def _figure(objective: Objective, attainment: Fraction) -> str:
+    if _is_percentage(objective):
+        return f"{format_attainment(attainment)} %"
+    return _fmt_fraction(attainment)
+
+
+def _gap(objective: Objective, shortfall: Fraction) -> str:
+    side = "short" if objective.comparator == "gte" else "over"
+    if not _is_percentage(objective):
+        return f"{_fmt_fraction(shortfall)} {side}"
+    return f"{_fmt_fraction(shortfall)} point{'' if shortfall == 1 else 's'} {side}"
+
+
+def evaluate(
+    objective: Objective,
+    measure: Measure,
+    *,
+    fee: Decimal,
+    currency: str,
+    at_risk: Decimal | None,
+    period_label: str = "",
+) -> LineResult:
+    """Attainment, credit and explanation of one objective for one period.
+
+    ``fee`` is the contract service's (prorated) fee for the period; it is quantized to
+    the currency first, because that is the fee the customer is invoiced and every
+    figure of the explanation can then be recomputed by hand. ``at_risk`` is the
+    period's at-risk amount, required by a pool rule (:class:`RuleError` otherwise).
+    Percent credits are clamped to 0..100 % of the fee, a flat amount to the fee; a
+    pool share is bounded by ``at_risk``. Credits are never negative.
+    """
+    expected = _MEASURE_FOR[objective.indicator]
+    if not isinstance(measure, expected):
+        raise TypeError(
+            f"a {objective.indicator} objective needs a {expected.__name__}, "
+            f"not {type(measure).__name__}"
+        )
+    fee_amount = quantize_money(fee, currency)
+    if fee_amount < 0:
+        raise ValueError("a fee cannot be negative")
+    zero = quantize_money(0, currency)
+    attainment = measure.attainment
+    if attainment is None:
+        return LineResult(None, None, None, Decimal(0), zero, NO_DATA_EXPLANATION, fee_amount)
+    head = objective.label if not period_label else f"{objective.label} ({period_label})"
+    standing = _standing(objective, measure, attainment)
+    shortfall = _shortfall(objective, attainment)
+    if shortfall <= 0:
+        return LineResult(
+            attainment,
+            True,
+            shortfall,
+            Decimal(0),
+            zero,
+            f"{head}: {standing}: target met, no credit.",
+            fee_amount,
+        )
+    fee_text = format_money(fee_amount, currency)
+    rule = objective.rule
+    percent = _ZERO
+    amount = zero
+    amount_based = isinstance(rule, PoolRule) or (
+        isinstance(rule, FlatRule) and rule.amount is not None
+    )
+    if rule is None:
+        credit = "no service credit applies"
+    elif isinstance(rule, PoolRule):
+        if at_risk is None:
+            raise RuleError(
+                "a pool rule needs an at-risk amount: set the contract's credit cap percent",
+                field="allocation_percent",
+            )
+        pool = quantize_money(at_risk, currency)
+        amount = quantize_money(Fraction(pool) * Fraction(rule.allocation_percent) / 100, currency)
+        credit = (
+            f"{_fmt_decimal(rule.allocation_percent)} % of the at-risk amount of "
+            f"{format_money(pool, currency)} = {format_money(amount, currency)}"
+        )
+    elif isinstance(rule, FlatRule) and rule.amount is not None:
+        flat = quantize_money(rule.amount, currency)
+        amount = min(flat, fee_amount)
+        credit = f"flat {format_money(flat, currency)}"
+        if amount < flat:
+            credit += f", limited to the fee of {fee_text}"
+    else:
+        percent, how = _percent_credit(rule, objective, attainment, shortfall)
+        if how is None:
+            credit = "no credit tier reached, no credit"
+        else:
+            amount = quantize_money(Fraction(fee_amount) * percent / _HUNDRED, currency)
+            credit = f"{how} of {fee_text} = {format_money(amount, currency)}"
+    if amount_based and fee_amount:
+        # An amount-based credit reports the share of the fee it is, so every line of a
+        # statement reads on one scale.
+        percent = Fraction(amount) * _HUNDRED / Fraction(fee_amount)
+    return LineResult(
+        attainment,
+        False,
+        shortfall,
+        _percent_decimal(percent),
+        amount,
+        f"{head}: {standing}, {_gap(objective, shortfall)}; {credit}.",
+        fee_amount,
+    )

@@ -1,0 +1,136 @@
+"""Exact numbers: reading decimals strictly, rounding ratios, attainment as text and stored."""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from fractions import Fraction
+
+from engine.errors import ParameterError, RuleError
+
+_HUNDRED = Fraction(100)
+_ZERO = Fraction(0)
+# Wide enough that sums and prorated fees of any realistic contract are exact; a fee
+# prorated by a fraction such as 16/31 is the only value that is ever cut here.
+_EXACT = Context(
+    prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
+
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# Bounds that keep every product and quotient of parameters well inside _EXACT and
+# stop a rule such as step=1e-999999 from turning one evaluation into a huge integer.
+_MAX_INTEGER_DIGITS = 15
+_MAX_PLACES = 12
+
+
+def _to_decimal(
+    value: object, field: str, error: type[ParameterError] = RuleError, label: str | None = None
+) -> Decimal:
+    """Read a parameter as a finite ``Decimal``: str, int, Decimal or float (via its text)."""
+    name = label or field
+    if isinstance(value, bool):
+        raise error(f"{name} must be a number, not {str(value).lower()}", field=field)
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise error(f"{name} must be a finite number", field=field)
+        # repr() is the shortest text that reads back as the same float, so 0.1 becomes
+        # Decimal("0.1") rather than its binary approximation.
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _NUMBER.fullmatch(text):
+            raise error(f"{name} must be a number, not {value!r}", field=field)
+        number = Decimal(text)
+    elif value is None:
+        raise error(f"{name} is required", field=field)
+    else:
+        raise error(f"{name} must be a number", field=field)
+    if not number.is_finite():
+        raise error(f"{name} must be a finite number", field=field)
+    if number.is_zero():
+        number = number.copy_abs()
+    if number.adjusted() >= _MAX_INTEGER_DIGITS:
+        raise error(f"{name} is too large", field=field)
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent < -_MAX_PLACES:
+        # Trailing zeros are harmless ("1.0000000000000"); only real precision is refused.
+        while exponent < -_MAX_PLACES and len(digits) > 1 and digits[-1] == 0:
+            digits = digits[:-1]
+            exponent += 1
+        if exponent < -_MAX_PLACES:
+            raise error(f"{name} has more than {_MAX_PLACES} decimal places", field=field)
+        number = Decimal((sign, digits, exponent))
+    return number
+
+
+def _text(value: Decimal) -> str:
+    """Canonical text of a parameter for JSON: never an exponent."""
+    return format(value, "f")
+
+
+def _optional_text(value: Decimal | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _round_ratio(numerator: int, denominator: int, places: int) -> Decimal:
+    """Round numerator/denominator (denominator > 0) to ``places`` decimals, ties away
+    from zero, in integers only: this runs for every figure of every line."""
+    scaled = abs(numerator) * 10**places
+    units = (2 * scaled + denominator) // (2 * denominator)
+    if numerator < 0 and units:
+        units = -units
+    return Decimal(f"{units}E-{places}") if places else Decimal(units)
+
+
+def _round_half_up(value: Fraction, places: int) -> Decimal:
+    """Round an exact value to ``places`` decimals, ties away from zero."""
+    return _round_ratio(value.numerator, value.denominator, places)
+
+
+def _fmt_decimal(value: Decimal) -> str:
+    """A parameter for people: thousands separators, no exponent, no trailing zeros."""
+    text = format(value, ",f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _fmt_fraction(value: Fraction, places: int = 3) -> str:
+    """An exact value for people: exact when it has at most ``places`` decimals, else
+    rounded half up to ``places``."""
+    if (value * 10**places).denominator == 1:
+        return _fmt_decimal(_round_half_up(value, places))
+    return format(_round_half_up(value, places), ",f")
+
+
+def _percent_decimal(value: Fraction) -> Decimal:
+    """A credit percentage to store: exact up to 6 decimals, else rounded half up."""
+    text = format(_round_half_up(value, 6), "f")
+    return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+
+
+def format_attainment(attainment: Fraction | Decimal) -> str:
+    """Attainment as shown on statements: 3 decimals, ROUND_HALF_UP (``"99.884"``)."""
+    return format(_round_half_up(Fraction(attainment), 3), "f")
+
+
+def stored_attainment(attainment: Fraction | None) -> Decimal | None:
+    """Attainment as the database keeps it: 10 decimals, ROUND_HALF_UP, enough for
+    :func:`format_attainment` to show the same 3 decimals as the exact value."""
+    return None if attainment is None else _round_half_up(Fraction(attainment), 10)
+
+
+def threshold_met(value: Decimal, threshold: Decimal, comparator: str) -> bool:
+    """Whether one sample ``value`` meets ``threshold`` (``gte``: at least; ``lte``: at most)."""
+    if comparator == "gte":
+        return value >= threshold
+    if comparator == "lte":
+        return value <= threshold
+    raise ValueError(f"unknown comparator {comparator!r}: use gte or lte")

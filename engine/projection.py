@@ -1,0 +1,105 @@
+"""Early warning: projecting an open period's attainment and credit to its end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Literal
+
+from engine.evaluation import Objective, _figure, _is_percentage, credit_percent_for
+from engine.measures import _MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
+from engine.numbers import _HUNDRED, _fmt_decimal, _percent_decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BreachWarning:
+    """An early warning for an open period.
+
+    ``breached``: the target can no longer be met even if everything goes right from
+    now on. ``at_risk``: at the current rate the period ends below target.
+    ``projected_credit_percent`` is ``None`` for rules that award an amount.
+    """
+
+    state: Literal["breached", "at_risk"]
+    attainment_so_far: Fraction
+    projected_attainment: Fraction
+    projected_credit_percent: Decimal | None
+    explanation: str
+
+
+def project_breach(
+    objective: Objective,
+    measure_so_far: Measure,
+    elapsed_fraction: Fraction,
+    *,
+    min_samples: int = 10,
+) -> BreachWarning | None:
+    """Warn before a credit accrues: is the objective already lost, or burning its error
+    budget fast enough to be lost by the end of the period?
+
+    ``measure_so_far`` covers the period from its start to now; ``elapsed_fraction`` is
+    the share of the period behind us (0 < f ≤ 1). Volumes (scheduled time, samples,
+    counts) are projected linearly to the whole period. Ratio and threshold objectives
+    are judged only from ``min_samples`` samples on. ``None`` means no warning.
+    """
+    elapsed = Fraction(elapsed_fraction)
+    if not 0 < elapsed <= 1:
+        raise ValueError("elapsed_fraction must be greater than 0 and at most 1")
+    if not isinstance(measure_so_far, _MEASURE_FOR[objective.indicator]):
+        raise TypeError(f"a {objective.indicator} objective needs its own measure")
+    now = measure_so_far.attainment
+    if now is None:
+        return None
+    gte = objective.comparator == "gte"
+    best: Fraction | None
+    if isinstance(measure_so_far, CountMeasure):
+        projected = now / elapsed
+        # More events can always arrive, so an 'at least' count is only lost at the end.
+        best = now if (not gte or elapsed == 1) else None
+    else:
+        if isinstance(measure_so_far, UptimeMeasure):
+            good = measure_so_far.scheduled_seconds - measure_so_far.downtime_seconds
+            seen = measure_so_far.scheduled_seconds
+        else:
+            if measure_so_far.total < min_samples:
+                return None
+            good = (
+                measure_so_far.ok
+                if isinstance(measure_so_far, RatioMeasure)
+                else measure_so_far.meeting
+            )
+            seen = measure_so_far.total
+        expected = Fraction(seen) / elapsed
+        remaining = expected - seen
+        # The best case: everything still to come goes right (all good for 'at least').
+        best = _HUNDRED * ((good + remaining) if gte else good) / expected
+        projected = now
+    target = Fraction(objective.target)
+
+    def fails(value: Fraction) -> bool:
+        return value < target if gte else value > target
+
+    if best is not None and fails(best):
+        state: Literal["breached", "at_risk"] = "breached"
+    elif fails(projected):
+        state = "at_risk"
+    else:
+        return None
+    credit = credit_percent_for(objective, projected)
+    credit_decimal = None if credit is None else _percent_decimal(credit)
+    bound = "at least" if gte else "at most"
+    target_text = _fmt_decimal(objective.target) + (" %" if _is_percentage(objective) else "")
+    if state == "breached":
+        text = (
+            f"{objective.label}: already breached, {_figure(objective, now)} so far against "
+            f"{bound} {target_text}; the period can no longer end on target"
+        )
+    else:
+        text = (
+            f"{objective.label}: at risk, at the current rate the period ends at "
+            f"{_figure(objective, projected)} against {bound} {target_text}"
+        )
+    if credit_decimal is not None:
+        text += f"; projected credit {_fmt_decimal(credit_decimal)} % of the fee"
+    return BreachWarning(state, now, projected, credit_decimal, text + ".")

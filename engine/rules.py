@@ -1,0 +1,268 @@
+"""Credit rules (per step, tiered, linear, flat, pool): parsing, validation and their percent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+from typing import ClassVar, TypeAlias
+
+from engine.errors import RuleError
+from engine.numbers import _fmt_decimal, _optional_text, _text, _to_decimal
+from engine.vocabulary import COMPARATORS, RULE_KINDS
+
+
+def _check_percent(value: Decimal, field: str, label: str | None = None) -> None:
+    if not 0 <= value <= 100:
+        raise RuleError(f"{label or field} must be between 0 and 100", field=field)
+
+
+@dataclass(frozen=True, slots=True)
+class PerStepRule:
+    """``percent`` of the fee for every started ``step`` of shortfall, at most
+    ``max_percent``."""
+
+    step: Decimal
+    percent: Decimal
+    max_percent: Decimal | None = None
+    kind: ClassVar[str] = "per_step"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "step", _to_decimal(self.step, "step"))
+        object.__setattr__(self, "percent", _to_decimal(self.percent, "percent"))
+        if self.step <= 0:
+            raise RuleError("step must be greater than 0", field="step")
+        _check_percent(self.percent, "percent")
+        if self.max_percent is not None:
+            object.__setattr__(self, "max_percent", _to_decimal(self.max_percent, "max_percent"))
+            _check_percent(self.max_percent, "max_percent")
+
+    def to_json(self) -> dict[str, object]:
+        """The rule in the API's shape, decimals as strings."""
+        return {
+            "kind": self.kind,
+            "step": _text(self.step),
+            "percent": _text(self.percent),
+            "max_percent": _optional_text(self.max_percent),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """One tier of a tiered rule: ``percent`` of the fee once ``bound`` is crossed."""
+
+    bound: Decimal
+    percent: Decimal
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bound", _to_decimal(self.bound, "tiers", label="bound"))
+        object.__setattr__(self, "percent", _to_decimal(self.percent, "tiers", label="percent"))
+        if self.bound < 0:
+            raise RuleError("bound must not be negative", field="tiers")
+        _check_percent(self.percent, "tiers", "percent")
+
+
+@dataclass(frozen=True, slots=True)
+class TieredRule:
+    """The largest ``percent`` among the tiers whose bound the attainment crosses."""
+
+    tiers: tuple[Tier, ...]
+    kind: ClassVar[str] = "tiered"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tiers, str | bytes | Mapping) or not isinstance(self.tiers, Iterable):
+            raise RuleError("tiers must be a list of {bound, percent}", field="tiers")
+        tiers = tuple(self.tiers)
+        if not tiers:
+            raise RuleError("at least one tier is required", field="tiers")
+        if not all(isinstance(tier, Tier) for tier in tiers):
+            raise RuleError("tiers must be a list of {bound, percent}", field="tiers")
+        bounds: set[Decimal] = set()
+        for tier in tiers:
+            if tier.bound in bounds:
+                raise RuleError(
+                    f"two tiers have the bound {_fmt_decimal(tier.bound)}", field="tiers"
+                )
+            bounds.add(tier.bound)
+        object.__setattr__(self, "tiers", tiers)
+
+    def to_json(self) -> dict[str, object]:
+        """The rule in the API's shape, decimals as strings."""
+        return {
+            "kind": self.kind,
+            "tiers": [{"bound": _text(t.bound), "percent": _text(t.percent)} for t in self.tiers],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LinearRule:
+    """``factor`` percent of the fee per point of shortfall, at most ``max_percent``."""
+
+    factor: Decimal
+    max_percent: Decimal | None = None
+    kind: ClassVar[str] = "linear"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "factor", _to_decimal(self.factor, "factor"))
+        if self.factor <= 0:
+            raise RuleError("factor must be greater than 0", field="factor")
+        if self.max_percent is not None:
+            object.__setattr__(self, "max_percent", _to_decimal(self.max_percent, "max_percent"))
+            _check_percent(self.max_percent, "max_percent")
+
+    def to_json(self) -> dict[str, object]:
+        """The rule in the API's shape, decimals as strings."""
+        return {
+            "kind": self.kind,
+            "factor": _text(self.factor),
+            "max_percent": _optional_text(self.max_percent),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FlatRule:
+    """Once per breached period: ``percent`` of the fee, or a fixed ``amount`` (never
+    more than the fee)."""
+
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+    kind: ClassVar[str] = "flat"
+
+    def __post_init__(self) -> None:
+        if self.percent is not None and self.amount is not None:
+            raise RuleError("give either percent or amount, not both", field="amount")
+        if self.percent is None and self.amount is None:
+            raise RuleError("a flat rule needs a percent or an amount", field="percent")
+        if self.percent is not None:
+            object.__setattr__(self, "percent", _to_decimal(self.percent, "percent"))
+            _check_percent(self.percent, "percent")
+        if self.amount is not None:
+            object.__setattr__(self, "amount", _to_decimal(self.amount, "amount"))
+            if self.amount < 0:
+                raise RuleError("amount must not be negative", field="amount")
+
+    def to_json(self) -> dict[str, object]:
+        """The rule in the API's shape, decimals as strings."""
+        if self.amount is not None:
+            return {"kind": self.kind, "amount": _text(self.amount)}
+        assert self.percent is not None
+        return {"kind": self.kind, "percent": _text(self.percent)}
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRule:
+    """``allocation_percent`` of the period's at-risk amount."""
+
+    allocation_percent: Decimal
+    kind: ClassVar[str] = "pool"
+
+    def __post_init__(self) -> None:
+        value = _to_decimal(self.allocation_percent, "allocation_percent")
+        object.__setattr__(self, "allocation_percent", value)
+        _check_percent(value, "allocation_percent")
+
+    def to_json(self) -> dict[str, object]:
+        """The rule in the API's shape, decimals as strings."""
+        return {"kind": self.kind, "allocation_percent": _text(self.allocation_percent)}
+
+
+CreditRule: TypeAlias = PerStepRule | TieredRule | LinearRule | FlatRule | PoolRule
+
+_RULE_CLASSES: dict[str, type[CreditRule]] = {
+    cls.kind: cls for cls in (PerStepRule, TieredRule, LinearRule, FlatRule, PoolRule)
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "per_step": ("step", "percent"),
+    "tiered": ("tiers",),
+    "linear": ("factor",),
+    "flat": (),
+    "pool": ("allocation_percent",),
+}
+_OPTIONAL: dict[str, tuple[str, ...]] = {
+    "per_step": ("max_percent",),
+    "tiered": (),
+    "linear": ("max_percent",),
+    "flat": ("percent", "amount"),
+    "pool": (),
+}
+
+
+def _parse_tiers(raw: object) -> tuple[Tier, ...]:
+    if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Sequence):
+        raise RuleError("tiers must be a list of {bound, percent}", field="tiers")
+    tiers = []
+    for position, item in enumerate(raw, start=1):
+        if not isinstance(item, Mapping):
+            raise RuleError(f"tier {position} must be an object {{bound, percent}}", field="tiers")
+        for key in item:
+            if key not in ("bound", "percent"):
+                raise RuleError(f"tier {position}: {key} is not a tier parameter", field="tiers")
+        for key in ("bound", "percent"):
+            if item.get(key) is None:
+                raise RuleError(f"tier {position}: {key} is required", field="tiers")
+        try:
+            tiers.append(Tier(bound=item["bound"], percent=item["percent"]))
+        except RuleError as error:
+            raise RuleError(f"tier {position}: {error.message}", field="tiers") from None
+    return tuple(tiers)
+
+
+def parse_rule(spec: Mapping[str, object] | CreditRule | None) -> CreditRule | None:
+    """Read a credit rule from its JSON shape (SPEC §5); ``None`` means no rule.
+
+    Numbers may be strings, ints or Decimals (a float is read through its text); NaN,
+    infinities, booleans, missing or unknown parameters raise :class:`RuleError` whose
+    ``field`` names the parameter. An already parsed rule is returned unchanged.
+    """
+    if spec is None:
+        return None
+    if isinstance(spec, CreditRule):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise RuleError("a credit rule must be an object with a kind", field="kind")
+    kind = spec.get("kind")
+    if kind is None or kind == "":
+        raise RuleError("kind is required", field="kind")
+    if not isinstance(kind, str) or kind not in _RULE_CLASSES:
+        raise RuleError(f"unknown kind {kind!r}: use one of {', '.join(RULE_KINDS)}", field="kind")
+    known = _REQUIRED[kind] + _OPTIONAL[kind]
+    for key in spec:
+        if key != "kind" and key not in known:
+            raise RuleError(f"{key} is not a parameter of a {kind} rule", field=str(key))
+    for key in _REQUIRED[kind]:
+        if spec.get(key) is None:
+            raise RuleError(f"{key} is required for a {kind} rule", field=key)
+    # A null optional parameter means "not set", as in {"max_percent": null}.
+    params: dict[str, object] = {key: spec[key] for key in known if spec.get(key) is not None}
+    if kind == "tiered":
+        params["tiers"] = _parse_tiers(params["tiers"])
+    return _RULE_CLASSES[kind](**params)  # type: ignore[arg-type]
+
+
+def validate_rule_for(rule: CreditRule | None, comparator: str) -> None:
+    """Check what depends on the objective's comparator: tiers must run from the mildest
+    breach to the worst (``gte``: bounds strictly descending; ``lte``: strictly
+    ascending) and a worse tier never credits less. Raises :class:`RuleError`."""
+    if comparator not in COMPARATORS:
+        raise RuleError(f"unknown comparator {comparator!r}: use gte or lte", field="comparator")
+    if not isinstance(rule, TieredRule):
+        return
+    for position, (milder, worse) in enumerate(pairwise(rule.tiers), start=2):
+        if comparator == "gte" and not worse.bound < milder.bound:
+            raise RuleError(
+                f"tier {position}: for an 'at least' objective each bound must be lower "
+                "than the one before",
+                field="tiers",
+            )
+        if comparator == "lte" and not worse.bound > milder.bound:
+            raise RuleError(
+                f"tier {position}: for an 'at most' objective each bound must be higher "
+                "than the one before",
+                field="tiers",
+            )
+        if worse.percent < milder.percent:
+            raise RuleError(
+                f"tier {position}: a worse tier cannot credit less than the one before",
+                field="tiers",
+            )

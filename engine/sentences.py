@@ -1,0 +1,129 @@
+"""Plain-language sentences for rules and objectives, as both portals and e-mails show them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from engine.evaluation import Objective, _is_percentage
+from engine.money import format_money
+from engine.numbers import _fmt_decimal
+from engine.rules import CreditRule, FlatRule, LinearRule, PerStepRule, TieredRule
+from engine.vocabulary import COMPARATORS, PERIOD_KINDS
+
+
+def _lower_first(text: str) -> str:
+    if len(text) > 1 and text[1].isupper():
+        return text  # an acronym such as "SLA" keeps its case
+    return text[:1].lower() + text[1:]
+
+
+def _check_period_name(period_name: str) -> None:
+    if period_name not in PERIOD_KINDS:
+        raise ValueError(f"unknown period {period_name!r}: use week, month or quarter")
+
+
+def _rule_clause(
+    rule: CreditRule | None,
+    *,
+    comparator: str,
+    period_name: str,
+    percentage: bool,
+    target: Decimal | None,
+    currency: str | None,
+) -> str:
+    if rule is None:
+        return "no service credit applies"
+    below = comparator == "gte"
+    word = "below" if below else "above"
+    side = f"{word} it" if target is not None else f"{word} the target"
+    unit = " %" if percentage else ""
+    fee = f"that {period_name}'s fee"
+    if isinstance(rule, PerStepRule):
+        unit_name = "point" if rule.step == 1 else "points"
+        step = _fmt_decimal(rule.step) + (f" {unit_name}" if percentage else "")
+        text = (
+            f"{side} the customer is credited {_fmt_decimal(rule.percent)} % of {fee} "
+            f"for every started step of {step}"
+        )
+        if rule.max_percent is not None:
+            text += f", at most {_fmt_decimal(rule.max_percent)} %"
+        return text
+    if isinstance(rule, TieredRule):
+        tiers = sorted(rule.tiers, key=lambda t: -t.bound if below else t.bound)
+        first, rest = tiers[0], tiers[1:]
+        where = side if first.bound == target else f"{word} {_fmt_decimal(first.bound)}{unit}"
+        text = f"{where} the customer is credited {_fmt_decimal(first.percent)} % of {fee}"
+        for tier in rest:
+            text += f", {_fmt_decimal(tier.percent)} % {word} {_fmt_decimal(tier.bound)}{unit}"
+        return text
+    if isinstance(rule, LinearRule):
+        per = ("point " if percentage else "unit ") + ("short" if below else "over")
+        text = f"{side} the customer is credited {_fmt_decimal(rule.factor)} % of {fee} per {per}"
+        if rule.max_percent is not None:
+            text += f", at most {_fmt_decimal(rule.max_percent)} %"
+        return text
+    if isinstance(rule, FlatRule):
+        if rule.amount is not None:
+            amount = format_money(rule.amount, currency) if currency else _fmt_decimal(rule.amount)
+            return f"{side} the customer is credited a flat {amount}, at most {fee}"
+        assert rule.percent is not None
+        return f"{side} the customer is credited {_fmt_decimal(rule.percent)} % of {fee}"
+    return (
+        f"{side} the customer is credited {_fmt_decimal(rule.allocation_percent)} % of "
+        f"that {period_name}'s at-risk amount"
+    )
+
+
+def describe_rule(
+    rule: CreditRule | None, *, comparator: str, period_name: str, currency: str | None = None
+) -> str:
+    """The rule as one plain sentence, e.g. "Below the target the customer is credited
+    1 % of that week's fee for every started step of 0.5 points." The wording is the
+    one used everywhere in the product."""
+    _check_period_name(period_name)
+    if comparator not in COMPARATORS:
+        raise ValueError(f"unknown comparator {comparator!r}: use gte or lte")
+    clause = _rule_clause(
+        rule,
+        comparator=comparator,
+        period_name=period_name,
+        percentage=True,
+        target=None,
+        currency=currency,
+    )
+    return clause[:1].upper() + clause[1:] + "."
+
+
+def describe_objective(
+    objective: Objective, *, service_name: str, period_name: str, currency: str | None = None
+) -> str:
+    """The objective and its credit rule as one plain sentence, e.g. "Availability of
+    Internet 1G is at least 99.9 % of each month; below it the customer is credited
+    10 % of that month's fee, 30 % below 99 %, 100 % below 95 %." """
+    _check_period_name(period_name)
+    bound = "at least" if objective.comparator == "gte" else "at most"
+    target = _fmt_decimal(objective.target)
+    name = objective.label
+    if objective.indicator == "uptime":
+        text = f"{name} of {service_name} is {bound} {target} % of each {period_name}"
+    elif objective.indicator == "ratio":
+        text = f"{name} of {service_name} is {bound} {target} % of samples each {period_name}"
+    elif objective.indicator == "threshold":
+        assert objective.threshold is not None
+        symbol = "≥" if objective.threshold_comparator == "gte" else "≤"
+        text = (
+            f"{bound.capitalize()} {target} % of {_lower_first(name)} samples of "
+            f"{service_name} are {symbol} {_fmt_decimal(objective.threshold)} each "
+            f"{period_name}"
+        )
+    else:
+        text = f"{name} of {service_name} are {bound} {target} per {period_name}"
+    clause = _rule_clause(
+        objective.rule,
+        comparator=objective.comparator,
+        period_name=period_name,
+        percentage=_is_percentage(objective),
+        target=objective.target,
+        currency=currency,
+    )
+    return f"{text}; {clause}."

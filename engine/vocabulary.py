@@ -1,0 +1,8 @@
+"""The names the engine accepts for indicators, comparators, periods and rule kinds."""
+
+INDICATORS: tuple[str, ...] = ("uptime", "ratio", "threshold", "count")
+COMPARATORS: tuple[str, ...] = ("gte", "lte")
+PERIOD_KINDS: tuple[str, ...] = ("week", "month", "quarter")
+RULE_KINDS: tuple[str, ...] = ("per_step", "tiered", "linear", "flat", "pool")
+
+NO_DATA_EXPLANATION = "No data for this period: no credit."
