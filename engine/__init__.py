@@ -8,7 +8,8 @@ disagree, and every rule can be checked exhaustively with property tests.
 
 Exactness. Attainment is a ``Fraction`` and is compared exactly (969 of 1,000 samples
 against a target of 96.9 is met). Money is ``Decimal`` and is rounded in exactly one
-place, :func:`quantize_money` (the currency's minor unit, ROUND_HALF_UP). ``float`` is
+place, :func:`quantize_money` (the currency's minor unit, ROUND_HALF_UP). Every figure
+becomes text through :mod:`engine.text`, on every surface. ``float`` is
 never used; a float that arrives in a rule is read through its shortest decimal text.
 
 Instants. Intervals are ``(start, end)`` pairs of timezone-aware datetimes or integer
@@ -17,20 +18,13 @@ are truncated), so a DST change can never stretch or shrink a duration. An ``end
 ``None`` means "still open" and runs to the end of the window being measured.
 """
 
+from engine.cap import CapResult, apply_cap
 from engine.errors import ObjectiveError, ParameterError, RuleError
 from engine.evaluation import LineResult, Objective, credit_percent_for, evaluate
 from engine.intervals import Instant, Interval, to_epoch_seconds, union_length, uptime_attainment
 from engine.measures import CountMeasure, Measure, RatioMeasure, ThresholdMeasure, UptimeMeasure
-from engine.money import (
-    CapResult,
-    apply_cap,
-    at_risk_amount,
-    format_money,
-    is_currency,
-    minor_units,
-    quantize_money,
-)
-from engine.numbers import format_attainment, stored_attainment, threshold_met
+from engine.money import at_risk_amount, is_currency, minor_units, quantize_money
+from engine.numbers import stored_attainment, threshold_met
 from engine.periods import (
     Period,
     active_fraction,
@@ -54,6 +48,7 @@ from engine.rules import (
     validate_rule_for,
 )
 from engine.sentences import describe_objective, describe_rule
+from engine.text import format_attainment, format_money
 from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION, PERIOD_KINDS, RULE_KINDS
 
 __all__ = [

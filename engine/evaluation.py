@@ -8,16 +8,8 @@ from fractions import Fraction
 
 from engine.errors import ObjectiveError, RuleError
 from engine.measures import _MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
-from engine.money import format_money, quantize_money
-from engine.numbers import (
-    _HUNDRED,
-    _ZERO,
-    _fmt_decimal,
-    _fmt_fraction,
-    _percent_decimal,
-    _to_decimal,
-    format_attainment,
-)
+from engine.money import quantize_money
+from engine.numbers import _HUNDRED, _ZERO, _percent_decimal, _to_decimal
 from engine.rules import (
     CreditRule,
     FlatRule,
@@ -26,6 +18,13 @@ from engine.rules import (
     PoolRule,
     TieredRule,
     validate_rule_for,
+)
+from engine.text import (
+    format_decimal,
+    format_duration,
+    format_fraction,
+    format_measured,
+    format_money,
 )
 from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION
 
@@ -130,11 +129,11 @@ def _percent_credit(
         raw = Fraction(rule.percent) * steps
         percent, cap = _capped(raw, rule.max_percent)
         text = (
-            f"{steps} started step{'s' if steps != 1 else ''} of {_fmt_decimal(rule.step)} "
-            f"at {_fmt_decimal(rule.percent)} % each = {_fmt_fraction(raw)} %"
+            f"{steps} started step{'s' if steps != 1 else ''} of {format_decimal(rule.step)} "
+            f"at {format_decimal(rule.percent)} % each = {format_fraction(raw)} %"
         )
         if cap is not None:
-            text += f", capped at {_fmt_fraction(cap)} %"
+            text += f", capped at {format_fraction(cap)} %"
         return percent, text
     if isinstance(rule, TieredRule):
         below = objective.comparator == "gte"
@@ -150,21 +149,21 @@ def _percent_credit(
         percent = min(Fraction(worst.percent), _HUNDRED)
         side = "below" if below else "above"
         return percent, (
-            f"{side} the {_fmt_decimal(worst.bound)}{unit} tier: {_fmt_fraction(percent)} %"
+            f"{side} the {format_decimal(worst.bound)}{unit} tier: {format_fraction(percent)} %"
         )
     if isinstance(rule, LinearRule):
         raw = Fraction(rule.factor) * shortfall
         percent, cap = _capped(raw, rule.max_percent)
         text = (
-            f"{_fmt_decimal(rule.factor)} % for each of the {_gap(objective, shortfall)} "
-            f"= {_fmt_fraction(raw)} %"
+            f"{format_decimal(rule.factor)} % for each of the {_gap(objective, shortfall)} "
+            f"= {format_fraction(raw)} %"
         )
         if cap is not None:
-            text += f", capped at {_fmt_fraction(cap)} %"
+            text += f", capped at {format_fraction(cap)} %"
         return percent, text
     assert rule.percent is not None
     percent = Fraction(rule.percent)
-    return percent, f"flat {_fmt_fraction(percent)} %"
+    return percent, f"flat {format_fraction(percent)} %"
 
 
 def credit_percent_for(objective: Objective, attainment: Fraction) -> Fraction | None:
@@ -179,26 +178,17 @@ def credit_percent_for(objective: Objective, attainment: Fraction) -> Fraction |
     return _percent_credit(rule, objective, attainment, shortfall)[0]
 
 
-def _fmt_duration(seconds: int) -> str:
-    minutes, rest = divmod(seconds, 60)
-    if not rest:
-        return f"{minutes:,} min"
-    if not minutes:
-        return f"{rest} s"
-    return f"{minutes:,} min {rest} s"
-
-
 def _standing(objective: Objective, measure: Measure, attainment: Fraction) -> str:
     """Attainment against the target, with the figures it comes from."""
     bound = "at least" if objective.comparator == "gte" else "at most"
-    target = _fmt_decimal(objective.target)
+    target = format_decimal(objective.target)
     if isinstance(measure, CountMeasure):
-        return f"{_fmt_fraction(attainment)} against a target of {bound} {target}"
-    text = f"{format_attainment(attainment)} % against a target of {bound} {target} %"
+        return f"{format_fraction(attainment)} against a target of {bound} {target}"
+    text = f"{format_measured(attainment, percentage=True)} against a target of {bound} {target} %"
     if isinstance(measure, UptimeMeasure):
         return (
-            f"{text} ({_fmt_duration(measure.downtime_seconds)} of downtime in "
-            f"{_fmt_duration(measure.scheduled_seconds)} scheduled)"
+            f"{text} ({format_duration(measure.downtime_seconds)} of downtime in "
+            f"{format_duration(measure.scheduled_seconds)} scheduled)"
         )
     if isinstance(measure, RatioMeasure):
         return f"{text} ({measure.ok:,} of {measure.total:,} samples ok)"
@@ -206,21 +196,19 @@ def _standing(objective: Objective, measure: Measure, attainment: Fraction) -> s
     symbol = "≥" if objective.threshold_comparator == "gte" else "≤"
     return (
         f"{text} ({measure.meeting:,} of {measure.total:,} samples "
-        f"{symbol} {_fmt_decimal(objective.threshold)})"
+        f"{symbol} {format_decimal(objective.threshold)})"
     )
 
 
 def _figure(objective: Objective, attainment: Fraction) -> str:
-    if _is_percentage(objective):
-        return f"{format_attainment(attainment)} %"
-    return _fmt_fraction(attainment)
+    return format_measured(attainment, percentage=_is_percentage(objective))
 
 
 def _gap(objective: Objective, shortfall: Fraction) -> str:
     side = "short" if objective.comparator == "gte" else "over"
     if not _is_percentage(objective):
-        return f"{_fmt_fraction(shortfall)} {side}"
-    return f"{_fmt_fraction(shortfall)} point{'' if shortfall == 1 else 's'} {side}"
+        return f"{format_fraction(shortfall)} {side}"
+    return f"{format_fraction(shortfall)} point{'' if shortfall == 1 else 's'} {side}"
 
 
 def evaluate(
@@ -285,7 +273,7 @@ def evaluate(
         pool = quantize_money(at_risk, currency)
         amount = quantize_money(Fraction(pool) * Fraction(rule.allocation_percent) / 100, currency)
         credit = (
-            f"{_fmt_decimal(rule.allocation_percent)} % of the at-risk amount of "
+            f"{format_decimal(rule.allocation_percent)} % of the at-risk amount of "
             f"{format_money(pool, currency)} = {format_money(amount, currency)}"
         )
     elif isinstance(rule, FlatRule) and rule.amount is not None:

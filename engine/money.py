@@ -1,9 +1,7 @@
-"""Money: a currency's minor unit, the one rounding of amounts, the at-risk amount and the cap."""
+"""Money: a currency's minor unit, the one rounding of amounts and the at-risk amount."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache
@@ -61,11 +59,6 @@ def quantize_money(amount: Decimal | Fraction | int, currency: str) -> Decimal:
     raise TypeError(f"an amount is a Decimal, Fraction or int, not {type(amount).__name__}")
 
 
-def format_money(amount: Decimal | Fraction | int, currency: str) -> str:
-    """Money for people: ``"2,000.00 EUR"``, ``"1,500 JPY"``."""
-    return f"{quantize_money(amount, currency):,f} {currency}"
-
-
 def at_risk_amount(
     cap_percent: Decimal | None, fees_total: Decimal, currency: str
 ) -> Decimal | None:
@@ -77,54 +70,3 @@ def at_risk_amount(
     if percent < 0:
         raise ParameterError("credit_cap_percent must not be negative", field="credit_cap_percent")
     return quantize_money(Fraction(fees_total) * Fraction(percent) / _HUNDRED, currency)
-
-
-@dataclass(frozen=True, slots=True)
-class CapResult:
-    """A statement's total after the cap: lines keep their amounts, and a separate
-    ``cap_adjustment`` (zero or negative) brings the total down to the at-risk amount."""
-
-    credit_total: Decimal
-    cap_adjustment: Decimal
-    explanation: str
-    lines_total: Decimal
-
-
-def apply_cap(amounts: Sequence[Decimal], at_risk: Decimal | None, currency: str) -> CapResult:
-    """Total the (quantized) line amounts and cap the total at ``at_risk`` (no cap when
-    ``None``)."""
-    zero = quantize_money(0, currency)
-    lines_total = zero
-    for amount in amounts:
-        if amount < 0:
-            raise ValueError("a credit line amount cannot be negative")
-        lines_total += quantize_money(amount, currency)
-    if at_risk is None:
-        return CapResult(
-            lines_total,
-            zero,
-            f"No credit cap applies: the total is the sum of the lines, "
-            f"{format_money(lines_total, currency)}.",
-            lines_total,
-        )
-    cap = quantize_money(at_risk, currency)
-    if cap < 0:
-        raise ValueError("the at-risk amount cannot be negative")
-    if lines_total <= cap:
-        return CapResult(
-            lines_total,
-            zero,
-            f"Credits of {format_money(lines_total, currency)} are within the at-risk amount "
-            f"of {format_money(cap, currency)}: no cap adjustment.",
-            lines_total,
-        )
-    adjustment = cap - lines_total
-    return CapResult(
-        cap,
-        adjustment,
-        f"Credits of {format_money(lines_total, currency)} exceed the at-risk amount of "
-        f"{format_money(cap, currency)}: a cap adjustment of "
-        f"{format_money(adjustment, currency)} brings the total to "
-        f"{format_money(cap, currency)}.",
-        lines_total,
-    )

@@ -1,4 +1,4 @@
-"""Exact numbers: reading decimals strictly, rounding ratios, attainment as text and stored."""
+"""Exact numbers: reading decimals strictly, rounding ratios, attainment as stored."""
 
 from __future__ import annotations
 
@@ -70,15 +70,6 @@ def _to_decimal(
     return number
 
 
-def _text(value: Decimal) -> str:
-    """Canonical text of a parameter for JSON: never an exponent."""
-    return format(value, "f")
-
-
-def _optional_text(value: Decimal | None) -> str | None:
-    return None if value is None else _text(value)
-
-
 def _round_ratio(numerator: int, denominator: int, places: int) -> Decimal:
     """Round numerator/denominator (denominator > 0) to ``places`` decimals, ties away
     from zero, in integers only: this runs for every figure of every line."""
@@ -94,36 +85,15 @@ def _round_half_up(value: Fraction, places: int) -> Decimal:
     return _round_ratio(value.numerator, value.denominator, places)
 
 
-def _fmt_decimal(value: Decimal) -> str:
-    """A parameter for people: thousands separators, no exponent, no trailing zeros."""
-    text = format(value, ",f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
-def _fmt_fraction(value: Fraction, places: int = 3) -> str:
-    """An exact value for people: exact when it has at most ``places`` decimals, else
-    rounded half up to ``places``."""
-    if (value * 10**places).denominator == 1:
-        return _fmt_decimal(_round_half_up(value, places))
-    return format(_round_half_up(value, places), ",f")
-
-
 def _percent_decimal(value: Fraction) -> Decimal:
     """A credit percentage to store: exact up to 6 decimals, else rounded half up."""
     text = format(_round_half_up(value, 6), "f")
     return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
 
 
-def format_attainment(attainment: Fraction | Decimal) -> str:
-    """Attainment as shown on statements: 3 decimals, ROUND_HALF_UP (``"99.884"``)."""
-    return format(_round_half_up(Fraction(attainment), 3), "f")
-
-
 def stored_attainment(attainment: Fraction | None) -> Decimal | None:
     """Attainment as the database keeps it: 10 decimals, ROUND_HALF_UP, enough for
-    :func:`format_attainment` to show the same 3 decimals as the exact value."""
+    :func:`engine.text.format_attainment` to show the same 3 decimals as the exact value."""
     return None if attainment is None else _round_half_up(Fraction(attainment), 10)
 
 

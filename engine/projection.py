@@ -9,7 +9,8 @@ from typing import Literal
 
 from engine.evaluation import Objective, _figure, _is_percentage, credit_percent_for
 from engine.measures import _MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
-from engine.numbers import _HUNDRED, _fmt_decimal, _percent_decimal
+from engine.numbers import _HUNDRED, _percent_decimal
+from engine.text import format_decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def project_breach(
     credit = credit_percent_for(objective, projected)
     credit_decimal = None if credit is None else _percent_decimal(credit)
     bound = "at least" if gte else "at most"
-    target_text = _fmt_decimal(objective.target) + (" %" if _is_percentage(objective) else "")
+    target_text = format_decimal(objective.target) + (" %" if _is_percentage(objective) else "")
     if state == "breached":
         text = (
             f"{objective.label}: already breached, {_figure(objective, now)} so far against "
@@ -101,5 +102,5 @@ def project_breach(
             f"{_figure(objective, projected)} against {bound} {target_text}"
         )
     if credit_decimal is not None:
-        text += f"; projected credit {_fmt_decimal(credit_decimal)} % of the fee"
+        text += f"; projected credit {format_decimal(credit_decimal)} % of the fee"
     return BreachWarning(state, now, projected, credit_decimal, text + ".")

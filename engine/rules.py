@@ -9,8 +9,13 @@ from itertools import pairwise
 from typing import ClassVar, TypeAlias
 
 from engine.errors import RuleError
-from engine.numbers import _fmt_decimal, _optional_text, _text, _to_decimal
+from engine.numbers import _to_decimal
+from engine.text import canonical_decimal, format_decimal
 from engine.vocabulary import COMPARATORS, RULE_KINDS
+
+
+def _optional_json(value: Decimal | None) -> str | None:
+    return None if value is None else canonical_decimal(value)
 
 
 def _check_percent(value: Decimal, field: str, label: str | None = None) -> None:
@@ -42,9 +47,9 @@ class PerStepRule:
         """The rule in the API's shape, decimals as strings."""
         return {
             "kind": self.kind,
-            "step": _text(self.step),
-            "percent": _text(self.percent),
-            "max_percent": _optional_text(self.max_percent),
+            "step": canonical_decimal(self.step),
+            "percent": canonical_decimal(self.percent),
+            "max_percent": _optional_json(self.max_percent),
         }
 
 
@@ -82,7 +87,7 @@ class TieredRule:
         for tier in tiers:
             if tier.bound in bounds:
                 raise RuleError(
-                    f"two tiers have the bound {_fmt_decimal(tier.bound)}", field="tiers"
+                    f"two tiers have the bound {format_decimal(tier.bound)}", field="tiers"
                 )
             bounds.add(tier.bound)
         object.__setattr__(self, "tiers", tiers)
@@ -91,7 +96,10 @@ class TieredRule:
         """The rule in the API's shape, decimals as strings."""
         return {
             "kind": self.kind,
-            "tiers": [{"bound": _text(t.bound), "percent": _text(t.percent)} for t in self.tiers],
+            "tiers": [
+                {"bound": canonical_decimal(t.bound), "percent": canonical_decimal(t.percent)}
+                for t in self.tiers
+            ],
         }
 
 
@@ -115,8 +123,8 @@ class LinearRule:
         """The rule in the API's shape, decimals as strings."""
         return {
             "kind": self.kind,
-            "factor": _text(self.factor),
-            "max_percent": _optional_text(self.max_percent),
+            "factor": canonical_decimal(self.factor),
+            "max_percent": _optional_json(self.max_percent),
         }
 
 
@@ -145,9 +153,9 @@ class FlatRule:
     def to_json(self) -> dict[str, object]:
         """The rule in the API's shape, decimals as strings."""
         if self.amount is not None:
-            return {"kind": self.kind, "amount": _text(self.amount)}
+            return {"kind": self.kind, "amount": canonical_decimal(self.amount)}
         assert self.percent is not None
-        return {"kind": self.kind, "percent": _text(self.percent)}
+        return {"kind": self.kind, "percent": canonical_decimal(self.percent)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +172,7 @@ class PoolRule:
 
     def to_json(self) -> dict[str, object]:
         """The rule in the API's shape, decimals as strings."""
-        return {"kind": self.kind, "allocation_percent": _text(self.allocation_percent)}
+        return {"kind": self.kind, "allocation_percent": canonical_decimal(self.allocation_percent)}
 
 
 CreditRule: TypeAlias = PerStepRule | TieredRule | LinearRule | FlatRule | PoolRule

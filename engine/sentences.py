@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.evaluation import Objective, _is_percentage
-from engine.money import format_money
-from engine.numbers import _fmt_decimal
 from engine.rules import CreditRule, FlatRule, LinearRule, PerStepRule, TieredRule
+from engine.text import format_decimal, format_money
 from engine.vocabulary import COMPARATORS, PERIOD_KINDS
 
 
@@ -40,36 +39,38 @@ def _rule_clause(
     fee = f"that {period_name}'s fee"
     if isinstance(rule, PerStepRule):
         unit_name = "point" if rule.step == 1 else "points"
-        step = _fmt_decimal(rule.step) + (f" {unit_name}" if percentage else "")
+        step = format_decimal(rule.step) + (f" {unit_name}" if percentage else "")
         text = (
-            f"{side} the customer is credited {_fmt_decimal(rule.percent)} % of {fee} "
+            f"{side} the customer is credited {format_decimal(rule.percent)} % of {fee} "
             f"for every started step of {step}"
         )
         if rule.max_percent is not None:
-            text += f", at most {_fmt_decimal(rule.max_percent)} %"
+            text += f", at most {format_decimal(rule.max_percent)} %"
         return text
     if isinstance(rule, TieredRule):
         tiers = sorted(rule.tiers, key=lambda t: -t.bound if below else t.bound)
         first, rest = tiers[0], tiers[1:]
-        where = side if first.bound == target else f"{word} {_fmt_decimal(first.bound)}{unit}"
-        text = f"{where} the customer is credited {_fmt_decimal(first.percent)} % of {fee}"
+        where = side if first.bound == target else f"{word} {format_decimal(first.bound)}{unit}"
+        text = f"{where} the customer is credited {format_decimal(first.percent)} % of {fee}"
         for tier in rest:
-            text += f", {_fmt_decimal(tier.percent)} % {word} {_fmt_decimal(tier.bound)}{unit}"
+            text += f", {format_decimal(tier.percent)} % {word} {format_decimal(tier.bound)}{unit}"
         return text
     if isinstance(rule, LinearRule):
         per = ("point " if percentage else "unit ") + ("short" if below else "over")
-        text = f"{side} the customer is credited {_fmt_decimal(rule.factor)} % of {fee} per {per}"
+        text = f"{side} the customer is credited {format_decimal(rule.factor)} % of {fee} per {per}"
         if rule.max_percent is not None:
-            text += f", at most {_fmt_decimal(rule.max_percent)} %"
+            text += f", at most {format_decimal(rule.max_percent)} %"
         return text
     if isinstance(rule, FlatRule):
         if rule.amount is not None:
-            amount = format_money(rule.amount, currency) if currency else _fmt_decimal(rule.amount)
+            amount = (
+                format_money(rule.amount, currency) if currency else format_decimal(rule.amount)
+            )
             return f"{side} the customer is credited a flat {amount}, at most {fee}"
         assert rule.percent is not None
-        return f"{side} the customer is credited {_fmt_decimal(rule.percent)} % of {fee}"
+        return f"{side} the customer is credited {format_decimal(rule.percent)} % of {fee}"
     return (
-        f"{side} the customer is credited {_fmt_decimal(rule.allocation_percent)} % of "
+        f"{side} the customer is credited {format_decimal(rule.allocation_percent)} % of "
         f"that {period_name}'s at-risk amount"
     )
 
@@ -102,7 +103,7 @@ def describe_objective(
     10 % of that month's fee, 30 % below 99 %, 100 % below 95 %." """
     _check_period_name(period_name)
     bound = "at least" if objective.comparator == "gte" else "at most"
-    target = _fmt_decimal(objective.target)
+    target = format_decimal(objective.target)
     name = objective.label
     if objective.indicator == "uptime":
         text = f"{name} of {service_name} is {bound} {target} % of each {period_name}"
@@ -113,7 +114,7 @@ def describe_objective(
         symbol = "≥" if objective.threshold_comparator == "gte" else "≤"
         text = (
             f"{bound.capitalize()} {target} % of {_lower_first(name)} samples of "
-            f"{service_name} are {symbol} {_fmt_decimal(objective.threshold)} each "
+            f"{service_name} are {symbol} {format_decimal(objective.threshold)} each "
             f"{period_name}"
         )
     else:

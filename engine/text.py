@@ -1,0 +1,183 @@
+"""Figures as text: money, decimals, percents, attainment, periods and durations.
+
+Every surface (pages, e-mails, the API, CSV, the PDF and the engine's own explanations)
+writes figures through these functions, so a figure reads the same wherever it appears.
+Two registers:
+
+- *for people* (``format_*``): thousands separators, the unit, e.g. ``"1,234.50 EUR"``,
+  ``"17.333 %"``, ``"November 2026"``;
+- *for machines* (``plain_*``): what CSV cells and JSON strings carry, e.g. ``"1234.50"``,
+  ``"99.5"``: no separators, no exponent, never a float.
+
+Money always has its currency's minor unit (ISO 4217: JPY 0, EUR 2, BHD 3 decimals),
+rounded by :func:`engine.money.quantize_money`, never to a fixed two places.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from engine.money import quantize_money
+from engine.numbers import _round_half_up
+from engine.periods import period_containing
+from engine.vocabulary import PERIOD_KINDS
+
+Number = Decimal | Fraction | int
+
+# --------------------------------------------------------------------------- money
+
+
+def format_money(amount: Number, currency: str) -> str:
+    """Money for people: ``"2,000.00 EUR"``, ``"1,500 JPY"``, ``"1.250 BHD"``."""
+    return f"{quantize_money(amount, currency):,f} {currency}"
+
+
+def plain_money(amount: Number, currency: str) -> str:
+    """Money for machines (CSV, JSON): ``"2000.00"``, ``"1500"`` (JPY), ``"1.250"`` (BHD)."""
+    return format(quantize_money(amount, currency), "f")
+
+
+# --------------------------------------------------------------------------- decimals
+
+
+def format_decimal(value: Decimal | int) -> str:
+    """A decimal for people: thousands separators, no exponent, no trailing zeros
+    (``"1,234.5"``, ``"99.5"``, ``"3"``)."""
+    return _strip(format(Decimal(value), ",f"))
+
+
+def plain_decimal(value: Decimal | int | None) -> str:
+    """A decimal for machines: no separators, exponent or trailing zeros (``"99.5"``,
+    ``"1234.5"``, ``"3"``, ``"0"``); empty when there is no value."""
+    if value is None:
+        return ""
+    return _strip(format(Decimal(value), "f"))
+
+
+def canonical_decimal(value: Decimal) -> str:
+    """A rule parameter as its JSON keeps it: the digits as read, never an exponent
+    (``"0.50"`` stays ``"0.50"``, so a stored rule reads back exactly as written)."""
+    return format(value, "f")
+
+
+def _strip(text: str) -> str:
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def format_fraction(value: Fraction | Decimal | int, places: int = 3) -> str:
+    """An exact value for people: as it is when it has at most ``places`` decimals
+    (``"2.5"``, ``"1,500"``), else rounded half up to ``places`` (``"17.333"``)."""
+    value = Fraction(value)
+    rounded = _round_half_up(value, places)
+    if (value * 10**places).denominator == 1:
+        return format_decimal(rounded)
+    return format(rounded, ",f")
+
+
+def format_percent(value: Fraction | Decimal | int) -> str:
+    """A percentage for people (credit percents, caps, allocations): the rule of
+    :func:`format_fraction` and a spaced sign, ``"2 %"``, ``"17.333 %"``."""
+    return f"{format_fraction(value)} %"
+
+
+# --------------------------------------------------------------------------- attainment
+
+
+def format_attainment(attainment: Fraction | Decimal) -> str:
+    """Attainment as statements show it: 3 decimals, ROUND_HALF_UP (``"99.884"``).
+    The one rounding of attainment: the API, CSV, pages and e-mails all use it."""
+    return format(_round_half_up(Fraction(attainment), 3), "f")
+
+
+def format_measured(attainment: Fraction | Decimal, *, percentage: bool) -> str:
+    """Attainment for people with its unit: a percentage to 3 decimals (``"99.884 %"``),
+    a count as the number it is (``"3"``, not ``"3.000"``)."""
+    if percentage:
+        return f"{format_attainment(attainment)} %"
+    return format_fraction(Fraction(attainment))
+
+
+# --------------------------------------------------------------------------- periods
+
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def period_kind(start: date, end: date) -> str | None:
+    """``"week"``, ``"month"`` or ``"quarter"`` when ``start``..``end`` is exactly such a
+    period, else ``None``. Read from the dates themselves, so a statement keeps its label
+    even if the contract's settlement period changes later."""
+    for kind in PERIOD_KINDS:
+        period = period_containing(start, kind, "UTC")
+        if (period.start, period.end) == (start, end):
+            return kind
+    return None
+
+
+def period_label(start: date, end: date) -> str:
+    """The one name of a settlement period (``end`` inclusive), on every surface:
+
+    - month: ``"November 2026"``
+    - quarter: ``"Q4 2026"``
+    - ISO week: ``"Week 47 2026 (16–22 Nov)"``; the ISO year, so the week of 28 Dec 2026
+      is ``"Week 53 2026 (28 Dec 2026 – 3 Jan 2027)"``
+    - anything else: its days, ``"16 Nov – 3 Dec 2026"``
+    """
+    kind = period_kind(start, end)
+    if kind == "month":
+        return f"{_MONTH_NAMES[start.month - 1]} {start.year}"
+    if kind == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if kind == "week":
+        year, week, _ = start.isocalendar()
+        days = date_range(start, end, year=start.year != end.year)
+        return f"Week {week} {year} ({days})"
+    return date_range(start, end)
+
+
+def date_range(start: date, end: date, *, year: bool = True) -> str:
+    """Days from ``start`` to ``end`` inclusive, each part said once: ``"16–22 Nov 2026"``,
+    ``"30 Nov – 6 Dec 2026"``, ``"28 Dec 2026 – 3 Jan 2027"``; without the year
+    (``"16–22 Nov"``) when ``year`` is false and both days are in the same year."""
+    if start.year != end.year:
+        return f"{_day(start)} {start.year} – {_day(end)} {end.year}"
+    suffix = f" {end.year}" if year else ""
+    if start.month == end.month:
+        if start.day == end.day:
+            return f"{_day(start)}{suffix}"
+        return f"{start.day}–{_day(end)}{suffix}"
+    return f"{_day(start)} – {_day(end)}{suffix}"
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {_MONTH_NAMES[day.month - 1][:3]}"
+
+
+# --------------------------------------------------------------------------- durations
+
+
+def format_duration(seconds: int) -> str:
+    """A duration for people, in minutes as service levels are written: ``"150 min"``,
+    ``"43,200 min"``, ``"2 min 5 s"``, ``"45 s"``."""
+    minutes, rest = divmod(int(seconds), 60)
+    if not rest:
+        return f"{minutes:,} min"
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes:,} min {rest} s"
