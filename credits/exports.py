@@ -22,44 +22,18 @@ from django.template.loader import render_to_string
 
 import engine
 from credits.models import Statement, StatementLine
+from engine import text
+from engine.text import plain_decimal
 
 # --------------------------------------------------------------------------- formatting
 
 
-def plain_decimal(value: Decimal | None) -> str:
-    """A decimal without exponent or trailing zeros: ``99.5000`` → ``99.5``."""
-    if value is None:
-        return ""
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
-
-
 def attainment_text(value: Decimal | Fraction | None) -> str:
-    """Attainment as statements show it: 3 decimals, ROUND_HALF_UP; empty for no data."""
+    """Attainment in a CSV cell or a chart: 3 decimals (:func:`engine.text.format_attainment`),
+    empty for no data."""
     if value is None:
         return ""
-    return engine.format_attainment(Fraction(value))
-
-
-def money_text(amount: Decimal, currency: str) -> str:
-    """``2,000.00 EUR``, rounded the one way the engine rounds money."""
-    return engine.format_money(amount, currency)
-
-
-def money_plain(amount: Decimal, currency: str) -> str:
-    """``2000.00``: money for machines (CSV), to the currency's minor unit."""
-    return format(engine.quantize_money(amount, currency), "f")
-
-
-def period_label(start: date, kind: str) -> str:
-    """``Mar 2026``, ``Q1 2026`` or ``week of 2 Mar 2026``."""
-    if kind == "month":
-        return start.strftime("%b %Y")
-    if kind == "quarter":
-        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
-    return f"week of {start.day} {start.strftime('%b %Y')}"
+    return text.format_attainment(Fraction(value))
 
 
 def rule_text(line: StatementLine, period_name: str) -> str:
@@ -86,6 +60,7 @@ CSV_COLUMNS = [
     "customer",
     "period_start",
     "period_end",
+    "period",
     "revision",
     "superseded",
     "currency",
@@ -137,6 +112,7 @@ def csv_row(line: StatementLine, *, superseded: bool) -> list[str]:
         _cell(contract.customer.name),
         statement.period_start.isoformat(),
         statement.period_end.isoformat(),
+        text.period_label(statement.period_start, statement.period_end),
         str(statement.revision),
         "yes" if superseded else "no",
         currency,
@@ -151,9 +127,9 @@ def csv_row(line: StatementLine, *, superseded: bool) -> list[str]:
         attainment_text(line.attainment),
         met,
         _cell(rule_text(line, contract.settlement_period)),
-        money_plain(line.fee, currency),
+        text.plain_money(line.fee, currency),
         plain_decimal(line.credit_percent),
-        money_plain(line.amount, currency),
+        text.plain_money(line.amount, currency),
         _cell(line.explanation),
     ]
 

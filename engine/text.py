@@ -101,6 +101,12 @@ def format_measured(attainment: Fraction | Decimal, *, percentage: bool) -> str:
     return format_fraction(Fraction(attainment))
 
 
+def format_target(target: Decimal, *, comparator: str, percentage: bool) -> str:
+    """A target in a table cell: ``"≥ 99.5 %"`` (``gte``), ``"≤ 5"`` (``lte``, a count)."""
+    symbol = "≤" if comparator == "lte" else "≥"
+    return f"{symbol} {format_decimal(target)}{' %' if percentage else ''}"
+
+
 # --------------------------------------------------------------------------- periods
 
 _MONTH_NAMES = (

@@ -11,24 +11,16 @@ from typing import Any
 from rest_framework import serializers
 
 import engine
-from contracts.api.base import (
-    MoneyField,
-    PlainDecimalField,
-    ScopedPrimaryKeyRelatedField,
-    plain_decimal,
-)
+from contracts.api.base import MoneyField, PlainDecimalField, ScopedPrimaryKeyRelatedField
 from contracts.api.serializers import CreditRuleField, rule_json
 from credits.models import Dispute, Notification, Statement, StatementLine
+from engine.text import plain_decimal, plain_money
 
 
 @lru_cache(maxsize=1024)
 def _rule_json_of(stored: str) -> Any:
     # A page of statements repeats the same few rules; parse each once.
     return rule_json(json.loads(stored))
-
-
-def _money(value: Decimal | None, currency: str) -> str | None:
-    return None if value is None else format(engine.quantize_money(value, currency), "f")
 
 
 class AttainmentField(serializers.DecimalField):
@@ -99,9 +91,9 @@ class StatementLineSerializer(serializers.ModelSerializer):
             "target": plain_decimal(line.target),
             "comparator": line.comparator,
             "met": line.met,
-            "fee": _money(line.fee, currency),
+            "fee": plain_money(line.fee, currency),
             "credit_percent": plain_decimal(line.credit_percent),
-            "amount": _money(line.amount, currency),
+            "amount": plain_money(line.amount, currency),
             "explanation": line.explanation,
             "credit_rule": None
             if rule is None

@@ -1,0 +1,87 @@
+"""Template filters that write figures through :mod:`engine.text`, so pages, the PDF and
+e-mails read exactly like the CSV and the API (``{% load portal_text %}``).
+
+Each filter answers an empty string for a missing value (``None``): the template decides
+what "no value" looks like (``no data``, ``—``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django import template
+
+import engine
+from engine import text
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Decimal | int | None, currency: str) -> str:
+    """``{{ cs.fee|money:contract.currency }}`` → ``1,234.50 EUR``, ``1,500 JPY``."""
+    if amount is None or amount == "":
+        return ""
+    return text.format_money(Decimal(amount), currency)
+
+
+@register.filter
+def decimal(value: Decimal | int | None) -> str:
+    """``{{ line.target|decimal }}`` → ``99.5`` (no trailing zeros, thousands separated)."""
+    if value is None or value == "":
+        return ""
+    return text.format_decimal(Decimal(value))
+
+
+@register.filter
+def percent(value: Decimal | int | None) -> str:
+    """``{{ contract.credit_cap_percent|percent }}`` → ``10 %``, ``17.333 %``."""
+    if value is None or value == "":
+        return ""
+    return text.format_percent(Decimal(value))
+
+
+@register.filter
+def attainment(value: Decimal | None, indicator: str = "") -> str:
+    """``{{ line.attainment|attainment:line.indicator }}`` → ``99.884 %`` or, for a
+    count, ``3``; without an indicator the bare figure, ``99.884``."""
+    if value is None or value == "":
+        return ""
+    if not indicator:
+        return text.format_attainment(Decimal(value))
+    return text.format_measured(Decimal(value), percentage=indicator != "count")
+
+
+@register.filter
+def target(line: Any) -> str:
+    """``{{ line|target }}`` → ``≥ 99.5 %``: anything with ``target``, ``comparator``
+    and ``indicator`` (a statement line, a service level)."""
+    return text.format_target(
+        line.target, comparator=line.comparator, percentage=line.indicator != "count"
+    )
+
+
+@register.filter
+def period(value: Any, kind: str = "") -> str:
+    """The one name of a period: ``{{ statement|period }}`` (``period_start`` and
+    ``period_end``), ``{{ history.open_period|period }}`` (``start`` and ``end``), or
+    ``{{ warning.period_start|period:contract.settlement_period }}`` (the period of that
+    kind containing the day) → ``November 2026``, ``Q4 2026``, ``Week 47 2026 (16–22 Nov)``."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date):
+        found = engine.period_containing(value, kind, "UTC")
+        return text.period_label(found.start, found.end)
+    if hasattr(value, "period_start"):
+        return text.period_label(value.period_start, value.period_end)
+    return text.period_label(value.start, value.end)
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """``{{ seconds|duration }}`` → ``150 min``, ``2 min 5 s``."""
+    if seconds is None or seconds == "":
+        return ""
+    return text.format_duration(int(seconds))
