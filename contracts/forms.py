@@ -27,6 +27,7 @@ from contracts.models import (
     Service,
     ServiceLevel,
 )
+from contracts.selectors import objectives_applying_to
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -479,6 +480,12 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
             return None
 
 
+def _objective_label(service_level: ServiceLevel) -> str:
+    level = service_level.get_level_display().split(" (")[0].lower()
+    in_force = "" if service_level.enabled else ", not in force"
+    return f"{service_level.name} ({service_level.key}, {level}{in_force})"
+
+
 class ResponsibilityForm(ModelErrorsMixin, forms.ModelForm):
     """An obligation of the customer and the objectives its lapses relieve."""
 
@@ -497,13 +504,19 @@ class ResponsibilityForm(ModelErrorsMixin, forms.ModelForm):
             "of this responsibility do not count against the provider."
         }
 
-    def __init__(self, *args: Any, contract: Contract, objectives: QuerySet, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        contract: Contract,
+        objectives: QuerySet[ServiceLevel] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # ``objectives`` is not consulted: which objectives a responsibility may affect is
+        # objectives_applying_to's rule alone, so that the browser and the API agree.
         super().__init__(*args, **kwargs)
         self.instance.contract = contract
-        self.fields["service_levels"].queryset = objectives
-        self.fields["service_levels"].label_from_instance = lambda sl: (
-            f"{sl.name} ({sl.key}, {sl.get_level_display().split(' (')[0].lower()})"
-        )
+        self.fields["service_levels"].queryset = objectives_applying_to(contract)
+        self.fields["service_levels"].label_from_instance = _objective_label
 
 
 class ResponsibilityLapseForm(ModelErrorsMixin, forms.ModelForm):

@@ -1,6 +1,10 @@
-"""Reads of the contracts app: the effective objectives of a contract.
+"""Reads of the contracts app: the objectives that apply to a contract, and the
+effective ones.
 
-The effective objective of a contract service for a key is the most specific one:
+An objective applies to a contract at any level of the hierarchy (SPEC §3): the
+provider's corporate objectives, its service objectives for the services the contract
+includes, and the contract's own (contract-wide and per contract service). The effective
+objective of a contract service for a key is the most specific one that applies:
 contract_service > customer > service > corporate. A more specific objective with
 ``enabled = False`` removes the key. Two queries whatever the size of the contract.
 """
@@ -11,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from contracts.models import Contract, ContractService, ServiceLevel
 
@@ -29,10 +33,44 @@ class EffectiveServiceLevels:
     removed: list[ServiceLevel] = field(default_factory=list)
 
 
+def _applying(
+    *,
+    provider_ids: Iterable[int],
+    service_ids: Iterable[int] | QuerySet,
+    contract_ids: Iterable[int],
+) -> Q:
+    """The objectives that apply to contracts of these providers, including these
+    services (a service belongs to one provider), and to these contracts themselves."""
+    return (
+        Q(level=ServiceLevel.Level.CORPORATE, provider_id__in=provider_ids)
+        | Q(level=ServiceLevel.Level.SERVICE, service_id__in=service_ids)
+        | Q(contract_id__in=contract_ids)
+    )
+
+
+def objectives_applying_to(contract: Contract) -> QuerySet[ServiceLevel]:
+    """Every objective that applies to the contract, at any level, in force or not.
+
+    These are the objectives a responsibility of the contract may affect, in the browser
+    and the API alike. Objectives not in force are included: settlement relieves an
+    objective through every objective of its key that applies (``candidates``), so a
+    link to one stays meaningful, and an edit must not drop it silently.
+    """
+    return ServiceLevel.objects.filter(
+        _applying(
+            provider_ids=[contract.provider_id],
+            service_ids=ContractService.objects.filter(contract_id=contract.pk).values(
+                "service_id"
+            ),
+            contract_ids=[contract.pk],
+        )
+    ).order_by("key", "level", "id")
+
+
 def candidate_service_levels(
     *, contracts: Iterable[Contract], contract_services: Iterable[ContractService]
 ) -> list[ServiceLevel]:
-    """Every objective that could apply to these contracts, in one query."""
+    """Every objective that applies to these contracts, in one query."""
     contract_ids = {c.pk for c in contracts}
     provider_ids = {c.provider_id for c in contracts}
     service_ids = {cs.service_id for cs in contract_services}
@@ -40,9 +78,7 @@ def candidate_service_levels(
         return []
     return list(
         ServiceLevel.objects.filter(
-            Q(level="corporate", provider_id__in=provider_ids)
-            | Q(level="service", service_id__in=service_ids)
-            | Q(contract_id__in=contract_ids)
+            _applying(provider_ids=provider_ids, service_ids=service_ids, contract_ids=contract_ids)
         ).order_by("key", "id")
     )
 

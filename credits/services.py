@@ -10,20 +10,24 @@ as for an id that does not exist); members without the right role get
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contracts.querysets import edits_for
+from contracts.models import Organization
+from contracts.querysets import may_edit
 from credits import notify
 from credits.models import Dispute, Notification, Statement, StatementLine
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser as User
 
 OPEN_DISPUTE_EXISTS = "This line already has an open dispute."
 
 
-def _visible_line(user: Any, line: StatementLine | int) -> StatementLine:
+def _visible_line(user: User, line: StatementLine | int) -> StatementLine:
     line_id = line.pk if isinstance(line, StatementLine) else line
     # Raises StatementLine.DoesNotExist for an outsider exactly as for a missing id.
     return (
@@ -31,7 +35,7 @@ def _visible_line(user: Any, line: StatementLine | int) -> StatementLine:
     )
 
 
-def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Dispute:
+def open_dispute(*, line: StatementLine | int, user: User, reason: str) -> Dispute:
     """A customer disputes a statement line; both parties are told.
 
     The notifications are written in the dispute's transaction and sent after it commits:
@@ -41,7 +45,7 @@ def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Disput
     A line has at most one open dispute (the database holds that rule too).
     """
     line = _visible_line(user, line)
-    if not edits_for(user, line.statement.contract.customer_id):
+    if not may_edit(user, line.statement.contract.customer_id):
         raise PermissionDenied("Only the customer's admins and editors may dispute a line.")
     reason = (reason or "").strip()
     if not reason:
@@ -66,7 +70,7 @@ def open_dispute(*, line: StatementLine | int, user: Any, reason: str) -> Disput
     return dispute
 
 
-def resolve_dispute(*, dispute: Dispute | int, user: Any, status: str, resolution: str) -> Dispute:
+def resolve_dispute(*, dispute: Dispute | int, user: User, status: str, resolution: str) -> Dispute:
     """The provider accepts or rejects an open dispute with a resolution; both are told.
 
     Allowed to the admins and editors of the contract's provider, and to staff. The
@@ -80,7 +84,7 @@ def resolve_dispute(*, dispute: Dispute | int, user: Any, status: str, resolutio
         .get(pk=dispute_id)
     )
     contract = found.line.statement.contract
-    if not edits_for(user, contract.provider_id):
+    if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
         raise PermissionDenied("Only the provider's admins and editors may resolve a dispute.")
     errors: dict[str, str] = {}
     if status not in (Dispute.Status.ACCEPTED, Dispute.Status.REJECTED):
@@ -105,7 +109,7 @@ def resolve_dispute(*, dispute: Dispute | int, user: Any, status: str, resolutio
     return locked
 
 
-def mark_notifications_read(*, user: Any, ids: Iterable[Any] | None = None) -> int:
+def mark_notifications_read(*, user: User, ids: Iterable[Any] | None = None) -> int:
     """Mark the user's unread notifications read (all, or those of ``ids``).
 
     Ids of other people's notifications are ignored as if they did not exist. Returns the

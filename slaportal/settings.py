@@ -188,9 +188,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "contracts.api.base.portal_exception_handler",
+    "EXCEPTION_HANDLER": "slaportal.api.errors.portal_exception_handler",
     "DEFAULT_PARSER_CLASSES": [
-        "contracts.api.parsers.SafeJSONParser",
+        "slaportal.api.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from contracts import views as contract_views
-from slaportal.api import api_root, obtain_token
+from slaportal.api.views import api_root, obtain_token
 
 api_v1 = [
     path("", api_root, name="api-root"),

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 import engine
-from contracts.api.base import (
-    MoneyField,
-    PlainDecimalField,
-    ScopedPrimaryKeyRelatedField,
-    ValidatedModelSerializer,
-    api_errors,
-    writable_providers,
-)
 from contracts.models import (
     Contract,
     ContractService,
@@ -34,8 +27,15 @@ from contracts.models import (
     Service,
     ServiceLevel,
 )
-from contracts.querysets import is_anonymous
+from contracts.querysets import is_anonymous, organizations_edited_by
+from contracts.selectors import objectives_applying_to
 from contracts.services import MAX_BATCH
+from slaportal.api.errors import api_errors
+from slaportal.api.fields import MoneyField, PlainDecimalField, ScopedPrimaryKeyRelatedField
+from slaportal.api.serializers import ValidatedModelSerializer
+
+if TYPE_CHECKING:
+    from contracts.querysets import User
 
 # --------------------------------------------------------------------------- credit rules
 # These describe the rule shapes of SPEC §5 for the schema; the engine parses and checks.
@@ -233,8 +233,13 @@ class MembershipSerializer(ValidatedModelSerializer):
 # --------------------------------------------------------------------------- services, contracts
 
 
+def providers_edited_by(user: User | None) -> QuerySet[Organization]:
+    """The providers a service, a contract or an objective may name as its provider."""
+    return organizations_edited_by(user, Organization.Kind.PROVIDER)
+
+
 class ServiceSerializer(ValidatedModelSerializer):
-    provider = ScopedPrimaryKeyRelatedField(model=Organization, scope=writable_providers)
+    provider = ScopedPrimaryKeyRelatedField(model=Organization, scope=providers_edited_by)
     immutable_fields = ("provider",)
 
     class Meta:
@@ -243,7 +248,7 @@ class ServiceSerializer(ValidatedModelSerializer):
 
 
 class ContractSerializer(ValidatedModelSerializer):
-    provider = ScopedPrimaryKeyRelatedField(model=Organization, scope=writable_providers)
+    provider = ScopedPrimaryKeyRelatedField(model=Organization, scope=providers_edited_by)
     customer = ScopedPrimaryKeyRelatedField(model=Organization, scope="visible")
     # The parties never change: the customer's statements must stay the customer's.
     immutable_fields = ("provider", "customer")
@@ -323,7 +328,7 @@ def describe_service_level(service_level: ServiceLevel) -> str:
 class ServiceLevelSerializer(ValidatedModelSerializer):
     provider = ScopedPrimaryKeyRelatedField(
         model=Organization,
-        scope=writable_providers,
+        scope=providers_edited_by,
         required=False,
         help_text="May be omitted where the contract or service implies it.",
     )
@@ -358,17 +363,6 @@ class ServiceLevelSerializer(ValidatedModelSerializer):
         return describe_service_level(service_level)
 
 
-def applies_to_contract(service_level: ServiceLevel, contract: Contract, service_ids: set) -> bool:
-    """Whether an objective can affect a contract at all (at any level of the hierarchy)."""
-    if service_level.provider_id != contract.provider_id:
-        return False
-    if service_level.level == ServiceLevel.Level.CORPORATE:
-        return True
-    if service_level.level == ServiceLevel.Level.SERVICE:
-        return service_level.service_id in service_ids
-    return service_level.contract_id == contract.pk
-
-
 class ResponsibilitySerializer(ValidatedModelSerializer):
     contract = ScopedPrimaryKeyRelatedField(model=Contract)
     service_levels = ScopedPrimaryKeyRelatedField(
@@ -387,14 +381,12 @@ class ResponsibilitySerializer(ValidatedModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         contract = attrs.get("contract") or self.instance.contract
-        levels = attrs.get("service_levels") or []
-        if levels:
-            service_ids = set(
-                ContractService.objects.filter(contract=contract).values_list(
-                    "service_id", flat=True
-                )
+        chosen = [sl.pk for sl in attrs.get("service_levels") or []]
+        if chosen:
+            applying = set(
+                objectives_applying_to(contract).filter(pk__in=chosen).values_list("pk", flat=True)
             )
-            foreign = [sl.pk for sl in levels if not applies_to_contract(sl, contract, service_ids)]
+            foreign = [pk for pk in chosen if pk not in applying]
             if foreign:
                 raise serializers.ValidationError(
                     {

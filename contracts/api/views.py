@@ -20,8 +20,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contracts.api import filters, serializers
-from contracts.api.base import Conflict, ScopedViewSet
-from contracts.api.parsers import SafeJSONParser
 from contracts.models import (
     Contract,
     ContractService,
@@ -43,6 +41,9 @@ from contracts.services import (
     remove_contract_service,
 )
 from credits.api.serializers import StatementSerializer
+from slaportal.api.errors import Conflict
+from slaportal.api.parsers import SafeJSONParser
+from slaportal.api.viewsets import ScopedViewSet
 
 
 class OrganizationViewSet(ScopedViewSet):

@@ -11,10 +11,10 @@ from typing import Any
 from rest_framework import serializers
 
 import engine
-from contracts.api.base import MoneyField, PlainDecimalField, ScopedPrimaryKeyRelatedField
 from contracts.api.serializers import CreditRuleField, rule_json
 from credits.models import Dispute, Notification, Statement, StatementLine
 from engine.text import plain_decimal, plain_money
+from slaportal.api.fields import MoneyField, PlainDecimalField, ScopedPrimaryKeyRelatedField
 
 
 @lru_cache(maxsize=1024)

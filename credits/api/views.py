@@ -19,9 +19,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from contracts.api.base import PortalPagination, ScopedGenericViewSet
 from credits.api import filters, serializers
 from credits.models import Dispute, Notification, Statement, StatementDocument, StatementLine
+from slaportal.api.pagination import PortalPagination
+from slaportal.api.viewsets import ScopedGenericViewSet
 
 
 class StatementPagination(PortalPagination):
