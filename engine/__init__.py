@@ -29,13 +29,14 @@ from engine.periods import (
     Period,
     active_fraction,
     active_interval,
+    elapsed_fraction,
     next_period,
     period_containing,
     periods_between,
     previous_period,
     prorate,
 )
-from engine.projection import BreachWarning, project_breach
+from engine.projection import BreachWarning, project_breach, projected_credit_amount
 from engine.rules import (
     CreditRule,
     FlatRule,
@@ -86,6 +87,7 @@ __all__ = [
     "credit_percent_for",
     "describe_objective",
     "describe_rule",
+    "elapsed_fraction",
     "evaluate",
     "format_attainment",
     "format_money",
@@ -97,6 +99,7 @@ __all__ = [
     "periods_between",
     "previous_period",
     "project_breach",
+    "projected_credit_amount",
     "prorate",
     "quantize_money",
     "stored_attainment",

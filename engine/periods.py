@@ -138,3 +138,16 @@ def prorate(fee: Decimal, fraction: Fraction) -> Decimal:
         return fee
     scaled = _EXACT.multiply(fee, Decimal(fraction.numerator))
     return _EXACT.divide(scaled, Decimal(fraction.denominator))
+
+
+def elapsed_fraction(
+    period: Period, contract_start: date, contract_end: date | None, now: datetime
+) -> Fraction | None:
+    """The share of the period's active time (:func:`active_interval`) behind ``now``, for
+    projecting an open period to its end; ``None`` unless ``now`` is inside it (the period
+    has begun for the contract and has not ended)."""
+    active = active_interval(period, contract_start, contract_end)
+    if active is None or not active[0] < now < active[1]:
+        return None
+    start, end = (to_epoch_seconds(instant) for instant in active)
+    return Fraction(to_epoch_seconds(now) - start, end - start)

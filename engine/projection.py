@@ -9,7 +9,9 @@ from typing import Literal
 
 from engine.evaluation import Objective, _figure, _is_percentage, credit_percent_for
 from engine.measures import _MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
+from engine.money import quantize_money
 from engine.numbers import _HUNDRED, _percent_decimal
+from engine.rules import FlatRule, PoolRule
 from engine.text import format_decimal
 
 
@@ -104,3 +106,30 @@ def project_breach(
     if credit_decimal is not None:
         text += f"; projected credit {format_decimal(credit_decimal)} % of the fee"
     return BreachWarning(state, now, projected, credit_decimal, text + ".")
+
+
+def projected_credit_amount(
+    objective: Objective,
+    warning: BreachWarning,
+    *,
+    fee: Decimal,
+    currency: str,
+    at_risk: Decimal | None,
+) -> Decimal:
+    """The credit ``warning`` projects for the period, as money: its projected percent of
+    the line's ``fee``, or what a rule that awards an amount would award (a flat amount,
+    at most the fee; a pool's share of the ``at_risk`` amount); zero without a rule, or for
+    a pool without an at-risk amount."""
+    rule = objective.rule
+    if warning.projected_credit_percent is not None:
+        return quantize_money(
+            Fraction(quantize_money(fee, currency))
+            * Fraction(warning.projected_credit_percent)
+            / 100,
+            currency,
+        )
+    if isinstance(rule, FlatRule) and rule.amount is not None:
+        return min(quantize_money(rule.amount, currency), quantize_money(fee, currency))
+    if isinstance(rule, PoolRule) and at_risk is not None:
+        return quantize_money(Fraction(at_risk) * Fraction(rule.allocation_percent) / 100, currency)
+    return quantize_money(0, currency)
