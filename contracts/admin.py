@@ -1,15 +1,24 @@
-"""The operators' view of the contracts app: every model, inlines, filters, history."""
+"""The operators' view of the contracts app: every model, inlines, filters, history.
+
+Every save and delete, inlines and the bulk delete action included, goes through
+``contracts.services``: the admin keeps the rules the pages and the API keep, and a lapse
+entered here tells both parties like one entered anywhere else.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import nested_admin
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.db import models
+from django.forms import BaseForm, BaseModelFormSet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from contracts import services
 from contracts.models import (
     Contract,
     ContractService,
@@ -25,6 +34,80 @@ from contracts.models import (
 )
 
 
+def _save_responsibility(responsibility: Responsibility, user: User, form: BaseForm | None) -> Any:
+    # The objectives it relieves are stored with it, not by the form's save_m2m().
+    cleaned = getattr(form, "cleaned_data", None) or {}
+    return services.save_responsibility(
+        responsibility=responsibility, service_levels=cleaned.get("service_levels")
+    )
+
+
+_SAVES: dict[type[models.Model], Callable[[Any, User, BaseForm | None], Any]] = {
+    Organization: lambda o, user, form: services.save_organization(organization=o),
+    Membership: lambda o, user, form: services.save_membership(membership=o),
+    Service: lambda o, user, form: services.save_service(service=o),
+    Contract: lambda o, user, form: services.save_contract(contract=o),
+    ContractService: lambda o, user, form: services.save_contract_service(contract_service=o),
+    ServiceLevel: lambda o, user, form: services.save_service_level(service_level=o),
+    Responsibility: _save_responsibility,
+    ResponsibilityLapse: lambda o, user, form: services.save_lapse(lapse=o, user=user),
+    MaintenanceWindow: lambda o, user, form: services.save_maintenance_window(maintenance_window=o),
+    Incident: lambda o, user, form: services.save_incident(incident=o),
+}
+_DELETES: dict[type[models.Model], Callable[[Any], Any]] = {
+    Organization: lambda o: services.delete_organization(organization=o),
+    Membership: lambda o: services.delete_membership(membership=o),
+    Service: lambda o: services.delete_service(service=o),
+    Contract: lambda o: services.delete_contract(contract=o),
+    ContractService: lambda o: services.remove_contract_service(contract_service=o),
+    ServiceLevel: lambda o: services.delete_service_level(service_level=o),
+    Responsibility: lambda o: services.delete_responsibility(responsibility=o),
+    ResponsibilityLapse: lambda o: services.delete_lapse(lapse=o),
+    MaintenanceWindow: lambda o: services.delete_maintenance_window(maintenance_window=o),
+    Incident: lambda o: services.delete_incident(incident=o),
+    Measurement: lambda o: services.delete_measurements(
+        measurements=Measurement.objects.filter(pk=o.pk)
+    ),
+}
+
+
+def _save(obj: models.Model, request: HttpRequest, form: BaseForm | None) -> None:
+    obj._history_user = request.user
+    _SAVES[type(obj)](obj, request.user, form)
+
+
+class WritesThroughServices:
+    """Saves and deletes of a model admin, and of its inlines, through the services."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: BaseForm, change: bool) -> None:
+        _save(obj, request, form)
+
+    def save_related(
+        self, request: HttpRequest, form: BaseForm, formsets: list, change: bool
+    ) -> None:
+        # No form.save_m2m(): the services store many-to-many fields with the record.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(
+        self, request: HttpRequest, form: BaseForm, formset: BaseModelFormSet, change: bool
+    ) -> None:
+        # The formset only builds the records; the services validate and store them.
+        saved = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            _DELETES[type(obj)](obj)
+        forms = {id(inline_form.instance): inline_form for inline_form in formset.forms}
+        for obj in saved:
+            _save(obj, request, forms.get(id(obj)))
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        _DELETES[type(obj)](obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet) -> None:
+        for obj in queryset:
+            _DELETES[type(obj)](obj)
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -32,7 +115,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(SimpleHistoryAdmin):
+class OrganizationAdmin(WritesThroughServices, SimpleHistoryAdmin):
     # Webhooks are HTTPS endpoints: a URL typed without a scheme means https.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "slug", "kind", "webhook_url"]
@@ -43,7 +126,7 @@ class OrganizationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(WritesThroughServices, admin.ModelAdmin):
     list_display = ["user", "organization", "role"]
     list_filter = ["role", "organization__kind"]
     search_fields = ["user__username", "user__email", "organization__name"]
@@ -52,7 +135,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(SimpleHistoryAdmin):
+class ServiceAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["code", "name", "provider"]
     list_filter = ["provider"]
     search_fields = ["code", "name", "provider__name"]
@@ -113,7 +196,7 @@ class MaintenanceWindowInline(nested_admin.NestedTabularInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
+class ContractAdmin(WritesThroughServices, SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
     list_display = [
         "reference",
         "title",
@@ -137,7 +220,9 @@ class ContractAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
     ]
     history_list_display = ["status", "credit_cap_percent"]
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+    def save_formset(
+        self, request: HttpRequest, form: BaseForm, formset: BaseModelFormSet, change: bool
+    ) -> None:
         # Objectives entered on the contract page belong to the contract's provider.
         for inline_form in formset.forms:
             instance = inline_form.instance
@@ -147,7 +232,7 @@ class ContractAdmin(SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
 
 
 @admin.register(ContractService)
-class ContractServiceAdmin(SimpleHistoryAdmin):
+class ContractServiceAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["contract", "service", "fee"]
     list_filter = ["contract__provider", "contract__status"]
     search_fields = ["contract__reference", "service__code", "service__name"]
@@ -155,7 +240,7 @@ class ContractServiceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ServiceLevel)
-class ServiceLevelAdmin(SimpleHistoryAdmin):
+class ServiceLevelAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = [
         "key",
         "name",
@@ -187,7 +272,7 @@ class ServiceLevelAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Responsibility)
-class ResponsibilityAdmin(SimpleHistoryAdmin):
+class ResponsibilityAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["title", "contract"]
     search_fields = ["title", "contract__reference"]
     list_filter = ["contract__provider"]
@@ -196,7 +281,7 @@ class ResponsibilityAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ResponsibilityLapse)
-class ResponsibilityLapseAdmin(SimpleHistoryAdmin):
+class ResponsibilityLapseAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["responsibility", "start", "end", "recorded_by"]
     list_filter = ["responsibility__contract__provider"]
     search_fields = ["responsibility__title", "note"]
@@ -205,7 +290,7 @@ class ResponsibilityLapseAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(SimpleHistoryAdmin):
+class MaintenanceWindowAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["contract", "contract_service", "start", "end", "description"]
     list_filter = ["contract__provider"]
     search_fields = ["contract__reference", "description"]
@@ -214,7 +299,7 @@ class MaintenanceWindowAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(SimpleHistoryAdmin):
+class IncidentAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["contract_service", "key", "cause", "started_at", "ended_at"]
     list_filter = ["cause", "key", "contract_service__contract__provider"]
     search_fields = ["contract_service__contract__reference", "description"]
@@ -223,7 +308,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(admin.ModelAdmin):
+class MeasurementAdmin(WritesThroughServices, admin.ModelAdmin):
     list_display = ["contract_service", "key", "observed_at", "value", "ok"]
     list_filter = ["key"]
     search_fields = ["contract_service__contract__reference", "key"]
@@ -231,3 +316,11 @@ class MeasurementAdmin(admin.ModelAdmin):
     date_hierarchy = "observed_at"
     # The table is large: never count it to paginate.
     show_full_result_count = False
+
+    # Samples enter through record_measurements (the API, CSV uploads), which checks a
+    # batch against the objectives in force; here they are read, or deleted.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

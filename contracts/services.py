@@ -8,6 +8,8 @@ index, field and reason of every bad item.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,11 +17,27 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError, QuerySet
 
-from contracts.models import Contract, ContractService, Measurement, ServiceLevel
-from contracts.querysets import edits_for
+from contracts.models import (
+    Contract,
+    ContractService,
+    Incident,
+    MaintenanceWindow,
+    Measurement,
+    Membership,
+    Organization,
+    Responsibility,
+    ResponsibilityLapse,
+    Service,
+    ServiceLevel,
+)
+from contracts.querysets import may_edit
 from contracts.selectors import candidate_service_levels, resolve
+from contracts.signals import lapse_recorded
 from slaportal.db import insert_rows
 
 MAX_BATCH = 10_000
@@ -239,23 +257,13 @@ def terminate_contract(*, contract: Contract, end_date: Any = None) -> Contract:
     return contract
 
 
-# Responsibility lapses. Imported here, not at the top, because this section was appended
-# after the module's first version and its imports are left untouched.
-from django.core.exceptions import PermissionDenied  # noqa: E402
-
-from contracts.models import (  # noqa: E402
-    Responsibility,
-    ResponsibilityLapse,
-)
-
-
 def record_lapse(
     *,
     responsibility: Responsibility | int,
     start: datetime,
     end: datetime,
     note: str,
-    user: Any,
+    user: User | None,
 ) -> ResponsibilityLapse:
     """Record an interval in which the customer did not meet a responsibility.
 
@@ -266,15 +274,13 @@ def record_lapse(
     is the system itself (a command, a data import). Bad input raises a
     ``ValidationError`` per field and stores nothing.
     """
-    from credits import notify
-
     responsibility_id = (
         responsibility.pk if isinstance(responsibility, Responsibility) else responsibility
     )
     scope = Responsibility.objects if user is None else Responsibility.objects.visible_to(user)
     responsibility = scope.select_related("contract").get(pk=responsibility_id)
     contract = responsibility.contract
-    if user is not None and not edits_for(user, contract.provider_id, contract.customer_id):
+    if user is not None and not may_edit(user, contract.provider_id, contract.customer_id):
         raise PermissionDenied("Only the parties' admins and editors may record a lapse.")
     lapse = ResponsibilityLapse(
         responsibility=responsibility,
@@ -283,24 +289,126 @@ def record_lapse(
         note=(note or "").strip(),
         recorded_by=user,
     )
+    return save_lapse(lapse=lapse, user=user)
+
+
+def save_lapse(*, lapse: ResponsibilityLapse, user: User | None) -> ResponsibilityLapse:
+    """Validate and store a lapse the caller may write (``record_lapse`` checks that for
+    the pages and the API; the admin is for operators).
+
+    A new lapse is announced with ``contracts.signals.lapse_recorded`` in the same
+    transaction, so that the parties' notifications are written with it (both or
+    neither), wherever it was entered.
+    """
+    adding = lapse._state.adding
+    if adding and lapse.recorded_by_id is None and user is not None:
+        lapse.recorded_by = user
     lapse.full_clean()
     lapse._history_user = user
     with transaction.atomic():
         lapse.save()
-        # Written with the lapse (both or neither); e-mails and webhooks go after commit.
-        notify.lapse_recorded(lapse_id=lapse.pk)
+        if adding:
+            lapse_recorded.send(sender=ResponsibilityLapse, lapse=lapse)
     return lapse
 
 
-# Provider pages (browser): header, services, objectives and CSV uploads. Imported here,
-# not at the top, because this section was appended after the module's first version.
-import csv  # noqa: E402
-import io  # noqa: E402
+def delete_lapse(*, lapse: ResponsibilityLapse) -> None:
+    """Delete a lapse: incidents and samples inside it count again from the next
+    settlement on (issued statements keep what they said)."""
+    with transaction.atomic():
+        lapse.delete()
 
-from django.core.exceptions import ValidationError  # noqa: E402
-from django.db.models import ProtectedError  # noqa: E402
 
-from contracts.models import Service  # noqa: E402
+def save_responsibility(
+    *, responsibility: Responsibility, service_levels: Iterable[ServiceLevel] | None = None
+) -> Responsibility:
+    """Validate and store a customer responsibility and, when given, the objectives its
+    lapses relieve."""
+    with transaction.atomic():
+        responsibility.full_clean()
+        responsibility.save()
+        if service_levels is not None:
+            responsibility.service_levels.set(service_levels)
+    return responsibility
+
+
+def delete_responsibility(*, responsibility: Responsibility) -> None:
+    """Delete a responsibility with its lapses."""
+    with transaction.atomic():
+        responsibility.delete()
+
+
+def save_maintenance_window(*, maintenance_window: MaintenanceWindow) -> MaintenanceWindow:
+    """Validate and store a maintenance window (time excluded from uptime)."""
+    with transaction.atomic():
+        maintenance_window.full_clean()
+        maintenance_window.save()
+    return maintenance_window
+
+
+def delete_maintenance_window(*, maintenance_window: MaintenanceWindow) -> None:
+    with transaction.atomic():
+        maintenance_window.delete()
+
+
+def save_incident(*, incident: Incident) -> Incident:
+    """Validate and store an incident (downtime of an uptime objective)."""
+    with transaction.atomic():
+        incident.full_clean()
+        incident.save()
+    return incident
+
+
+def delete_incident(*, incident: Incident) -> None:
+    with transaction.atomic():
+        incident.delete()
+
+
+def save_organization(*, organization: Organization) -> Organization:
+    """Validate and store an organisation (a provider or a customer)."""
+    with transaction.atomic():
+        organization.full_clean()
+        organization.save()
+    return organization
+
+
+def delete_organization(*, organization: Organization) -> None:
+    """Delete an organisation; one with services or contracts is protected."""
+    with transaction.atomic():
+        organization.delete()
+
+
+def save_membership(*, membership: Membership) -> Membership:
+    """Validate and store a user's role in an organisation."""
+    with transaction.atomic():
+        membership.full_clean()
+        membership.save()
+    return membership
+
+
+def delete_membership(*, membership: Membership) -> None:
+    with transaction.atomic():
+        membership.delete()
+
+
+def delete_service(*, service: Service) -> None:
+    """Delete a service of the catalogue; one that is part of a contract is protected."""
+    with transaction.atomic():
+        service.delete()
+
+
+def delete_contract(*, contract: Contract) -> None:
+    """Delete a contract; one with statements is protected (terminate it instead)."""
+    with transaction.atomic():
+        contract.delete()
+
+
+def delete_measurements(*, measurements: QuerySet) -> int:
+    """Delete samples (say, a faulty import); returns how many. Issued statements keep
+    the figures they were settled with."""
+    with transaction.atomic():
+        deleted, _ = measurements.delete()
+    return deleted
 
 
 def save_contract(*, contract: Contract) -> Contract:

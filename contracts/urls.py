@@ -1,4 +1,5 @@
-"""Browser URLs of the provider pages (the landing page ``home`` is in slaportal.urls)."""
+"""Browser URLs of the provider pages (the landing page ``home`` is in slaportal.urls;
+settling a contract by hand, ``contracts/<pk>/settle/``, is the credits app's)."""
 
 from django.urls import path
 
@@ -12,7 +13,6 @@ urlpatterns = [
     path(c, views.contract_detail, name="contract-detail"),
     path(f"{c}edit/", views.contract_edit, name="contract-edit"),
     path(f"{c}schedule/", views.contract_schedule, name="contract-schedule"),
-    path(f"{c}settle/", views.contract_settle, name="contract-settle"),
     path(f"{c}measurements/upload/", views.measurement_upload, name="measurement-upload"),
     # Services of the contract and their fees.
     path(f"{c}services/new/", views.contract_service_form, name="contract-service-create"),

@@ -129,3 +129,13 @@ def mark_notifications_read(*, user: User, ids: Iterable[Any] | None = None) -> 
                 raise ValidationError({"ids": f"{value!r} is not a notification id."})
         notifications = notifications.filter(pk__in=wanted)
     return notifications.update(read_at=timezone.now())
+
+
+def mark_notification(*, notification: Notification, read: bool) -> Notification:
+    """Mark one notification read (keeping when it was first read) or unread again."""
+    if read and notification.read_at is None:
+        notification.read_at = timezone.now()
+    elif not read:
+        notification.read_at = None
+    notification.save(update_fields=["read_at"])
+    return notification

@@ -6,6 +6,8 @@ from credits import views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    # Settling by hand sits on the contract's own path, beside its other pages.
+    path("contracts/<int:pk>/settle/", views.contract_settle, name="contract-settle"),
     path("statements/", views.statement_list, name="statement-list"),
     path("statements/export.csv", views.statement_export, name="statement-export"),
     path("statements/<int:pk>/", views.statement_detail, name="statement-detail"),

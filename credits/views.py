@@ -1,5 +1,5 @@
 """Browser pages of the credits app: the dashboard, statements (HTML, CSV, PDF), disputes,
-objectives, responsibilities and the notification inbox.
+objectives, responsibilities, the notification inbox, and settling a period by hand.
 
 Both parties use these pages. Every read starts from a ``visible_to`` scope, so anything
 outside the user's contracts is a 404, exactly like an id that does not exist; every write
@@ -33,11 +33,14 @@ from django.utils import timezone
 from django.utils.html import strip_spaces_between_tags
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from contracts.forms import SettleForm
 from contracts.models import ContractService, Membership
 from contracts.querysets import EDIT_ROLES
-from credits import exports, selectors, services
+from contracts.views.common import PREVIEW_PERIODS, editable_contract
+from credits import exports, selectors, services, settlement
+from credits.contract_pages import settle_choices
 from credits.exports import Datum
 from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilterForm, add_service_errors
 from credits.models import Dispute, Notification, Statement, StatementLine
@@ -589,3 +592,37 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
     count = services.mark_notifications_read(user=request.user)
     messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked read.")
     return _back_to_inbox(request)
+
+
+# --------------------------------------------------------------------------- settling by hand
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contract_settle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Settle a closed period of a contract now (provider editors) and show its statement."""
+    contract = editable_contract(request, pk)
+    form = SettleForm(request.POST or None, periods=settle_choices(contract, PREVIEW_PERIODS))
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = settlement.settle_period(
+                contract=contract, period_start=form.cleaned_data["period_start"]
+            )
+        except settlement.SettlementError as exc:
+            form.add_error("period_start", str(exc))
+        else:
+            statement = result.statement
+            if result.created:
+                messages.success(
+                    request,
+                    f"Statement revision {statement.revision} issued for the period starting "
+                    f"{statement.period_start:%Y-%m-%d}.",
+                )
+            else:
+                messages.info(
+                    request,
+                    "Nothing changed since the last settlement: this is the statement "
+                    "already issued.",
+                )
+            return redirect("statement-detail", pk=statement.pk)
+    return render(request, "contracts/settle.html", {"form": form, "contract": contract})

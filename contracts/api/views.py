@@ -40,7 +40,6 @@ from contracts.services import (
     record_measurements,
     remove_contract_service,
 )
-from credits.api.serializers import StatementSerializer
 from slaportal.api.errors import Conflict
 from slaportal.api.parsers import SafeJSONParser
 from slaportal.api.viewsets import ScopedViewSet
@@ -106,37 +105,6 @@ class ContractViewSet(ScopedViewSet):
         entries = serializers.effective_service_levels_json(effective_service_levels(contract))
         data = serializers.EffectiveContractServiceSerializer(entries, many=True).data
         return Response(data)
-
-    @extend_schema(
-        request=serializers.SettleSerializer,
-        responses={
-            201: OpenApiResponse(StatementSerializer, "A new statement was issued."),
-            200: OpenApiResponse(StatementSerializer, "Nothing changed: the latest."),
-        },
-        summary="Settle a closed period now (provider editors).",
-    )
-    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
-    def settle(self, request: Request, pk: str | None = None) -> Response:
-        contract = self.get_object()
-        params = serializers.SettleSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        # The settlement module is imported here so the API loads without it.
-        from credits.models import Statement
-        from credits.settlement import SettlementError, settle_period
-
-        try:
-            result = settle_period(
-                contract=contract, period_start=params.validated_data["period_start"]
-            )
-        except SettlementError as exc:
-            raise exceptions.ValidationError({"period_start": [str(exc)]}) from None
-        statement = (
-            Statement.objects.select_related("contract")
-            .prefetch_related("lines")
-            .get(pk=result.statement.pk)
-        )
-        body = StatementSerializer(statement, context=self.get_serializer_context()).data
-        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
 
 
 class ContractServiceViewSet(ScopedViewSet):

@@ -6,6 +6,8 @@ from credits.api import views
 
 router = SimpleRouter()
 router.register("statements", views.StatementViewSet, basename="statement")
+# Only the detail action settle/: the contract itself is the contracts API's.
+router.register("contracts", views.ContractSettlementViewSet, basename="contract")
 router.register("disputes", views.DisputeViewSet, basename="dispute")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 

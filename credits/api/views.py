@@ -1,4 +1,5 @@
-"""Viewsets of the credits API: statements (read-only), disputes and notifications."""
+"""Viewsets of the credits API: statements (read-only), settling a contract's period by
+hand, disputes and notifications."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from django.core.paginator import Page
 from django.db import connections, models
 from django.db.models import Count, Window
 from django.http import HttpResponse
-from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from contracts.api.serializers import SettleSerializer
+from contracts.models import Contract
+from credits import services, settlement
 from credits.api import filters, serializers
 from credits.models import Dispute, Notification, Statement, StatementDocument, StatementLine
 from slaportal.api.pagination import PortalPagination
@@ -188,11 +191,40 @@ def _has_document(statement: Statement) -> bool:
     return True
 
 
-def _credit_services() -> Any:
-    # Written alongside the API; imported when used so that the API loads without it.
-    from credits import services
+class ContractSettlementViewSet(ScopedGenericViewSet):
+    # Settling by hand, routed beside the contract it settles: POST
+    # /contracts/{id}/settle/ (the contracts API leaves settlement to this app).
 
-    return services
+    model = Contract
+
+    @extend_schema(
+        request=SettleSerializer,
+        responses={
+            201: OpenApiResponse(serializers.StatementSerializer, "A new statement was issued."),
+            200: OpenApiResponse(serializers.StatementSerializer, "Nothing changed: the latest."),
+        },
+        summary="Settle a closed period now (provider editors).",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def settle(self, request: Request, pk: str | None = None) -> Response:
+        contract = self.get_object()
+        params = SettleSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            result = settlement.settle_period(
+                contract=contract, period_start=params.validated_data["period_start"]
+            )
+        except settlement.SettlementError as exc:
+            raise exceptions.ValidationError({"period_start": [str(exc)]}) from None
+        statement = (
+            Statement.objects.select_related("contract")
+            .prefetch_related("lines")
+            .get(pk=result.statement.pk)
+        )
+        body = serializers.StatementSerializer(
+            statement, context=self.get_serializer_context()
+        ).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
 
 
 @extend_schema_view(
@@ -238,7 +270,7 @@ class DisputeViewSet(
         serializer.is_valid(raise_exception=True)
         line = serializer.validated_data["line"]
         try:
-            dispute = _credit_services().open_dispute(
+            dispute = services.open_dispute(
                 line=line, user=request.user, reason=serializer.validated_data["reason"]
             )
         except StatementLine.DoesNotExist:
@@ -253,7 +285,7 @@ class DisputeViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            dispute = _credit_services().resolve_dispute(
+            dispute = services.resolve_dispute(
                 dispute=dispute,
                 user=request.user,
                 status=serializer.validated_data["status"],
@@ -282,13 +314,9 @@ class NotificationViewSet(
         return True  # the queryset holds only the caller's own
 
     def perform_update(self, serializer: serializers.NotificationSerializer) -> None:
-        notification = serializer.instance
         read = serializer.validated_data.get("read")
-        if read is True and notification.read_at is None:
-            notification.read_at = timezone.now()
-        elif read is False:
-            notification.read_at = None
-        notification.save(update_fields=["read_at"])
+        if read is not None:
+            services.mark_notification(notification=serializer.instance, read=read)
 
     @extend_schema(
         request=serializers.MarkReadSerializer,
@@ -305,7 +333,7 @@ class NotificationViewSet(
     def mark_read(self, request: Request) -> Response:
         params = serializers.MarkReadSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        updated = _credit_services().mark_notifications_read(
+        updated = services.mark_notifications_read(
             user=request.user, ids=params.validated_data.get("ids")
         )
         return Response({"updated": updated})

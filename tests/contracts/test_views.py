@@ -340,7 +340,7 @@ def test_the_list_shows_the_worst_early_warning_of_the_current_period(personas, 
     client.force_login(personas.provider_editor)
     page = client.get(reverse("contract-list")).content.decode()
     assert 'class="badge breached">breached' in _row(page, "ACME-1")
-    assert 'class="badge met">met' in _row(page, quiet.reference)
+    assert 'class="badge met">on track' in _row(page, quiet.reference)
     assert 'class="badge no_data">no data' in _row(page, "ACME-DRAFT")
 
 

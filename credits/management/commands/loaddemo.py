@@ -1,4 +1,5 @@
-"""Loads the demo book: idempotent, so running it twice changes nothing.
+"""Loads the demo book and settles its closed periods: idempotent, so running it twice
+changes nothing. (A command of the credits app because it settles.)
 
 Four stories: an ISP selling to all its customers, a customer-based agreement for a
 reporting service, an internal marketing → sales agreement, and a multi-level book in
@@ -30,6 +31,7 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.services import record_measurements
+from credits.settlement import due_periods, settle_period
 
 DEMO_PASSWORD = "demo"
 LOGINS = [
@@ -383,8 +385,6 @@ class Command(BaseCommand):
         # Only periods without a statement are settled, so a second run changes nothing;
         # only each contract's latest period is announced, so the backfill does not flood
         # the demo inboxes.
-        from credits.settlement import due_periods, settle_period
-
         demo = {c.pk: c for c in (nw_globex, nw_initech, cr_globex, mk_sales)}
         due = list(due_periods(now, ignore_delay=True, contract_ids=list(demo)))
         latest = dict(due)  # oldest first, so each contract keeps its latest period

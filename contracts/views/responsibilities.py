@@ -1,0 +1,137 @@
+"""The customer's responsibilities and their lapses (relief for the provider)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from contracts import services
+from contracts.forms import ResponsibilityForm, ResponsibilityLapseForm
+from contracts.models import Contract, Responsibility, ServiceLevel
+from contracts.views.common import (
+    apply_form_errors,
+    detail_url,
+    editable_contract,
+    in_zone,
+    scoped_or_none,
+)
+from contracts.views.records import LAPSES, record_delete
+
+
+def _contract_objectives(contract: Contract) -> QuerySet:
+    """The objectives a responsibility of this contract may affect: its own and those
+    it inherits."""
+    service_ids = contract.services.values("service_id")
+    return (
+        ServiceLevel.objects.filter(provider_id=contract.provider_id)
+        .filter(
+            Q(level="corporate")
+            | Q(level="service", service_id__in=service_ids)
+            | Q(contract=contract)
+        )
+        .filter(enabled=True)
+        .order_by("key", "level")
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def responsibility_form(request: HttpRequest, pk: int, r_pk: int | None = None) -> HttpResponse:
+    contract = editable_contract(request, pk)
+    instance = scoped_or_none(Responsibility.objects.filter(contract=contract), r_pk)
+    form = ResponsibilityForm(
+        request.POST or None,
+        instance=instance,
+        contract=contract,
+        objectives=_contract_objectives(contract),
+    )
+    if request.method == "POST" and form.is_valid():
+        responsibility = services.save_responsibility(
+            responsibility=form.save(commit=False),
+            service_levels=form.cleaned_data["service_levels"],
+        )
+        messages.success(request, f"Responsibility “{responsibility.title}” saved.")
+        return redirect(detail_url(contract, "responsibilities"))
+    return render(
+        request,
+        "contracts/simple_form.html",
+        {
+            "form": form,
+            "contract": contract,
+            "title": "Edit responsibility" if instance else "New customer responsibility",
+            "cancel_url": detail_url(contract, "responsibilities"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def responsibility_delete(request: HttpRequest, pk: int, r_pk: int) -> HttpResponse:
+    contract = editable_contract(request, pk)
+    responsibility = get_object_or_404(Responsibility.objects.filter(contract=contract), pk=r_pk)
+    back = detail_url(contract, "responsibilities")
+    if request.method == "POST":
+        services.delete_responsibility(responsibility=responsibility)
+        messages.success(request, f"Responsibility “{responsibility.title}” deleted.")
+        return redirect(back)
+    return render(
+        request,
+        "contracts/confirm_delete.html",
+        {
+            "contract": contract,
+            "what": f"the responsibility “{responsibility.title}”",
+            "consequence": "Its lapses go with it: incidents inside them count again "
+            "in statements settled from now on.",
+            "cancel_url": back,
+        },
+    )
+
+
+@login_required
+@in_zone
+@require_http_methods(["GET", "POST"])
+def lapse_form(request: HttpRequest, pk: int, r_pk: int) -> HttpResponse:
+    """Record that the customer did not meet a responsibility for a while."""
+    contract = editable_contract(request, pk)
+    responsibility = get_object_or_404(Responsibility.objects.filter(contract=contract), pk=r_pk)
+    form = ResponsibilityLapseForm(request.POST or None, responsibility=responsibility)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.record_lapse(
+                responsibility=responsibility,
+                start=data["start"],
+                end=data["end"],
+                note=data.get("note") or "",
+                user=request.user,
+            )
+        except ValidationError as exc:
+            apply_form_errors(form, exc)
+        else:
+            messages.success(request, "Lapse recorded; both parties are notified.")
+            return redirect(detail_url(contract, "responsibilities"))
+    return render(
+        request,
+        "contracts/simple_form.html",
+        {
+            "form": form,
+            "contract": contract,
+            "title": f"Record a lapse of “{responsibility.title}”",
+            "intro": "Incidents and samples of the objectives this responsibility affects "
+            "that fall inside the lapse will not count against the provider.",
+            "timezone_note": contract.timezone,
+            "cancel_url": detail_url(contract, "responsibilities"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lapse_delete(request: HttpRequest, pk: int, lapse_pk: int) -> HttpResponse:
+    contract = editable_contract(request, pk)
+    return record_delete(request, contract, LAPSES, lapse_pk)

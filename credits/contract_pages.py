@@ -1,0 +1,195 @@
+"""What settlement shows on the contract pages: this year's credits and the open period's
+state on the contract list; statements, early warnings and the periods to settle on the
+contract page; the what-if preview of an objective being edited.
+
+The contract pages reach these through ``contracts.hooks`` (installed by
+``CreditsConfig.ready``), so that contracts never depends on this app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import DecimalField, Expression, OuterRef, Subquery, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+import engine
+from contracts.hooks import PeriodState, PreviewRow, PreviewUnavailable
+from contracts.models import Contract, ServiceLevel
+from credits import settlement
+from credits.models import EarlyWarning, OpenPeriodProgress, Statement
+
+State = OpenPeriodProgress.State
+# A warning of a worse state replaces a milder one as the period's state.
+_SEVERITY = {State.AT_RISK: 1, State.BREACHED: 2}
+
+
+def period_state(state: str) -> PeriodState:
+    """A state with the words the dashboard shows for it ("on track", "no data yet")."""
+    return PeriodState(state=state, label=State(state).label.lower())
+
+
+def _current_period_start(contract: Contract, now: datetime) -> date | None:
+    try:
+        tz = contract.timezone
+        today = now.astimezone(ZoneInfo(tz)).date()
+        return engine.period_containing(today, contract.settlement_period, tz).start
+    except (ValueError, KeyError):
+        return None
+
+
+def settle_choices(contract: Contract, count: int) -> list[tuple[str, str]] | None:
+    """The closed periods a provider may settle, newest first, marked when settled."""
+    try:
+        periods = settlement.closed_periods(contract, count, timezone.now())
+    except (ValueError, KeyError):
+        return None
+    settled: dict[date, int] = {}
+    for start, revision in Statement.objects.filter(
+        contract=contract, period_start__in=[p.start for p in periods]
+    ).values_list("period_start", "revision"):
+        settled[start] = max(settled.get(start, 0), revision)
+    choices = []
+    for period in reversed(periods):
+        label = f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}"
+        if period.start in settled:
+            label += f" (settled, revision {settled[period.start]})"
+        choices.append((period.start.isoformat(), label))
+    return choices
+
+
+class SettlementOnContractPages:
+    """The credits app's side of ``contracts.hooks.Settlement``."""
+
+    def credits_this_year(self, year: int) -> Expression:
+        """Per contract, the credits of this year's periods, counting only the latest
+        revision of each period (a later revision replaces the earlier one)."""
+        totals = (
+            Statement.objects.filter(
+                contract_id=OuterRef("pk"),
+                period_start__gte=date(year, 1, 1),
+                period_start__lte=date(year, 12, 31),
+            )
+            .latest_revisions()
+            .order_by()
+            .values("contract_id")
+            .annotate(total=Sum("credit_total"))
+            .values("total")
+        )
+        return Subquery(totals, output_field=DecimalField(max_digits=18, decimal_places=3))
+
+    def period_states(self, contracts: Sequence[Contract]) -> dict[int, PeriodState]:
+        """The state of each contract's current period, in the dashboard's words: the
+        worst early warning raised for it (breached, at risk), on track when none, no data
+        yet when the contract is not active or has no services."""
+        now = timezone.now()
+        starts = {c.pk: _current_period_start(c, now) for c in contracts}
+        rows = EarlyWarning.objects.filter(
+            contract_service__contract_id__in=[c.pk for c in contracts],
+            period_start__in={s for s in starts.values() if s is not None},
+        ).values_list("contract_service__contract_id", "period_start", "state")
+        worst: dict[int, str] = {}
+        for contract_id, period_start, state in rows:
+            if starts.get(contract_id) != period_start:
+                continue
+            if _SEVERITY.get(state, 0) > _SEVERITY.get(worst.get(contract_id), 0):
+                worst[contract_id] = state
+        states = {}
+        for contract in contracts:
+            if contract.status != Contract.Status.ACTIVE or not contract.has_services:
+                states[contract.pk] = period_state(State.NO_DATA)
+            else:
+                states[contract.pk] = period_state(worst.get(contract.pk, State.ON_TRACK))
+        return states
+
+    def statements(self, contract: Contract, user: User, limit: int) -> list[Statement]:
+        statements = list(Statement.objects.visible_to(user).filter(contract=contract)[:limit])
+        for statement in statements:
+            statement.url = reverse("statement-detail", args=[statement.pk])
+        return statements
+
+    def early_warnings(self, contract: Contract, limit: int) -> list[EarlyWarning]:
+        return list(
+            EarlyWarning.objects.filter(contract_service__contract=contract)
+            .select_related("contract_service__service")
+            .order_by("-period_start", "contract_service__service__code", "key")[:limit]
+        )
+
+    def settle_choices(self, contract: Contract, count: int) -> list[tuple[str, str]] | None:
+        return settle_choices(contract, count)
+
+    def what_if(
+        self,
+        service_level: ServiceLevel,
+        objective: engine.Objective,
+        contract: Contract,
+        count: int,
+    ) -> list[PreviewRow]:
+        """What the objective on the form would have decided over the contract's last
+        closed periods, computed from the stored data without saving anything."""
+        periods = settlement.closed_periods(contract, count, timezone.now())
+        if not periods:
+            raise PreviewUnavailable(f"{contract.reference} has no closed period yet.")
+        instance = service_level
+        was_new = instance.pk is None
+        unchanged_scope = not was_new and (
+            ServiceLevel.objects.filter(pk=instance.pk)
+            .values_list("level", "contract_id", "service_id")
+            .first()
+            == (instance.level, instance.contract_id, instance.service_id)
+        )
+        target_id = instance.pk
+        try:
+            if unchanged_scope:
+                overrides = {instance.pk: objective}
+                computed = [
+                    settlement.compute_period(
+                        contract=contract, period_start=p.start, objective_overrides=overrides
+                    )
+                    for p in periods
+                ]
+            else:
+                # A new objective (or one changing level) changes which objective wins
+                # where: store it for the computation only, then roll it back.
+                with transaction.atomic():
+                    instance.save()
+                    target_id = instance.pk
+                    computed = [
+                        settlement.compute_period(contract=contract, period_start=p.start)
+                        for p in periods
+                    ]
+                    transaction.set_rollback(True)
+        except settlement.SettlementError as exc:
+            raise PreviewUnavailable(str(exc)) from None
+        finally:
+            if was_new:
+                instance.pk = None
+                instance._state.adding = True
+        rows = []
+        for statement in computed:
+            for line in statement.lines:
+                # Only the lines this objective decides; a more specific one of the same
+                # key keeps deciding where it applies.
+                if line.service_level.pk != target_id:
+                    continue
+                result = line.result
+                rows.append(
+                    PreviewRow(
+                        period=statement.period,
+                        service=line.contract_service.service.name,
+                        attainment=(
+                            engine.format_attainment(result.attainment)
+                            if result.attainment is not None
+                            else "no data"
+                        ),
+                        met=result.met,
+                        credit=result.amount,
+                        explanation=line.explanation,
+                    )
+                )
+        return rows
