@@ -117,3 +117,27 @@ def warn_open_periods(contract_ids: list[int]) -> int:
         except Exception:
             logger.exception("No early warning for contract %s", contract.pk)
     return warned
+
+
+# Notifications: a failed delivery schedules its own retry from its row (see
+# credits.notify.delivery), so Celery retries none of these.
+
+
+@shared_task(name="credits.deliver", ignore_result=True)
+def deliver(delivery_id: int) -> str:
+    """Attempt one delivery (claimed first, so running it twice never sends twice)."""
+    return notify.send_delivery(delivery_id=delivery_id)
+
+
+@shared_task(name="credits.retry_due_deliveries", ignore_result=True)
+def retry_due_deliveries() -> int:
+    """Periodic: re-enqueue every pending delivery that is due, then every statement
+    announcement that lost its way; returns the number of deliveries enqueued."""
+    return notify.retry_due_deliveries()
+
+
+@shared_task(name="credits.notify", ignore_result=True)
+def publish_event(event: str, object_id: int) -> None:
+    """Publish an event from a worker, e.g. ``publish_event.delay("statement_issued", 7)``
+    on commit, so that the caller's transaction never waits for (or fails with) it."""
+    notify.publish_event(event=event, object_id=object_id)

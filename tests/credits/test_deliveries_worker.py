@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from credits import notify
+from credits import notify, tasks
 from credits.models import Delivery
+from credits.notify import delivery as notify_delivery
 from tests.credits.test_notify import (
     Receiver,
     make_statement,
@@ -54,7 +55,7 @@ def test_a_real_worker_delivers_the_signed_webhook_and_the_emails(
         assert Delivery.objects.filter(event_id=first).count() == 5
 
         # A statement whose messages never reached the broker: the rows are the truth.
-        monkeypatch.setattr(notify.deliver, "delay", lambda delivery_id: None)
+        monkeypatch.setattr(notify_delivery, "enqueue_delivery", lambda delivery_id: None)
         revision_2 = make_statement(personas.contract, revision=2, credit="100.00")
         notify.statement_issued(statement_id=revision_2.pk)
         second = notify.event_id_for("statement_issued", revision_2.pk)
@@ -62,7 +63,7 @@ def test_a_real_worker_delivers_the_signed_webhook_and_the_emails(
             "pending"
         }
         monkeypatch.undo()
-        notify.retry_due_deliveries.delay()
+        tasks.retry_due_deliveries.delay()
         assert wait_for(lambda: all_sent(second), timeout=60), notify_worker.log()
 
     assert len(receiver.requests) == 2

@@ -24,6 +24,7 @@ from contracts.services import record_lapse
 from credits import notify
 from credits.context_processors import unread_notifications
 from credits.models import Delivery, EarlyWarning, Notification, Statement, StatementLine
+from credits.notify import delivery as notify_delivery
 from credits.services import mark_notifications_read
 from tests.factories import MembershipFactory, ResponsibilityFactory, UserFactory
 
@@ -182,7 +183,7 @@ def test_statement_issued_notifies_every_member_of_both_parties_and_no_one_else(
     assert notifications.count() == 4
     customer_note = notifications.get(user=personas.customer_member)
     assert customer_note.organization == personas.customer
-    assert customer_note.title == "Statement ACME-1 2026-10 (revision 1): credit 300.00 EUR"
+    assert customer_note.title == "Statement ACME-1 October 2026 (revision 1): credit 300.00 EUR"
     assert customer_note.link == f"/statements/{statement.pk}/"
     assert customer_note.read_at is None
 
@@ -207,7 +208,7 @@ def test_statement_issued_emails_each_member_a_text_and_an_html_part(
     assert {m.to[0] for m in mailoutbox} == expected
     assert len(mailoutbox) == 4
     message = next(m for m in mailoutbox if m.to == [personas.customer_member.email])
-    assert message.subject == "Statement ACME-1 2026-10 (revision 1): credit 300.00 EUR"
+    assert message.subject == "Statement ACME-1 October 2026 (revision 1): credit 300.00 EUR"
     assert "99.884 % of scheduled time up against 99.99 %" in message.body
     assert f"http://127.0.0.1:8000/statements/{statement.pk}/" in message.body
     assert "member of Globex" in message.body
@@ -267,8 +268,8 @@ def test_a_new_revision_is_a_new_event(personas):
         Notification.objects.filter(user=personas.customer_member).values_list("title", flat=True)
     )
     assert titles == {
-        "Statement ACME-1 2026-10 (revision 1): credit 300.00 EUR",
-        "Statement ACME-1 2026-10 (revision 2): credit 100.00 EUR",
+        "Statement ACME-1 October 2026 (revision 1): credit 300.00 EUR",
+        "Statement ACME-1 October 2026 (revision 2): credit 100.00 EUR",
     }
 
 
@@ -349,7 +350,7 @@ def test_a_broker_outage_leaves_deliveries_pending_and_the_caller_unharmed(
     def broker_down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr(notify.deliver, "delay", broker_down)
+    monkeypatch.setattr(notify_delivery, "enqueue_delivery", broker_down)
     statement = make_statement(personas.contract)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -373,7 +374,7 @@ def test_no_data_warns_only_the_providers_members(personas):
 
     notifications = Notification.objects.filter(event="no_data")
     assert {n.user_id for n in notifications} == members_of(personas.provider)
-    assert notifications[0].title == "No data for 1 objective of ACME-1 2026-10"
+    assert notifications[0].title == "No data for 1 objective of ACME-1 October 2026"
     assert "Support response" in notifications[0].body
 
 
@@ -462,7 +463,7 @@ def test_retry_delay_doubles_with_jitter_and_is_capped(settings):
 def test_the_periodic_task_enqueues_due_deliveries_only(personas, monkeypatch, time_machine):
     time_machine.move_to(datetime(2026, 11, 3, 3, 0, tzinfo=UTC), tick=False)
     enqueued: list[int] = []
-    monkeypatch.setattr(notify.deliver, "delay", enqueued.append)
+    monkeypatch.setattr(notify_delivery, "enqueue_delivery", enqueued.append)
     statement = make_statement(personas.contract)
     notify.statement_issued(statement_id=statement.pk)
     due, later, sent, spent = Delivery.objects.order_by("pk")[:4]

@@ -14,8 +14,10 @@ import pytest
 import requests
 from django.db import connection
 
-from credits import notify
+from credits import notify, tasks
 from credits.models import Delivery
+from credits.notify import delivery as notify_delivery
+from credits.notify.webhooks import PinnedAdapter
 from tests.credits.test_notify import (
     Receiver,
     eager_tasks,  # noqa: F401 - fixture
@@ -54,7 +56,7 @@ def connections(monkeypatch) -> list[Any]:
 def deliver_until_done(delivery: Delivery, time_machine: Any, limit: int = 10) -> Delivery:
     """Attempt the delivery, and each retry as soon as it is due, until it settles."""
     for _ in range(limit):
-        notify.deliver(delivery.pk)
+        tasks.deliver(delivery.pk)
         delivery.refresh_from_db()
         if delivery.status != "pending":
             return delivery
@@ -110,7 +112,7 @@ def test_a_receiver_failing_three_times_gets_exactly_one_successful_delivery(
         delivery = webhook_for(personas, receiver.url)
         delivery = deliver_until_done(delivery, time_machine)
         # A late duplicate message for the same delivery.
-        assert notify.deliver(delivery.pk) == "skipped"
+        assert tasks.deliver(delivery.pk) == "skipped"
 
     assert (delivery.status, delivery.attempts) == ("sent", 4)
     assert len(receiver.requests) == 4
@@ -129,7 +131,7 @@ def test_retries_back_off_exponentially(personas, time_machine, settings):
     with Receiver([500]) as receiver:
         delivery = webhook_for(personas, receiver.url)
         for _ in range(3):
-            notify.deliver(delivery.pk)
+            tasks.deliver(delivery.pk)
             delivery.refresh_from_db()
             now = datetime.now(UTC)
             waits.append((delivery.next_attempt_at - now).total_seconds())
@@ -174,11 +176,11 @@ def test_running_deliver_again_for_a_sent_delivery_sends_nothing(personas, time_
     time_machine.move_to(datetime(2026, 11, 3, 3, 0, tzinfo=UTC))
     with Receiver([200]) as receiver:
         delivery = webhook_for(personas, receiver.url)
-        assert notify.deliver(delivery.pk) == "sent"
-        assert notify.deliver(delivery.pk) == "skipped"
+        assert tasks.deliver(delivery.pk) == "sent"
+        assert tasks.deliver(delivery.pk) == "skipped"
         # Nor a message redelivered much later, nor the periodic task looking for work.
         time_machine.move_to(datetime(2026, 11, 4, 3, 0, tzinfo=UTC))
-        assert notify.deliver(delivery.pk) == "skipped"
+        assert tasks.deliver(delivery.pk) == "skipped"
         assert notify.retry_due_deliveries() == 0
 
     assert len(receiver.requests) == 1
@@ -188,7 +190,7 @@ def test_running_deliver_again_for_a_sent_delivery_sends_nothing(personas, time_
 @pytest.mark.usefixtures("private_targets")
 def test_two_workers_delivering_at_once_send_once(personas, monkeypatch):
     # Committed for real here: keep the enqueue-on-commit away from the shared broker.
-    monkeypatch.setattr(notify.deliver, "delay", lambda delivery_id: None)
+    monkeypatch.setattr(notify_delivery, "enqueue_delivery", lambda delivery_id: None)
     with Receiver([200], delay=0.3) as receiver:
         delivery = webhook_for(personas, receiver.url)
         barrier = threading.Barrier(2)
@@ -197,7 +199,7 @@ def test_two_workers_delivering_at_once_send_once(personas, monkeypatch):
         def worker() -> None:
             try:
                 barrier.wait()
-                outcomes.append(notify.deliver(delivery.pk))
+                outcomes.append(tasks.deliver(delivery.pk))
             finally:
                 connection.close()
 
@@ -373,7 +375,7 @@ def test_a_failing_webhook_does_not_stop_the_emails(
 def test_https_webhooks_connect_to_the_checked_address_but_verify_the_host_name():
     """TLS still checks the certificate of the name in the URL (SNI and hostname), while
     the TCP connection goes to the address that passed the check."""
-    adapter = notify._PinnedAdapter("hooks.globex.example", "93.184.215.14")
+    adapter = PinnedAdapter("hooks.globex.example", "93.184.215.14")
     request = requests.Request("POST", "https://hooks.globex.example/sla").prepare()
 
     host_params, pool_kwargs = adapter.build_connection_pool_key_attributes(request, True)

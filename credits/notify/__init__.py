@@ -1,0 +1,97 @@
+"""Notifications of both parties: in-app, e-mail and signed webhooks.
+
+An event (a statement issued, a dispute opened or resolved, a lapse recorded, an early
+warning, missing data) becomes, in one transaction:
+
+- one ``Notification`` per member of each organisation concerned (the in-app inbox);
+- one ``Delivery`` per e-mail address and one per organisation webhook.
+
+Every event has a deterministic ``event_id`` (uuid5 of ``"<event>:<object id>"``) and the
+rows are unique on it, so publishing the same event twice creates nothing new. Deliveries
+are sent after the transaction commits, each by its own ``credits.deliver`` task, so that a
+failing channel never blocks another one nor the caller. The ``Delivery`` row, not the
+message, is the truth: a task claims it with a conditional ``UPDATE`` before sending (two
+workers or a redelivered message never send twice), failures are retried with exponential
+backoff and jitter up to ``WEBHOOK_MAX_ATTEMPTS``, and the periodic
+``credits.retry_due_deliveries`` re-enqueues whatever is due, whatever became of the
+messages.
+
+One job per module, each importing only those before it:
+
+- :mod:`~credits.notify.events`: what each event says (ids, titles, bodies, webhook data);
+- :mod:`~credits.notify.webhooks`: where a webhook may go, posting and signing it;
+- :mod:`~credits.notify.delivery`: claiming, sending and retrying deliveries;
+- :mod:`~credits.notify.publish`: writing an event's notifications and deliveries;
+- :mod:`~credits.notify.outbox`: the statements waiting to be announced, and the
+  periodic catch-up.
+
+The Celery tasks live in :mod:`credits.tasks` and call the functions exported here.
+"""
+
+from credits.notify.delivery import (
+    claim,
+    enqueue_due_deliveries,
+    max_attempts,
+    retry_delay,
+    send_delivery,
+)
+from credits.notify.events import EVENT_NAMESPACE, event_id_for, period_label
+from credits.notify.outbox import (
+    MAX_ANNOUNCEMENT_ATTEMPTS,
+    STALE_ANNOUNCEMENT,
+    announce_pending,
+    enqueue_stale_announcements,
+    retry_due_deliveries,
+)
+from credits.notify.publish import (
+    dispute_opened,
+    dispute_resolved,
+    early_warning,
+    enqueue_pending,
+    lapse_recorded,
+    no_data,
+    publish_event,
+    statement_issued,
+    statements_issued,
+)
+from credits.notify.webhooks import (
+    SIGNATURE_HEADER,
+    DeliveryRefused,
+    address_refusal,
+    resolve_target,
+    sign,
+    verify_signature,
+    webhook_body,
+)
+
+__all__ = [
+    "EVENT_NAMESPACE",
+    "MAX_ANNOUNCEMENT_ATTEMPTS",
+    "SIGNATURE_HEADER",
+    "STALE_ANNOUNCEMENT",
+    "DeliveryRefused",
+    "address_refusal",
+    "announce_pending",
+    "claim",
+    "dispute_opened",
+    "dispute_resolved",
+    "early_warning",
+    "enqueue_due_deliveries",
+    "enqueue_pending",
+    "enqueue_stale_announcements",
+    "event_id_for",
+    "lapse_recorded",
+    "max_attempts",
+    "no_data",
+    "period_label",
+    "publish_event",
+    "resolve_target",
+    "retry_delay",
+    "retry_due_deliveries",
+    "send_delivery",
+    "sign",
+    "statement_issued",
+    "statements_issued",
+    "verify_signature",
+    "webhook_body",
+]

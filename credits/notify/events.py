@@ -1,0 +1,392 @@
+"""What each event says: its id, its title and body for people, its data for webhooks.
+
+One builder per event (a statement issued, objectives without data, an early warning, a
+dispute opened or resolved, a lapse recorded) turns database rows into a :class:`Notice`,
+which :mod:`credits.notify.publish` writes out. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from contracts.models import Contract, Organization, ResponsibilityLapse
+from credits.models import Dispute, EarlyWarning, Notification, Statement, StatementLine
+from engine.text import (
+    date_range,
+    format_attainment,
+    format_money,
+    period_kind,
+    period_label,
+    plain_decimal,
+    plain_money,
+)
+
+# Event ids are uuid5 in this namespace: the same event always has the same id, so a
+# receiver can deduplicate and so can our unique constraints.
+EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://sla-portal/events")
+
+Event = Notification.Event
+
+
+def event_id_for(event: str, object_id: int) -> uuid.UUID:
+    """The one id of an event: the same event always gets the same id."""
+    return uuid.uuid5(EVENT_NAMESPACE, f"{event}:{object_id}")
+
+
+@dataclass
+class Notice:
+    """One event as it is told: to members (title, body, link), by e-mail (``context`` for
+    the templates) and to webhooks (``data``), for the ``organizations`` concerned."""
+
+    event: str
+    object_id: int
+    title: str
+    body: str
+    link: str
+    occurred_at: datetime
+    data: dict[str, Any]
+    organizations: Sequence[Organization]
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return event_id_for(self.event, self.object_id)
+
+    def webhook_payload(self) -> dict[str, Any]:
+        return {
+            "event_id": str(self.event_id),
+            "event": self.event,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+
+# --------------------------------------------------------------------------- as text
+
+
+def _decimal(value: Decimal | None) -> str | None:
+    # Webhook data keeps a missing value as null, where a CSV cell would be empty.
+    return None if value is None else plain_decimal(value)
+
+
+def _with_days(start: date, end: date) -> str:
+    """The period's label, with its days where the label does not say them (a month or a
+    quarter): "October 2026, 1–31 Oct 2026", "Week 41 2026 (5–11 Oct)"."""
+    label = period_label(start, end)
+    if period_kind(start, end) in ("month", "quarter"):
+        return f"{label}, {date_range(start, end)}"
+    return label
+
+
+def _local(moment: datetime, tz: str) -> str:
+    """A moment in the contract's time zone, with the zone's abbreviation (UTC if the
+    contract's zone is unknown)."""
+    try:
+        zone = zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def _statement_link(statement_id: int, line_id: int | None = None) -> str:
+    return f"/statements/{statement_id}/" + (f"#line-{line_id}" if line_id else "")
+
+
+def parties(contract: Contract) -> list[Organization]:
+    """Both parties, except that a customer hears nothing of a contract still in draft."""
+    if contract.status == "draft":
+        return [contract.provider]
+    return [contract.provider, contract.customer]
+
+
+def _line_data(line: StatementLine, currency: str) -> dict[str, Any]:
+    return {
+        "id": line.pk,
+        "contract_service": line.contract_service_id,
+        "service": line.contract_service.service.name,
+        "key": line.key,
+        "name": line.name,
+        "attainment": _decimal(line.attainment),
+        "target": _decimal(line.target),
+        "comparator": line.comparator,
+        "met": line.met,
+        "credit_percent": _decimal(line.credit_percent),
+        "amount": plain_money(line.amount, currency),
+    }
+
+
+def load_statements(
+    statement_ids: Sequence[int],
+) -> list[tuple[Statement, list[StatementLine]]]:
+    """The statements (in the order given; missing ones left out) with their lines; two
+    queries for any number."""
+    statements = Statement.objects.select_related(
+        "contract__provider", "contract__customer"
+    ).in_bulk(statement_ids)
+    lines: dict[int, list[StatementLine]] = {pk: [] for pk in statements}
+    for line in (
+        StatementLine.objects.filter(statement_id__in=statements)
+        .select_related("contract_service__service")
+        .order_by("pk")
+    ):
+        statement = statements[line.statement_id]
+        # Figures for people, at the currency's minor unit, for the e-mail templates.
+        line.amount_text = format_money(line.amount, statement.currency)
+        line.attainment_text = (
+            None if line.attainment is None else format_attainment(line.attainment)
+        )
+        line.target_text = _decimal(line.target)
+        lines[line.statement_id].append(line)
+    return [(statements[pk], lines[pk]) for pk in statement_ids if pk in statements]
+
+
+def _statement_data(statement: Statement, lines: list[StatementLine]) -> dict[str, Any]:
+    currency = statement.currency
+    return {
+        "statement": statement.pk,
+        "contract": statement.contract_id,
+        "contract_reference": statement.contract.reference,
+        "provider": statement.contract.provider_id,
+        "customer": statement.contract.customer_id,
+        "period_start": statement.period_start.isoformat(),
+        "period_end": statement.period_end.isoformat(),
+        "revision": statement.revision,
+        "currency": currency,
+        "fees_total": plain_money(statement.fees_total, currency),
+        "credit_total": plain_money(statement.credit_total, currency),
+        "cap_adjustment": plain_money(statement.cap_adjustment, currency),
+        "lines": [_line_data(line, currency) for line in lines],
+    }
+
+
+def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice:
+    """A statement was issued (or revised): both parties hear of its totals."""
+    contract = statement.contract
+    currency = statement.currency
+    label = period_label(statement.period_start, statement.period_end)
+    credit = format_money(statement.credit_total, currency)
+    fees = format_money(statement.fees_total, currency)
+    body = (
+        f"{contract.provider.name} issued the statement of {contract.reference} "
+        f"({contract.title}) for {_with_days(statement.period_start, statement.period_end)}: "
+        f"fees {fees}, service credit {credit}."
+    )
+    if statement.cap_adjustment:
+        body += (
+            f" The credits were capped at the at-risk amount "
+            f"(adjustment {format_money(statement.cap_adjustment, currency)})."
+        )
+    if statement.revision > 1:
+        body += (
+            f" This revision replaces revision {statement.revision - 1}, which is kept unchanged."
+        )
+    return Notice(
+        event=Event.STATEMENT_ISSUED,
+        object_id=statement.pk,
+        title=f"Statement {contract.reference} {label} (revision {statement.revision}): "
+        f"credit {credit}",
+        body=body,
+        link=_statement_link(statement.pk),
+        occurred_at=statement.issued_at,
+        data=_statement_data(statement, lines),
+        organizations=parties(contract),
+        context={
+            "statement": statement,
+            "contract": contract,
+            "lines": lines,
+            "period_label": label,
+            "credit": credit,
+            "fees": fees,
+        },
+    )
+
+
+def no_data_notice(statement: Statement, lines: list[StatementLine]) -> Notice | None:
+    """Objectives of the statement had no measurement (``None`` if every one had): the
+    provider, who can send them, hears of it."""
+    missing = [line for line in lines if line.attainment is None]
+    if not missing:
+        return None
+    contract = statement.contract
+    label = period_label(statement.period_start, statement.period_end)
+    names = ", ".join(f"{line.name} ({line.contract_service.service.name})" for line in missing)
+    count = len(missing)
+    data = _statement_data(statement, lines)
+    data["lines"] = [_line_data(line, statement.currency) for line in missing]
+    return Notice(
+        event=Event.NO_DATA,
+        object_id=statement.pk,
+        title=f"No data for {count} objective{'s' if count != 1 else ''} of "
+        f"{contract.reference} {label}",
+        body=(
+            f"Statement {contract.reference} {label} (revision {statement.revision}) was issued "
+            f"without any measurement for: {names}. No credit was computed for "
+            f"{'them' if count != 1 else 'it'}; send the measurements and settle again for "
+            f"a new revision."
+        ),
+        link=_statement_link(statement.pk),
+        occurred_at=statement.issued_at,
+        data=data,
+        organizations=[contract.provider],
+        context={"statement": statement, "contract": contract, "lines": missing},
+    )
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+def early_warning_notice(warning_id: int) -> Notice:
+    """An objective is breached or at risk in the open period: its provider hears of the
+    projection."""
+    warning = EarlyWarning.objects.select_related(
+        "contract_service__contract__provider", "contract_service__service"
+    ).get(pk=warning_id)
+    contract_service = warning.contract_service
+    contract = contract_service.contract
+    currency = contract.currency
+    projected = format_money(warning.projected_amount, currency)
+    state = "breached" if warning.state == EarlyWarning.State.BREACHED else "at risk"
+    return Notice(
+        event=Event.EARLY_WARNING,
+        object_id=warning.pk,
+        title=f"Early warning: {warning.key} of {contract_service.service.name} in "
+        f"{contract.reference} is {state}, projected credit {projected}",
+        body=warning.message,
+        link=f"/contracts/{contract.pk}/",
+        occurred_at=warning.created_at,
+        data={
+            "early_warning": warning.pk,
+            "contract": contract.pk,
+            "contract_reference": contract.reference,
+            "contract_service": contract_service.pk,
+            "key": warning.key,
+            "period_start": warning.period_start.isoformat(),
+            "state": warning.state,
+            "attainment": _decimal(warning.attainment),
+            "projected_credit_percent": _decimal(warning.projected_credit_percent),
+            "projected_amount": plain_money(warning.projected_amount, currency),
+            "currency": currency,
+        },
+        organizations=[contract.provider],
+        context={"warning": warning, "contract": contract, "projected": projected},
+    )
+
+
+def _load_dispute(dispute_id: int) -> Dispute:
+    return Dispute.objects.select_related(
+        "line__statement__contract__provider",
+        "line__statement__contract__customer",
+        "line__contract_service__service",
+        "opened_by",
+        "resolved_by",
+    ).get(pk=dispute_id)
+
+
+def _dispute_data(dispute: Dispute) -> dict[str, Any]:
+    line = dispute.line
+    statement = line.statement
+    return {
+        "dispute": dispute.pk,
+        "status": dispute.status,
+        "reason": dispute.reason,
+        "resolution": dispute.resolution,
+        "line": line.pk,
+        "statement": statement.pk,
+        "contract": statement.contract_id,
+        "contract_reference": statement.contract.reference,
+        "key": line.key,
+        "amount": plain_money(line.amount, statement.currency),
+        "currency": statement.currency,
+    }
+
+
+def dispute_notice(dispute_id: int, event: str) -> Notice:
+    """A dispute of a statement line was opened or resolved (``event``): both parties hear
+    of it."""
+    dispute = _load_dispute(dispute_id)
+    line = dispute.line
+    statement = line.statement
+    contract = statement.contract
+    label = period_label(statement.period_start, statement.period_end)
+    subject = (
+        f"{line.name} of {line.contract_service.service.name} on statement "
+        f"{contract.reference} {label} (revision {statement.revision})"
+    )
+    if event == Event.DISPUTE_OPENED:
+        title = f"Dispute opened: {subject}"
+        body = f"{contract.customer.name} disputes this line: {dispute.reason}"
+        occurred_at = dispute.opened_at
+    else:
+        title = f"Dispute {dispute.get_status_display().lower()}: {subject}"
+        body = (
+            f"{contract.provider.name} {dispute.get_status_display().lower()} the dispute "
+            f"({dispute.reason}): {dispute.resolution}"
+        )
+        occurred_at = dispute.resolved_at or timezone.now()
+    return Notice(
+        event=event,
+        object_id=dispute.pk,
+        title=title,
+        body=body,
+        link=_statement_link(statement.pk, line.pk),
+        occurred_at=occurred_at,
+        data=_dispute_data(dispute),
+        organizations=parties(contract),
+        context={
+            "dispute": dispute,
+            "line": line,
+            "statement": statement,
+            "contract": contract,
+            "period_label": label,
+            "amount": format_money(line.amount, statement.currency),
+        },
+    )
+
+
+def lapse_notice(lapse_id: int) -> Notice:
+    """A lapse of a customer responsibility was recorded: both parties hear of it, since
+    it takes time out of the credits."""
+    lapse = ResponsibilityLapse.objects.select_related(
+        "responsibility__contract__provider", "responsibility__contract__customer"
+    ).get(pk=lapse_id)
+    responsibility = lapse.responsibility
+    contract = responsibility.contract
+    start = _local(lapse.start, contract.timezone)
+    end = _local(lapse.end, contract.timezone)
+    return Notice(
+        event=Event.LAPSE_RECORDED,
+        object_id=lapse.pk,
+        title=f"Responsibility lapse on {contract.reference}: {responsibility.title}, "
+        f"{start} to {end}",
+        body=(
+            f"A lapse of the customer's responsibility “{responsibility.title}” was recorded "
+            f"from {start} to {end}. Incidents and samples of the objectives it affects are "
+            f"excluded from the credits of that time."
+            + (f" Note: {lapse.note}" if lapse.note else "")
+        ),
+        link=f"/contracts/{contract.pk}/",
+        occurred_at=lapse.recorded_at,
+        data={
+            "lapse": lapse.pk,
+            "responsibility": responsibility.pk,
+            "responsibility_title": responsibility.title,
+            "contract": contract.pk,
+            "contract_reference": contract.reference,
+            "start": lapse.start.isoformat(),
+            "end": lapse.end.isoformat(),
+            "note": lapse.note,
+        },
+        organizations=parties(contract),
+        context={"lapse": lapse, "responsibility": responsibility, "contract": contract},
+    )

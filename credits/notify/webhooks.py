@@ -1,0 +1,190 @@
+"""Signed webhooks: where one may go, how it is posted, and how a receiver checks it.
+
+A webhook URL is chosen by an organisation, so the portal must not become a way to reach
+its own network: every address the host resolves to is checked (:func:`address_refusal`)
+and the connection is pinned to a checked one (:class:`PinnedAdapter`). The body is
+signed with the organisation's secret (:func:`sign`); receivers check it with
+:func:`verify_signature`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from credits.models import Delivery
+
+SIGNATURE_HEADER = "X-SLA-Signature"
+USER_AGENT = "SLA-Portal-Webhook/1"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class DeliveryRefused(Exception):
+    """A delivery that must never be attempted (e.g. a private target): no retry."""
+
+
+# Cloud metadata endpoints are never a legitimate webhook, whatever the settings allow.
+_METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 address carries (mapped, 6to4, NAT64), else itself."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped:
+            return ip.ipv4_mapped
+        if ip.sixtofour:
+            return ip.sixtofour
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def address_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
+    """Why a webhook may not reach ``ip`` (``None`` when it may).
+
+    Link-local (cloud metadata), multicast, unspecified and reserved addresses are always
+    refused; loopback and private ones only when ``allow_private`` (tests) says so.
+    """
+    if ip in _METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    ip = _embedded_ipv4(ip)
+    if ip in _METADATA_ADDRESSES or ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_unspecified:
+        return "an unspecified address"
+    if ip.is_loopback:
+        return None if allow_private else "a loopback address"
+    if ip.is_reserved:
+        return "a reserved address"
+    if ip.is_private:
+        return None if allow_private else "a private address"
+    if not ip.is_global:
+        return None if allow_private else "an address that is not publicly routable"
+    return None
+
+
+def resolve_target(url: str) -> tuple[str, str, int, str]:
+    """Check a webhook URL and pick the address to connect to.
+
+    Returns (scheme, host, port, address). Every address the host resolves to is checked,
+    and the connection is then pinned to a checked one, so a DNS answer that changes
+    between the check and the request (rebinding) cannot redirect it. Raises
+    ``DeliveryRefused`` for a target that must never be tried and ``OSError`` when the name
+    does not resolve (a transient failure, retried).
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise DeliveryRefused(f"webhook URL scheme {scheme!r} is not http or https")
+    if parts.username or parts.password:
+        raise DeliveryRefused("webhook URLs may not carry credentials")
+    host = parts.hostname
+    if not host:
+        raise DeliveryRefused("webhook URL has no host")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise DeliveryRefused("webhook URL has an invalid port") from None
+    allow_private = bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False))
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise OSError(f"{host} did not resolve")
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        reason = address_refusal(ip, allow_private=allow_private)
+        if reason:
+            raise DeliveryRefused(f"webhook target {host} resolves to {address}, {reason}")
+    return scheme, host, port, addresses[0]
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to one checked address while speaking to (and verifying TLS for) the host."""
+
+    def __init__(self, host: str, address: str) -> None:
+        self._host = host
+        self._address = address
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        host_params["host"] = self._address
+        if host_params.get("scheme") == "https":
+            pool_kwargs["server_hostname"] = self._host
+            pool_kwargs["assert_hostname"] = self._host
+        return host_params, pool_kwargs
+
+
+def webhook_body(payload: dict[str, Any]) -> bytes:
+    """The exact bytes that are posted and signed."""
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The ``X-SLA-Signature`` value: ``sha256=<hex HMAC-SHA256 of the body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, secret: str, header: str) -> bool:
+    """For receivers: whether ``header`` is the signature of ``body`` with ``secret``."""
+    if not secret or not isinstance(header, str) or not isinstance(body, bytes | bytearray):
+        return False
+    return hmac.compare_digest(sign(bytes(body), secret).encode(), header.strip().encode())
+
+
+def send_webhook(delivery: Delivery) -> None:
+    """Post one webhook delivery, signed, to its pinned address; raise unless it got a 2xx
+    (``DeliveryRefused`` when it must not be tried at all)."""
+    organization = delivery.organization
+    if organization.webhook_url != delivery.recipient or not organization.webhook_secret:
+        raise DeliveryRefused("the organisation no longer has this webhook (or its secret)")
+    scheme, host, port, address = resolve_target(delivery.recipient)
+    body = webhook_body(delivery.payload)
+    # The connection goes to the pinned address, so the Host header must name the host.
+    netloc = f"[{host}]" if ":" in host else host
+    host_header = netloc if port == (443 if scheme == "https" else 80) else f"{netloc}:{port}"
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Host": host_header,
+        SIGNATURE_HEADER: sign(body, organization.webhook_secret),
+        "X-SLA-Event": delivery.event,
+        "X-SLA-Event-Id": str(delivery.event_id),
+    }
+    with requests.Session() as session:
+        # No proxies from the environment: they would bypass the address check.
+        session.trust_env = False
+        session.mount(f"{scheme}://", PinnedAdapter(host, address))
+        response = session.post(
+            delivery.recipient,
+            data=body,
+            headers=headers,
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+            stream=True,
+        )
+        # The receiver's answer is not read: only its status matters.
+        response.close()
+    if not 200 <= response.status_code < 300:
+        location = response.headers.get("Location", "")
+        detail = f" (redirect to {location[:200]} not followed)" if location else ""
+        raise RuntimeError(f"HTTP {response.status_code}{detail}")
