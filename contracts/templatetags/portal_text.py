@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from django import template
@@ -19,12 +20,19 @@ from engine import text
 register = template.Library()
 
 
+def _number(value: Decimal | Fraction | int | str) -> Decimal | Fraction | int:
+    # Exact values (Fraction, Decimal) pass through; text from a context is read exactly.
+    if isinstance(value, Decimal | Fraction | int):
+        return value
+    return Decimal(value)
+
+
 @register.filter
-def money(amount: Decimal | int | None, currency: str) -> str:
+def money(amount: Decimal | Fraction | int | None, currency: str) -> str:
     """``{{ cs.fee|money:contract.currency }}`` → ``1,234.50 EUR``, ``1,500 JPY``."""
     if amount is None or amount == "":
         return ""
-    return text.format_money(Decimal(amount), currency)
+    return text.format_money(_number(amount), currency)
 
 
 @register.filter
@@ -36,22 +44,22 @@ def decimal(value: Decimal | int | None) -> str:
 
 
 @register.filter
-def percent(value: Decimal | int | None) -> str:
+def percent(value: Decimal | Fraction | int | None) -> str:
     """``{{ contract.credit_cap_percent|percent }}`` → ``10 %``, ``17.333 %``."""
     if value is None or value == "":
         return ""
-    return text.format_percent(Decimal(value))
+    return text.format_percent(_number(value))
 
 
 @register.filter
-def attainment(value: Decimal | None, indicator: str = "") -> str:
-    """``{{ line.attainment|attainment:line.indicator }}`` → ``99.884 %`` or, for a
-    count, ``3``; without an indicator the bare figure, ``99.884``."""
+def attainment(value: Decimal | Fraction | None, indicator: str = "") -> str:
+    """``{{ line.attainment|attainment:line.indicator }}`` → ``99.884 %`` or, for
+    ``"count"``, ``3``; without an argument the bare figure, ``99.884``."""
     if value is None or value == "":
         return ""
     if not indicator:
-        return text.format_attainment(Decimal(value))
-    return text.format_measured(Decimal(value), percentage=indicator != "count")
+        return text.format_attainment(_number(value))
+    return text.format_measured(_number(value), percentage=indicator != "count")
 
 
 @register.filter

@@ -134,14 +134,14 @@ def test_each_user_sees_their_own_notifications(client, personas, customer):
 
 
 def test_the_open_period_moves_on_with_the_clock(client, personas, customer):
-    assert "1 Apr–30 Apr 2026" in customer
+    assert "<td>April 2026</td>" in customer
     with time_machine.travel(NOW.replace(day=30, hour=23, minute=59), tick=False):
         client.force_login(personas.customer_member)  # days on, the session expired
-        assert "1 Apr–30 Apr 2026" in view(client)[0]
+        assert "<td>April 2026</td>" in view(client)[0]
     with time_machine.travel(NOW.replace(month=5, day=1, hour=0, minute=0), tick=False):
         client.force_login(personas.customer_member)
         html, _ = view(client)
-    assert "1 May–31 May 2026" in html
+    assert "<td>May 2026</td>" in html
 
 
 def test_a_statement_committed_after_one_with_a_higher_id_shows_at_once(

@@ -232,7 +232,7 @@ def test_the_email_rounds_attainment_as_the_statement_does(
         notify.statement_issued(statement_id=statement.pk)
 
     message = next(m for m in mailoutbox if m.to == [personas.customer_member.email])
-    assert ": 99.885 against" in message.body
+    assert ": 99.885 % against" in message.body
     assert "99.884" not in message.body
 
 
