@@ -17,6 +17,3 @@ class CreditsConfig(AppConfig):
         # Every process registers the tasks, not only workers: notify enqueues them by
         # name, and eager mode (tests, development) runs in place only a task it knows.
         from credits import tasks  # noqa: F401
-        # Every process registers the tasks, not only workers: notify enqueues them by
-        # name, and eager mode (tests, development) runs in place only a task it knows.
-        from credits import tasks  # noqa: F401
