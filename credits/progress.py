@@ -13,15 +13,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Protocol
 
 from django.db.models import Q
 
 import engine
-from contracts.models import Contract
+from contracts.models import Contract, ContractService, ServiceLevel
 from credits.models import OpenPeriodProgress
 
 __all__ = ["record_progress"]
+
+
+class MeasuredTarget(Protocol):
+    """One objective of one contract service, as settlement's measuring names it."""
+
+    contract_service: ContractService
+    service_level: ServiceLevel
+    objective: engine.Objective
+
 
 _UPDATED_FIELDS = [
     "period_end",
@@ -35,16 +44,6 @@ _UPDATED_FIELDS = [
     "explanation",
     "measured_at",
 ]
-
-
-def _elapsed(contract: Contract, period: engine.Period, now: datetime) -> Fraction | None:
-    """The share of the period's active time behind ``now`` (as the early warning computes
-    it), or None when ``now`` is not inside it."""
-    active = engine.active_interval(period, contract.start_date, contract.end_date)
-    if active is None or not active[0] < now:
-        return None
-    start, end = (engine.to_epoch_seconds(instant) for instant in active)
-    return min(Fraction(engine.to_epoch_seconds(now) - start, end - start), Fraction(1))
 
 
 def _state(
@@ -63,18 +62,18 @@ def record_progress(
     *,
     contract: Contract,
     period: engine.Period,
-    measured: Sequence[tuple[Any, engine.Measure, dict[str, object]]],
+    measured: Sequence[tuple[MeasuredTarget, engine.Measure, dict[str, object]]],
     now: datetime,
 ) -> int:
     """Store the attainment so far of every objective measured in the contract's open
     ``period``; returns the number of rows written.
 
-    ``measured`` is what the settlement's measuring returns: (target, measure, figures)
-    with ``target.contract_service``, ``.service_level`` and ``.objective``. One upsert
-    writes every row and one delete removes the contract's rows of earlier periods and of
-    objectives no longer measured: two queries whatever the number of objectives.
+    ``measured`` is what the settlement's measuring returns: (target, measure, figures).
+    One upsert writes every row and one delete removes the contract's rows of earlier
+    periods and of objectives no longer measured: two queries whatever the number of
+    objectives. Nothing is written when ``now`` is outside the period's active time.
     """
-    elapsed = _elapsed(contract, period, now)
+    elapsed = engine.elapsed_fraction(period, contract.start_date, contract.end_date, now)
     rows = []
     if elapsed is not None:
         for target, measure, _figures in measured:

@@ -1,20 +1,27 @@
 """A real Celery worker, started against the real Redis, writes to the real PostgreSQL."""
 
+from datetime import date
+
 import pytest
 
-from contracts.models import Organization
-from credits.tasks import ping
-from tests.factories import ProviderFactory
+from credits.models import Statement
+from credits.tasks import settle_contract_periods
+from tests.credits.settlement_book import contract, objective, service
 from tests.processes import wait_for
 
 
 @pytest.mark.worker
 def test_a_real_worker_runs_a_task_and_its_result_reaches_postgresql(celery_worker_process):
-    org = ProviderFactory(name="before")
-    ping.delay(org.pk, "after the worker")
-    assert wait_for(
-        lambda: Organization.objects.get(pk=org.pk).name == "after the worker", timeout=30
-    ), celery_worker_process.log()
+    # A period long closed, whatever the real clock says.
+    c = contract(start=date(2020, 1, 1))
+    service(c, fee="100.00")
+    objective(c, key="on-time", indicator="ratio", target="99")
+
+    settle_contract_periods.delay([[c.pk, "2020-01-01"]])
+
+    assert wait_for(lambda: Statement.objects.filter(contract=c).exists(), timeout=30), (
+        celery_worker_process.log()
+    )
 
 
 def test_a_queue_is_unbound_from_a_routing_key_it_no_longer_has():

@@ -12,19 +12,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from contracts.models import Contract, Responsibility
-from credits import settlement
 from credits.models import Statement
 from credits.settlement import (
     SettlementError,
     SettlementResult,
-    _aggregates,
-    _attach_relief,
-    _compute_many,
-    _Job,
-    _plans,
-    _sample_aggregates,
     compute_period,
+    periods,
     settle_periods,
+)
+from credits.settlement.compute import compute_many
+from credits.settlement.inputs import (
+    Job,
+    _sample_aggregates,
+    attach_relief,
+    plan_jobs,
+    sample_figures,
 )
 from tests.credits.settlement_book import at, contract, objective, ratio, samples, service
 from tests.factories import IncidentFactory, ResponsibilityLapseFactory
@@ -105,21 +107,21 @@ def varied_book(count: int, seed: int = 7) -> list:
     return contracts
 
 
-def jobs_of(contracts) -> list[_Job]:
+def jobs_of(contracts) -> list[Job]:
     jobs = []
     for c in contracts:
-        period = settlement._period_of(c, SEPTEMBER)
-        jobs.append(_Job(c, period, period.end_at))
+        period = periods.period_of(c, SEPTEMBER)
+        jobs.append(Job(c, period, period.end_at))
     return jobs
 
 
 def test_the_batched_aggregates_equal_the_per_contract_group_by():
     book = varied_book(8)
-    plans = _plans(jobs_of(book))
-    _attach_relief(plans)
+    plans = plan_jobs(jobs_of(book))
+    attach_relief(plans)
     assert any(target.relief for plan in plans for target in plan.targets)
 
-    batched = _aggregates(plans)
+    batched = sample_figures(plans)
 
     compared = 0
     for p, plan in enumerate(plans):
@@ -145,7 +147,7 @@ def test_the_batched_aggregates_equal_the_per_contract_group_by():
 def test_statements_computed_in_one_batch_are_those_computed_each_alone():
     book = varied_book(6)
 
-    together = _compute_many(jobs_of(book))
+    together = compute_many(jobs_of(book))
 
     alone = [compute_period(contract=c, period_start=SEPTEMBER) for c in book]
     assert [s.fingerprint for s in together] == [s.fingerprint for s in alone]

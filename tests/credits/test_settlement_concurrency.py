@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection
 from contracts.models import Contract
 from credits import settlement
 from credits.models import Statement, StatementLine
-from credits.settlement import settle_period, sweep
+from credits.settlement import issue, settle_period, sweep
 from slaportal.celery import app
 from tests.credits.settlement_book import at, contract, objective, ratio, service
 
@@ -84,7 +84,7 @@ def test_without_the_row_lock_the_unique_constraint_still_leaves_one_statement(m
     monkeypatch.setattr(
         Contract.objects, "select_for_update", lambda **kwargs: Contract.objects.all()
     )
-    write = settlement._write_many
+    write = issue._write_many
     barrier = threading.Barrier(4, timeout=20)
     writes: list[int] = []
 
@@ -93,7 +93,7 @@ def test_without_the_row_lock_the_unique_constraint_still_leaves_one_statement(m
         writes.append(1)
         return write(*args, **kwargs)
 
-    monkeypatch.setattr(settlement, "_write_many", write_together)
+    monkeypatch.setattr(issue, "_write_many", write_together)
 
     results = run_at_once(
         4,
@@ -113,10 +113,10 @@ def test_without_the_row_lock_the_unique_constraint_still_leaves_one_statement(m
 def test_the_database_refuses_a_second_revision_1_for_one_period():
     c = two_service_book()
     computed = settlement.compute_period(contract=c, period_start=SEPTEMBER)
-    settlement._write_many([(computed, 1)], AFTER)
+    issue._write_many([(computed, 1)], AFTER)
 
     with pytest.raises(IntegrityError):
-        settlement._write_many([(computed, 1)], AFTER)
+        issue._write_many([(computed, 1)], AFTER)
 
 
 def test_three_sweeps_at_once_settle_each_due_period_once(monkeypatch):

@@ -15,13 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import redis
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from contracts.models import Membership
-from credits import settlement, tasks
+from credits import tasks
 from credits.models import Notification, Statement, StatementLine
-from credits.settlement import due_periods, sweep
+from credits.settlement import due_periods, sweep, sweeping
 from slaportal.celery import app
 from tests.credits.settlement_book import contract, objective, ratio, service
 from tests.factories import CustomerFactory, MembershipFactory, ProviderFactory, UserFactory
@@ -125,6 +126,28 @@ def test_a_sweep_on_a_worker_settles_weeks_months_and_quarters_and_tells_both_pa
 # --------------------------------------------------------------------------- faults
 
 
+@contextmanager
+def statement_lines_locked():
+    """Hold the statement lines' table in this test's own transaction: a settler then waits
+    between writing its statements and copying their lines, where it can be killed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # SHARE lets reads through and makes every writer of the table wait.
+        cursor.execute("LOCK TABLE credits_statementline IN SHARE MODE")
+        yield
+
+
+def copying_lines_waits() -> bool:
+    """Whether another connection waits to COPY statement lines."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.relation = 'credits_statementline'::regclass AND NOT l.granted
+            """
+        )
+        return any(query.lstrip().startswith("COPY") for (query,) in cursor.fetchall())
+
+
 def test_a_worker_killed_in_the_middle_of_a_settlement_leaves_one_statement_after_restart(
     worker_env,
 ):
@@ -133,11 +156,9 @@ def test_a_worker_killed_in_the_middle_of_a_settlement_leaves_one_statement_afte
     contract_id, period_start = due[0]
     broker = redis.Redis.from_url(app.conf.broker_url)
 
-    with worker(dict(worker_env, SETTLEMENT_TEST_PAUSE_SECONDS="120"), "settle-pause") as first:
+    with worker(worker_env, "settle-held") as first, statement_lines_locked():
         tasks.settle_contract_periods.delay([[contract_id, period_start.isoformat()]])
-        assert wait_for(
-            lambda: "SETTLEMENT_TEST_PAUSE_SECONDS: pausing" in first.log(), timeout=90
-        ), first.log()
+        assert wait_for(copying_lines_waits, timeout=90), first.log()
         # The statement row is written, its lines are not, nothing is committed.
         first.kill()
 
@@ -238,19 +259,20 @@ def test_redis_stopped_and_started_during_a_sweep_loses_no_period(
     due = set(due_periods(timezone.now()))
     assert len(due) >= 4
 
-    publish = tasks.settle_contract_periods.delay
+    publish = tasks.settle_contract_periods.apply_async
     sent: list[list] = []
 
-    def publish_then_redis_dies(chunk):
-        publish(chunk)
-        sent.append(chunk)
+    def publish_then_redis_dies(args, kwargs=None, **options):
+        publish(args, kwargs, **options)
+        sent.append(args[0])
         if len(sent) == 2:
             stop_redis()  # two messages sat in Redis: a Redis without persistence loses them
 
     with publishing_to(PRIVATE_BROKER):
         # One contract period per message, so that some are published before Redis dies.
-        monkeypatch.setattr(settlement, "SWEEP_CHUNK", 1)
-        monkeypatch.setattr(tasks.settle_contract_periods, "delay", publish_then_redis_dies)
+        monkeypatch.setattr(sweeping, "SWEEP_CHUNK", 1)
+        # apply_async: what a task sent by name goes through.
+        monkeypatch.setattr(tasks.settle_contract_periods, "apply_async", publish_then_redis_dies)
         assert sweep() == len(due)
         monkeypatch.undo()
         assert "the broker is unavailable" in caplog.text

@@ -15,7 +15,7 @@ from contracts.models import Contract
 from credits import notify, settlement, tasks
 from credits.models import EarlyWarning, Notification, PendingAnnouncement, Statement
 from credits.notify import events as notify_events
-from credits.settlement import due_periods, sweep, warn_early
+from credits.settlement import due_periods, issue, sweep, sweeping, warn_early
 from slaportal.celery import app
 from tests.credits.settlement_book import at, contract, objective, ratio, service
 from tests.factories import IncidentFactory, MembershipFactory
@@ -37,11 +37,13 @@ def published(monkeypatch):
     """The settlement tasks the sweep published, without a broker."""
     sent: list[tuple[int, str]] = []
 
-    def record(chunk: list[list]) -> None:
+    def record(args: tuple, kwargs: dict | None = None, **options) -> None:
+        (chunk,) = args
         sent.extend((contract_id, start) for contract_id, start in chunk)
 
-    monkeypatch.setattr(tasks.settle_contract_periods, "delay", record)
-    monkeypatch.setattr(tasks.warn_open_periods, "delay", lambda *args: None)
+    # apply_async: what .delay() and a signature sent by name both call.
+    monkeypatch.setattr(tasks.settle_contract_periods, "apply_async", record)
+    monkeypatch.setattr(tasks.warn_open_periods, "apply_async", lambda *args, **options: None)
     return sent
 
 
@@ -149,7 +151,7 @@ def test_due_periods_in_sql_agree_with_the_python_reference():
     for now in (at(2026, 10, 1, 11), at(2026, 10, 4, 3, 59), at(2026, 10, 4, 4), at(2027, 1, 1)):
         for ignore_delay in (False, True):
             in_sql = list(due_periods(now, ignore_delay=ignore_delay))
-            reference = list(settlement._due_periods_python(now, ignore_delay, None))
+            reference = list(sweeping._due_periods_python(now, ignore_delay, None))
             assert in_sql == reference, (now, ignore_delay)
             assert in_sql
 
@@ -199,21 +201,21 @@ def test_a_broker_failure_during_a_sweep_loses_no_period(
     monkeypatch, published, django_capture_on_commit_callbacks
 ):
     book = [reports(start=date(2026, 5, 1))[0] for _ in range(2)]
-    monkeypatch.setattr(settlement, "SWEEP_CHUNK", 3)
-    working = tasks.settle_contract_periods.delay
+    monkeypatch.setattr(sweeping, "SWEEP_CHUNK", 3)
+    working = tasks.settle_contract_periods.apply_async
 
-    def failing_after_one_chunk(chunk):
+    def failing_after_one_chunk(args, kwargs=None, **options):
         if len(published) == 3:
             raise BrokerError("Error 111 connecting to 127.0.0.1:6391. Connection refused.")
-        working(chunk)
+        working(args, kwargs, **options)
 
-    monkeypatch.setattr(tasks.settle_contract_periods, "delay", failing_after_one_chunk)
+    monkeypatch.setattr(tasks.settle_contract_periods, "apply_async", failing_after_one_chunk)
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep(now=at(2026, 10, 5)) == 10
     assert len(published) == 3
 
     # The broker is back; nothing was settled, so the database still says all 10 are due.
-    monkeypatch.setattr(tasks.settle_contract_periods, "delay", working)
+    monkeypatch.setattr(tasks.settle_contract_periods, "apply_async", working)
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
         sweep(now=at(2026, 10, 5))
@@ -228,11 +230,15 @@ def test_the_sweep_publishes_due_periods_and_active_contracts_in_chunks(
     book = [reports(start=date(2026, 5, 1))[0] for _ in range(2)]
     settling: list[list] = []
     warning: list[list[int]] = []
-    monkeypatch.setattr(tasks.settle_contract_periods, "delay", settling.append)
-    monkeypatch.setattr(tasks.warn_open_periods, "delay", warning.append)
+    monkeypatch.setattr(
+        tasks.settle_contract_periods, "apply_async", lambda args, *_, **__: settling.append(*args)
+    )
+    monkeypatch.setattr(
+        tasks.warn_open_periods, "apply_async", lambda args, *_, **__: warning.append(*args)
+    )
 
     # A small backlog is spread over up to SWEEP_SPREAD tasks, for as many workers.
-    monkeypatch.setattr(settlement, "SWEEP_SPREAD", 5)
+    monkeypatch.setattr(sweeping, "SWEEP_SPREAD", 5)
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep(now=at(2026, 10, 5)) == 10
     assert [len(chunk) for chunk in settling] == [2, 2, 2, 2, 2]
@@ -240,8 +246,8 @@ def test_the_sweep_publishes_due_periods_and_active_contracts_in_chunks(
     # A large one is cut in chunks of at most SWEEP_CHUNK.
     settling.clear()
     warning.clear()
-    monkeypatch.setattr(settlement, "SWEEP_SPREAD", 1)
-    monkeypatch.setattr(settlement, "SWEEP_CHUNK", 4)
+    monkeypatch.setattr(sweeping, "SWEEP_SPREAD", 1)
+    monkeypatch.setattr(sweeping, "SWEEP_CHUNK", 4)
     with django_capture_on_commit_callbacks(execute=True):
         assert sweep(now=at(2026, 10, 5)) == 10
 
@@ -302,12 +308,12 @@ def test_an_announcement_whose_message_is_lost_is_handed_over_again(
     c, cs = reports(start=date(2026, 8, 1))
     with_members(c)
     ratio(cs, "on-time", at(2026, 8, 8), 990, 1000)
-    working = tasks.announce_statements.delay
+    working = tasks.announce_statements.apply_async
 
-    def broker_down(*args):
+    def broker_down(*args, **options):
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.announce_statements, "delay", broker_down)
+    monkeypatch.setattr(tasks.announce_statements, "apply_async", broker_down)
     time_machine.move_to(at(2026, 10, 5, 9), tick=False)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.settle_contract_periods.delay([[c.pk, "2026-08-01"]]).get()
@@ -317,7 +323,7 @@ def test_an_announcement_whose_message_is_lost_is_handed_over_again(
     assert not Notification.objects.exists()
     assert PendingAnnouncement.objects.filter(statement=statement).exists()
 
-    monkeypatch.setattr(tasks.announce_statements, "delay", working)
+    monkeypatch.setattr(tasks.announce_statements, "apply_async", working)
     time_machine.move_to(at(2026, 10, 5, 9, 10), tick=False)
     with django_capture_on_commit_callbacks(execute=True):
         notify.retry_due_deliveries()
@@ -340,7 +346,7 @@ def test_a_statement_that_cannot_be_announced_holds_back_no_other(
     eager, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
     book = [with_members(reports(start=date(2026, 8, 1))[0]) for _ in range(3)]
-    monkeypatch.setattr(tasks.announce_statements, "delay", lambda ids: None)
+    monkeypatch.setattr(tasks.announce_statements, "apply_async", lambda *args, **options: None)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.settle_contract_periods.delay([[c.pk, "2026-08-01"] for c in book]).get()
     statements = list(Statement.objects.order_by("pk"))
@@ -377,14 +383,14 @@ def test_one_bad_period_in_a_chunk_does_not_hold_back_the_others(eager, monkeypa
     good, good_cs = reports(start=date(2026, 8, 1))
     ratio(good_cs, "on-time", at(2026, 8, 8), 990, 1000)
     bad, _ = reports(start=date(2026, 8, 1))
-    real = settlement._write_many
+    real = issue._write_many
 
     def refuse_the_bad_one(items, now):
         if any(computed.contract.pk == bad.pk for computed, _revision in items):
             raise ValueError("a row the database refuses")
         return real(items, now)
 
-    monkeypatch.setattr(settlement, "_write_many", refuse_the_bad_one)
+    monkeypatch.setattr(issue, "_write_many", refuse_the_bad_one)
 
     result = tasks.settle_contract_periods.delay(
         [[good.pk, "2026-08-01"], [bad.pk, "2026-08-01"]]

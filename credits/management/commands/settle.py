@@ -13,7 +13,7 @@ is one line on stderr and a non-zero exit, with nothing written.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,8 @@ from credits.settlement import (
     check_settleable,
     due_periods,
     settle_period,
+    settled_contracts,
+    why_not_settled,
 )
 
 
@@ -107,23 +109,24 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(f"--period {text!r} is not a date: use YYYY-MM-DD.") from None
 
-    def _due(self, contracts: list[Contract], now: Any) -> list[tuple[Contract, date]]:
+    def _due(self, contracts: list[Contract], now: datetime) -> list[tuple[Contract, date]]:
         for contract in contracts:
-            if contract.status == Contract.Status.DRAFT:
-                raise CommandError(f"{contract.reference} is a draft contract: nothing to settle.")
+            reason = why_not_settled(contract)
+            if reason is not None:
+                raise CommandError(reason)
         ids = [c.pk for c in contracts] if contracts else None
         due = list(due_periods(now, ignore_delay=True, contract_ids=ids))
         by_id = {c.pk: c for c in Contract.objects.filter(pk__in={cid for cid, _ in due})}
         return [(by_id[contract_id], start) for contract_id, start in due]
 
     def _periods_containing(
-        self, contracts: list[Contract], day: date, now: Any
+        self, contracts: list[Contract], day: date, now: datetime
     ) -> list[tuple[Contract, date]]:
         """Check every chosen contract's period before settling any: all or nothing."""
         explicit = bool(contracts)
         if not explicit:
             contracts = list(
-                Contract.objects.exclude(status=Contract.Status.DRAFT).order_by("reference", "pk")
+                Contract.objects.filter(settled_contracts()).order_by("reference", "pk")
             )
         work = []
         for contract in contracts:

@@ -1,0 +1,160 @@
+"""A contract period's statement computed from its measures by the pure engine, without
+writing anything: fees prorated to the contract's days, each objective's credit, the cap,
+and a fingerprint of everything the statement depends on (the same fingerprint means
+nothing changed, so no new revision).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+
+import engine
+from contracts.models import Contract, ContractService
+from credits.settlement.inputs import Job
+from credits.settlement.measures import Measured, measure_many
+from credits.settlement.periods import period_of
+from credits.settlement.results import (
+    ComputedLine,
+    ComputedStatement,
+    SettlementError,
+    canonical,
+)
+
+
+def _relief_note(indicator: str, figures: Mapping[str, object]) -> str:
+    if indicator == "uptime":
+        seconds = int(figures.get("relieved_seconds") or 0)
+        if seconds:
+            minutes = f"{seconds // 60:,} min" + (f" {seconds % 60} s" if seconds % 60 else "")
+            return (
+                f" Relief: {minutes} of downtime during a lapse of the customer's "
+                "responsibilities is excluded."
+            )
+        return ""
+    samples = int(figures.get("relieved_samples") or 0)
+    if samples:
+        return (
+            f" Relief: {samples:,} sample{'s' if samples != 1 else ''} observed during a lapse "
+            "of the customer's responsibilities "
+            f"{'are' if samples != 1 else 'is'} excluded."
+        )
+    return ""
+
+
+def compute_period(
+    *,
+    contract: Contract,
+    period_start: date,
+    objective_overrides: Mapping[int, engine.Objective] | None = None,
+) -> ComputedStatement:
+    """What the statement of the period starting on ``period_start`` says, without writing.
+
+    A pure read: six queries per contract whatever the number of samples or services.
+    ``objective_overrides`` (keyed by ServiceLevel id) substitutes an objective — a rule or
+    a target being edited — for the what-if preview. Raises :class:`SettlementError` for a
+    date that is not a period start, a period outside the contract's dates, or a rule the
+    contract cannot honour (a pool rule without an at-risk amount).
+    """
+    period = period_of(contract, period_start)
+    outcome = compute_many([Job(contract, period, period.end_at, objective_overrides)])[0]
+    if isinstance(outcome, SettlementError):
+        raise outcome
+    return outcome
+
+
+def compute_many(jobs: Sequence[Job]) -> list[ComputedStatement | SettlementError]:
+    """Each job's statement, or the reason it cannot be computed; the same six queries for
+    any number of jobs."""
+    outcomes: list[ComputedStatement | SettlementError] = []
+    for job, measured in zip(jobs, measure_many(jobs), strict=True):
+        if isinstance(measured, SettlementError):
+            outcomes.append(measured)
+            continue
+        try:
+            outcomes.append(_evaluate(job.contract, job.period, *measured))
+        except SettlementError as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _evaluate(
+    contract: Contract,
+    period: engine.Period,
+    contract_services: Sequence[ContractService],
+    measured: Measured,
+) -> ComputedStatement:
+    """The engine's verdict on one measured contract period."""
+    currency = contract.currency
+    fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
+    fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
+    fees_total = engine.quantize_money(
+        sum((engine.quantize_money(fee, currency) for fee in fees.values()), Decimal(0)), currency
+    )
+    try:
+        at_risk = engine.at_risk_amount(contract.credit_cap_percent, fees_total, currency)
+    except engine.ParameterError as exc:
+        raise SettlementError(f"{contract.reference}: {exc}") from None
+    lines = []
+    for target, measure, figures in measured:
+        cs = target.contract_service
+        try:
+            # The statement names the period; a line needs its service, so the service goes
+            # in the parenthesis after the objective's name.
+            result = engine.evaluate(
+                target.objective,
+                measure,
+                fee=fees[cs.pk],
+                currency=currency,
+                at_risk=at_risk,
+                period_label=cs.service.name,
+            )
+        except engine.ParameterError as exc:
+            raise SettlementError(
+                f"{contract.reference}, {cs.service.name}, {target.objective.label}: {exc}"
+            ) from None
+        explanation = result.explanation + _relief_note(target.objective.indicator, figures)
+        lines.append(
+            ComputedLine(
+                contract_service=cs,
+                service_level=target.service_level,
+                objective=target.objective,
+                measure=measure,
+                figures=figures,
+                result=result,
+                explanation=explanation,
+            )
+        )
+    cap = engine.apply_cap([line.result.amount for line in lines], at_risk, currency)
+    payload = {
+        "contract": contract.pk,
+        "period": [period.start.isoformat(), period.end.isoformat(), period.tz],
+        "currency": currency,
+        "credit_cap_percent": canonical(contract.credit_cap_percent),
+        "fees": {str(cs_id): canonical(fee) for cs_id, fee in sorted(fees.items())},
+        "fees_total": str(fees_total),
+        "at_risk_amount": None if at_risk is None else str(at_risk),
+        # Sorted by ids, not by display order: renaming a service must not look like a change.
+        "lines": sorted(
+            (line.snapshot() for line in lines),
+            key=lambda snap: (snap["contract_service"], snap["objective"]["key"]),
+        ),
+        "credit_total": str(cap.credit_total),
+        "cap_adjustment": str(cap.cap_adjustment),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return ComputedStatement(
+        contract=contract,
+        period=period,
+        currency=currency,
+        lines=lines,
+        fees_total=fees_total,
+        at_risk_amount=at_risk,
+        credit_total=cap.credit_total,
+        cap_adjustment=cap.cap_adjustment,
+        cap_explanation=cap.explanation,
+        fingerprint=hashlib.sha256(text.encode()).hexdigest(),
+    )
