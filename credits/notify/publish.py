@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -24,9 +24,6 @@ from contracts.models import Membership, Organization
 from credits.models import Delivery, Notification
 from credits.notify import delivery, events
 from credits.notify.events import Event, Notice
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 
 def _render_email(notice: Notice, organization: Organization) -> dict[str, str]:
