@@ -28,18 +28,6 @@ from engine.text import plain_decimal
 # --------------------------------------------------------------------------- formatting
 
 
-def money_text(amount: Decimal, currency: str) -> str:
-    """Money for people, as :func:`engine.text.format_money` writes it."""
-    return text.format_money(amount, currency)
-
-
-def period_label(start: date, kind: str) -> str:
-    """The label of the ``kind`` period containing ``start``, as
-    :func:`engine.text.period_label` names it (``"November 2026"``)."""
-    period = engine.period_containing(start, kind, "UTC")
-    return text.period_label(period.start, period.end)
-
-
 def attainment_text(value: Decimal | Fraction | None) -> str:
     """Attainment in a CSV cell or a chart: 3 decimals (:func:`engine.text.format_attainment`),
     empty for no data."""

@@ -44,6 +44,7 @@ from credits.contract_pages import settle_choices
 from credits.exports import Datum
 from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilterForm, add_service_errors
 from credits.models import Dispute, Notification, Statement, StatementLine
+from engine import text
 
 STATEMENTS_PER_PAGE = 50
 NOTIFICATIONS_PER_PAGE = 50
@@ -91,7 +92,7 @@ def _month_series(months: list[selectors.MonthCredit], today: date) -> list[Curr
                 period=m.month,
                 label=m.month.strftime("%b %Y"),
                 value=m.credit_total,
-                title=f"{m.month:%B %Y}: {exports.money_text(m.credit_total, currency)} "
+                title=f"{m.month:%B %Y}: {text.format_money(m.credit_total, currency)} "
                 f"credited over {m.statements} statement{'s' if m.statements != 1 else ''}",
             )
             for m in series
@@ -134,7 +135,7 @@ def _dashboard_body(
             "organizations": organizations,
             "charts": _month_series(board.months, today),
             "ytd": [
-                (currency, exports.money_text(total, currency))
+                (currency, text.format_money(total, currency))
                 for currency, total in board.year_to_date.items()
             ],
             "is_customer": organization is not None and organization.kind == "customer",
@@ -203,11 +204,6 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     """Every statement the user may read, newest first, filterable, 50 a page."""
     form, statements = _filtered_statements(request)
     page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    for statement in page:
-        currency = statement.currency
-        statement.fees_text = exports.money_text(statement.fees_total, currency)
-        statement.credit_text = exports.money_text(statement.credit_total, currency)
-        statement.cap_text = exports.money_text(statement.cap_adjustment, currency)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -265,13 +261,7 @@ def _statement_context(
     lines = selectors.statement_lines(statement)
     for line in lines:
         line.statement = statement
-        line.attainment_text = exports.attainment_text(line.attainment)
-        line.target_text = exports.plain_decimal(line.target)
-        line.unit = "" if line.indicator == "count" else " %"
         line.rule_text = exports.rule_text(line, contract.settlement_period)
-        line.fee_text = exports.money_text(line.fee, currency)
-        line.amount_text = exports.money_text(line.amount, currency)
-        line.credit_percent_text = exports.plain_decimal(line.credit_percent)
         line.all_disputes = list(line.disputes.all())
         line.open_dispute = next(
             (d for d in line.all_disputes if d.status == Dispute.Status.OPEN), None
@@ -293,18 +283,9 @@ def _statement_context(
         "contract": contract,
         "lines": lines,
         "revisions": selectors.statement_revisions(statement),
-        "fees_text": exports.money_text(statement.fees_total, currency),
-        "cap_text": exports.money_text(statement.cap_adjustment, currency),
-        "credit_text": exports.money_text(statement.credit_total, currency),
-        "at_risk_text": (
-            exports.money_text(statement.at_risk_amount, currency)
-            if statement.at_risk_amount is not None
-            else ""
-        ),
-        "lines_total_text": exports.money_text(
+        "lines_total_text": text.format_money(
             sum((ln.amount for ln in lines), Decimal(0)), currency
         ),
-        "period_text": exports.period_label(statement.period_start, contract.settlement_period),
         "can_dispute": can_dispute,
         "can_resolve": can_resolve,
     }
@@ -461,16 +442,16 @@ def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -
     credit_data = []
     for point in history.points:
         line, statement = point.line, point.statement
-        label = exports.period_label(statement.period_start, kind)
-        attained = exports.attainment_text(line.attainment)
-        target = exports.plain_decimal(line.target)
-        amount = exports.money_text(line.amount, statement.currency)
+        label = text.period_label(statement.period_start, statement.period_end)
+        attained = (
+            "no data"
+            if line.attainment is None
+            else text.format_measured(line.attainment, percentage=percentage)
+        )
+        target = text.format_decimal(line.target) + unit
+        amount = text.format_money(line.amount, statement.currency)
         state = "no data" if line.met is None else ("met" if line.met else "breached")
-        line.attainment_text = attained
-        line.target_text = target
-        line.amount_text = amount
         line.state = state
-        line.period_text = label
         attainment_data.append(
             Datum(
                 period=statement.period_start,
@@ -478,8 +459,7 @@ def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -
                 value=line.attainment,
                 target=line.target,
                 css_class="met" if line.met else "breached",
-                title=f"{label}: {attained or 'no data'}{unit if attained else ''} against "
-                f"{target}{unit}, {state}; credit {amount}",
+                title=f"{label}: {attained} against {target}, {state}; credit {amount}",
             )
         )
         credit_data.append(
@@ -508,16 +488,13 @@ def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -
             description="The service credit this objective earned in each period.",
             unit=contract.currency,
         ),
-        "open_attainment_text": exports.attainment_text(history.open_attainment)
+        "open_attainment_text": text.format_measured(history.open_attainment, percentage=percentage)
         if history.open_attainment is not None
         else (
-            exports.attainment_text(history.warning.attainment)
+            text.format_measured(history.warning.attainment, percentage=percentage)
             if history.warning is not None and history.warning.attainment is not None
             else ""
         ),
-        "open_period_text": exports.period_label(history.open_period.start, kind)
-        if history.open_period
-        else "",
         "source_text": SOURCE_LEVELS.get(history.service_level.level, "")
         if history.service_level is not None
         else "",
