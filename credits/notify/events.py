@@ -21,7 +21,6 @@ from contracts.models import Contract, Organization, ResponsibilityLapse
 from credits.models import Dispute, EarlyWarning, Notification, Statement, StatementLine
 from engine.text import (
     date_range,
-    format_attainment,
     format_money,
     period_kind,
     period_label,
@@ -140,13 +139,6 @@ def load_statements(
         .select_related("contract_service__service")
         .order_by("pk")
     ):
-        statement = statements[line.statement_id]
-        # Figures for people, at the currency's minor unit, for the e-mail templates.
-        line.amount_text = format_money(line.amount, statement.currency)
-        line.attainment_text = (
-            None if line.attainment is None else format_attainment(line.attainment)
-        )
-        line.target_text = _decimal(line.target)
         lines[line.statement_id].append(line)
     return [(statements[pk], lines[pk]) for pk in statement_ids if pk in statements]
 
@@ -205,9 +197,6 @@ def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice
             "statement": statement,
             "contract": contract,
             "lines": lines,
-            "period_label": label,
-            "credit": credit,
-            "fees": fees,
         },
     )
 
@@ -279,7 +268,7 @@ def early_warning_notice(warning_id: int) -> Notice:
             "currency": currency,
         },
         organizations=[contract.provider],
-        context={"warning": warning, "contract": contract, "projected": projected},
+        context={"warning": warning, "contract": contract},
     )
 
 
@@ -348,8 +337,6 @@ def dispute_notice(dispute_id: int, event: str) -> Notice:
             "line": line,
             "statement": statement,
             "contract": contract,
-            "period_label": label,
-            "amount": format_money(line.amount, statement.currency),
         },
     )
 
