@@ -35,7 +35,7 @@ from credits.notify.delivery import (
     retry_delay,
     send_delivery,
 )
-from credits.notify.events import EVENT_NAMESPACE, event_id_for, period_label
+from credits.notify.events import EVENT_NAMESPACE, event_id_for
 from credits.notify.outbox import (
     MAX_ANNOUNCEMENT_ATTEMPTS,
     STALE_ANNOUNCEMENT,
@@ -83,7 +83,6 @@ __all__ = [
     "lapse_recorded",
     "max_attempts",
     "no_data",
-    "period_label",
     "publish_event",
     "resolve_target",
     "retry_delay",
