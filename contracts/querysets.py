@@ -24,8 +24,6 @@ from django.db.models import Q
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-    from contracts.models import Organization
-
     User = AbstractBaseUser | AnonymousUser
 
 EDIT_ROLES = ("admin", "editor")
@@ -75,8 +73,8 @@ def organizations_edited_by(user: User | None, kind: str | None = None) -> model
 
 def may_edit(
     user: User | None,
-    organization: Organization | int,
-    *more: Organization | int,
+    organization: models.Model | int,
+    *more: models.Model | int,
     kind: str | None = None,
 ) -> bool:
     """Whether the user may write for the organisation (or for any of ``more``), by the
@@ -88,9 +86,6 @@ def may_edit(
         return True
     ids = [getattr(each, "pk", each) for each in (organization, *more)]
     return organizations_edited_by(user, kind).filter(pk__in=ids).exists()
-
-
-edits_for = may_edit  # the name contracts.services still imports
 
 
 def provider_ids_edited_by(user: User) -> models.QuerySet:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.db import models
 from django.db.models import Exists, OuterRef
 
 from contracts.querysets import ContractScopedQuerySet, is_anonymous
 
+if TYPE_CHECKING:
+    from contracts.querysets import User
+
 
 def later_revisions(prefix: str = "") -> models.QuerySet:
     """Statements that supersede the outer statement (``prefix`` reaches it from the outer
     row, e.g. ``"statement__"`` from a line): a later revision of the same period."""
-    from credits.models import Statement
-
-    return Statement.objects.filter(
+    # Looked up by name: the models module builds its managers from this one.
+    statements = apps.get_model("credits", "Statement").objects
+    return statements.filter(
         contract_id=OuterRef(f"{prefix}contract_id"),
         period_start=OuterRef(f"{prefix}period_start"),
         revision__gt=OuterRef(f"{prefix}revision"),
@@ -52,7 +56,7 @@ class OpenPeriodProgressQuerySet(ContractScopedQuerySet):
 
 
 class NotificationQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> NotificationQuerySet:
+    def visible_to(self, user: User | None) -> NotificationQuerySet:
         """Everyone, operators included, reads only their own notifications."""
         if is_anonymous(user):
             return self.none()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -47,6 +47,7 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.selectors import candidate_service_levels, effective_service_level, resolve
+from credits import settlement
 from credits.models import (
     Dispute,
     EarlyWarning,
@@ -56,6 +57,9 @@ from credits.models import (
     StatementLine,
 )
 from credits.querysets import later_revisions
+
+if TYPE_CHECKING:
+    from contracts.querysets import User
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +91,7 @@ def today_in(tz: str) -> date:
 
 
 def statement_list(
-    user: Any,
+    user: User,
     *,
     contract: Contract | None = None,
     period_from: date | None = None,
@@ -147,7 +151,7 @@ def statement_lines_for_export(statements: QuerySet[Statement]) -> QuerySet[Stat
     )
 
 
-def get_statement(user: Any, statement_id: int) -> Statement:
+def get_statement(user: User, statement_id: int) -> Statement:
     """One statement the user may read (``Statement.DoesNotExist`` otherwise)."""
     return with_superseded(
         Statement.objects.visible_to(user).select_related(
@@ -181,7 +185,7 @@ def statement_revisions(statement: Statement) -> list[Statement]:
     )
 
 
-def dispute_list(user: Any, *, status: str | None = None) -> QuerySet[Dispute]:
+def dispute_list(user: User, *, status: str | None = None) -> QuerySet[Dispute]:
     """Disputes on lines the user may read, newest first."""
     disputes = Dispute.objects.visible_to(user)
     if status:
@@ -300,7 +304,7 @@ class Dashboard:
     lapses: list[ResponsibilityLapse] = field(default_factory=list)
 
 
-def dashboard_memberships(user: Any) -> list[Membership]:
+def dashboard_memberships(user: User) -> list[Membership]:
     """The user's memberships with their organisations, by organisation name (one query):
     the organisations whose dashboard the user may open, and the navigation's list."""
     return list(
@@ -310,13 +314,13 @@ def dashboard_memberships(user: Any) -> list[Membership]:
     )
 
 
-def dashboard_organizations(user: Any) -> list[Organization]:
+def dashboard_organizations(user: User) -> list[Organization]:
     """The organisations whose dashboard the user may open: those they are a member of."""
     return [m.organization for m in dashboard_memberships(user)]
 
 
 def dashboard(
-    user: Any,
+    user: User,
     *,
     organization: Organization | None,
     today: date | None = None,
@@ -413,7 +417,7 @@ def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def open_period_objectives(user: Any, contracts: list[Contract]) -> list[ObjectiveStatus]:
+def open_period_objectives(user: User, contracts: list[Contract]) -> list[ObjectiveStatus]:
     """Every effective objective of these (active) contracts in its open period, with its
     attainment so far as the last early-warning run recorded it, if any, and its result in
     the last settled statement.
@@ -475,7 +479,7 @@ def open_period_objectives(user: Any, contracts: list[Contract]) -> list[Objecti
 
 
 def recent_lapses(
-    user: Any, *, contract_ids: list[int], limit: int = 10
+    user: User, *, contract_ids: list[int], limit: int = 10
 ) -> list[ResponsibilityLapse]:
     """The latest responsibility lapses recorded on these contracts (one query)."""
     return list(
@@ -528,7 +532,7 @@ class ObjectiveHistory:
 
 
 def objective_history(
-    user: Any, *, contract_service_id: int, key: str, periods: int = HISTORY_PERIODS
+    user: User, *, contract_service_id: int, key: str, periods: int = HISTORY_PERIODS
 ) -> ObjectiveHistory:
     """Attainment against target and the credit earned over the last ``periods`` settled
     periods of one objective of one contract service, oldest first.
@@ -579,8 +583,6 @@ def _attach_open_attainment(
     """Compute the open period from its data so far with the settlement module (a read:
     nothing is written). A preview never fails the page: the early warning and the
     settled history still show."""
-    from credits import settlement  # settlement imports notify; only this page needs it
-
     try:
         computed = settlement.compute_period(contract=contract, period_start=period.start)
     except settlement.SettlementError:
@@ -601,7 +603,7 @@ def _attach_open_attainment(
 # --------------------------------------------------------------------------- responsibilities
 
 
-def responsibilities(user: Any) -> list[Responsibility]:
+def responsibilities(user: User) -> list[Responsibility]:
     """The customer's obligations under every contract the user may read, with the
     objectives they affect and the lapses recorded against them (three queries)."""
     return list(
@@ -676,7 +678,7 @@ FROM (
 _STAMP_BUCKET_SECONDS = 15 * 60
 
 
-def _dashboard_contracts(user: Any, organization: Organization | None) -> QuerySet[Contract]:
+def _dashboard_contracts(user: User, organization: Organization | None) -> QuerySet[Contract]:
     contracts = Contract.objects.visible_to(user)
     if organization is not None:
         contracts = contracts.filter(Q(provider=organization) | Q(customer=organization))
@@ -705,7 +707,7 @@ def _stamp_sql(*, everyone: bool) -> str:
 
 
 def dashboard_stamp(
-    user: Any, *, organization: Organization | None, organizations: list[Organization]
+    user: User, *, organization: Organization | None, organizations: list[Organization]
 ) -> DashboardStamp:
     """The version of one user's dashboard of ``organization`` (one query): it changes as
     soon as anything the page shows changes, and at every quarter of an hour."""

@@ -29,7 +29,7 @@ from contracts.models import (
 )
 from contracts.querysets import is_anonymous, organizations_edited_by
 from contracts.selectors import objectives_applying_to
-from contracts.services import MAX_BATCH
+from contracts.services import MAX_BATCH, record_lapse
 from slaportal.api.errors import api_errors
 from slaportal.api.fields import MoneyField, PlainDecimalField, ScopedPrimaryKeyRelatedField
 from slaportal.api.serializers import ValidatedModelSerializer
@@ -410,12 +410,6 @@ class ResponsibilityLapseSerializer(ValidatedModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> ResponsibilityLapse:
         # Recording a lapse notifies both parties: that is the service's job.
-        from contracts import services
-
-        record_lapse = getattr(services, "record_lapse", None)
-        if record_lapse is None:
-            self._validated_instance.recorded_by = self.user
-            return self._save_validated(validated_data)
         responsibility = validated_data["responsibility"]
         try:
             return record_lapse(
