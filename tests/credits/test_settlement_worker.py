@@ -136,16 +136,20 @@ def statement_lines_locked():
         yield
 
 
-def copying_lines_waits() -> bool:
-    """Whether another connection waits to COPY statement lines."""
+def lines_wait_after_statements() -> bool:
+    """Whether another connection, having written statements, waits to write their lines
+    (pg_locks is live, unlike pg_stat_activity, which a transaction sees as it first was)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT a.query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.relation = 'credits_statementline'::regclass AND NOT l.granted
+            SELECT count(*) FROM pg_locks waiting
+            JOIN pg_locks wrote ON wrote.pid = waiting.pid
+            WHERE waiting.relation = 'credits_statementline'::regclass AND NOT waiting.granted
+              AND wrote.relation = 'credits_statement'::regclass
+              AND wrote.mode = 'RowExclusiveLock' AND wrote.granted
             """
         )
-        return any(query.lstrip().startswith("COPY") for (query,) in cursor.fetchall())
+        return cursor.fetchone()[0] > 0
 
 
 def test_a_worker_killed_in_the_middle_of_a_settlement_leaves_one_statement_after_restart(
@@ -158,7 +162,7 @@ def test_a_worker_killed_in_the_middle_of_a_settlement_leaves_one_statement_afte
 
     with worker(worker_env, "settle-held") as first, statement_lines_locked():
         tasks.settle_contract_periods.delay([[contract_id, period_start.isoformat()]])
-        assert wait_for(copying_lines_waits, timeout=90), first.log()
+        assert wait_for(lines_wait_after_statements, timeout=90), first.log()
         # The statement row is written, its lines are not, nothing is committed.
         first.kill()
 
