@@ -11,8 +11,17 @@ from decimal import Decimal
 
 import engine
 from contracts.models import Contract, ContractService
-from credits.settlement import inputs
-from credits.settlement.inputs import Instants, Job, Plan, Target, overlaps
+from credits.settlement.inputs import (
+    Instants,
+    Job,
+    Plan,
+    Target,
+    attach_relief,
+    overlaps,
+    plan_jobs,
+    sample_figures,
+    uptime_inputs,
+)
 from credits.settlement.results import SettlementError, canonical
 
 # What measuring a contract period returns: each target, its measure and its figures.
@@ -88,16 +97,16 @@ def measure_many(
     A constant number of queries for any number of jobs: effective objectives (2), lapses,
     the samples' aggregates, maintenance windows and incidents (1 each).
     """
-    plans = inputs.plan_jobs(jobs)
+    plans = plan_jobs(jobs)
     measured_plans = [plan for plan in plans if plan.window is not None]
     aggregates: dict[tuple[int, int], dict[str, object]] = {}
     maintenance: Mapping[int, list[tuple[int | None, datetime, datetime]]] = {}
     incidents: Mapping[tuple[int, str], list[Instants]] = {}
     if measured_plans:
-        inputs.attach_relief(measured_plans)
-        aggregates = inputs.sample_figures(plans)
+        attach_relief(measured_plans)
+        aggregates = sample_figures(plans)
         if any(t.objective.indicator == "uptime" for p in measured_plans for t in p.targets):
-            maintenance, incidents = inputs.uptime_inputs(measured_plans)
+            maintenance, incidents = uptime_inputs(measured_plans)
     results: list[tuple[list[ContractService], Measured] | SettlementError] = []
     for p, plan in enumerate(plans):
         if plan.error is not None:
