@@ -1,12 +1,15 @@
 """Every model has an admin page that renders for an operator, with history."""
 
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from contracts.models import Contract, ServiceLevel
+from contracts.models import Contract, ResponsibilityLapse, ServiceLevel
+from credits.models import Notification
+from tests.credits.test_notify import members_of
 from tests.factories import (
     ContractServiceFactory,
     IncidentFactory,
@@ -133,3 +136,106 @@ def test_operators_terminate_contracts_instead_of_deleting_them(book):
     terminate_contract(contract=book.contract, end_date=book.contract.start_date)
     book.contract.refresh_from_db()
     assert book.contract.status == Contract.Status.TERMINATED
+
+
+# --------------------------------------------------------------------------- lapses
+
+
+class FormValues(HTMLParser):
+    """The values a browser would post back from a page's forms (empty templates left out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        name = a.get("name") or ""
+        if "__prefix__" in name or "-empty-" in name:
+            return
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.values.append((name, a.get("value") or "on"))
+                return
+            self.values.append((name, a.get("value") or ""))
+        elif tag == "select" and name:
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.values.append((self._select, a.get("value") or ""))
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.values.append((name, ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            name, text = self.values.pop()
+            self.values.append((name, text + data))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def _lapse_notifications():
+    return Notification.objects.filter(event="lapse_recorded")
+
+
+def test_a_lapse_added_in_the_admin_notifies_both_parties(
+    client, book, django_capture_on_commit_callbacks
+):
+    client.force_login(book.operator)
+    responsibility = ResponsibilityLapse.objects.get().responsibility
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:contracts_responsibilitylapse_add"),
+            {
+                "responsibility": responsibility.pk,
+                "start_0": "2026-10-05",
+                "start_1": "08:00:00",
+                "end_0": "2026-10-05",
+                "end_1": "14:00:00",
+                "note": "Nobody answered the escalation line.",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    lapse = ResponsibilityLapse.objects.get(note="Nobody answered the escalation line.")
+    assert lapse.recorded_by == book.operator
+    assert {n.user_id for n in _lapse_notifications()} == members_of(book.provider, book.customer)
+
+
+def test_a_lapse_added_inline_on_the_contract_page_notifies_both_parties(
+    client, book, django_capture_on_commit_callbacks
+):
+    client.force_login(book.operator)
+    url = reverse("admin:contracts_contract_change", args=[book.contract.pk])
+    form = FormValues()
+    form.feed(client.get(url).content.decode())
+    data: dict[str, list[str]] = {}
+    for name, value in form.values:
+        data.setdefault(name, []).append(value)
+    (total,) = [name for name in data if name.endswith("lapses-TOTAL_FORMS")]
+    prefix = total.removesuffix("-TOTAL_FORMS")
+    new = int(data[total][0])
+    data[total] = [str(new + 1)]
+    data.update(
+        {
+            f"{prefix}-{new}-start_0": ["2026-10-07"],
+            f"{prefix}-{new}-start_1": ["09:00:00"],
+            f"{prefix}-{new}-end_0": ["2026-10-07"],
+            f"{prefix}-{new}-end_1": ["10:00:00"],
+            f"{prefix}-{new}-note": ["Entered on the contract page."],
+        }
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    lapse = ResponsibilityLapse.objects.get(note="Entered on the contract page.")
+    assert lapse.recorded_by == book.operator
+    assert {n.user_id for n in _lapse_notifications()} == members_of(book.provider, book.customer)
+    # Nothing else on the page was changed or announced again.
+    assert ResponsibilityLapse.objects.count() == 2
