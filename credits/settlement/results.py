@@ -102,6 +102,8 @@ class ComputedStatement:
 
 @dataclass(frozen=True, slots=True)
 class SettlementResult:
+    """A settled contract period: its latest statement, and whether this call issued it."""
+
     statement: Statement
     created: bool
     # Some objectives had no data (their provider is told so when the statement is new).
