@@ -1,0 +1,197 @@
+"""What providers offer (services) and sell to customers (contracts and their services)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from decimal import Decimal
+from functools import lru_cache
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+import engine
+from contracts.models.parties import Organization
+from contracts.querysets import ContractQuerySet, ContractServiceQuerySet, ServiceQuerySet
+
+PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class Service(models.Model):
+    provider = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="services")
+    code = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    objects = ServiceQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider__name", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "code"], name="service_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.provider_id and self.provider.kind != Organization.Kind.PROVIDER:
+            raise ValidationError({"provider": "Services are offered by providers only."})
+
+
+class Contract(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        TERMINATED = "terminated", "Terminated"
+
+    class Period(models.TextChoices):
+        WEEK = "week", "Week (ISO, Monday–Sunday)"
+        MONTH = "month", "Month"
+        QUARTER = "quarter", "Quarter"
+
+    provider = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="contracts_as_provider"
+    )
+    customer = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="contracts_as_customer"
+    )
+    reference = models.CharField(max_length=60)
+    title = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text="Last day, inclusive.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    settlement_period = models.CharField(max_length=8, choices=Period.choices)
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name.")
+    credit_cap_percent = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=PERCENT,
+        help_text="At-risk amount as a percentage of the period's fees; empty for no cap.",
+    )
+    settlement_delay_days = models.PositiveSmallIntegerField(
+        default=2, validators=[MaxValueValidator(90)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContractQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider__name", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "reference"], name="contract_reference_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="contract_end_after_start",
+                violation_error_message="The end date cannot be before the start date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_cap_percent__isnull=True)
+                | Q(credit_cap_percent__gte=0, credit_cap_percent__lte=100),
+                name="contract_cap_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "active", "suspended", "terminated"]),
+                name="contract_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(settlement_period__in=["week", "month", "quarter"]),
+                name="contract_period_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="contract_currency_format"
+            ),
+            models.CheckConstraint(
+                condition=~Q(provider=models.F("customer")), name="contract_parties_differ"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.provider_id and self.provider.kind != Organization.Kind.PROVIDER:
+            errors["provider"] = "The provider of a contract must be a provider organisation."
+        if self.customer_id and self.customer.kind != Organization.Kind.CUSTOMER:
+            errors["customer"] = "The customer of a contract must be a customer organisation."
+        if self.currency and not engine.is_currency(self.currency):
+            errors["currency"] = f"{self.currency!r} is not an ISO 4217 currency code."
+        if self.timezone and self.timezone not in _timezones():
+            errors["timezone"] = f"{self.timezone!r} is not an IANA time zone name."
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = "The end date cannot be before the start date."
+        if self.pk and (self.provider_id or self.customer_id):
+            stored = (
+                Contract.objects.filter(pk=self.pk).values("provider_id", "customer_id").first()
+            )
+            if (
+                stored
+                and (
+                    stored["provider_id"] != self.provider_id
+                    or stored["customer_id"] != self.customer_id
+                )
+                and self.statements.exists()
+            ):
+                # The issued statements belong to the parties they were issued to.
+                errors["customer"] = "The parties of a contract with statements cannot change."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def at_risk_applies(self) -> bool:
+        return self.credit_cap_percent is not None
+
+
+class ContractService(models.Model):
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="services")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="contract_services")
+    fee = models.DecimalField(
+        max_digits=16,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Fee per settlement period, in the contract's currency.",
+    )
+
+    objects = ContractServiceQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract_id", "service__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "service"], name="contract_service_unique"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="contract_service_fee_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.name} in {self.contract.reference}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if (
+            self.contract_id
+            and self.service_id
+            and self.service.provider_id != self.contract.provider_id
+        ):
+            errors["service"] = "The service is not offered by the contract's provider."
+        if self.contract_id and self.fee is not None:
+            places = engine.minor_units(self.contract.currency)
+            if self.fee != self.fee.quantize(Decimal(1).scaleb(-places)):
+                errors["fee"] = f"{self.contract.currency} fees have at most {places} decimals."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,226 @@
+"""Service levels: the objectives a provider promises, at four levels of a hierarchy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+import engine
+from contracts.models.contracts import Contract, Service
+from contracts.models.parties import Organization
+from contracts.querysets import ServiceLevelQuerySet
+
+
+class ServiceLevel(models.Model):
+    """An objective, at one level of the hierarchy; the most specific one per key wins."""
+
+    class Level(models.TextChoices):
+        CORPORATE = "corporate", "Corporate (every service of the provider)"
+        SERVICE = "service", "Service (one service, every contract)"
+        CUSTOMER = "customer", "Customer (every service of one contract)"
+        CONTRACT_SERVICE = "contract_service", "Contract service (one service of one contract)"
+
+    class Indicator(models.TextChoices):
+        UPTIME = "uptime", "Uptime (percent of scheduled time)"
+        RATIO = "ratio", "Ratio (percent of samples ok)"
+        THRESHOLD = "threshold", "Threshold (percent of samples meeting a threshold)"
+        COUNT = "count", "Count (sum of sample values)"
+
+    class Comparator(models.TextChoices):
+        GTE = "gte", "at least"
+        LTE = "lte", "at most"
+
+    level = models.CharField(max_length=20, choices=Level.choices)
+    provider = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="service_levels"
+    )
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, null=True, blank=True, related_name="service_levels"
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="service_levels"
+    )
+    key = models.SlugField(max_length=60, help_text="Names the metric, e.g. availability.")
+    name = models.CharField(max_length=200)
+    indicator = models.CharField(max_length=10, choices=Indicator.choices)
+    comparator = models.CharField(max_length=3, choices=Comparator.choices, default="gte")
+    target = models.DecimalField(max_digits=14, decimal_places=4)
+    threshold = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    threshold_comparator = models.CharField(
+        max_length=3, choices=Comparator.choices, null=True, blank=True
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="Off removes an inherited objective of the same key."
+    )
+    credit_rule = models.JSONField(null=True, blank=True)
+
+    objects = ServiceLevelQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    LEVEL_ORDER = {"contract_service": 0, "customer": 1, "service": 2, "corporate": 3}
+
+    class Meta:
+        ordering = ["provider_id", "key", "level"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(level="corporate", contract__isnull=True, service__isnull=True)
+                    | Q(level="service", contract__isnull=True, service__isnull=False)
+                    | Q(level="customer", contract__isnull=False, service__isnull=True)
+                    | Q(level="contract_service", contract__isnull=False, service__isnull=False)
+                ),
+                name="service_level_scope_matches_level",
+                violation_error_message="The fields set do not match the level.",
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "key"],
+                condition=Q(level="corporate"),
+                name="service_level_unique_corporate",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "key"],
+                condition=Q(level="service"),
+                name="service_level_unique_service",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "key"],
+                condition=Q(level="customer"),
+                name="service_level_unique_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["contract", "service", "key"],
+                condition=Q(level="contract_service"),
+                name="service_level_unique_contract_service",
+            ),
+            models.CheckConstraint(
+                condition=Q(indicator="count") | Q(target__gte=0, target__lte=100),
+                name="service_level_percent_target_range",
+                violation_error_message="A percentage target lies between 0 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(indicator="count", target__gte=0) | ~Q(indicator="count"),
+                name="service_level_count_target_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(indicator="threshold")
+                | Q(threshold__isnull=False, threshold_comparator__isnull=False),
+                name="service_level_threshold_set",
+                violation_error_message="A threshold objective needs a threshold and comparator.",
+            ),
+            models.CheckConstraint(
+                condition=Q(indicator__in=["uptime", "ratio", "threshold", "count"]),
+                name="service_level_indicator_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(comparator__in=["gte", "lte"]), name="service_level_comparator_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=["corporate", "service", "customer", "contract_service"]),
+                name="service_level_level_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_level_display().split(' (')[0].lower()})"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # A client may omit the provider where the contract or service implies it.
+        if not self.provider_id:
+            if self.contract_id:
+                self.provider_id = self.contract.provider_id
+            elif self.service_id:
+                self.provider_id = self.service.provider_id
+        super().clean_fields(exclude=exclude)
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.contract_id and self.contract.provider_id != self.provider_id:
+            errors["contract"] = "The contract belongs to another provider."
+        if self.service_id and self.service.provider_id != self.provider_id:
+            errors["service"] = "The service is offered by another provider."
+        needs = {
+            "corporate": (False, False),
+            "service": (False, True),
+            "customer": (True, False),
+            "contract_service": (True, True),
+        }.get(self.level)
+        if needs:
+            for field, needed in zip(("contract", "service"), needs, strict=True):
+                present = getattr(self, f"{field}_id") is not None
+                if needed and not present:
+                    errors[field] = f"A {self.level.replace('_', '-')} objective names a {field}."
+                elif present and not needed:
+                    errors[field] = f"A {self.level.replace('_', '-')} objective has no {field}."
+        if (
+            self.level == self.Level.CONTRACT_SERVICE
+            and self.contract_id
+            and self.service_id
+            and "service" not in errors
+            and not self.contract.services.filter(service_id=self.service_id).exists()
+        ):
+            errors["service"] = "The contract does not include this service."
+        if self.indicator == self.Indicator.THRESHOLD:
+            if self.threshold is None:
+                errors["threshold"] = "A threshold objective needs a threshold."
+            if not self.threshold_comparator:
+                errors["threshold_comparator"] = "Say whether samples must be at least or at most."
+        elif self.threshold is not None or self.threshold_comparator:
+            errors["threshold"] = "Only threshold objectives have a threshold."
+        if self.target is not None:
+            if self.indicator != self.Indicator.COUNT and not (0 <= self.target <= 100):
+                errors["target"] = "A percentage target lies between 0 and 100."
+            if self.indicator == self.Indicator.COUNT and self.target < 0:
+                errors["target"] = "A count target cannot be negative."
+        if self.credit_rule is not None:
+            try:
+                rule = engine.parse_rule(self.credit_rule)
+                if rule is not None and self.comparator:
+                    engine.validate_rule_for(rule, self.comparator)
+            except engine.ParameterError as exc:
+                # The code names the rule parameter, so the API can nest the message under it.
+                errors["credit_rule"] = ValidationError(str(exc), code=exc.field)
+            else:
+                if isinstance(rule, engine.PoolRule):
+                    if self.level in (self.Level.CORPORATE, self.Level.SERVICE):
+                        errors["credit_rule"] = ValidationError(
+                            "A pool rule shares a contract's at-risk amount; set it at "
+                            "the customer or contract-service level.",
+                            code="kind",
+                        )
+                    elif self.contract_id and self.contract.credit_cap_percent is None:
+                        errors["credit_rule"] = ValidationError(
+                            "A pool rule needs a contract with an at-risk amount "
+                            "(credit cap percent).",
+                            code="kind",
+                        )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def rule(self) -> engine.CreditRule | None:
+        return engine.parse_rule(self.credit_rule)
+
+    def as_objective(self) -> engine.Objective:
+        return engine.Objective(
+            key=self.key,
+            name=self.name,
+            indicator=self.indicator,
+            comparator=self.comparator,
+            target=self.target,
+            rule=self.rule,
+            threshold=self.threshold,
+            threshold_comparator=self.threshold_comparator,
+        )
+
+    def describe(self, *, service_name: str, period_name: str) -> str:
+        """The one plain-language sentence for this objective and its credit rule."""
+        return engine.describe_objective(
+            self.as_objective(),
+            service_name=service_name,
+            period_name=period_name,
+            currency=self.contract.currency if self.contract_id else None,
+        )
