@@ -7,9 +7,9 @@ from decimal import Decimal
 from fractions import Fraction
 
 from engine.errors import ObjectiveError, RuleError
-from engine.measures import _MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
+from engine.measures import MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
-from engine.numbers import _HUNDRED, _ZERO, _percent_decimal, _to_decimal
+from engine.numbers import HUNDRED, stored_credit_percent, to_decimal
 from engine.rules import (
     CreditRule,
     FlatRule,
@@ -27,6 +27,8 @@ from engine.text import (
     format_money,
 )
 from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION
+
+_ZERO = Fraction(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class Objective:
             raise ObjectiveError(
                 f"unknown comparator {self.comparator!r}: use gte or lte", field="comparator"
             )
-        target = _to_decimal(self.target, "target", ObjectiveError)
+        target = to_decimal(self.target, "target", ObjectiveError)
         object.__setattr__(self, "target", target)
         if target < 0:
             raise ObjectiveError("target must not be negative", field="target")
@@ -62,7 +64,7 @@ class Objective:
             if self.threshold is None:
                 raise ObjectiveError("a threshold objective needs a threshold", field="threshold")
             object.__setattr__(
-                self, "threshold", _to_decimal(self.threshold, "threshold", ObjectiveError)
+                self, "threshold", to_decimal(self.threshold, "threshold", ObjectiveError)
             )
             if self.threshold_comparator not in COMPARATORS:
                 raise ObjectiveError(
@@ -76,6 +78,11 @@ class Objective:
     def label(self) -> str:
         """The name to use in sentences."""
         return self.name or self.key
+
+    @property
+    def is_percentage(self) -> bool:
+        """Whether attainment and target are percentages: every indicator but a count."""
+        return self.indicator != "count"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +109,10 @@ def _shortfall(objective: Objective, attainment: Fraction) -> Fraction:
     return target - attainment if objective.comparator == "gte" else attainment - target
 
 
-def _is_percentage(objective: Objective) -> bool:
-    return objective.indicator != "count"
-
-
 def _capped(raw: Fraction, max_percent: Decimal | None) -> tuple[Fraction, Fraction | None]:
     """The percent after the rule's own cap and the 100 % ceiling, and the cap that
     applied (``None`` when none did)."""
-    ceiling = _HUNDRED if max_percent is None else min(Fraction(max_percent), _HUNDRED)
+    ceiling = HUNDRED if max_percent is None else min(Fraction(max_percent), HUNDRED)
     if raw > ceiling:
         return ceiling, ceiling
     return max(raw, _ZERO), None
@@ -123,7 +126,7 @@ def _percent_credit(
 ) -> tuple[Fraction, str | None]:
     """Percent of the fee a breached objective earns, and how it was reached (``None``
     when no tier is crossed)."""
-    unit = " %" if _is_percentage(objective) else ""
+    unit = " %" if objective.is_percentage else ""
     if isinstance(rule, PerStepRule):
         steps = -(-shortfall // Fraction(rule.step))
         raw = Fraction(rule.percent) * steps
@@ -146,7 +149,7 @@ def _percent_credit(
             return _ZERO, None
         # Among equal percents name the worst bound crossed: it is what the customer sees.
         worst = max(crossed, key=lambda t: (t.percent, -t.bound if below else t.bound))
-        percent = min(Fraction(worst.percent), _HUNDRED)
+        percent = min(Fraction(worst.percent), HUNDRED)
         side = "below" if below else "above"
         return percent, (
             f"{side} the {format_decimal(worst.bound)}{unit} tier: {format_fraction(percent)} %"
@@ -200,13 +203,9 @@ def _standing(objective: Objective, measure: Measure, attainment: Fraction) -> s
     )
 
 
-def _figure(objective: Objective, attainment: Fraction) -> str:
-    return format_measured(attainment, percentage=_is_percentage(objective))
-
-
 def _gap(objective: Objective, shortfall: Fraction) -> str:
     side = "short" if objective.comparator == "gte" else "over"
-    if not _is_percentage(objective):
+    if not objective.is_percentage:
         return f"{format_fraction(shortfall)} {side}"
     return f"{format_fraction(shortfall)} point{'' if shortfall == 1 else 's'} {side}"
 
@@ -229,7 +228,7 @@ def evaluate(
     Percent credits are clamped to 0..100 % of the fee, a flat amount to the fee; a
     pool share is bounded by ``at_risk``. Credits are never negative.
     """
-    expected = _MEASURE_FOR[objective.indicator]
+    expected = MEASURE_FOR[objective.indicator]
     if not isinstance(measure, expected):
         raise TypeError(
             f"a {objective.indicator} objective needs a {expected.__name__}, "
@@ -287,17 +286,17 @@ def evaluate(
         if how is None:
             credit = "no credit tier reached, no credit"
         else:
-            amount = quantize_money(Fraction(fee_amount) * percent / _HUNDRED, currency)
+            amount = quantize_money(Fraction(fee_amount) * percent / HUNDRED, currency)
             credit = f"{how} of {fee_text} = {format_money(amount, currency)}"
     if amount_based and fee_amount:
         # An amount-based credit reports the share of the fee it is, so every line of a
         # statement reads on one scale.
-        percent = Fraction(amount) * _HUNDRED / Fraction(fee_amount)
+        percent = Fraction(amount) * HUNDRED / Fraction(fee_amount)
     return LineResult(
         attainment,
         False,
         shortfall,
-        _percent_decimal(percent),
+        stored_credit_percent(percent),
         amount,
         f"{head}: {standing}, {_gap(objective, shortfall)}; {credit}.",
         fee_amount,

@@ -9,7 +9,7 @@ from fractions import Fraction
 from typing import TypeAlias
 
 from engine.errors import ParameterError
-from engine.numbers import _EXACT, _to_decimal, threshold_met
+from engine.numbers import EXACT, threshold_met, to_decimal
 
 
 def _check_count(value: object, name: str) -> None:
@@ -127,7 +127,7 @@ class CountMeasure:
 
     def __post_init__(self) -> None:
         if not isinstance(self.total, Decimal):
-            object.__setattr__(self, "total", _to_decimal(self.total, "total", ParameterError))
+            object.__setattr__(self, "total", to_decimal(self.total, "total", ParameterError))
         elif not self.total.is_finite():
             raise ValueError("total must be a finite number")
         _check_count(self.samples, "samples")
@@ -139,7 +139,7 @@ class CountMeasure:
         samples = 0
         for value in values:
             samples += 1
-            total = _EXACT.add(total, Decimal(1) if value is None else Decimal(value))
+            total = EXACT.add(total, Decimal(1) if value is None else Decimal(value))
         return cls(total, samples)
 
     @property
@@ -151,12 +151,12 @@ class CountMeasure:
         """The measure of both sets of samples together."""
         if not isinstance(other, CountMeasure):
             raise TypeError("only count measures merge with a count measure")
-        return CountMeasure(_EXACT.add(self.total, other.total), self.samples + other.samples)
+        return CountMeasure(EXACT.add(self.total, other.total), self.samples + other.samples)
 
 
 Measure: TypeAlias = UptimeMeasure | RatioMeasure | ThresholdMeasure | CountMeasure
 
-_MEASURE_FOR: dict[str, type] = {
+MEASURE_FOR: dict[str, type[Measure]] = {
     "uptime": UptimeMeasure,
     "ratio": RatioMeasure,
     "threshold": ThresholdMeasure,

@@ -9,7 +9,7 @@ from functools import cache
 from babel.numbers import get_currency_name, get_currency_precision, list_currencies
 
 from engine.errors import ParameterError
-from engine.numbers import _HUNDRED, _round_ratio, _to_decimal
+from engine.numbers import HUNDRED, round_ratio, to_decimal
 
 
 def is_currency(code: object) -> bool:
@@ -51,11 +51,11 @@ def quantize_money(amount: Decimal | Fraction | int, currency: str) -> Decimal:
             raise ValueError("an amount must be a finite number")
         if amount.as_tuple().exponent == -places and not (amount.is_zero() and amount.is_signed()):
             return amount
-        return _round_ratio(*amount.as_integer_ratio(), places)
+        return round_ratio(*amount.as_integer_ratio(), places)
     if isinstance(amount, Fraction):
-        return _round_ratio(amount.numerator, amount.denominator, places)
+        return round_ratio(amount.numerator, amount.denominator, places)
     if isinstance(amount, int) and not isinstance(amount, bool):
-        return _round_ratio(amount, 1, places)
+        return round_ratio(amount, 1, places)
     raise TypeError(f"an amount is a Decimal, Fraction or int, not {type(amount).__name__}")
 
 
@@ -66,7 +66,7 @@ def at_risk_amount(
     ``None`` when the contract has no cap."""
     if cap_percent is None:
         return None
-    percent = _to_decimal(cap_percent, "credit_cap_percent", ParameterError)
+    percent = to_decimal(cap_percent, "credit_cap_percent", ParameterError)
     if percent < 0:
         raise ParameterError("credit_cap_percent must not be negative", field="credit_cap_percent")
-    return quantize_money(Fraction(fees_total) * Fraction(percent) / _HUNDRED, currency)
+    return quantize_money(Fraction(fees_total) * Fraction(percent) / HUNDRED, currency)

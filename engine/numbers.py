@@ -9,23 +9,22 @@ from fractions import Fraction
 
 from engine.errors import ParameterError, RuleError
 
-_HUNDRED = Fraction(100)
-_ZERO = Fraction(0)
+HUNDRED = Fraction(100)
 # Wide enough that sums and prorated fees of any realistic contract are exact; a fee
 # prorated by a fraction such as 16/31 is the only value that is ever cut here.
-_EXACT = Context(
+EXACT = Context(
     prec=60, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
 )
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-# Bounds that keep every product and quotient of parameters well inside _EXACT and
+# Bounds that keep every product and quotient of parameters well inside EXACT and
 # stop a rule such as step=1e-999999 from turning one evaluation into a huge integer.
 _MAX_INTEGER_DIGITS = 15
 _MAX_PLACES = 12
 
 
-def _to_decimal(
+def to_decimal(
     value: object, field: str, error: type[ParameterError] = RuleError, label: str | None = None
 ) -> Decimal:
     """Read a parameter as a finite ``Decimal``: str, int, Decimal or float (via its text)."""
@@ -70,7 +69,7 @@ def _to_decimal(
     return number
 
 
-def _round_ratio(numerator: int, denominator: int, places: int) -> Decimal:
+def round_ratio(numerator: int, denominator: int, places: int) -> Decimal:
     """Round numerator/denominator (denominator > 0) to ``places`` decimals, ties away
     from zero, in integers only: this runs for every figure of every line."""
     scaled = abs(numerator) * 10**places
@@ -80,21 +79,21 @@ def _round_ratio(numerator: int, denominator: int, places: int) -> Decimal:
     return Decimal(f"{units}E-{places}") if places else Decimal(units)
 
 
-def _round_half_up(value: Fraction, places: int) -> Decimal:
+def round_half_up(value: Fraction, places: int) -> Decimal:
     """Round an exact value to ``places`` decimals, ties away from zero."""
-    return _round_ratio(value.numerator, value.denominator, places)
+    return round_ratio(value.numerator, value.denominator, places)
 
 
-def _percent_decimal(value: Fraction) -> Decimal:
+def stored_credit_percent(value: Fraction) -> Decimal:
     """A credit percentage to store: exact up to 6 decimals, else rounded half up."""
-    text = format(_round_half_up(value, 6), "f")
+    text = format(round_half_up(value, 6), "f")
     return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
 
 
 def stored_attainment(attainment: Fraction | None) -> Decimal | None:
     """Attainment as the database keeps it: 10 decimals, ROUND_HALF_UP, enough for
     :func:`engine.text.format_attainment` to show the same 3 decimals as the exact value."""
-    return None if attainment is None else _round_half_up(Fraction(attainment), 10)
+    return None if attainment is None else round_half_up(Fraction(attainment), 10)
 
 
 def threshold_met(value: Decimal, threshold: Decimal, comparator: str) -> bool:

@@ -11,7 +11,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.intervals import to_epoch_seconds
-from engine.numbers import _EXACT
+from engine.numbers import EXACT
 
 
 def _zone(tz: str) -> ZoneInfo:
@@ -136,8 +136,8 @@ def prorate(fee: Decimal, fraction: Fraction) -> Decimal:
         raise ValueError("a proration fraction cannot be negative")
     if fraction == 1:
         return fee
-    scaled = _EXACT.multiply(fee, Decimal(fraction.numerator))
-    return _EXACT.divide(scaled, Decimal(fraction.denominator))
+    scaled = EXACT.multiply(fee, Decimal(fraction.numerator))
+    return EXACT.divide(scaled, Decimal(fraction.denominator))
 
 
 def elapsed_fraction(

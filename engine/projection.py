@@ -7,12 +7,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from engine.evaluation import Objective, _figure, _is_percentage, credit_percent_for
-from engine.measures import _MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
+from engine.evaluation import Objective, credit_percent_for
+from engine.measures import MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
-from engine.numbers import _HUNDRED, _percent_decimal
+from engine.numbers import HUNDRED, stored_credit_percent
 from engine.rules import FlatRule, PoolRule
-from engine.text import format_decimal
+from engine.text import format_decimal, format_measured
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ def project_breach(
     elapsed = Fraction(elapsed_fraction)
     if not 0 < elapsed <= 1:
         raise ValueError("elapsed_fraction must be greater than 0 and at most 1")
-    if not isinstance(measure_so_far, _MEASURE_FOR[objective.indicator]):
+    if not isinstance(measure_so_far, MEASURE_FOR[objective.indicator]):
         raise TypeError(f"a {objective.indicator} objective needs its own measure")
     now = measure_so_far.attainment
     if now is None:
@@ -76,7 +76,7 @@ def project_breach(
         expected = Fraction(seen) / elapsed
         remaining = expected - seen
         # The best case: everything still to come goes right (all good for 'at least').
-        best = _HUNDRED * ((good + remaining) if gte else good) / expected
+        best = HUNDRED * ((good + remaining) if gte else good) / expected
         projected = now
     target = Fraction(objective.target)
 
@@ -90,18 +90,20 @@ def project_breach(
     else:
         return None
     credit = credit_percent_for(objective, projected)
-    credit_decimal = None if credit is None else _percent_decimal(credit)
+    credit_decimal = None if credit is None else stored_credit_percent(credit)
     bound = "at least" if gte else "at most"
-    target_text = format_decimal(objective.target) + (" %" if _is_percentage(objective) else "")
+    percentage = objective.is_percentage
+    target_text = format_decimal(objective.target) + (" %" if percentage else "")
     if state == "breached":
         text = (
-            f"{objective.label}: already breached, {_figure(objective, now)} so far against "
+            f"{objective.label}: already breached, "
+            f"{format_measured(now, percentage=percentage)} so far against "
             f"{bound} {target_text}; the period can no longer end on target"
         )
     else:
         text = (
             f"{objective.label}: at risk, at the current rate the period ends at "
-            f"{_figure(objective, projected)} against {bound} {target_text}"
+            f"{format_measured(projected, percentage=percentage)} against {bound} {target_text}"
         )
     if credit_decimal is not None:
         text += f"; projected credit {format_decimal(credit_decimal)} % of the fee"

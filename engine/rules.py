@@ -9,7 +9,7 @@ from itertools import pairwise
 from typing import ClassVar, TypeAlias
 
 from engine.errors import RuleError
-from engine.numbers import _to_decimal
+from engine.numbers import to_decimal
 from engine.text import canonical_decimal, format_decimal
 from engine.vocabulary import COMPARATORS, RULE_KINDS
 
@@ -34,13 +34,13 @@ class PerStepRule:
     kind: ClassVar[str] = "per_step"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "step", _to_decimal(self.step, "step"))
-        object.__setattr__(self, "percent", _to_decimal(self.percent, "percent"))
+        object.__setattr__(self, "step", to_decimal(self.step, "step"))
+        object.__setattr__(self, "percent", to_decimal(self.percent, "percent"))
         if self.step <= 0:
             raise RuleError("step must be greater than 0", field="step")
         _check_percent(self.percent, "percent")
         if self.max_percent is not None:
-            object.__setattr__(self, "max_percent", _to_decimal(self.max_percent, "max_percent"))
+            object.__setattr__(self, "max_percent", to_decimal(self.max_percent, "max_percent"))
             _check_percent(self.max_percent, "max_percent")
 
     def to_json(self) -> dict[str, object]:
@@ -61,8 +61,8 @@ class Tier:
     percent: Decimal
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "bound", _to_decimal(self.bound, "tiers", label="bound"))
-        object.__setattr__(self, "percent", _to_decimal(self.percent, "tiers", label="percent"))
+        object.__setattr__(self, "bound", to_decimal(self.bound, "tiers", label="bound"))
+        object.__setattr__(self, "percent", to_decimal(self.percent, "tiers", label="percent"))
         if self.bound < 0:
             raise RuleError("bound must not be negative", field="tiers")
         _check_percent(self.percent, "tiers", "percent")
@@ -112,11 +112,11 @@ class LinearRule:
     kind: ClassVar[str] = "linear"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "factor", _to_decimal(self.factor, "factor"))
+        object.__setattr__(self, "factor", to_decimal(self.factor, "factor"))
         if self.factor <= 0:
             raise RuleError("factor must be greater than 0", field="factor")
         if self.max_percent is not None:
-            object.__setattr__(self, "max_percent", _to_decimal(self.max_percent, "max_percent"))
+            object.__setattr__(self, "max_percent", to_decimal(self.max_percent, "max_percent"))
             _check_percent(self.max_percent, "max_percent")
 
     def to_json(self) -> dict[str, object]:
@@ -143,10 +143,10 @@ class FlatRule:
         if self.percent is None and self.amount is None:
             raise RuleError("a flat rule needs a percent or an amount", field="percent")
         if self.percent is not None:
-            object.__setattr__(self, "percent", _to_decimal(self.percent, "percent"))
+            object.__setattr__(self, "percent", to_decimal(self.percent, "percent"))
             _check_percent(self.percent, "percent")
         if self.amount is not None:
-            object.__setattr__(self, "amount", _to_decimal(self.amount, "amount"))
+            object.__setattr__(self, "amount", to_decimal(self.amount, "amount"))
             if self.amount < 0:
                 raise RuleError("amount must not be negative", field="amount")
 
@@ -166,7 +166,7 @@ class PoolRule:
     kind: ClassVar[str] = "pool"
 
     def __post_init__(self) -> None:
-        value = _to_decimal(self.allocation_percent, "allocation_percent")
+        value = to_decimal(self.allocation_percent, "allocation_percent")
         object.__setattr__(self, "allocation_percent", value)
         _check_percent(value, "allocation_percent")
 

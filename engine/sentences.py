@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.evaluation import Objective, _is_percentage
+from engine.evaluation import Objective
 from engine.rules import CreditRule, FlatRule, LinearRule, PerStepRule, TieredRule
 from engine.text import format_decimal, format_money
 from engine.vocabulary import COMPARATORS, PERIOD_KINDS
@@ -123,7 +123,7 @@ def describe_objective(
         objective.rule,
         comparator=objective.comparator,
         period_name=period_name,
-        percentage=_is_percentage(objective),
+        percentage=objective.is_percentage,
         target=objective.target,
         currency=currency,
     )

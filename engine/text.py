@@ -20,7 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from engine.money import quantize_money
-from engine.numbers import _round_half_up
+from engine.numbers import round_half_up
 from engine.periods import period_containing
 from engine.vocabulary import PERIOD_KINDS
 
@@ -72,7 +72,7 @@ def format_fraction(value: Fraction | Decimal | int, places: int = 3) -> str:
     """An exact value for people: as it is when it has at most ``places`` decimals
     (``"2.5"``, ``"1,500"``), else rounded half up to ``places`` (``"17.333"``)."""
     value = Fraction(value)
-    rounded = _round_half_up(value, places)
+    rounded = round_half_up(value, places)
     if (value * 10**places).denominator == 1:
         return format_decimal(rounded)
     return format(rounded, ",f")
@@ -90,7 +90,7 @@ def format_percent(value: Fraction | Decimal | int) -> str:
 def format_attainment(attainment: Fraction | Decimal) -> str:
     """Attainment as statements show it: 3 decimals, ROUND_HALF_UP (``"99.884"``).
     The one rounding of attainment: the API, CSV, pages and e-mails all use it."""
-    return format(_round_half_up(Fraction(attainment), 3), "f")
+    return format(round_half_up(Fraction(attainment), 3), "f")
 
 
 def format_measured(attainment: Fraction | Decimal, *, percentage: bool) -> str:
