@@ -1,0 +1,235 @@
+"""Samples in: ``record_measurements`` is the one way samples enter the portal.
+
+A batch is validated as a whole and written in one statement (PostgreSQL ``COPY``), or
+rejected whole with the index, field and reason of every bad item.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from contracts.models import ContractService, Measurement, ServiceLevel
+from contracts.selectors import candidate_service_levels, resolve
+from slaportal.db import insert_rows
+
+MAX_BATCH = 10_000
+MEASUREMENT_FIELDS = ("contract_service", "key", "observed_at", "value", "ok")
+_KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
+_TRUE = {"true", "1", "yes", "t"}
+_FALSE = {"false", "0", "no", "f"}
+# Value column: 20 digits, 6 after the point.
+_MAX_VALUE = Decimal("1e14")
+# Samples from outside any plausible contract would only break reads later.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    index: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class BatchRejected(Exception):
+    """A batch with at least one bad item; nothing of it was stored."""
+
+    def __init__(self, errors: Sequence[ItemError], message: str = "") -> None:
+        self.errors = list(errors)
+        super().__init__(message or f"{len(self.errors)} bad item(s); nothing was stored")
+
+
+def _parse_bool(raw: Any) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _parse_decimal(raw: Any) -> Decimal | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise ValueError("must be a number")
+    try:
+        value = Decimal(str(raw).strip()) if not isinstance(raw, Decimal) else raw
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if abs(value) >= _MAX_VALUE:
+        raise ValueError("is too large")
+    if value.as_tuple().exponent < -6:  # type: ignore[operator]
+        # Rounding would move a sample across a threshold without anyone noticing.
+        raise ValueError("has at most 6 decimals")
+    return value
+
+
+def _parse_datetime(raw: Any) -> datetime:
+    if isinstance(raw, datetime):
+        value = raw
+    else:
+        try:
+            value = datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise ValueError("must be an ISO 8601 date-time with offset") from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("needs a UTC offset, e.g. 2026-10-01T12:00:00+00:00")
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if not _EARLIEST <= in_utc < _LATEST:
+        raise ValueError(f"must lie between {_EARLIEST:%Y} and {_LATEST:%Y}")
+    return value
+
+
+def _parse_id(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("must be a contract service id")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ValueError("must be a contract service id") from None
+
+
+def _objectives_by_service(
+    contract_services: Iterable[ContractService],
+) -> dict[int, dict[str, ServiceLevel]]:
+    contract_services = list(contract_services)
+    contracts = {cs.contract_id: cs.contract for cs in contract_services}
+    levels = candidate_service_levels(
+        contracts=contracts.values(), contract_services=contract_services
+    )
+    return {
+        cs.pk: {sl.key: sl for sl in resolve(cs, contracts[cs.contract_id], levels).service_levels}
+        for cs in contract_services
+    }
+
+
+def record_measurements(
+    *, items: Sequence[Mapping[str, Any]], contract_services: Any = None
+) -> int:
+    """Validate a batch of samples as a whole and store it in one statement.
+
+    ``contract_services`` is the queryset the caller may write to (the API passes the
+    user's editable scope); an id outside it is reported exactly like a missing one.
+    Returns the number of samples stored; raises ``BatchRejected`` and stores nothing
+    when any item is bad.
+    """
+    if not isinstance(items, Sequence) or isinstance(items, str | bytes):
+        raise BatchRejected([ItemError(0, "non_field_errors", "expected a list of samples")])
+    if len(items) == 0:
+        raise BatchRejected([ItemError(0, "non_field_errors", "the batch is empty")])
+    if len(items) > MAX_BATCH:
+        raise BatchRejected(
+            [ItemError(0, "non_field_errors", f"at most {MAX_BATCH:,} samples per batch")],
+        )
+
+    errors: list[ItemError] = []
+    ids: set[int] = set()
+    for item in items:
+        if isinstance(item, Mapping):
+            with contextlib.suppress(ValueError):
+                ids.add(_parse_id(item.get("contract_service")))
+    scope = contract_services if contract_services is not None else ContractService.objects
+    known = scope.filter(pk__in=ids).select_related("contract")
+    objectives = _objectives_by_service(known)
+
+    rows: list[tuple[int, str, datetime, Decimal | None, bool | None]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            errors.append(ItemError(index, "non_field_errors", "must be an object"))
+            continue
+        unknown = set(item) - set(MEASUREMENT_FIELDS) - {"id"}
+        if unknown:
+            errors.append(
+                ItemError(
+                    index, "non_field_errors", f"unknown field(s): {', '.join(sorted(unknown))}"
+                )
+            )
+        item_errors: list[ItemError] = []
+        cs_id = key = observed_at = value = ok = None
+        try:
+            cs_id = _parse_id(item.get("contract_service"))
+            if cs_id not in objectives:
+                raise ValueError(f"contract service {cs_id} does not exist")
+        except ValueError as exc:
+            item_errors.append(ItemError(index, "contract_service", str(exc)))
+            cs_id = None
+        key = item.get("key")
+        if not isinstance(key, str) or not _KEY.match(key) or len(key) > 60:
+            item_errors.append(ItemError(index, "key", "must be a slug such as availability"))
+            key = None
+        try:
+            observed_at = _parse_datetime(item.get("observed_at"))
+        except ValueError as exc:
+            item_errors.append(ItemError(index, "observed_at", str(exc)))
+        try:
+            value = _parse_decimal(item.get("value"))
+        except ValueError as exc:
+            item_errors.append(ItemError(index, "value", str(exc)))
+        try:
+            ok = _parse_bool(item.get("ok"))
+        except ValueError as exc:
+            item_errors.append(ItemError(index, "ok", str(exc)))
+        bad_fields = {error.field for error in item_errors}
+        if cs_id is not None and key is not None:
+            objective = objectives[cs_id].get(key)
+            if objective is None:
+                item_errors.append(
+                    ItemError(index, "key", f"no objective {key!r} applies to this service")
+                )
+            elif objective.indicator == ServiceLevel.Indicator.UPTIME:
+                item_errors.append(
+                    ItemError(index, "key", f"{key!r} is measured by uptime: record incidents")
+                )
+            elif objective.indicator == ServiceLevel.Indicator.RATIO and ok is None:
+                if "ok" not in bad_fields:
+                    item_errors.append(ItemError(index, "ok", "a ratio sample needs ok true/false"))
+            elif objective.indicator == ServiceLevel.Indicator.THRESHOLD and value is None:
+                if "value" not in bad_fields:
+                    item_errors.append(
+                        ItemError(index, "value", "a threshold sample needs a value")
+                    )
+            elif (
+                objective.indicator == ServiceLevel.Indicator.COUNT
+                and value is not None
+                and value < 0
+            ):
+                # A negative count would cancel recorded errors or leads.
+                item_errors.append(ItemError(index, "value", "a count cannot be negative"))
+        if item_errors:
+            errors.extend(item_errors)
+        elif not errors:
+            rows.append((cs_id, key, observed_at, value, ok))  # type: ignore[arg-type]
+    if errors:
+        raise BatchRejected(errors)
+    insert_rows(Measurement, MEASUREMENT_FIELDS, rows)
+    return len(rows)
+
+
+def delete_measurements(*, measurements: QuerySet) -> int:
+    """Delete samples (say, a faulty import); returns how many. Issued statements keep
+    the figures they were settled with."""
+    with transaction.atomic():
+        deleted, _ = measurements.delete()
+    return deleted
