@@ -504,17 +504,10 @@ class ResponsibilityForm(ModelErrorsMixin, forms.ModelForm):
             "of this responsibility do not count against the provider."
         }
 
-    def __init__(
-        self,
-        *args: Any,
-        contract: Contract,
-        objectives: QuerySet[ServiceLevel] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        # ``objectives`` is not consulted: which objectives a responsibility may affect is
-        # objectives_applying_to's rule alone, so that the browser and the API agree.
+    def __init__(self, *args: Any, contract: Contract, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.instance.contract = contract
+        # The selector's rule, so that the browser and the API offer the same objectives.
         self.fields["service_levels"].queryset = objectives_applying_to(contract)
         self.fields["service_levels"].label_from_instance = _objective_label
 

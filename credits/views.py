@@ -36,8 +36,8 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts.forms import SettleForm
-from contracts.models import ContractService, Membership
-from contracts.querysets import EDIT_ROLES
+from contracts.models import ContractService, Organization
+from contracts.querysets import may_edit
 from contracts.views.common import PREVIEW_PERIODS, editable_contract
 from credits import exports, selectors, services, settlement
 from credits.contract_pages import settle_choices
@@ -56,11 +56,6 @@ SOURCE_LEVELS = {
     "customer": "customer",
     "contract_service": "contract-service",
 }
-
-
-def _roles(user: Any) -> dict[int, str]:
-    """The user's role per organisation id (one query)."""
-    return dict(Membership.objects.filter(user_id=user.pk).values_list("organization_id", "role"))
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -250,12 +245,8 @@ def _statement_context(
 ) -> dict[str, Any]:
     contract = statement.contract
     currency = statement.currency
-    roles = _roles(request.user)
-    staff = request.user.is_staff
-    can_dispute = not statement.superseded and (
-        staff or roles.get(contract.customer_id) in EDIT_ROLES
-    )
-    can_resolve = staff or roles.get(contract.provider_id) in EDIT_ROLES
+    can_dispute = not statement.superseded and may_edit(request.user, contract.customer_id)
+    can_resolve = may_edit(request.user, contract.provider_id, kind=Organization.Kind.PROVIDER)
     dispute_forms = dispute_forms or {}
     resolve_forms = resolve_forms or {}
     lines = selectors.statement_lines(statement)

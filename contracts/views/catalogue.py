@@ -12,10 +12,9 @@ from django.views.decorators.http import require_http_methods
 
 from contracts import services
 from contracts.forms import ContractServiceForm, ServiceForm
-from contracts.models import ContractService, Service
-from contracts.querysets import EDIT_ROLES
+from contracts.models import ContractService, Organization, Service
+from contracts.querysets import may_edit
 from contracts.views.common import detail_url, editable_contract, provider_for, scoped_or_none
-from contracts.views.parties import _provider_orgs
 
 # --------------------------------------------------------------------------- a contract's
 
@@ -80,7 +79,7 @@ def service_list(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "provider": provider,
             "services": Service.objects.filter(provider=provider).order_by("code"),
-            "can_edit": _provider_orgs(request.user, EDIT_ROLES).filter(pk=provider.pk).exists(),
+            "can_edit": may_edit(request.user, provider, kind=Organization.Kind.PROVIDER),
         },
     )
 

@@ -19,8 +19,7 @@ from django.utils import timezone
 
 import engine
 from contracts.models import Contract, Organization, ServiceLevel
-from contracts.querysets import EDIT_ROLES
-from contracts.views.parties import _provider_orgs
+from contracts.querysets import may_edit, organizations_of
 
 PAGE_SIZE = 25
 # Closed periods offered to settle, statements on the contract page, periods previewed.
@@ -59,8 +58,10 @@ def scoped_or_none(records: QuerySet, record_pk: int | None) -> Model | None:
 
 def provider_for(request: HttpRequest, slug: str, *, edit: bool = False) -> Organization:
     """A provider whose catalogue the user may read (and with ``edit``, change)."""
-    provider = get_object_or_404(_provider_orgs(request.user), slug=slug)
-    if edit and not _provider_orgs(request.user, EDIT_ROLES).filter(pk=provider.pk).exists():
+    provider = get_object_or_404(
+        organizations_of(request.user, Organization.Kind.PROVIDER), slug=slug
+    )
+    if edit and not may_edit(request.user, provider, kind=Organization.Kind.PROVIDER):
         raise PermissionDenied("Only the provider's editors change its catalogue.")
     return provider
 

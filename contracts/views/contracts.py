@@ -29,7 +29,7 @@ from contracts.models import (
     ResponsibilityLapse,
     ServiceLevel,
 )
-from contracts.querysets import EDIT_ROLES
+from contracts.querysets import organizations_edited_by, organizations_of
 from contracts.selectors import effective_service_levels
 from contracts.views.common import (
     LEVEL_NAMES,
@@ -42,7 +42,6 @@ from contracts.views.common import (
     readable_contract,
     sentence,
 )
-from contracts.views.parties import _is_provider_side, _provider_orgs
 
 SORTS = {
     "reference": "reference",
@@ -51,6 +50,7 @@ SORTS = {
     "start": "start_date",
 }
 MONEY = DecimalField(max_digits=18, decimal_places=3)
+PROVIDER = Organization.Kind.PROVIDER
 
 
 def _reverse_or_none(name: str, *args: Any) -> str | None:
@@ -162,8 +162,8 @@ def contract_list(request: HttpRequest) -> HttpResponse:
                 ("status", "Status"),
                 ("start", "Start"),
             ],
-            "can_create": _provider_orgs(request.user, EDIT_ROLES).exists(),
-            "providers": _provider_orgs(request.user),
+            "can_create": organizations_edited_by(request.user, PROVIDER).exists(),
+            "providers": organizations_of(request.user, PROVIDER).order_by("name"),
         },
     )
 
@@ -174,7 +174,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contract_create(request: HttpRequest) -> HttpResponse:
-    providers = _provider_orgs(request.user, EDIT_ROLES)
+    providers = organizations_edited_by(request.user, PROVIDER).order_by("name")
     if not providers.exists():
         raise PermissionDenied("Only a provider's editors create contracts.")
     form = ContractForm(
@@ -194,7 +194,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContractForm(
         request.POST or None,
         instance=contract,
-        providers=_provider_orgs(request.user),
+        providers=organizations_of(request.user, PROVIDER),
         all_customers=request.user.is_staff,
     )
     if request.method == "POST" and form.is_valid():
@@ -267,7 +267,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contract = readable_contract(request, pk)
     settlement = hooks.settlement()
     editable = can_edit(request.user, contract)
-    provider_side = _is_provider_side(request.user, contract)
+    provider_side = organizations_of(request.user).filter(pk=contract.provider_id).exists()
     contract_objectives = ServiceLevel.objects.filter(
         contract=contract, level=ServiceLevel.Level.CUSTOMER
     ).order_by("key")

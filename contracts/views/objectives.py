@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from contracts import hooks, services
 from contracts.forms import ServiceLevelForm
 from contracts.models import Contract, ContractService, Organization, Service, ServiceLevel
-from contracts.querysets import EDIT_ROLES
+from contracts.querysets import may_edit, organizations_of
 from contracts.views.common import (
     PREVIEW_PERIODS,
     detail_url,
@@ -27,7 +27,6 @@ from contracts.views.common import (
     provider_for,
     sentence,
 )
-from contracts.views.parties import _provider_orgs
 
 
 @dataclass
@@ -318,7 +317,7 @@ def contract_objective_remove(request: HttpRequest, pk: int) -> HttpResponse:
 def objective_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The provider-wide objectives: corporate and per service."""
     provider = provider_for(request, slug)
-    can_edit = _provider_orgs(request.user, EDIT_ROLES).filter(pk=provider.pk).exists()
+    can_edit = may_edit(request.user, provider, kind=Organization.Kind.PROVIDER)
     levels = ServiceLevel.objects.visible_to(request.user).filter(
         provider=provider, level__in=("corporate", "service")
     )
@@ -345,7 +344,9 @@ def objective_list(request: HttpRequest, slug: str) -> HttpResponse:
             "can_edit": can_edit,
             "corporate": corporate,
             "by_service": by_service,
-            "providers": _provider_orgs(request.user),
+            "providers": organizations_of(request.user, Organization.Kind.PROVIDER).order_by(
+                "name"
+            ),
         },
     )
 

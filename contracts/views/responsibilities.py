@@ -5,14 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from contracts import services
 from contracts.forms import ResponsibilityForm, ResponsibilityLapseForm
-from contracts.models import Contract, Responsibility, ServiceLevel
+from contracts.models import Responsibility
 from contracts.views.common import (
     apply_form_errors,
     detail_url,
@@ -23,33 +22,12 @@ from contracts.views.common import (
 from contracts.views.records import LAPSES, record_delete
 
 
-def _contract_objectives(contract: Contract) -> QuerySet:
-    """The objectives a responsibility of this contract may affect: its own and those
-    it inherits."""
-    service_ids = contract.services.values("service_id")
-    return (
-        ServiceLevel.objects.filter(provider_id=contract.provider_id)
-        .filter(
-            Q(level="corporate")
-            | Q(level="service", service_id__in=service_ids)
-            | Q(contract=contract)
-        )
-        .filter(enabled=True)
-        .order_by("key", "level")
-    )
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def responsibility_form(request: HttpRequest, pk: int, r_pk: int | None = None) -> HttpResponse:
     contract = editable_contract(request, pk)
     instance = scoped_or_none(Responsibility.objects.filter(contract=contract), r_pk)
-    form = ResponsibilityForm(
-        request.POST or None,
-        instance=instance,
-        contract=contract,
-        objectives=_contract_objectives(contract),
-    )
+    form = ResponsibilityForm(request.POST or None, instance=instance, contract=contract)
     if request.method == "POST" and form.is_valid():
         responsibility = services.save_responsibility(
             responsibility=form.save(commit=False),

@@ -205,7 +205,7 @@ def test_an_editor_previews_a_rule_and_uploads_a_csv_with_a_bad_row(
     preview.wait_for()
     sentence = page.locator("#preview-sentence").inner_text()
     assert "below it the customer is credited 5 % of that month's fee" in sentence
-    row = preview.locator("tr", has_text=f"{month.start:%Y-%m-%d}")
+    row = preview.locator("tr", has_text=f"{month.start:%B %Y}")
     # 9 + 2 of 12 reports on time: 91.667 %, below 99.5: a flat 5 % of 1,000.00.
     assert "91.667" in row.inner_text() and "50.00 EUR" in row.inner_text()
     screenshot(page, "provider-objective-preview")
