@@ -1,4 +1,8 @@
-"""The credit cap: a statement's total brought down to the at-risk amount."""
+"""The credit cap: a statement's total brought down to the period's at-risk amount.
+
+Lines keep the amounts their rules earned; the cap is a separate adjustment, so a customer
+can see both what was earned and what the contract limits it to.
+"""
 
 from __future__ import annotations
 

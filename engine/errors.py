@@ -1,4 +1,9 @@
-"""Errors the engine raises for parameters it cannot accept; every message names the field."""
+"""The errors the engine raises for a parameter it cannot accept.
+
+Each names the ``field`` it is about, so the API and the forms can show the message beside
+that field: :class:`RuleError` for a credit rule's parameters, :class:`ObjectiveError` for
+an objective's.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""An objective evaluated against its measure: attainment, shortfall, credit and explanation."""
+"""An objective evaluated against its measure for one period.
+
+:func:`evaluate` returns the attainment, whether the target was met, the shortfall, the
+credit (percent and amount) and the sentence that explains how each figure was reached;
+:func:`credit_percent_for` is the credit percent alone, for projections.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Intervals of time in whole epoch seconds: union, subtraction, intersection, uptime."""
+"""Intervals of time (incidents, maintenance, relief) as whole epoch seconds.
+
+Union, subtraction and intersection count every second once, however intervals overlap;
+:func:`uptime_attainment` combines them into the scheduled and downtime seconds of a
+period.
+"""
 
 from __future__ import annotations
 

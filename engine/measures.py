@@ -1,4 +1,9 @@
-"""What was measured for one objective in one period, one type per indicator."""
+"""What was measured for one objective in one period: one type per indicator.
+
+A measure is an aggregate (seconds or sample counts), not the samples themselves, so
+measures of parts of a period merge into the measure of the whole, and each knows its
+attainment. ``MEASURE_FOR`` says which type an indicator is evaluated from.
+"""
 
 from __future__ import annotations
 

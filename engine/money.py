@@ -1,4 +1,9 @@
-"""Money: a currency's minor unit, the one rounding of amounts and the at-risk amount."""
+"""Money: which codes are currencies, a currency's minor unit, and the one rounding of amounts.
+
+Every amount the engine returns went through :func:`quantize_money`; the at-risk amount of
+a period (the cap percent of its fees) is computed here too, so the cap and a pool rule
+start from the same figure.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Exact numbers: reading decimals strictly, rounding ratios, attainment as stored."""
+"""Exact numbers for the rest of the engine: no float, no rounding by accident.
+
+Parameters are read strictly into finite, bounded ``Decimal`` values (:func:`to_decimal`);
+exact values are rounded half up in integers (:func:`round_ratio`, :func:`round_half_up`);
+attainment and credit percents are cut to the places the database keeps. ``EXACT`` is the
+decimal context of sums and prorations.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +33,11 @@ _MAX_PLACES = 12
 def to_decimal(
     value: object, field: str, error: type[ParameterError] = RuleError, label: str | None = None
 ) -> Decimal:
-    """Read a parameter as a finite ``Decimal``: str, int, Decimal or float (via its text)."""
+    """Read a parameter as a finite ``Decimal``: str, int, Decimal or float (via its text).
+
+    Anything else, NaN, infinities, booleans, more than 15 integer digits or more than 12
+    decimal places (trailing zeros aside) raise ``error`` for ``field``; ``label`` names the
+    value in the message when it is not the field itself (a tier's ``bound`` in ``tiers``)."""
     name = label or field
     if isinstance(value, bool):
         raise error(f"{name} must be a number, not {str(value).lower()}", field=field)
@@ -85,7 +95,8 @@ def round_half_up(value: Fraction, places: int) -> Decimal:
 
 
 def stored_credit_percent(value: Fraction) -> Decimal:
-    """A credit percentage to store: exact up to 6 decimals, else rounded half up."""
+    """A credit percent as a statement line keeps it: exact up to 6 decimals, else rounded
+    half up."""
     text = format(round_half_up(value, 6), "f")
     return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
 

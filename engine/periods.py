@@ -1,4 +1,9 @@
-"""Settlement periods aligned to calendar boundaries in a contract's timezone, and proration."""
+"""Settlement periods: calendar weeks, months and quarters in a contract's time zone.
+
+A period runs from local midnight to local midnight, so its length in seconds follows DST.
+This module also says which part of a period a contract is active in (for proration) and
+how much of an open period lies behind a given instant (for early warnings and progress).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Early warning: projecting an open period's attainment and credit to its end."""
+"""Early warning: an open period's attainment and credit projected to its end.
+
+:func:`project_breach` says whether an objective is already lost or on its way to being
+lost; :func:`projected_credit_amount` turns that warning into the money it would cost.
+"""
 
 from __future__ import annotations
 

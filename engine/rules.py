@@ -1,4 +1,10 @@
-"""Credit rules (per step, tiered, linear, flat, pool): parsing, validation and their percent."""
+"""Credit rules: per step, tiered, linear, flat and pool.
+
+A rule is read from its JSON shape (:func:`parse_rule`) and checked against its objective's
+comparator (:func:`validate_rule_for`); every invalid parameter raises a
+:class:`~engine.errors.RuleError` naming its field. What a rule awards is worked out in
+:mod:`engine.evaluation`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Plain-language sentences for rules and objectives, as both portals and e-mails show them."""
+"""Rules and objectives as plain sentences, e.g. "Below the target the customer is credited
+1 % of that week's fee for every started step of 0.5 points."
+
+Every surface that describes a contract's service levels takes its wording from here, so a
+rule reads the same wherever it is shown.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The names the engine accepts for indicators, comparators, periods and rule kinds."""
+"""The names the engine accepts for indicators, comparators, periods and rule kinds, and
+the one explanation of a period without data."""
 
 INDICATORS: tuple[str, ...] = ("uptime", "ratio", "threshold", "count")
 COMPARATORS: tuple[str, ...] = ("gte", "lte")
