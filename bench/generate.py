@@ -15,7 +15,9 @@ calendar month in the contract's time zone (fewer in a month the contract is act
 only part of), or exactly ``--samples`` in total, spread by active time.
 
 The book covers ``--months`` calendar months ending with ``--last-month`` (default: the
-month before the current one, so every monthly period of the book is closed). It replaces
+latest month in which every period of the book is due, whatever the day: each period has
+ended in every zone of the book and the longest settlement delay has passed, so a sweep
+settles the whole book, not the part whose delay happens to be over). It replaces
 whatever the database held (``TRUNCATE … CASCADE`` of the contracts and credits tables),
 which is why the command refuses a database whose name does not contain ``bench``.
 Everything is written with PostgreSQL ``COPY`` and explicit ids, so the same arguments
@@ -41,6 +43,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import engine
+
 MAX_CONTRACTS = 200_000
 MAX_MONTHS = 120
 MAX_SAMPLES_PER_OBJECTIVE = 100_000
@@ -49,7 +53,9 @@ MAX_SAMPLES = 100_000_000
 PERIOD_KINDS = ("week", "month", "quarter")
 MARKER_TABLE = "bench_book"
 # Part of the marker: a change of what the generator makes invalidates loaded books.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
+# The settlement delays (days) contracts are given, one drawn per contract.
+SETTLEMENT_DELAYS = (2, 2, 2, 0, 5)
 
 # (time zone, currency) pairs: contracts are settled on calendar boundaries in their zone.
 ZONES = [
@@ -254,7 +260,7 @@ class BookSpec:
     samples_per_objective: int = 0
     samples: int | None = None
     seed: int = 1
-    last_month: str = ""  # "YYYY-MM"; empty means the month before the current one
+    last_month: str = ""  # "YYYY-MM"; empty means the latest month entirely due now
     periods: tuple[str, ...] = PERIOD_KINDS
     all_active: bool = False
     # The first customer holds this many of the contracts (the read benchmarks' customer).
@@ -271,8 +277,7 @@ class BookSpec:
         if self.last_month:
             year, month = (int(part) for part in self.last_month.split("-"))
             return date(year, month, 1)
-        today = datetime.now(UTC).date()
-        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        return last_due_month(self.periods, datetime.now(UTC))
 
     def months_covered(self) -> list[date]:
         first = self.first_of_last_month()
@@ -281,6 +286,41 @@ class BookSpec:
             first = (first - timedelta(days=1)).replace(day=1)
             out.append(first)
         return out[::-1]
+
+
+def last_due_month(periods: Sequence[str], now: datetime) -> date:
+    """The first day of the latest month whose periods of every kind in ``periods`` are all
+    due at ``now``: the period holding the month's last day has ended in every zone of the
+    book (the last midnight is the westernmost zone's) and the longest settlement delay has
+    passed since. A quarterly book therefore ends with a quarter."""
+    first = (now.astimezone(UTC).date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    while not _entirely_due(first, periods, now):
+        first = (first - timedelta(days=1)).replace(day=1)
+    return first
+
+
+def _entirely_due(first: date, periods: Sequence[str], now: datetime) -> bool:
+    last_day = _next_month(first) - timedelta(days=1)
+    wait = timedelta(days=1 + max(SETTLEMENT_DELAYS))
+    return all(
+        _utc_at(engine.period_containing(last_day, kind, tz).end + wait, tz) <= now
+        for kind in periods
+        for tz, _currency in ZONES
+    )
+
+
+def contract_periods(book: Book, spec: BookSpec) -> int:
+    """How many contract periods of the book a sweep settles: every period of a swept
+    contract (active, suspended, or terminated with its end date) that holds a day of the
+    book, as the sweep's due-period query counts them."""
+    book_end = _next_month(spec.first_of_last_month()) - timedelta(days=1)
+    count = 0
+    for c in book.contracts:
+        if c.status == "draft" or (c.status == "terminated" and c.end is None):
+            continue
+        last = book_end if c.end is None else min(book_end, c.end)
+        count += sum(1 for _ in engine.periods_between(c.start, last, c.period, c.tz))
+    return count
 
 
 def validate(spec: BookSpec) -> None:
@@ -565,7 +605,7 @@ def build_book(spec: BookSpec) -> Book:
                 status = "terminated"
                 end = start + timedelta(days=rng.randrange((book_end - start).days + 1))
         cap = str(rng.choice([10, 15, 20, 25])) if rng.random() < 0.4 else None
-        delay = rng.choice([2, 2, 2, 0, 5])
+        delay = rng.choice(SETTLEMENT_DELAYS)
         chosen = rng.sample(catalogue[provider], rng.randint(1, 5))
         contract = ContractRow(
             id=n + 1,
@@ -1130,6 +1170,7 @@ def write_book(
             "incidents": len(book.incidents),
             "sampled_objectives": len(book.pairs),
             "samples": done,
+            "contract_periods": contract_periods(book, spec),
             "first_day": spec.months_covered()[0].isoformat(),
             "last_day": (_next_month(spec.first_of_last_month()) - timedelta(days=1)).isoformat(),
         }
@@ -1162,7 +1203,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[BookSpec, str | None]
     group.add_argument("--samples-per-objective", type=int, help="per objective per month")
     group.add_argument("--samples", type=int, help="exactly this many in total")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--last-month", default="", help="YYYY-MM (default: last month)")
+    parser.add_argument(
+        "--last-month", default="", help="YYYY-MM (default: the latest month entirely due)"
+    )
     parser.add_argument(
         "--periods", default=",".join(PERIOD_KINDS), help="settlement periods to mix"
     )

@@ -43,6 +43,14 @@ class Personas:
     anonymous: object
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "dates: reads the real clock, or pins one that a real clock used to give; `make test` "
+        "runs these again with the clock shifted (faketime), `make test-shifted` runs all",
+    )
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Hashing the personas' passwords properly is most of a test's time; MD5 is fine here."""

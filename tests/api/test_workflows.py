@@ -3,6 +3,7 @@ member, read notifications."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,9 @@ from tests.conftest import PASSWORD
 from tests.factories import MembershipFactory, ServiceLevelFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+# Mid-November 2026: October has ended, November has not, whatever today's date.
+SETTLING_NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- settle
@@ -31,6 +35,8 @@ def settleable(personas):
     return personas.contract
 
 
+@pytest.mark.dates
+@pytest.mark.time_machine(SETTLING_NOW, tick=False)
 def test_settling_a_closed_period_issues_the_statement_then_returns_it(personas, settleable):
     client = client_for(personas.provider_editor)
     path = url("contract", settleable.pk, "settle")
@@ -56,6 +62,8 @@ def test_settling_a_closed_period_issues_the_statement_then_returns_it(personas,
     assert Statement.objects.filter(contract=settleable).count() == 1
 
 
+@pytest.mark.dates
+@pytest.mark.time_machine(SETTLING_NOW, tick=False)
 @pytest.mark.parametrize("period_start", ["2026-11-01", "2099-01-01"])
 def test_a_period_that_has_not_ended_cannot_be_settled(personas, settleable, period_start):
     response = client_for(personas.provider_editor).post(

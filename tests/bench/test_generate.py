@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 import engine
 from bench import generate
-from bench.generate import BookSpec, build_book, loaded_book, plan_samples, sample_lines, write_book
+from bench.generate import (
+    BookSpec,
+    build_book,
+    last_due_month,
+    loaded_book,
+    plan_samples,
+    sample_lines,
+    write_book,
+)
 from contracts.models import (
     Contract,
     ContractService,
@@ -24,6 +34,7 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.selectors import effective_service_levels
+from credits.settlement import due_periods
 
 TINY = BookSpec(contracts=30, months=2, samples_per_objective=3, seed=5, last_month="2026-09")
 
@@ -188,3 +199,33 @@ def test_the_marker_says_which_book_is_loaded():
     assert loaded_book(TINY) == summary
     assert loaded_book(BookSpec(**{**vars(TINY), "seed": 9})) is None
     assert Counter(Measurement.objects.values_list("key", flat=True)).total() == summary["samples"]
+
+
+@pytest.mark.parametrize(
+    ("now", "periods", "last_month"),
+    [
+        # November is due in New York with a 5-day delay at 6 December, 05:00 UTC.
+        (datetime(2026, 12, 2, 6, tzinfo=UTC), ("month",), date(2026, 10, 1)),
+        (datetime(2026, 12, 6, 4, 59, tzinfo=UTC), ("month",), date(2026, 10, 1)),
+        (datetime(2026, 12, 6, 5, tzinfo=UTC), ("month",), date(2026, 11, 1)),
+        (datetime(2027, 1, 1, 0, 30, tzinfo=UTC), ("month",), date(2026, 11, 1)),
+        # The week holding 30 November ends on Sunday 6 December.
+        (datetime(2026, 12, 10, tzinfo=UTC), ("week", "month"), date(2026, 10, 1)),
+        (datetime(2026, 12, 12, 5, tzinfo=UTC), ("week", "month"), date(2026, 11, 1)),
+        (datetime(2026, 12, 20, tzinfo=UTC), ("quarter",), date(2026, 9, 1)),
+        (datetime(2028, 6, 2, 6, tzinfo=UTC), ("month", "quarter"), date(2028, 3, 1)),
+    ],
+)
+def test_the_default_last_month_is_the_latest_entirely_due(now, periods, last_month):
+    assert last_due_month(periods, now) == last_month
+
+
+@pytest.mark.dates
+@pytest.mark.django_db
+def test_every_period_of_a_default_book_is_due_whatever_the_day():
+    spec = BookSpec(contracts=40, months=2, samples_per_objective=2, seed=4)
+    summary = write_book(spec)
+
+    last_day = date.fromisoformat(summary["last_day"])
+    due = [(c, start) for c, start in due_periods(timezone.now()) if start <= last_day]
+    assert len(due) == summary["contract_periods"] > 40
