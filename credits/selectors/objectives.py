@@ -1,0 +1,253 @@
+"""Where each objective stands: in its open period so far, and over its settled periods."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+
+import engine
+from contracts.models import Contract, ContractService, ServiceLevel
+from contracts.selectors import candidate_service_levels, effective_service_level, resolve
+from credits import settlement
+from credits.models import EarlyWarning, OpenPeriodProgress, Statement, StatementLine
+from credits.querysets import later_revisions
+
+if TYPE_CHECKING:
+    from contracts.querysets import User
+
+logger = logging.getLogger(__name__)
+
+HISTORY_PERIODS = 24
+
+
+def today_in(tz: str) -> date:
+    """The calendar day it is now in a contract's time zone (periods are aligned to it)."""
+    return timezone.now().astimezone(ZoneInfo(tz)).date()
+
+
+@dataclass(slots=True)
+class ObjectiveStatus:
+    """One effective objective of one contract service in the open period."""
+
+    contract: Contract
+    contract_service: ContractService
+    service_level: ServiceLevel
+    period: engine.Period
+    # The last measure of the open period so far; None until one was recorded.
+    progress: OpenPeriodProgress | None = None
+    last_line: StatementLine | None = None
+
+    @property
+    def state(self) -> str:
+        """on_track, at_risk, breached or no_data (nothing measured yet counts as no data)."""
+        return self.progress.state if self.progress else OpenPeriodProgress.State.NO_DATA
+
+    @property
+    def attainment(self) -> Decimal | None:
+        return self.progress.attainment if self.progress else None
+
+    @property
+    def is_percentage(self) -> bool:
+        indicator = self.progress.indicator if self.progress else self.service_level.indicator
+        return indicator != ServiceLevel.Indicator.COUNT
+
+    @property
+    def target_text(self) -> str:
+        """``at least 99.5 %``: the target the state was judged against, once measured."""
+        source = self.progress or self.service_level
+        bound = "at least" if source.comparator == "gte" else "at most"
+        unit = " %" if self.is_percentage else ""
+        return f"{bound} {format(source.target.normalize(), 'f')}{unit}"
+
+    @property
+    def period_text(self) -> str:
+        """``1 Nov–30 Nov 2026``."""
+        start, end = self.period.start, self.period.end
+        return f"{start.day} {start:%b}–{end.day} {end:%b %Y}"
+
+    @property
+    def last_period_text(self) -> str:
+        return f"{self.last_line.statement.period_start:%b %Y}" if self.last_line else ""
+
+    @property
+    def attainment_text(self) -> str:
+        """3 decimals, as statements show it; empty when no figure is known yet."""
+        if self.attainment is None:
+            return ""
+        return engine.format_attainment(Fraction(self.attainment))
+
+
+def open_period_objectives(user: User, contracts: list[Contract]) -> list[ObjectiveStatus]:
+    """Every effective objective of these (active) contracts in its open period, with its
+    attainment so far as the last early-warning run recorded it, if any, and its result in
+    the last settled statement.
+
+    Four queries whatever the number of contracts: contract services, candidate objectives,
+    the open periods' progress and the lines of each contract's latest statement.
+    """
+    if not contracts:
+        return []
+    by_id = {c.pk: c for c in contracts}
+    contract_services = list(
+        ContractService.objects.filter(contract_id__in=by_id)
+        .select_related("service")
+        .order_by("contract_id", "service__code")
+    )
+    for cs in contract_services:
+        cs.contract = by_id[cs.contract_id]
+    levels = candidate_service_levels(contracts=contracts, contract_services=contract_services)
+    periods = {
+        c.pk: engine.period_containing(today_in(c.timezone), c.settlement_period, c.timezone)
+        for c in contracts
+    }
+    progress = {
+        (row.contract_service_id, row.key, row.period_start): row
+        for row in OpenPeriodProgress.objects.visible_to(user).filter(
+            contract_service_id__in=[cs.pk for cs in contract_services],
+            period_start__in={p.start for p in periods.values()},
+        )
+    }
+    newest_statement = Statement.objects.filter(contract_id=OuterRef("pk")).order_by(
+        "-period_start", "-revision"
+    )
+    last_lines = {
+        (line.contract_service_id, line.key): line
+        for line in StatementLine.objects.filter(
+            statement_id__in=Contract.objects.filter(pk__in=by_id)
+            .annotate(newest=Subquery(newest_statement.values("id")[:1]))
+            .values("newest")
+        ).select_related("statement")
+    }
+    statuses = []
+    for cs in contract_services:
+        contract = by_id[cs.contract_id]
+        period = periods[contract.pk]
+        for sl in resolve(cs, contract, levels).service_levels:
+            statuses.append(
+                ObjectiveStatus(
+                    contract=contract,
+                    contract_service=cs,
+                    service_level=sl,
+                    period=period,
+                    progress=progress.get((cs.pk, sl.key, period.start)),
+                    last_line=last_lines.get((cs.pk, sl.key)),
+                )
+            )
+    # What needs attention first: breached, then at risk; otherwise contract order.
+    urgency = {OpenPeriodProgress.State.BREACHED: 0, OpenPeriodProgress.State.AT_RISK: 1}
+    return sorted(statuses, key=lambda status: urgency.get(status.state, 2))
+
+
+@dataclass(slots=True)
+class AttainmentPoint:
+    """One settled period of one objective (the latest revision of its statement)."""
+
+    line: StatementLine
+    statement: Statement
+
+    @property
+    def period_start(self) -> date:
+        return self.statement.period_start
+
+
+@dataclass(slots=True)
+class ObjectiveHistory:
+    contract_service: ContractService
+    key: str
+    service_level: ServiceLevel | None
+    points: list[AttainmentPoint]
+    open_period: engine.Period | None
+    warning: EarlyWarning | None
+    # The open period's exact attainment from its data so far (None: no data yet).
+    open_attainment: Fraction | None = None
+    open_explanation: str = ""
+    open_computed: bool = False
+
+    @property
+    def name(self) -> str:
+        if self.service_level is not None:
+            return self.service_level.name
+        return self.points[-1].line.name if self.points else self.key
+
+    @property
+    def indicator(self) -> str:
+        if self.service_level is not None:
+            return self.service_level.indicator
+        return self.points[-1].line.indicator if self.points else ""
+
+
+def objective_history(
+    user: User, *, contract_service_id: int, key: str, periods: int = HISTORY_PERIODS
+) -> ObjectiveHistory:
+    """Attainment against target and the credit earned over the last ``periods`` settled
+    periods of one objective of one contract service, oldest first.
+
+    Raises ``ContractService.DoesNotExist`` when the user may not see the contract service
+    or it never had that objective.
+    """
+    cs = (
+        ContractService.objects.visible_to(user)
+        .select_related("contract__provider", "contract__customer", "service")
+        .get(pk=contract_service_id)
+    )
+    lines = list(
+        StatementLine.objects.filter(contract_service=cs, key=key)
+        .filter(~Exists(later_revisions("statement__")))
+        .select_related("statement")
+        .order_by("-statement__period_start")[:periods]
+    )
+    service_level = effective_service_level(cs, key)
+    if service_level is None and not lines:
+        raise ContractService.DoesNotExist("no such objective")
+    contract = cs.contract
+    open_period = None
+    warning = None
+    if contract.status == Contract.Status.ACTIVE:
+        open_period = engine.period_containing(
+            today_in(contract.timezone), contract.settlement_period, contract.timezone
+        )
+        warning = EarlyWarning.objects.filter(
+            contract_service=cs, key=key, period_start=open_period.start
+        ).first()
+    history = ObjectiveHistory(
+        contract_service=cs,
+        key=key,
+        service_level=service_level,
+        points=[AttainmentPoint(line=ln, statement=ln.statement) for ln in reversed(lines)],
+        open_period=open_period,
+        warning=warning,
+    )
+    if open_period is not None and service_level is not None:
+        _attach_open_attainment(history, contract, open_period)
+    return history
+
+
+def _attach_open_attainment(
+    history: ObjectiveHistory, contract: Contract, period: engine.Period
+) -> None:
+    """Compute the open period from its data so far with the settlement module (a read:
+    nothing is written). A preview never fails the page: the early warning and the
+    settled history still show."""
+    try:
+        computed = settlement.compute_period(contract=contract, period_start=period.start)
+    except settlement.SettlementError:
+        return  # e.g. a pool rule without an at-risk amount: the statement will say so
+    except Exception:
+        logger.exception("previewing the open period of contract %s failed", contract.pk)
+        return
+    for line in computed.lines:
+        if line.contract_service.pk == history.contract_service.pk and (
+            line.objective.key == history.key
+        ):
+            history.open_computed = True
+            history.open_attainment = line.result.attainment
+            history.open_explanation = line.explanation
+            return

@@ -1,0 +1,124 @@
+"""Reads of statements: the lists, one statement with its lines, and its revisions.
+
+Totals count only the latest revision of each period: a later revision replaces the
+earlier one, which stays readable as "superseded".
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+
+from contracts.models import Contract
+from credits.models import Dispute, Statement, StatementLine
+from credits.querysets import later_revisions
+
+if TYPE_CHECKING:
+    from contracts.querysets import User
+
+
+def latest_revisions(statements: QuerySet[Statement]) -> QuerySet[Statement]:
+    """Only the latest revision of each (contract, period): the ones that count in totals."""
+    return statements.latest_revisions()
+
+
+def with_superseded(statements: QuerySet[Statement]) -> QuerySet[Statement]:
+    """Annotate ``superseded``: a later revision exists for the same contract and period."""
+    return statements.with_superseded()
+
+
+def statement_list(
+    user: User,
+    *,
+    contract: Contract | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    include_superseded: bool = True,
+) -> QuerySet[Statement]:
+    """The statements a user may read, newest first, with what the list shows annotated
+    (superseded, number of lines, open disputes) so a page of them is one query."""
+    statements = Statement.objects.visible_to(user)
+    if contract is not None:
+        statements = statements.filter(contract=contract)
+    if period_from is not None:
+        statements = statements.filter(period_end__gte=period_from)
+    if period_to is not None:
+        statements = statements.filter(period_start__lte=period_to)
+    if not include_superseded:
+        statements = latest_revisions(statements)
+    line_count = (
+        StatementLine.objects.filter(statement_id=OuterRef("pk"))
+        .order_by()
+        .values("statement_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    open_disputes = (
+        Dispute.objects.filter(line__statement_id=OuterRef("pk"), status=Dispute.Status.OPEN)
+        .order_by()
+        .values("line__statement_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        with_superseded(statements)
+        .annotate(line_count=Subquery(line_count), open_disputes=Subquery(open_disputes))
+        .select_related("contract__provider", "contract__customer")
+        .order_by("-period_start", "contract__reference", "-revision")
+    )
+
+
+def statement_lines_for_export(statements: QuerySet[Statement]) -> QuerySet[StatementLine]:
+    """Every line of these statements with what a CSV row needs, in one query."""
+    return (
+        StatementLine.objects.filter(statement__in=statements.values("id"))
+        .annotate(superseded=Exists(later_revisions("statement__")))
+        .select_related(
+            "statement__contract__provider",
+            "statement__contract__customer",
+            "contract_service__service",
+        )
+        .order_by(
+            "-statement__period_start",
+            "statement__contract__reference",
+            "-statement__revision",
+            "contract_service__service__code",
+            "key",
+        )
+    )
+
+
+def get_statement(user: User, statement_id: int) -> Statement:
+    """One statement the user may read (``Statement.DoesNotExist`` otherwise)."""
+    return with_superseded(
+        Statement.objects.visible_to(user).select_related(
+            "contract__provider", "contract__customer"
+        )
+    ).get(pk=statement_id)
+
+
+def statement_lines(statement: Statement) -> list[StatementLine]:
+    """The lines of a statement with their disputes (newest first), in two queries."""
+    return list(
+        statement.lines.select_related("contract_service__service")
+        .prefetch_related(
+            Prefetch(
+                "disputes",
+                queryset=Dispute.objects.select_related("opened_by", "resolved_by").order_by(
+                    "-opened_at", "-id"
+                ),
+            )
+        )
+        .order_by("contract_service__service__code", "key")
+    )
+
+
+def statement_revisions(statement: Statement) -> list[Statement]:
+    """Every revision of the statement's contract and period, newest first."""
+    return list(
+        Statement.objects.filter(
+            contract_id=statement.contract_id, period_start=statement.period_start
+        ).order_by("-revision")
+    )
