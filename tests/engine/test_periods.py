@@ -1,8 +1,9 @@
 """Settlement periods: calendar boundaries in the contract's time zone, DST and leap years."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from engine import (
     Period,
     active_fraction,
     active_interval,
+    elapsed_fraction,
     next_period,
     period_containing,
     periods_between,
@@ -22,6 +24,8 @@ from engine import (
 DAY = 86_400
 HOUR = 3_600
 ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "America/Santiago"]
+BERLIN = ZoneInfo("Europe/Berlin")
+SINCE_2025 = date(2025, 1, 1)
 
 
 # --------------------------------------------------------------------------- DST
@@ -182,6 +186,83 @@ def test_the_active_interval_starts_at_local_midnight_of_the_first_day():
     assert end == march.end_at
 
 
+# --------------------------------------------------------------------------- elapsed share
+
+
+def test_half_of_march_in_berlin_is_measured_in_hours_not_days():
+    # March 2026 in Berlin has 743 hours (the clocks jump on the 29th); 15 days of 24
+    # hours are behind midnight of the 16th, a little more than 15/31 of the month.
+    march = period_containing(date(2026, 3, 1), "month", "Europe/Berlin")
+
+    share = elapsed_fraction(march, SINCE_2025, None, datetime(2026, 3, 16, tzinfo=BERLIN))
+
+    assert share == Fraction(15 * 24, 743)
+
+
+def test_after_the_spring_change_the_lost_hour_is_behind_now():
+    march = period_containing(date(2026, 3, 1), "month", "Europe/Berlin")
+
+    share = elapsed_fraction(march, SINCE_2025, None, datetime(2026, 3, 30, tzinfo=BERLIN))
+
+    assert share == Fraction(29 * 24 - 1, 743)
+
+
+def test_after_the_autumn_change_the_extra_hour_is_behind_now():
+    october = period_containing(date(2026, 10, 1), "month", "Europe/Berlin")
+
+    share = elapsed_fraction(october, SINCE_2025, None, datetime(2026, 10, 26, tzinfo=BERLIN))
+
+    assert share == Fraction(25 * 24 + 1, 31 * 24 + 1)
+
+
+def test_a_contract_starting_mid_month_counts_from_its_first_day():
+    # Active from 16 March 00:00 CET to 1 April 00:00 CEST: 16 days less an hour.
+    march = period_containing(date(2026, 3, 1), "month", "Europe/Berlin")
+
+    share = elapsed_fraction(march, date(2026, 3, 16), None, datetime(2026, 3, 24, tzinfo=BERLIN))
+
+    assert share == Fraction(8 * 24, 16 * 24 - 1)
+
+
+def test_thursday_noon_is_half_of_an_iso_week():
+    week = period_containing(date(2026, 11, 19), "week", "UTC")
+
+    share = elapsed_fraction(week, SINCE_2025, None, datetime(2026, 11, 19, 12, tzinfo=UTC))
+
+    assert (week.start, week.end) == (date(2026, 11, 16), date(2026, 11, 22))
+    assert share == Fraction(1, 2)
+
+
+def test_the_week_of_the_spring_change_in_berlin_has_167_hours():
+    week = period_containing(date(2026, 3, 29), "week", "Europe/Berlin")
+
+    share = elapsed_fraction(week, SINCE_2025, None, datetime(2026, 3, 29, 12, tzinfo=BERLIN))
+
+    assert share == Fraction(6 * 24 + 12 - 1, 7 * 24 - 1)
+
+
+def test_a_contract_ending_mid_week_is_projected_to_its_last_day():
+    week = period_containing(date(2026, 11, 19), "week", "UTC")
+    wednesday_noon = datetime(2026, 11, 18, 12, tzinfo=UTC)
+
+    share = elapsed_fraction(week, SINCE_2025, date(2026, 11, 18), wednesday_noon)
+
+    assert share == Fraction(5, 6)
+
+
+def test_nothing_is_elapsed_outside_the_open_period():
+    week = period_containing(date(2026, 11, 19), "week", "UTC")
+
+    assert elapsed_fraction(week, SINCE_2025, None, week.start_at) is None
+    assert elapsed_fraction(week, SINCE_2025, None, week.end_at) is None
+    assert elapsed_fraction(week, SINCE_2025, None, datetime(2026, 12, 1, tzinfo=UTC)) is None
+    assert elapsed_fraction(week, SINCE_2025, None, datetime(2026, 11, 1, tzinfo=UTC)) is None
+    thursday = datetime(2026, 11, 19, 12, tzinfo=UTC)
+    assert elapsed_fraction(week, SINCE_2025, date(2026, 11, 18), thursday) is None
+    assert elapsed_fraction(week, date(2026, 11, 20), None, thursday) is None
+    assert elapsed_fraction(week, date(2026, 12, 1), None, thursday) is None
+
+
 # --------------------------------------------------------------------------- properties
 
 days = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
@@ -213,3 +294,44 @@ def test_days_of_a_period_add_up_to_its_seconds(day, kind, tz):
     ]
 
     assert sum(one_day) == period.seconds
+
+
+@st.composite
+def open_periods(draw: st.DrawFn):
+    """A period, a contract overlapping it or not, and two instants around it, earlier first."""
+    period = period_containing(draw(days), draw(kinds), draw(zones))
+    contract_start = period.start + timedelta(days=draw(st.integers(-40, 100)))
+    length = draw(st.none() | st.integers(0, 200))
+    contract_end = None if length is None else contract_start + timedelta(days=length)
+    offsets = draw(st.lists(st.integers(-DAY, period.seconds + DAY), min_size=2, max_size=2))
+    start = period.start_at.astimezone(UTC)
+    earlier, later = (start + timedelta(seconds=offset) for offset in sorted(offsets))
+    return period, contract_start, contract_end, earlier, later
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=open_periods())
+def test_the_elapsed_share_is_within_0_and_1_and_never_shrinks_as_time_passes(case):
+    period, contract_start, contract_end, earlier, later = case
+    active = active_interval(period, contract_start, contract_end)
+
+    for now in (earlier, later):
+        share = elapsed_fraction(period, contract_start, contract_end, now)
+        inside = active is not None and active[0] < now < active[1]
+        assert (share is not None) == inside
+        if share is not None:
+            assert 0 < share < 1
+    before = elapsed_fraction(period, contract_start, contract_end, earlier)
+    after = elapsed_fraction(period, contract_start, contract_end, later)
+    if before is not None and after is not None:
+        assert before <= after
+
+
+@settings(max_examples=200, deadline=None)
+@given(day=days, kind=kinds, data=st.data())
+def test_without_dst_the_elapsed_share_at_midnight_is_the_share_of_days(day, kind, data):
+    period = period_containing(day, kind, "UTC")
+    behind = data.draw(st.integers(1, period.days - 1))
+    midnight = period.start_at + timedelta(days=behind)
+
+    assert elapsed_fraction(period, period.start, None, midnight) == Fraction(behind, period.days)
