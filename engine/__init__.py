@@ -18,6 +18,14 @@ are truncated), so a DST change can never stretch or shrink a duration. An ``end
 ``None`` means "still open" and runs to the end of the window being measured.
 """
 
+from engine.calendars import (
+    ALWAYS,
+    BusinessClock,
+    ClosedDay,
+    ServiceCalendar,
+    describe_calendar,
+    service_intervals,
+)
 from engine.cap import CapResult, apply_cap
 from engine.errors import ObjectiveError, ParameterError, RuleError
 from engine.evaluation import LineResult, Objective, credit_percent_for, evaluate
@@ -50,6 +58,20 @@ from engine.rules import (
 )
 from engine.sentences import describe_objective, describe_rule
 from engine.text import format_attainment, format_money
+from engine.tickets import (
+    TICKET_CLOCK_KINDS,
+    StatusEvent,
+    Ticket,
+    TicketClock,
+    TicketMeasure,
+    TicketOutcome,
+    explain_tickets,
+    measure_tickets,
+    period_outcome,
+    stops_from_events,
+    threshold_seconds,
+    ticket_clock,
+)
 from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION, PERIOD_KINDS, RULE_KINDS
 
 # Grouped by job, as a reader looks for them; alphabetical within a group.
@@ -92,6 +114,26 @@ __all__ = [  # noqa: RUF022
     "RatioMeasure",
     "ThresholdMeasure",
     "UptimeMeasure",
+    # Service calendars and business time.
+    "ALWAYS",
+    "BusinessClock",
+    "ClosedDay",
+    "ServiceCalendar",
+    "describe_calendar",
+    "service_intervals",
+    # Tickets and their clocks.
+    "TICKET_CLOCK_KINDS",
+    "StatusEvent",
+    "Ticket",
+    "TicketClock",
+    "TicketMeasure",
+    "TicketOutcome",
+    "explain_tickets",
+    "measure_tickets",
+    "period_outcome",
+    "stops_from_events",
+    "threshold_seconds",
+    "ticket_clock",
     # Credit rules.
     "CreditRule",
     "FlatRule",

@@ -1,0 +1,441 @@
+"""Ticket clocks: business time to first response and to resolution, less stopped time.
+
+A ticket's clock runs in the objective's calendar (a :class:`~engine.calendars.BusinessClock`)
+from ``opened_at`` to ``first_response_at`` (``response``) or ``resolved_at``
+(``resolution``), and stands still inside its stops: while the ticket waits on the
+customer, and while a lapse of a customer responsibility linked to the objective lasts
+(``relief``). Stops that overlap count once; only their business time is subtracted.
+
+Reopened tickets. ``resolved_at`` is the final resolution. The time a ticket stood
+resolved before it was reopened is not the provider's: it is a stop like waiting on the
+customer. :func:`stops_from_events` derives both kinds of stop from the ticket's status
+events; the clock then runs from ``opened_at`` to the last resolution and counts only the
+time the ticket was really open.
+
+Which period a ticket counts in (:func:`period_outcome`), for a period ``[start, end)``:
+
+1. A ticket answered/resolved inside the period counts there with its final clock,
+   met when the clock is at most the threshold.
+2. A ticket still open at the period's end (not answered/resolved before ``end``) whose
+   running clock at ``end`` is already over the threshold counts there as breached.
+3. A ticket counts once: it is left out of a period if, at the period's start, it was
+   still open and its clock was already over the threshold, because rule 2 counted it in
+   the period that ended then. The clock never runs backwards, so "over the threshold
+   at this period's start" is the same as "counted at the end of some earlier period";
+   no list of earlier periods is needed, and settling periods in any order, or again,
+   gives the same answer.
+
+The threshold and calendar are the ones given for the period being measured: when an
+amendment changes them, an open ticket is judged by the terms of each period it meets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+
+from engine.calendars import BusinessClock
+from engine.errors import ParameterError
+from engine.intervals import Instant, Interval, to_epoch_seconds
+from engine.text import format_attainment, format_fraction
+
+TICKET_CLOCK_KINDS: tuple[str, ...] = ("response", "resolution")
+STOPPING_STATUSES: frozenset[str] = frozenset({"waiting_on_customer", "resolved"})
+
+_Stop = tuple[int, int | None]
+
+
+def _seconds(instant: Instant, name: str) -> int:
+    try:
+        return instant if type(instant) is int else to_epoch_seconds(instant)
+    except (TypeError, ValueError) as error:
+        raise ParameterError(f"{name}: {error}", field=name) from None
+
+
+def _stops(intervals: Iterable[Interval], name: str) -> list[_Stop]:
+    stops: list[_Stop] = []
+    for interval in intervals:
+        try:
+            start, end = interval
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"a stop is a (start, end) pair, not {interval!r}", field=name
+            ) from None
+        first = _seconds(start, name)
+        last = None if end is None else _seconds(end, name)
+        if last is not None and last < first:
+            raise ParameterError("a stop cannot end before it starts", field=name)
+        stops.append((first, last))
+    return stops
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A ticket as its clocks see it.
+
+    ``stops`` are the intervals in which it waited on the customer (or stood resolved
+    before a reopen), ``relief`` the lapses of linked customer responsibilities; an
+    interval ending in ``None`` is still going on. Instants are aware datetimes or epoch
+    seconds. Construction raises :class:`~engine.errors.ParameterError` naming the field
+    for a response or resolution before the ticket was opened, a response after the
+    resolution, or a stop that ends before it starts.
+    """
+
+    reference: str
+    priority: str
+    opened_at: Instant
+    first_response_at: Instant | None = None
+    resolved_at: Instant | None = None
+    stops: tuple[Interval, ...] = ()
+    relief: tuple[Interval, ...] = ()
+    _opened: int = field(init=False, repr=False, compare=False)
+    _responded: int | None = field(init=False, repr=False, compare=False)
+    _resolved: int | None = field(init=False, repr=False, compare=False)
+    _stop_spans: tuple[_Stop, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reference, str) or not self.reference.strip():
+            raise ParameterError("a ticket needs a reference", field="reference")
+        if not isinstance(self.priority, str):
+            raise ParameterError("a priority is a short code such as P1", field="priority")
+        opened = _seconds(self.opened_at, "opened_at")
+        responded = resolved = None
+        if self.first_response_at is not None:
+            responded = _seconds(self.first_response_at, "first_response_at")
+            if responded < opened:
+                raise ParameterError(
+                    "the first response cannot come before the ticket was opened",
+                    field="first_response_at",
+                )
+        if self.resolved_at is not None:
+            resolved = _seconds(self.resolved_at, "resolved_at")
+            if resolved < opened:
+                raise ParameterError(
+                    "a ticket cannot be resolved before it was opened", field="resolved_at"
+                )
+            if responded is not None and responded > resolved:
+                raise ParameterError(
+                    "the first response cannot come after the resolution",
+                    field="first_response_at",
+                )
+        stops = _stops(self.stops, "stops") + _stops(self.relief, "relief")
+        object.__setattr__(self, "stops", tuple(self.stops))
+        object.__setattr__(self, "relief", tuple(self.relief))
+        object.__setattr__(self, "_opened", opened)
+        object.__setattr__(self, "_responded", responded)
+        object.__setattr__(self, "_resolved", resolved)
+        object.__setattr__(self, "_stop_spans", tuple(stops))
+
+    def done_at(self, kind: str) -> int | None:
+        """Epoch seconds of the first response (``response``) or the final resolution
+        (``resolution``); ``None`` while it has not happened."""
+        if kind == "resolution":
+            return self._resolved
+        if kind == "response":
+            return self._responded
+        raise ValueError(f"unknown ticket clock {kind!r}: use response or resolution")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketClock:
+    """One ticket's clock: business seconds (less stopped time), the business seconds
+    it stood still, and wall-clock seconds from opening; ``running`` when the ticket was
+    not yet answered/resolved at the instant the clock was read."""
+
+    business_seconds: int
+    stopped_seconds: int
+    wall_seconds: int
+    running: bool = False
+
+    @property
+    def business_minutes(self) -> Fraction:
+        return Fraction(self.business_seconds, 60)
+
+    @property
+    def stopped_minutes(self) -> Fraction:
+        return Fraction(self.stopped_seconds, 60)
+
+    @property
+    def wall_minutes(self) -> Fraction:
+        return Fraction(self.wall_seconds, 60)
+
+
+def _read(
+    ticket: Ticket, clock: BusinessClock, opened: int, end: int, running: bool
+) -> TicketClock:
+    at = clock.at
+    stopped = clock.stopped_seconds(opened, end, ticket._stop_spans) if ticket._stop_spans else 0
+    return TicketClock(at(end) - at(opened) - stopped, stopped, end - opened, running)
+
+
+def ticket_clock(
+    ticket: Ticket,
+    clock: BusinessClock,
+    until: Instant | None = None,
+    kind: str = "resolution",
+) -> TicketClock:
+    """The ticket's ``response`` or ``resolution`` clock: final when that happened by
+    ``until`` (or ``until`` is ``None``), else running and read at ``until``.
+
+    Raises ``ValueError`` for a ticket still open without ``until``, and for ``until``
+    before the ticket was opened.
+    """
+    done = ticket.done_at(kind)
+    opened = ticket._opened
+    if until is None:
+        if done is None:
+            raise ValueError(
+                f"ticket {ticket.reference} is still open: read its clock at an instant"
+            )
+        return _read(ticket, clock, opened, done, False)
+    limit = until if type(until) is int else to_epoch_seconds(until)
+    if limit < opened:
+        raise ValueError(f"ticket {ticket.reference} was not yet opened at that instant")
+    if done is not None and done <= limit:
+        return _read(ticket, clock, opened, done, False)
+    return _read(ticket, clock, opened, limit, True)
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def threshold_seconds(threshold_minutes: Decimal | int | Fraction) -> int:
+    """The most whole business seconds a clock may show and still be within
+    ``threshold_minutes``: a clock of s seconds is within it exactly when s is at most
+    this (a threshold of 0.5 minutes allows 30 seconds)."""
+    if isinstance(threshold_minutes, float):
+        raise TypeError("a threshold is exact: pass a Decimal, an int or a Fraction")
+    limit = Fraction(threshold_minutes) * 60
+    if limit < 0:
+        raise ParameterError("a ticket threshold cannot be negative", field="threshold")
+    return floor(limit)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketOutcome:
+    """How one ticket counts in one period: its clock and whether it was within the
+    threshold (a ticket still open counts only when already breached)."""
+
+    reference: str
+    priority: str
+    clock: TicketClock
+    met: bool
+
+
+def period_outcome(
+    ticket: Ticket,
+    clock: BusinessClock,
+    *,
+    period_start: Instant,
+    period_end: Instant,
+    limit_seconds: int,
+    kind: str = "resolution",
+) -> TicketOutcome | None:
+    """How ``ticket`` counts in the period ``[period_start, period_end)``, or ``None``
+    when it does not count there (see the module's rules 1–3). ``limit_seconds`` is
+    :func:`threshold_seconds` of the objective's threshold."""
+    start = period_start if type(period_start) is int else to_epoch_seconds(period_start)
+    end = period_end if type(period_end) is int else to_epoch_seconds(period_end)
+    done = ticket.done_at(kind)
+    opened = ticket._opened
+    if opened >= end or (done is not None and done < start):
+        return None
+    if done is not None and done < end:
+        reading = _read(ticket, clock, opened, done, False)
+    else:
+        reading = _read(ticket, clock, opened, end, True)
+        if reading.business_seconds <= limit_seconds:
+            return None  # still open and within the threshold: it counts later
+    if opened < start and _read(ticket, clock, opened, start, True).business_seconds > (
+        limit_seconds
+    ):
+        return None  # already counted as breached at the end of an earlier period
+    return TicketOutcome(
+        ticket.reference, ticket.priority, reading, reading.business_seconds <= limit_seconds
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketMeasure:
+    """The tickets of one objective in one period: the percent whose clock was within
+    the threshold. Quacks like the other measures (``attainment``, ``merge``), and keeps
+    every ticket's outcome for the explanation and the drill-down."""
+
+    kind: str
+    threshold_minutes: Decimal
+    priority: str | None
+    outcomes: tuple[TicketOutcome, ...] = ()
+    business_hours: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in TICKET_CLOCK_KINDS:
+            raise ParameterError(
+                f"unknown ticket clock {self.kind!r}: use response or resolution", field="kind"
+            )
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def within(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.met)
+
+    @property
+    def attainment(self) -> Fraction | None:
+        """Percent of the period's tickets within the threshold; ``None`` without tickets."""
+        return Fraction(100 * self.within, self.total) if self.outcomes else None
+
+    def merge(self, other: TicketMeasure) -> TicketMeasure:
+        """The tickets of both measures together (same clock, threshold and priority)."""
+        if not isinstance(other, TicketMeasure):
+            raise TypeError("only ticket measures merge with a ticket measure")
+        if (self.kind, self.threshold_minutes, self.priority) != (
+            other.kind,
+            other.threshold_minutes,
+            other.priority,
+        ):
+            raise ValueError("ticket measures merge only for the same clock, threshold, priority")
+        return TicketMeasure(
+            self.kind,
+            self.threshold_minutes,
+            self.priority,
+            self.outcomes + other.outcomes,
+            self.business_hours and other.business_hours,
+        )
+
+    def worst(self, count: int) -> list[TicketOutcome]:
+        """The ``count`` tickets with the longest clocks, longest first."""
+        return sorted(self.outcomes, key=lambda o: (-o.clock.business_seconds, o.reference))[:count]
+
+
+def measure_tickets(
+    tickets: Iterable[Ticket],
+    clock: BusinessClock,
+    *,
+    period_start: Instant,
+    period_end: Instant,
+    threshold_minutes: Decimal | int,
+    kind: str = "resolution",
+    priority: str | None = None,
+) -> TicketMeasure:
+    """The ticket measure of one objective for the period ``[period_start, period_end)``:
+    the tickets of ``priority`` (all when ``None``) that count in the period, each with
+    its clock in ``clock``'s calendar."""
+    if kind not in TICKET_CLOCK_KINDS:
+        raise ParameterError(
+            f"unknown ticket clock {kind!r}: use response or resolution", field="kind"
+        )
+    limit = threshold_seconds(threshold_minutes)
+    start = to_epoch_seconds(period_start)
+    end = to_epoch_seconds(period_end)
+    if end < start:
+        raise ValueError("a period cannot end before it starts")
+    outcomes = []
+    for ticket in tickets:
+        if priority is not None and ticket.priority != priority:
+            continue
+        outcome = period_outcome(
+            ticket, clock, period_start=start, period_end=end, limit_seconds=limit, kind=kind
+        )
+        if outcome is not None:
+            outcomes.append(outcome)
+    return TicketMeasure(
+        kind, Decimal(threshold_minutes), priority, tuple(outcomes), clock.calendar is not None
+    )
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def _plural(count: int | Fraction, word: str) -> str:
+    return f"{format_fraction(count)} {word}{'' if count == 1 else 's'}"
+
+
+def describe_threshold(threshold_minutes: Decimal | int, *, business_hours: bool = True) -> str:
+    """``"4 business hours"``, ``"30 business minutes"``; ``"4 hours"`` around the clock."""
+    minutes = Fraction(threshold_minutes)
+    prefix = "business " if business_hours else ""
+    if minutes and minutes % 60 == 0:
+        return _plural(minutes / 60, f"{prefix}hour")
+    return _plural(minutes, f"{prefix}minute")
+
+
+def describe_ticket(outcome: TicketOutcome, *, unit: str = "") -> str:
+    """``"INC-5 210 (180 stopped)"``; with ``unit`` ``"INC-7 330 business minutes"``."""
+    clock = outcome.clock
+    text = f"{outcome.reference} {format_fraction(clock.business_minutes)}"
+    if unit:
+        text += f" {unit}"
+    notes = []
+    if clock.stopped_seconds:
+        notes.append(f"{format_fraction(clock.stopped_minutes)} stopped")
+    if clock.running:
+        notes.append("still open")
+    return f"{text} ({', '.join(notes)})" if notes else text
+
+
+def explain_tickets(measure: TicketMeasure, *, worst: int = 3) -> str:
+    """The figures of a ticket measure in one sentence, naming the worst tickets:
+    "2 of 3 P1 tickets resolved within 4 business hours (66.667 %); worst: INC-7 330
+    business minutes; INC-5 210 (180 stopped)"."""
+    tickets = f"{measure.priority} tickets" if measure.priority else "tickets"
+    verb = "resolved" if measure.kind == "resolution" else "answered"
+    within = describe_threshold(measure.threshold_minutes, business_hours=measure.business_hours)
+    attainment = measure.attainment
+    if attainment is None:
+        return f"No {tickets} {verb} in this period: no data"
+    text = (
+        f"{measure.within:,} of {measure.total:,} {tickets} {verb} within {within} "
+        f"({format_attainment(attainment)} %)"
+    )
+    named = measure.worst(worst)
+    if named:
+        unit = "business minutes" if measure.business_hours else "minutes"
+        parts = [describe_ticket(named[0], unit=unit)]
+        parts += [describe_ticket(outcome) for outcome in named[1:]]
+        text += "; worst: " + "; ".join(parts)
+    return text
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A ticket entered ``status`` at ``at``."""
+
+    at: Instant
+    status: str
+
+
+def stops_from_events(
+    events: Sequence[StatusEvent], *, stopping: frozenset[str] = STOPPING_STATUSES
+) -> tuple[Interval, ...]:
+    """The intervals in which a ticket's clock stands, from its status events in time
+    order: from entering a ``stopping`` status (waiting on the customer, resolved) to the
+    next event into a status that is not; the last one ends in ``None`` when the ticket
+    is still in a stopping status. A resolution followed by a reopen is thus a stop, and
+    the ticket's ``resolved_at`` is its final resolution. Raises
+    :class:`~engine.errors.ParameterError` (``events``) for events out of order."""
+    stops: list[Interval] = []
+    stopped_since: int | None = None
+    previous: int | None = None
+    for event in events:
+        at = _seconds(event.at, "events")
+        if previous is not None and at < previous:
+            raise ParameterError("status events must be in time order", field="events")
+        previous = at
+        if event.status in stopping:
+            if stopped_since is None:
+                stopped_since = at
+        elif stopped_since is not None:
+            if at > stopped_since:
+                stops.append((stopped_since, at))
+            stopped_since = None
+    if stopped_since is not None:
+        stops.append((stopped_since, None))
+    return tuple(stops)
