@@ -1,0 +1,139 @@
+"""The dashboard: credits per period and per contract, the year to date, the open
+period's objectives, the latest notifications and lapses, for one organisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import strip_spaces_between_tags
+from django.utils.safestring import mark_safe
+
+from contracts.models import Organization
+from credits import exports, selectors
+from credits.exports import Datum
+from engine import text
+
+# A backstop only: the stamp changes as soon as the page would (see selectors.dashboard_stamp).
+DASHBOARD_CACHE_SECONDS = 300
+
+
+@dataclass(slots=True)
+class CurrencyChart:
+    currency: str
+    chart: exports.Chart
+    months: list[selectors.MonthCredit]
+
+
+def _month_series(months: list[selectors.MonthCredit], today: date) -> list[CurrencyChart]:
+    """One chart per currency, one bar per month from the first month with a statement
+    (within the window) to this month; months without statements are zero."""
+    charts = []
+    for currency in sorted({m.currency for m in months}):
+        rows = {m.month: m for m in months if m.currency == currency}
+        first = min(rows)
+        series: list[selectors.MonthCredit] = []
+        month = first
+        while month <= today.replace(day=1):
+            series.append(
+                rows.get(month) or selectors.MonthCredit(month, currency, Decimal(0), Decimal(0), 0)
+            )
+            month = _next_month(month)
+        data = [
+            Datum(
+                period=m.month,
+                label=m.month.strftime("%b %Y"),
+                value=m.credit_total,
+                title=f"{m.month:%B %Y}: {text.format_money(m.credit_total, currency)} "
+                f"credited over {m.statements} statement{'s' if m.statements != 1 else ''}",
+            )
+            for m in series
+        ]
+        chart = exports.bar_chart(
+            data,
+            title=f"Credits per month ({currency})",
+            description="Service credits of the latest revision of each statement, by the "
+            "month its period starts.",
+            unit=currency,
+        )
+        charts.append(CurrencyChart(currency=currency, chart=chart, months=series))
+    return charts
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _dashboard_body(
+    request: HttpRequest,
+    organization: Organization | None,
+    organizations: list[Organization],
+    stamp: selectors.DashboardStamp,
+) -> str:
+    """The dashboard's content, rendered once per version of what it shows."""
+    body = cache.get(stamp.key)
+    if body is not None:
+        return mark_safe(body)  # our own rendering, escaped when it was made
+    today = timezone.now().date()
+    # Without an organisation (an operator) the dashboard covers every visible contract.
+    board = selectors.dashboard(
+        request.user, organization=organization, today=today, unread_count=stamp.unread
+    )
+    # Without the request: nothing of one request (a token, a session) may reach the cache.
+    body = render_to_string(
+        "credits/_dashboard_body.html",
+        {
+            "board": board,
+            "organizations": organizations,
+            "charts": _month_series(board.months, today),
+            "ytd": [
+                (currency, text.format_money(total, currency))
+                for currency, total in board.year_to_date.items()
+            ],
+            "is_customer": organization is not None and organization.kind == "customer",
+        },
+    )
+    # The whitespace between tags (a seventh of a big dashboard) goes once, here, rather
+    # than out with every view of it.
+    body = strip_spaces_between_tags(str(body))
+    cache.set(stamp.key, body, DASHBOARD_CACHE_SECONDS)
+    return mark_safe(body)  # our own rendering, escaped when it was made
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Credits per period and per contract, the year to date, the open period's objectives,
+    the latest notifications and lapses, for one of the user's organisations.
+
+    The content is cached under a stamp of everything it shows (one query), so a page
+    costs the stamp and the layout until a statement, a notification, a read mark, a
+    progress measure or an edit of the contracts changes it."""
+    memberships = selectors.dashboard_memberships(request.user)
+    organizations = [m.organization for m in memberships]
+    slug = request.GET.get("organization")
+    if slug:
+        organization = next((o for o in organizations if o.slug == slug), None)
+        if organization is None:
+            raise Http404("No such organisation.")
+    else:
+        organization = organizations[0] if organizations else None
+    stamp = selectors.dashboard_stamp(
+        request.user, organization=organization, organizations=organizations
+    )
+    return render(
+        request,
+        "credits/dashboard.html",
+        {
+            "body": _dashboard_body(request, organization, organizations, stamp),
+            # Already read: the navigation reuses them instead of querying again.
+            "unread_notifications": stamp.unread,
+            "memberships": memberships,
+        },
+    )

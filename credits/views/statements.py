@@ -1,0 +1,170 @@
+"""Statements: the list (filtered, and as CSV), one statement with its lines, disputes
+and revisions, and the statement as CSV and PDF."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from contracts.models import Organization
+from contracts.querysets import may_edit
+from credits import exports, selectors
+from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilterForm
+from credits.models import Dispute, Statement
+from engine import text
+
+STATEMENTS_PER_PAGE = 50
+
+
+def _filtered_statements(request: HttpRequest) -> tuple[StatementFilterForm, QuerySet[Statement]]:
+    form = StatementFilterForm(request.GET or None, user=request.user)
+    filters: dict[str, Any] = {}
+    if form.is_bound and form.is_valid():
+        filters = {
+            "contract": form.cleaned_data["contract"],
+            "period_from": form.cleaned_data["period_from"],
+            "period_to": form.cleaned_data["period_to"],
+            "include_superseded": not form.cleaned_data["latest_only"],
+        }
+    elif form.is_bound:
+        # Invalid filters show their errors and no rows, never someone else's statements.
+        return form, Statement.objects.none()
+    return form, selectors.statement_list(request.user, **filters)
+
+
+@login_required
+def statement_list(request: HttpRequest) -> HttpResponse:
+    """Every statement the user may read, newest first, filterable, 50 a page."""
+    form, statements = _filtered_statements(request)
+    page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "credits/statement_list.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def statement_export(request: HttpRequest) -> HttpResponse:
+    """The statement list, with its filters, as CSV: one row per line."""
+    form, statements = _filtered_statements(request)
+    if form.is_bound and not form.is_valid():
+        return render(
+            request,
+            "credits/statement_list.html",
+            {"form": form, "page": None, "query": ""},
+            status=400,
+        )
+    lines = selectors.statement_lines_for_export(statements.order_by())
+    response = StreamingHttpResponse(
+        exports.csv_stream(lines.iterator(chunk_size=2000)), content_type="text/csv"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="statements-{timezone.now():%Y%m%d}.csv"'
+    )
+    return response
+
+
+def get_statement_or_404(request: HttpRequest, pk: int) -> Statement:
+    """A statement the user may read; any other id is a 404, as if it did not exist."""
+    try:
+        return selectors.get_statement(request.user, pk)
+    except Statement.DoesNotExist:
+        raise Http404("No such statement.") from None
+
+
+def statement_context(
+    request: HttpRequest,
+    statement: Statement,
+    *,
+    dispute_forms: dict[int, DisputeForm] | None = None,
+    resolve_forms: dict[int, ResolveDisputeForm] | None = None,
+) -> dict[str, Any]:
+    """What the statement page (and its PDF) shows: every line with its rule and
+    disputes, and the forms to dispute or resolve for those allowed to. Forms refused by
+    a service come back in ``dispute_forms`` / ``resolve_forms`` with their errors."""
+    contract = statement.contract
+    currency = statement.currency
+    can_dispute = not statement.superseded and may_edit(request.user, contract.customer_id)
+    can_resolve = may_edit(request.user, contract.provider_id, kind=Organization.Kind.PROVIDER)
+    dispute_forms = dispute_forms or {}
+    resolve_forms = resolve_forms or {}
+    lines = selectors.statement_lines(statement)
+    for line in lines:
+        line.statement = statement
+        line.rule_text = exports.rule_text(line, contract.settlement_period)
+        line.all_disputes = list(line.disputes.all())
+        line.open_dispute = next(
+            (d for d in line.all_disputes if d.status == Dispute.Status.OPEN), None
+        )
+        line.dispute_form = None
+        # A refused form is shown again with its errors, even beside an open dispute.
+        if can_dispute and (line.open_dispute is None or line.pk in dispute_forms):
+            line.dispute_form = dispute_forms.get(line.pk) or DisputeForm(
+                auto_id=f"id_line{line.pk}_%s"
+            )
+        for dispute in line.all_disputes:
+            dispute.resolve_form = None
+            if can_resolve and dispute.status == Dispute.Status.OPEN:
+                dispute.resolve_form = resolve_forms.get(dispute.pk) or ResolveDisputeForm(
+                    auto_id=f"id_dispute{dispute.pk}_%s"
+                )
+    return {
+        "statement": statement,
+        "contract": contract,
+        "lines": lines,
+        "revisions": selectors.statement_revisions(statement),
+        "lines_total_text": text.format_money(
+            sum((ln.amount for ln in lines), Decimal(0)), currency
+        ),
+        "can_dispute": can_dispute,
+        "can_resolve": can_resolve,
+    }
+
+
+@login_required
+def statement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A statement with every line, its rule, explanation and disputes, and its revisions."""
+    statement = get_statement_or_404(request, pk)
+    return render(request, "credits/statement_detail.html", statement_context(request, statement))
+
+
+def _download_name(statement: Statement, extension: str) -> str:
+    reference = "".join(
+        ch if ch.isalnum() or ch in "-_" else "-" for ch in statement.contract.reference
+    )
+    return (
+        f"statement-{reference}-{statement.period_start:%Y-%m-%d}-r{statement.revision}.{extension}"
+    )
+
+
+@login_required
+def statement_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """One statement as CSV, one row per line."""
+    statement = get_statement_or_404(request, pk)
+    lines = selectors.statement_lines(statement)
+    response = HttpResponse(exports.statement_csv(statement, lines), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name(statement, "csv")}"'
+    return response
+
+
+@login_required
+def statement_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """One statement as a PDF for accounts payable: both parties, period, lines, totals,
+    cap adjustment and revision."""
+    statement = get_statement_or_404(request, pk)
+    context = statement_context(request, statement)
+    context["generated_at"] = timezone.now()
+    pdf = exports.statement_pdf(context)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_download_name(statement, "pdf")}"'
+    return response
