@@ -39,6 +39,7 @@ from engine import (
     parse_rule,
     period_containing,
     project_breach,
+    projected_credit_amount,
     prorate,
     quantize_money,
     threshold_met,
@@ -875,6 +876,60 @@ def test_a_ratio_that_cannot_recover_is_breached():
 def test_a_warning_needs_part_of_the_period_behind_it():
     with pytest.raises(ValueError):
         project_breach(reports_on_time(), RatioMeasure(98, 100), Fraction(0))
+
+
+def projected(objective, warning, fee, currency="EUR", at_risk=None):
+    return projected_credit_amount(
+        objective, warning, fee=Decimal(fee), currency=currency, at_risk=at_risk
+    )
+
+
+def test_a_projected_percent_is_that_share_of_the_fee():
+    # 98 % is 1.5 points short of 99.5 %: three started steps of 1 %.
+    objective = reports_on_time()
+    warning = project_breach(objective, RatioMeasure(98, 100), Fraction(1, 2))
+
+    assert warning.projected_credit_percent == Decimal("3")
+    assert projected(objective, warning, "2000.00") == Decimal("60.00")
+    assert projected(objective, warning, "1234.56") == Decimal("37.04")
+    assert projected(objective, warning, "1234", currency="JPY") == Decimal("37")
+
+
+def test_the_projected_amount_is_the_credit_if_the_period_ends_at_the_current_rate():
+    objective = reports_on_time()
+    warning = project_breach(objective, RatioMeasure(98, 100), Fraction(1, 2))
+
+    line = evaluate(
+        objective, RatioMeasure(196, 200), fee=Decimal("2000.00"), currency="EUR", at_risk=None
+    )
+
+    assert projected(objective, warning, "2000.00") == line.amount == Decimal("60.00")
+
+
+def test_a_projected_flat_amount_is_at_most_the_fee():
+    objective = failed_reports({"kind": "flat", "amount": "150"})
+    warning = project_breach(objective, CountMeasure(Decimal(3), 3), Fraction(1, 7))
+
+    assert warning.projected_credit_percent is None
+    assert projected(objective, warning, "2000.00") == Decimal("150.00")
+    assert projected(objective, warning, "100.00") == Decimal("100.00")
+
+
+def test_a_projected_pool_share_is_taken_from_the_at_risk_amount():
+    objective = failed_reports({"kind": "pool", "allocation_percent": "20"})
+    warning = project_breach(objective, CountMeasure(Decimal(3), 3), Fraction(1, 7))
+
+    assert projected(objective, warning, "2000.00", at_risk=Decimal("500.00")) == Decimal("100.00")
+    assert projected(objective, warning, "2000.00", at_risk=None) == Decimal("0.00")
+
+
+def test_an_objective_without_a_rule_projects_no_credit():
+    leads = Objective("qualified-leads", "Qualified leads", "count", "gte", Decimal(50), None)
+    warning = project_breach(leads, CountMeasure(Decimal(5), 5), Fraction(1, 2))
+
+    assert warning.state == "at_risk"
+    assert projected(leads, warning, "2000.00") == Decimal("0.00")
+    assert projected(leads, warning, "2000", currency="JPY") == Decimal("0")
 
 
 # --------------------------------------------------------------------------- cap

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine import (
@@ -24,6 +24,8 @@ from engine import (
     evaluate,
     parse_rule,
     period_containing,
+    project_breach,
+    projected_credit_amount,
     prorate,
     quantize_money,
     union_length,
@@ -217,6 +219,59 @@ def test_money_rounds_half_up_to_the_minor_unit(value, currency):
 
     assert quantize_money(value, currency) == expected
     assert quantize_money(Fraction(value), currency) == expected
+
+
+# --------------------------------------------------------------------------- early warning
+
+elapsed_shares = st.fractions(min_value=Fraction(1, 1000), max_value=1, max_denominator=1000)
+
+
+def projected(objective, measure_so_far, elapsed, fee, currency, at_risk):
+    """The projected credit of a period so far, or None when it raises no warning."""
+    warning = project_breach(objective, measure_so_far, elapsed, min_samples=1)
+    if warning is None:
+        return None
+    return projected_credit_amount(objective, warning, fee=fee, currency=currency, at_risk=at_risk)
+
+
+@PROPERTY
+@given(
+    case=cases,
+    elapsed=elapsed_shares,
+    fee=fees,
+    currency=currencies,
+    at_risk=st.none() | fees,
+)
+def test_a_projected_credit_is_never_negative_and_never_above_the_fee_or_the_pool(
+    case, elapsed, fee, currency, at_risk
+):
+    objective, _, worse = case
+
+    amount = projected(objective, worse, elapsed, fee, currency, at_risk)
+    assume(amount is not None)
+
+    assert amount >= 0
+    assert amount == quantize_money(amount, currency)
+    if isinstance(objective.rule, PoolRule):
+        assert amount <= (0 if at_risk is None else quantize_money(at_risk, currency))
+    else:
+        assert amount <= quantize_money(fee, currency)
+
+
+@PROPERTY
+@given(case=cases, elapsed=elapsed_shares, fee=fees, currency=currencies)
+def test_a_projected_credit_never_shrinks_when_the_period_so_far_is_worse(
+    case, elapsed, fee, currency
+):
+    objective, better, worse = case
+    at_risk = Decimal("500.00")
+
+    from_better = projected(objective, better, elapsed, fee, currency, at_risk)
+    from_worse = projected(objective, worse, elapsed, fee, currency, at_risk)
+    assume(from_better is not None)
+
+    assert from_worse is not None
+    assert from_worse >= from_better
 
 
 # --------------------------------------------------------------------------- aggregates
