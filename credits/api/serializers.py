@@ -1,5 +1,5 @@
-"""Serializers of the credits API: statements exactly in the SPEC §5 shape, disputes and
-notifications."""
+"""Serializers of the credits API: statements exactly in the SPEC §5 shape, disputes,
+notifications and the request to settle a period."""
 
 from __future__ import annotations
 
@@ -199,3 +199,9 @@ class MarkReadSerializer(serializers.Serializer):
 
 class MarkedReadSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
+
+
+class SettleSerializer(serializers.Serializer):
+    period_start = serializers.DateField(
+        help_text="First day of the period to settle, e.g. 2026-10-01 for October."
+    )

@@ -19,10 +19,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from contracts.api.serializers import SettleSerializer
 from contracts.models import Contract
 from credits import services, settlement
 from credits.api import filters, serializers
+from credits.api.serializers import SettleSerializer
 from credits.models import Dispute, Notification, Statement, StatementDocument, StatementLine
 from slaportal.api.pagination import PortalPagination
 from slaportal.api.viewsets import ScopedGenericViewSet

@@ -1,0 +1,99 @@
+"""Organisations and memberships; a new member is a new user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from rest_framework import serializers
+
+from contracts.models import Membership, Organization
+from contracts.querysets import is_anonymous
+from slaportal.api.errors import api_errors
+from slaportal.api.fields import ScopedPrimaryKeyRelatedField
+from slaportal.api.serializers import ValidatedModelSerializer
+
+
+class OrganizationSerializer(ValidatedModelSerializer):
+    immutable_fields = ("slug", "kind")
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "kind", "webhook_url", "webhook_secret", "created_at"]
+        extra_kwargs = {
+            "webhook_secret": {"write_only": True},
+            "webhook_url": {"help_text": "Shown only to the organisation's admins."},
+        }
+
+    def _administered(self) -> set[int]:
+        ids = self.context.get("_administered_org_ids")
+        if ids is None:
+            user = self.user
+            ids = set()
+            if not is_anonymous(user):
+                ids = set(
+                    Membership.objects.filter(user_id=user.pk, role="admin").values_list(
+                        "organization_id", flat=True
+                    )
+                )
+            self.context["_administered_org_ids"] = ids
+        return ids
+
+    def to_representation(self, instance: Organization) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        user = self.user
+        # Where a counterparty receives its events is its own business.
+        if not (user is not None and user.is_staff) and instance.pk not in self._administered():
+            data["webhook_url"] = ""
+        return data
+
+
+class MembershipSerializer(ValidatedModelSerializer):
+    organization = ScopedPrimaryKeyRelatedField(model=Organization, scope="editable")
+    user = serializers.IntegerField(source="user_id", read_only=True)
+    username = serializers.CharField(source="user.username", max_length=150)
+    email = serializers.EmailField(source="user.email", required=False, allow_blank=True)
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, style={"input_type": "password"}, max_length=128
+    )
+    immutable_fields = ("organization", "username", "email", "password")
+
+    class Meta:
+        model = Membership
+        fields = ["id", "organization", "user", "username", "email", "password", "role"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None:
+            return super().validate(attrs)
+        # A new member is a new user: Django's own validators judge name and password.
+        user_fields = attrs.pop("user")
+        password = attrs.pop("password")
+        user = get_user_model()(
+            username=user_fields["username"], email=user_fields.get("email", "")
+        )
+        errors: dict[str, Any] = {}
+        try:
+            user.full_clean(exclude=["password"])
+        except DjangoValidationError as exc:
+            errors.update(api_errors(exc))
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            errors["password"] = list(exc.messages)
+        if errors:
+            raise serializers.ValidationError(errors)
+        user.set_password(password)
+        self._new_user = user
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Membership:
+        with transaction.atomic():
+            user = self._new_user
+            user.save()
+            membership = Membership(user=user, **validated_data)
+            membership.full_clean()
+            membership.save()
+        return membership
