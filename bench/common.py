@@ -23,6 +23,14 @@ DEFAULT_URL = f"{SERVER}/slaportal_bench"
 DEFAULT_BROKER = "redis://127.0.0.1:6379/9"
 
 
+class Refused(SystemExit):
+    """A benchmark that would report on less than it built (a book not entirely due, a run
+    that settled or stored only part of it): one line on stderr and status 1, no figures."""
+
+    def __init__(self, benchmark: str, message: str) -> None:
+        super().__init__(f"python -m {benchmark}: {message}")
+
+
 def bench_url(name: str) -> str:
     """``$BENCH_DATABASE_URL``, or a database of this benchmark's own (``slaportal_<name>``),
     so that benchmarks that replace their whole book never wipe each other's."""

@@ -4,7 +4,9 @@
 
 Runs in this process, without Celery, on the sweep benchmark's book
 (``slaportal_bench_sweep``; run ``python -m bench.sweep`` first), over the same
-``--contracts`` due contract periods, statements deleted between steps:
+``--contracts`` due contract periods of the book, statements deleted between steps (the
+periods after the book that are already due are settled first, untimed, as the sweep
+benchmark does; a book of which a period is not due is refused: run the sweep again):
 
 1. ``compute_period`` per contract period (effective objectives, the samples' aggregates,
    incidents, windows, lapses, the engine): reads only;
@@ -32,7 +34,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from bench.common import bench_url, machine, process_env, setup_django
+from bench.common import Refused, bench_url, machine, process_env, setup_django
 from tests.processes import purge_queue
 
 
@@ -66,7 +68,12 @@ def main(argv: list[str] | None = None) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from bench.sweep import baseline_seconds, delete_statements
+    from bench.sweep import (
+        baseline_seconds,
+        delete_statements,
+        last_day,
+        settle_after_the_book,
+    )
     from contracts.models import Contract
     from credits import notify
     from credits.settlement import compute_period, due_periods, settle_period, settle_periods
@@ -80,7 +87,15 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {machine()}")
     delete_statements()
     purge_queue(process_env(url))
-    all_due = list(due_periods(timezone.now()))
+    until = last_day(summary)
+    settle_after_the_book(until)
+    all_due = [pair for pair in due_periods(timezone.now()) if pair[1] <= until]
+    if len(all_due) != summary["contract_periods"]:
+        raise Refused(
+            "bench.costs",
+            f"{len(all_due):,} of the book's {summary['contract_periods']:,} contract periods "
+            "are due now: run python -m bench.sweep, which builds the book again",
+        )
     contracts = {c.pk: c for c in Contract.objects.all()}
     due = all_due[: args.contracts]
     count = len(due)
