@@ -1,0 +1,160 @@
+"""A provider's catalogue, a contract's header and its services with their fees, and the
+period to settle by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from contracts.forms.common import DateInput, ModelErrorsMixin, decimal_input
+from contracts.models import Contract, ContractService, Organization, Service
+
+
+class ServiceForm(ModelErrorsMixin, forms.ModelForm):
+    """A service of the provider's catalogue."""
+
+    class Meta:
+        model = Service
+        fields = ["code", "name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"code": "A short slug, unique among your services, e.g. internet-1g."}
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        others = Service.objects.filter(provider_id=self.instance.provider_id, code=code)
+        if others.exclude(pk=self.instance.pk).exists():
+            raise ValidationError("You already offer a service with this code.")
+        return code
+
+
+class ContractForm(ModelErrorsMixin, forms.ModelForm):
+    """A contract's header: the parties, the dates, the period and the at-risk amount."""
+
+    validated_instance_fields = ("provider",)
+
+    class Meta:
+        model = Contract
+        fields = [
+            "provider",
+            "customer",
+            "reference",
+            "title",
+            "currency",
+            "status",
+            "start_date",
+            "end_date",
+            "settlement_period",
+            "timezone",
+            "credit_cap_percent",
+            "settlement_delay_days",
+        ]
+        widgets = {
+            "start_date": DateInput(),
+            "end_date": DateInput(),
+            "currency": forms.TextInput(attrs={"maxlength": 3, "autocapitalize": "characters"}),
+            "credit_cap_percent": decimal_input(),
+        }
+        labels = {
+            "credit_cap_percent": "Credit cap (at-risk amount), % of the period's fees",
+            "settlement_delay_days": "Settlement delay (days)",
+        }
+        help_texts = {
+            "settlement_delay_days": "How long after a period closes late data is awaited.",
+            "timezone": "IANA name, e.g. Europe/Amsterdam: periods follow its calendar.",
+        }
+
+    def __init__(
+        self,
+        *args: Any,
+        providers: QuerySet[Organization],
+        all_customers: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # Only customers these providers already contract with, as in the API: other
+        # providers' customers are not theirs to see. Operators onboard new customers.
+        self.fields["customer"].queryset = (
+            Organization.objects.filter(
+                kind=Organization.Kind.CUSTOMER,
+                id__in=Contract.objects.filter(provider__in=providers).values("customer_id"),
+            )
+            if not all_customers
+            else Organization.objects.filter(kind=Organization.Kind.CUSTOMER)
+        ).order_by("name")
+        if self.instance.pk:
+            # The parties of an existing contract are fixed: its statements name them.
+            del self.fields["provider"]
+            self.fields["customer"].disabled = True
+            self.fields["customer"].help_text = "The parties of a contract cannot change."
+        else:
+            self.fields["provider"].queryset = providers
+            if providers.count() == 1:
+                self.fields["provider"].initial = providers.first()
+                self.fields["provider"].widget = forms.HiddenInput()
+
+    def clean_currency(self) -> str:
+        return (self.cleaned_data.get("currency") or "").strip().upper()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        provider = cleaned.get("provider") or (
+            self.instance.provider if self.instance.provider_id else None
+        )
+        reference = cleaned.get("reference")
+        if provider and reference:
+            clash = Contract.objects.filter(provider=provider, reference=reference)
+            if clash.exclude(pk=self.instance.pk).exists():
+                self.add_error("reference", "You already have a contract with this reference.")
+        return cleaned
+
+
+class ContractServiceForm(ModelErrorsMixin, forms.ModelForm):
+    """A service within a contract, with its fee per settlement period."""
+
+    validated_instance_fields = ("contract",)
+
+    class Meta:
+        model = ContractService
+        fields = ["service", "fee"]
+        widgets = {"fee": decimal_input()}
+
+    def __init__(self, *args: Any, contract: Contract, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.contract = contract
+        self.fields["service"].queryset = Service.objects.filter(provider_id=contract.provider_id)
+        self.fields["fee"].label = (
+            f"Fee per {contract.settlement_period} ({contract.currency})"
+            if contract.settlement_period
+            else "Fee"
+        )
+        if self.instance.pk:
+            self.fields["service"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        service = cleaned.get("service")
+        included = ContractService.objects.filter(contract=self.instance.contract, service=service)
+        if service and not self.instance.pk and included.exists():
+            self.add_error("service", "The contract already includes this service.")
+        return cleaned
+
+
+class SettleForm(forms.Form):
+    """Settle one closed period now (the sweep would wait for the settlement delay)."""
+
+    period_start = forms.DateField(label="Period starting", widget=DateInput())
+
+    def __init__(
+        self, *args: Any, periods: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if periods:
+            self.fields["period_start"] = forms.TypedChoiceField(
+                label="Period",
+                choices=periods,
+                coerce=lambda text: forms.DateField().clean(text),
+            )
