@@ -13,7 +13,6 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models import DecimalField, Expression, OuterRef, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +20,7 @@ from django.utils import timezone
 import engine
 from contracts.hooks import PeriodState, PreviewRow, PreviewUnavailable
 from contracts.models import Contract, ServiceLevel
-from credits import settlement
+from credits import services, settlement
 from credits.models import EarlyWarning, OpenPeriodProgress, Statement
 
 State = OpenPeriodProgress.State
@@ -135,61 +134,24 @@ class SettlementOnContractPages:
         periods = settlement.closed_periods(contract, count, timezone.now())
         if not periods:
             raise PreviewUnavailable(f"{contract.reference} has no closed period yet.")
-        instance = service_level
-        was_new = instance.pk is None
-        unchanged_scope = not was_new and (
-            ServiceLevel.objects.filter(pk=instance.pk)
-            .values_list("level", "contract_id", "service_id")
-            .first()
-            == (instance.level, instance.contract_id, instance.service_id)
-        )
-        target_id = instance.pk
         try:
-            if unchanged_scope:
-                overrides = {instance.pk: objective}
-                computed = [
-                    settlement.compute_period(
-                        contract=contract, period_start=p.start, objective_overrides=overrides
-                    )
-                    for p in periods
-                ]
-            else:
-                # A new objective (or one changing level) changes which objective wins
-                # where: store it for the computation only, then roll it back.
-                with transaction.atomic():
-                    instance.save()
-                    target_id = instance.pk
-                    computed = [
-                        settlement.compute_period(contract=contract, period_start=p.start)
-                        for p in periods
-                    ]
-                    transaction.set_rollback(True)
+            lines = services.what_if_lines(
+                service_level=service_level, objective=objective, contract=contract, periods=periods
+            )
         except settlement.SettlementError as exc:
             raise PreviewUnavailable(str(exc)) from None
-        finally:
-            if was_new:
-                instance.pk = None
-                instance._state.adding = True
-        rows = []
-        for statement in computed:
-            for line in statement.lines:
-                # Only the lines this objective decides; a more specific one of the same
-                # key keeps deciding where it applies.
-                if line.service_level.pk != target_id:
-                    continue
-                result = line.result
-                rows.append(
-                    PreviewRow(
-                        period=statement.period,
-                        service=line.contract_service.service.name,
-                        attainment=(
-                            engine.format_attainment(result.attainment)
-                            if result.attainment is not None
-                            else "no data"
-                        ),
-                        met=result.met,
-                        credit=result.amount,
-                        explanation=line.explanation,
-                    )
-                )
-        return rows
+        return [
+            PreviewRow(
+                period=period,
+                service=line.contract_service.service.name,
+                attainment=(
+                    engine.format_attainment(line.result.attainment)
+                    if line.result.attainment is not None
+                    else "no data"
+                ),
+                met=line.result.met,
+                credit=line.result.amount,
+                explanation=line.explanation,
+            )
+            for period, line in lines
+        ]

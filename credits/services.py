@@ -1,6 +1,7 @@
-"""Writes of the credits app that people make: disputes and reading notifications.
+"""Writes of the credits app that people make: disputes, reading notifications, and the
+what-if preview's trial write of an objective being edited (always rolled back).
 
-Settlement (statements and their lines) lives in ``settlement.py``. Views, serializers,
+Settlement (statements and their lines) lives in ``credits.settlement``. Views, serializers,
 forms and the admin call these functions, so the browser and the API cannot disagree
 about who may dispute or resolve what. Outsiders get ``DoesNotExist`` (a 404, the same
 as for an id that does not exist); members without the right role get
@@ -9,16 +10,17 @@ as for an id that does not exist); members without the right role get
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contracts.models import Organization
+import engine
+from contracts.models import Contract, Organization, ServiceLevel
 from contracts.querysets import may_edit
-from credits import notify
+from credits import notify, settlement
 from credits.models import Dispute, Notification, Statement, StatementLine
 
 if TYPE_CHECKING:
@@ -139,3 +141,57 @@ def mark_notification(*, notification: Notification, read: bool) -> Notification
         notification.read_at = None
     notification.save(update_fields=["read_at"])
     return notification
+
+
+def what_if_lines(
+    *,
+    service_level: ServiceLevel,
+    objective: engine.Objective,
+    contract: Contract,
+    periods: Sequence[engine.Period],
+) -> list[tuple[engine.Period, settlement.ComputedLine]]:
+    """What ``service_level`` as edited (not saved) would have decided over ``periods``
+    of ``contract``: the lines it decides in each period, computed from the stored data.
+
+    Nothing is stored. An objective edited in place is put in for the computation only;
+    a new one, or one changing level, changes which objective wins where, so it is
+    written inside a transaction that is always rolled back. A more specific objective of
+    the same key keeps deciding where it applies. Raises ``SettlementError``.
+    """
+    instance = service_level
+    was_new = instance.pk is None
+    unchanged_scope = not was_new and (
+        ServiceLevel.objects.filter(pk=instance.pk)
+        .values_list("level", "contract_id", "service_id")
+        .first()
+        == (instance.level, instance.contract_id, instance.service_id)
+    )
+    target_id = instance.pk
+    try:
+        if unchanged_scope:
+            overrides = {instance.pk: objective}
+            computed = [
+                settlement.compute_period(
+                    contract=contract, period_start=p.start, objective_overrides=overrides
+                )
+                for p in periods
+            ]
+        else:
+            with transaction.atomic():
+                instance.save()
+                target_id = instance.pk
+                computed = [
+                    settlement.compute_period(contract=contract, period_start=p.start)
+                    for p in periods
+                ]
+                transaction.set_rollback(True)
+    finally:
+        if was_new:
+            instance.pk = None
+            instance._state.adding = True
+    return [
+        (statement.period, line)
+        for statement in computed
+        for line in statement.lines
+        if line.service_level.pk == target_id
+    ]
