@@ -283,6 +283,10 @@ ALWAYS = ServiceCalendar(timezone="UTC", hours=tuple(((0, DAY_SECONDS),) for _ i
 # --------------------------------------------------------------------------- local time
 
 
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
+
+
 def _wall(seconds: int, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(seconds, zone).replace(tzinfo=None)
 
@@ -297,12 +301,15 @@ def local_to_epoch(day: date, seconds: int, zone: ZoneInfo) -> int:
     naive = datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)
     # fold=0 is the earlier of two readings of an ambiguous time, and in a gap uses the
     # offset from before the change, which lands after the gap.
-    instant = to_epoch_seconds(naive.replace(tzinfo=zone))
-    if _wall(instant, zone) == naive:
-        return instant
+    aware = naive.replace(tzinfo=zone)
+    offset = aware.utcoffset()
+    instant = (naive - _EPOCH_NAIVE - offset) // _SECOND  # type: ignore[operator]
+    later = aware.replace(fold=1)
+    if later.utcoffset() == offset or _wall(instant, zone) == naive:
+        return instant  # one reading only, or the first of two
     # Inside a gap: the change happens between the reading with the later offset and the
     # one with the earlier; find the first second whose wall clock is not before ``naive``.
-    low = to_epoch_seconds(naive.replace(tzinfo=zone, fold=1))
+    low = (naive - _EPOCH_NAIVE - later.utcoffset()) // _SECOND  # type: ignore[operator]
     high = instant
     while high - low > 1:
         middle = (low + high) // 2
@@ -366,7 +373,8 @@ class BusinessClock:
     instant outside the compiled range extends the range (to at least twice its length),
     so callers build one clock per calendar and settlement period (± a margin) and a
     ticket opened long before still gets the right answer, only once more slowly.
-    Results never depend on the range; only the speed does.
+    Results never depend on the range; only the speed does. A clock that may still grow
+    is not to be shared between threads.
     """
 
     __slots__ = (
@@ -376,6 +384,7 @@ class BusinessClock:
         "_ends",
         "_high",
         "_low",
+        "_spans",
         "_starts",
         "calendar",
         "origin",
@@ -392,10 +401,11 @@ class BusinessClock:
         self._compile(low, high)
 
     def _compile(self, low: int, high: int) -> None:
-        if self.calendar is None:
-            self._low, self._high = low, high
-            return
-        spans = service_intervals(self.calendar, low, high)
+        spans = [] if self.calendar is None else service_intervals(self.calendar, low, high)
+        self._tabulate(low, high, spans)
+
+    def _tabulate(self, low: int, high: int, spans: list[Span]) -> None:
+        """Replace the tables with those of ``spans``, the service time of ``[low, high)``."""
         starts: list[int] = []
         ends: list[int] = []
         base: list[int] = []
@@ -412,6 +422,7 @@ class BusinessClock:
         index = bisect_right(starts, self.origin) - 1
         if index >= 0:
             shift = base[index] + self.origin if self.origin < ends[index] else after[index]
+        self._spans = spans
         self._starts = starts
         self._ends = ends
         self._base = [value - shift for value in base]
@@ -425,13 +436,19 @@ class BusinessClock:
         return (self._low, self._high)
 
     def _extend(self, instant: int) -> None:
+        # Only the new stretches are computed; touching spans at the old bounds need not
+        # merge, the tables add them up all the same.
         length = max(self._high - self._low, _MIN_HORIZON)
-        low, high = self._low, self._high
+        low, high, spans = self._low, self._high, self._spans
         if instant < low:
             low = min(instant, low - length)
+            if self.calendar is not None:
+                spans = service_intervals(self.calendar, low, self._low) + spans
         if instant > high:
             high = max(instant, high + length)
-        self._compile(low, high)
+            if self.calendar is not None:
+                spans = spans + service_intervals(self.calendar, self._high, high)
+        self._tabulate(low, high, spans)
 
     def at(self, instant: int) -> int:
         """:meth:`seconds_until` for epoch seconds, the hot path."""
@@ -457,9 +474,12 @@ class BusinessClock:
         spans: list[Span] = []
         for stop_start, stop_end in stops:
             first = _seconds(stop_start)
-            last = high if stop_end is None else _seconds(stop_end)
-            if last < first:
-                raise ValueError("a stop cannot end before it starts")
+            if stop_end is None:
+                last = high  # still going: it stops the clock to the end of the interval
+            else:
+                last = _seconds(stop_end)
+                if last < first:
+                    raise ValueError("a stop cannot end before it starts")
             if first < low:
                 first = low
             if last > high:
