@@ -37,9 +37,9 @@ from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
-from engine.calendars import BusinessClock
+from engine.calendars import BusinessClock, epoch_seconds
 from engine.errors import ParameterError
-from engine.intervals import Instant, Interval, to_epoch_seconds
+from engine.intervals import Instant, Interval
 from engine.text import format_attainment, format_fraction
 
 TICKET_CLOCK_KINDS: tuple[str, ...] = ("response", "resolution")
@@ -50,7 +50,7 @@ _Stop = tuple[int, int | None]
 
 def _seconds(instant: Instant, name: str) -> int:
     try:
-        return instant if type(instant) is int else to_epoch_seconds(instant)
+        return epoch_seconds(instant)
     except (TypeError, ValueError) as error:
         raise ParameterError(f"{name}: {error}", field=name) from None
 
@@ -121,9 +121,13 @@ class Ticket:
                     "the first response cannot come after the resolution",
                     field="first_response_at",
                 )
-        stops = _stops(self.stops, "stops") + _stops(self.relief, "relief")
-        object.__setattr__(self, "stops", tuple(self.stops))
-        object.__setattr__(self, "relief", tuple(self.relief))
+        stops = _stops(self.stops, "stops") if self.stops else []
+        if self.relief:
+            stops += _stops(self.relief, "relief")
+        if type(self.stops) is not tuple:
+            object.__setattr__(self, "stops", tuple(self.stops))
+        if type(self.relief) is not tuple:
+            object.__setattr__(self, "relief", tuple(self.relief))
         object.__setattr__(self, "_opened", opened)
         object.__setattr__(self, "_responded", responded)
         object.__setattr__(self, "_resolved", resolved)
@@ -191,7 +195,7 @@ def ticket_clock(
                 f"ticket {ticket.reference} is still open: read its clock at an instant"
             )
         return _read(ticket, clock, opened, done, False)
-    limit = until if type(until) is int else to_epoch_seconds(until)
+    limit = epoch_seconds(until)
     if limit < opened:
         raise ValueError(f"ticket {ticket.reference} was not yet opened at that instant")
     if done is not None and done <= limit:
@@ -237,8 +241,8 @@ def period_outcome(
     """How ``ticket`` counts in the period ``[period_start, period_end)``, or ``None``
     when it does not count there (see the module's rules 1–3). ``limit_seconds`` is
     :func:`threshold_seconds` of the objective's threshold."""
-    start = period_start if type(period_start) is int else to_epoch_seconds(period_start)
-    end = period_end if type(period_end) is int else to_epoch_seconds(period_end)
+    start = epoch_seconds(period_start)
+    end = epoch_seconds(period_end)
     done = ticket.done_at(kind)
     opened = ticket._opened
     if opened >= end or (done is not None and done < start):
@@ -330,8 +334,8 @@ def measure_tickets(
             f"unknown ticket clock {kind!r}: use response or resolution", field="kind"
         )
     limit = threshold_seconds(threshold_minutes)
-    start = to_epoch_seconds(period_start)
-    end = to_epoch_seconds(period_end)
+    start = epoch_seconds(period_start)
+    end = epoch_seconds(period_end)
     if end < start:
         raise ValueError("a period cannot end before it starts")
     outcomes = []
