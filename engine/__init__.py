@@ -28,7 +28,7 @@ from engine.calendars import (
 )
 from engine.cap import CapResult, apply_cap
 from engine.errors import ObjectiveError, ParameterError, RuleError
-from engine.evaluation import LineResult, Objective, credit_percent_for, evaluate
+from engine.evaluation import LineResult, Objective, ObjectiveMeasure, credit_percent_for, evaluate
 from engine.intervals import Instant, Interval, to_epoch_seconds, union_length, uptime_attainment
 from engine.measures import CountMeasure, Measure, RatioMeasure, ThresholdMeasure, UptimeMeasure
 from engine.money import at_risk_amount, is_currency, minor_units, quantize_money
@@ -44,7 +44,12 @@ from engine.periods import (
     previous_period,
     prorate,
 )
-from engine.projection import BreachWarning, project_breach, projected_credit_amount
+from engine.projection import (
+    BreachWarning,
+    project_breach,
+    project_ticket_breach,
+    projected_credit_amount,
+)
 from engine.rules import (
     CreditRule,
     FlatRule,
@@ -72,7 +77,14 @@ from engine.tickets import (
     threshold_seconds,
     ticket_clock,
 )
-from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION, PERIOD_KINDS, RULE_KINDS
+from engine.vocabulary import (
+    COMPARATORS,
+    INDICATORS,
+    NO_DATA_EXPLANATION,
+    PERIOD_KINDS,
+    RULE_KINDS,
+    TICKET_INDICATORS,
+)
 
 # Grouped by job, as a reader looks for them; alphabetical within a group.
 __all__ = [  # noqa: RUF022
@@ -86,6 +98,7 @@ __all__ = [  # noqa: RUF022
     "NO_DATA_EXPLANATION",
     "PERIOD_KINDS",
     "RULE_KINDS",
+    "TICKET_INDICATORS",
     # Numbers and money.
     "at_risk_amount",
     "is_currency",
@@ -147,6 +160,7 @@ __all__ = [  # noqa: RUF022
     # Evaluation and the cap.
     "LineResult",
     "Objective",
+    "ObjectiveMeasure",
     "credit_percent_for",
     "evaluate",
     "CapResult",
@@ -154,6 +168,7 @@ __all__ = [  # noqa: RUF022
     # Early warning.
     "BreachWarning",
     "project_breach",
+    "project_ticket_breach",
     "projected_credit_amount",
     # Sentences and figures as text.
     "describe_objective",

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeAlias
 
+from engine.calendars import ServiceCalendar
 from engine.errors import ObjectiveError, RuleError
 from engine.measures import MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
@@ -31,9 +33,23 @@ from engine.text import (
     format_measured,
     format_money,
 )
-from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION
+from engine.tickets import TicketMeasure, explain_tickets
+from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION, TICKET_INDICATORS
 
 _ZERO = Fraction(0)
+
+# A statement line names this many of its longest ticket clocks; the line's drill-down
+# lists every ticket.
+WORST_TICKETS_NAMED = 2
+
+ObjectiveMeasure: TypeAlias = Measure | TicketMeasure
+"""What any objective is evaluated from: a sample or time measure, or a ticket measure."""
+
+MEASURE_OF: dict[str, type[ObjectiveMeasure]] = {
+    **MEASURE_FOR,
+    **dict.fromkeys(TICKET_INDICATORS, TicketMeasure),
+}
+"""The measure type each indicator is evaluated from, ticket indicators included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +64,10 @@ class Objective:
     rule: CreditRule | None
     threshold: Decimal | None = None
     threshold_comparator: str | None = None
+    # Service hours the objective is measured in; None is around the clock.
+    calendar: ServiceCalendar | None = None
+    # The ticket priority a ticket objective is about; None is every priority.
+    priority: str | None = None
 
     def __post_init__(self) -> None:
         if self.indicator not in INDICATORS:
@@ -75,6 +95,23 @@ class Objective:
                 raise ObjectiveError(
                     "threshold_comparator must be gte or lte", field="threshold_comparator"
                 )
+        if self.indicator in TICKET_INDICATORS:
+            if self.threshold is None:
+                raise ObjectiveError(
+                    "a ticket objective needs a threshold in minutes", field="threshold"
+                )
+            threshold = to_decimal(self.threshold, "threshold", ObjectiveError)
+            if threshold <= 0:
+                raise ObjectiveError(
+                    "a ticket threshold is a number of minutes above 0", field="threshold"
+                )
+            object.__setattr__(self, "threshold", threshold)
+        if self.calendar is not None and not isinstance(self.calendar, ServiceCalendar):
+            raise ObjectiveError("calendar must be a service calendar", field="calendar")
+        if self.priority is not None and not isinstance(self.priority, str):
+            raise ObjectiveError("a priority is a short code such as P1", field="priority")
+        if self.priority == "":
+            object.__setattr__(self, "priority", None)
         if self.rule is not None and not isinstance(self.rule, CreditRule):
             raise ObjectiveError("rule must be a parsed credit rule", field="credit_rule")
         validate_rule_for(self.rule, self.comparator)
@@ -88,6 +125,21 @@ class Objective:
     def is_percentage(self) -> bool:
         """Whether attainment and target are percentages: every indicator but a count."""
         return self.indicator != "count"
+
+    @property
+    def is_ticket(self) -> bool:
+        """Whether the objective is about ticket clocks (response or resolution time)."""
+        return self.indicator in TICKET_INDICATORS
+
+    @property
+    def clock_kind(self) -> str | None:
+        """The ticket clock a ticket objective reads (``response``, ``resolution``)."""
+        return TICKET_INDICATORS.get(self.indicator)
+
+    @property
+    def in_service_hours(self) -> bool:
+        """Whether only service hours count: a calendar that is not around the clock."""
+        return self.calendar is not None and not self.calendar.is_always
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,24 +238,32 @@ def credit_percent_for(objective: Objective, attainment: Fraction) -> Fraction |
     return _percent_credit(rule, objective, attainment, shortfall)[0]
 
 
-def _standing(objective: Objective, measure: Measure, attainment: Fraction) -> str:
+def _standing(objective: Objective, measure: ObjectiveMeasure, attainment: Fraction) -> str:
     """Attainment against the target, with the figures it comes from."""
     bound = "at least" if objective.comparator == "gte" else "at most"
     target = format_decimal(objective.target)
+    if isinstance(measure, TicketMeasure):
+        # The ticket sentence carries the attainment; the worst tickets follow it.
+        explained = explain_tickets(measure, worst=WORST_TICKETS_NAMED)
+        return f"{explained}; against a target of {bound} {target} %"
+    # Said only with a calendar, so that explanations without one read as they always did.
+    hours = " in service hours" if objective.in_service_hours else ""
     if isinstance(measure, CountMeasure):
-        return f"{format_fraction(attainment)} against a target of {bound} {target}"
+        text = f"{format_fraction(attainment)} against a target of {bound} {target}"
+        return f"{text} (samples{hours})" if hours else text
     text = f"{format_measured(attainment, percentage=True)} against a target of {bound} {target} %"
     if isinstance(measure, UptimeMeasure):
+        scheduled = "of service hours" if hours else "scheduled"
         return (
             f"{text} ({format_duration(measure.downtime_seconds)} of downtime in "
-            f"{format_duration(measure.scheduled_seconds)} scheduled)"
+            f"{format_duration(measure.scheduled_seconds)} {scheduled})"
         )
     if isinstance(measure, RatioMeasure):
-        return f"{text} ({measure.ok:,} of {measure.total:,} samples ok)"
+        return f"{text} ({measure.ok:,} of {measure.total:,} samples{hours} ok)"
     assert objective.threshold is not None
     symbol = "≥" if objective.threshold_comparator == "gte" else "≤"
     return (
-        f"{text} ({measure.meeting:,} of {measure.total:,} samples "
+        f"{text} ({measure.meeting:,} of {measure.total:,} samples{hours} "
         f"{symbol} {format_decimal(objective.threshold)})"
     )
 
@@ -217,7 +277,7 @@ def _gap(objective: Objective, shortfall: Fraction) -> str:
 
 def evaluate(
     objective: Objective,
-    measure: Measure,
+    measure: ObjectiveMeasure,
     *,
     fee: Decimal,
     currency: str,
@@ -231,9 +291,10 @@ def evaluate(
     figure of the explanation can then be recomputed by hand. ``at_risk`` is the
     period's at-risk amount, required by a pool rule (:class:`RuleError` otherwise).
     Percent credits are clamped to 0..100 % of the fee, a flat amount to the fee; a
-    pool share is bounded by ``at_risk``. Credits are never negative.
+    pool share is bounded by ``at_risk``. Credits are never negative. A ticket objective
+    takes a :class:`~engine.tickets.TicketMeasure`; its explanation names the worst tickets.
     """
-    expected = MEASURE_FOR[objective.indicator]
+    expected = MEASURE_OF[objective.indicator]
     if not isinstance(measure, expected):
         raise TypeError(
             f"a {objective.indicator} objective needs a {expected.__name__}, "
@@ -245,7 +306,10 @@ def evaluate(
     zero = quantize_money(0, currency)
     attainment = measure.attainment
     if attainment is None:
-        return LineResult(None, None, None, Decimal(0), zero, NO_DATA_EXPLANATION, fee_amount)
+        explanation = NO_DATA_EXPLANATION
+        if isinstance(measure, TicketMeasure):
+            explanation = f"{explain_tickets(measure)}, no credit."
+        return LineResult(None, None, None, Decimal(0), zero, explanation, fee_amount)
     head = objective.label if not period_label else f"{objective.label} ({period_label})"
     standing = _standing(objective, measure, attainment)
     shortfall = _shortfall(objective, attainment)

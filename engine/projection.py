@@ -11,12 +11,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from engine.evaluation import Objective, credit_percent_for
-from engine.measures import MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
+from engine.evaluation import MEASURE_OF, Objective, ObjectiveMeasure, credit_percent_for
+from engine.measures import CountMeasure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
 from engine.numbers import HUNDRED, stored_credit_percent
 from engine.rules import FlatRule, PoolRule
-from engine.text import format_decimal, format_measured
+from engine.text import format_decimal, format_fraction, format_measured
+from engine.tickets import TicketClock, TicketMeasure, describe_threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ class BreachWarning:
 
 def project_breach(
     objective: Objective,
-    measure_so_far: Measure,
+    measure_so_far: ObjectiveMeasure,
     elapsed_fraction: Fraction,
     *,
     min_samples: int = 10,
@@ -47,13 +48,14 @@ def project_breach(
 
     ``measure_so_far`` covers the period from its start to now; ``elapsed_fraction`` is
     the share of the period behind us (0 < f ≤ 1). Volumes (scheduled time, samples,
-    counts) are projected linearly to the whole period. Ratio and threshold objectives
-    are judged only from ``min_samples`` samples on. ``None`` means no warning.
+    counts) are projected linearly to the whole period. Ratio, threshold and ticket
+    objectives are judged only from ``min_samples`` samples (tickets) on: a ticket measure
+    is a ratio of tickets within the threshold. ``None`` means no warning.
     """
     elapsed = Fraction(elapsed_fraction)
     if not 0 < elapsed <= 1:
         raise ValueError("elapsed_fraction must be greater than 0 and at most 1")
-    if not isinstance(measure_so_far, MEASURE_FOR[objective.indicator]):
+    if not isinstance(measure_so_far, MEASURE_OF[objective.indicator]):
         raise TypeError(f"a {objective.indicator} objective needs its own measure")
     now = measure_so_far.attainment
     if now is None:
@@ -71,11 +73,12 @@ def project_breach(
         else:
             if measure_so_far.total < min_samples:
                 return None
-            good = (
-                measure_so_far.ok
-                if isinstance(measure_so_far, RatioMeasure)
-                else measure_so_far.meeting
-            )
+            if isinstance(measure_so_far, RatioMeasure):
+                good = measure_so_far.ok
+            elif isinstance(measure_so_far, TicketMeasure):
+                good = measure_so_far.within
+            else:
+                good = measure_so_far.meeting
             seen = measure_so_far.total
         expected = Fraction(seen) / elapsed
         remaining = expected - seen
@@ -112,6 +115,59 @@ def project_breach(
     if credit_decimal is not None:
         text += f"; projected credit {format_decimal(credit_decimal)} % of the fee"
     return BreachWarning(state, now, projected, credit_decimal, text + ".")
+
+
+def project_ticket_breach(
+    objective: Objective,
+    measure_so_far: TicketMeasure,
+    *,
+    reference: str,
+    clock: TicketClock,
+) -> BreachWarning:
+    """The warning for one open ticket of a ticket objective whose clock (read now) is
+    close to or past the objective's threshold: what the objective's attainment so far
+    becomes when this ticket counts as breached, and the credit that attainment earns.
+
+    ``measure_so_far`` holds the tickets already counted in the open period; the ticket
+    is added to it as breached unless it is already among them. ``state`` is
+    ``breached`` once the clock has passed the threshold, ``at_risk`` before.
+    """
+    if not objective.is_ticket:
+        raise TypeError(f"a {objective.indicator} objective has no ticket clocks")
+    assert objective.threshold is not None
+    limit = Fraction(objective.threshold) * 60
+    passed = clock.business_seconds > limit
+    counted = any(outcome.reference == reference for outcome in measure_so_far.outcomes)
+    within = measure_so_far.within
+    total = measure_so_far.total + (0 if counted else 1)
+    now = measure_so_far.attainment
+    projected = Fraction(100 * within, total)
+    credit = credit_percent_for(objective, projected)
+    credit_decimal = None if credit is None else stored_credit_percent(credit)
+    used = format_fraction(clock.business_minutes)
+    threshold = describe_threshold(objective.threshold, business_hours=objective.in_service_hours)
+    unit = "business minutes" if objective.in_service_hours else "minutes"
+    if passed:
+        state: Literal["breached", "at_risk"] = "breached"
+        head = f"ticket {reference} has passed {threshold} ({used} {unit})"
+    else:
+        state = "at_risk"
+        left = format_fraction(limit / 60 - clock.business_minutes)
+        head = f"ticket {reference} passes {threshold} in {left} {unit} ({used} used)"
+    bound = "at least" if objective.comparator == "gte" else "at most"
+    text = (
+        f"{objective.label}: {head}; counted as breached, {within:,} of {total:,} tickets "
+        f"within ({format_measured(projected, percentage=True)}) against {bound} "
+        f"{format_decimal(objective.target)} %"
+    )
+    target = Fraction(objective.target)
+    if not (projected < target if objective.comparator == "gte" else projected > target):
+        text += ", still on target"
+    elif credit_decimal is not None:
+        text += f"; projected credit {format_decimal(credit_decimal)} % of the fee"
+    return BreachWarning(
+        state, now if now is not None else projected, projected, credit_decimal, text + "."
+    )
 
 
 def projected_credit_amount(

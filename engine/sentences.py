@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from engine.calendars import describe_calendar
 from engine.evaluation import Objective
 from engine.rules import CreditRule, FlatRule, LinearRule, PerStepRule, TieredRule
 from engine.text import format_decimal, format_money
+from engine.tickets import describe_threshold
 from engine.vocabulary import COMPARATORS, PERIOD_KINDS
 
 
@@ -101,16 +103,35 @@ def describe_rule(
 
 
 def describe_objective(
-    objective: Objective, *, service_name: str, period_name: str, currency: str | None = None
+    objective: Objective,
+    *,
+    service_name: str,
+    period_name: str,
+    currency: str | None = None,
+    closed_days_text: str | None = None,
 ) -> str:
     """The objective and its credit rule as one plain sentence, e.g. "Availability of
     Internet 1G is at least 99.9 % of each month; below it the customer is credited
-    10 % of that month's fee, 30 % below 99 %, 100 % below 95 %." """
+    10 % of that month's fee, 30 % below 99 %, 100 % below 95 %."
+
+    An objective with a service calendar says which time counts: "… of each month during
+    service hours Mon–Fri 08:00–18:00 Europe/Berlin, public holidays in Germany (BE)
+    excluded; …"; ``closed_days_text`` says where its closed days come from ("public
+    holidays in Germany (BE)", see :func:`engine.calendars.describe_calendar`)."""
     _check_period_name(period_name)
     bound = "at least" if objective.comparator == "gte" else "at most"
     target = format_decimal(objective.target)
     name = objective.label
-    if objective.indicator == "uptime":
+    if objective.is_ticket:
+        assert objective.threshold is not None
+        tickets = f"{objective.priority} tickets" if objective.priority else "tickets"
+        verb = "resolved" if objective.clock_kind == "resolution" else "answered"
+        within = describe_threshold(objective.threshold, business_hours=objective.in_service_hours)
+        text = (
+            f"{name}: {bound} {target} % of {tickets} of {service_name} are {verb} within "
+            f"{within} each {period_name}"
+        )
+    elif objective.indicator == "uptime":
         text = f"{name} of {service_name} is {bound} {target} % of each {period_name}"
     elif objective.indicator == "ratio":
         text = f"{name} of {service_name} is {bound} {target} % of samples each {period_name}"
@@ -132,4 +153,6 @@ def describe_objective(
         target=objective.target,
         currency=currency,
     )
+    if objective.in_service_hours:
+        text += " " + describe_calendar(objective.calendar, closed_days_text)
     return f"{text}; {clause}."
