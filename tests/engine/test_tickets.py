@@ -408,3 +408,9 @@ def test_a_resolution_on_the_period_boundary_belongs_to_the_later_period():
         resolved_at=berlin(2026, 12, 1) - timedelta(seconds=1),
     )
     assert november([just_in]).outcomes[0].clock.running is False
+
+
+def test_a_negative_threshold_is_refused():
+    with pytest.raises(ParameterError) as error:
+        threshold_seconds(Decimal(-1))
+    assert error.value.field == "threshold"
