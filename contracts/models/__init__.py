@@ -1,4 +1,5 @@
-"""Organisations, contracts, service levels, responsibilities and measurements.
+"""Organisations, contracts, service levels, calendars, responsibilities, measurements
+and tickets.
 
 The invariants that a database can hold live in the models as constraints; the ones it
 cannot (a contract's provider must be a provider, a credit rule must be well-formed) live
@@ -8,14 +9,17 @@ Each model lives in the module of its job; importing them all here is what lets 
 find them and lets callers write ``from contracts.models import Contract``.
 """
 
+from contracts.models.calendars import CalendarClosure, ServiceCalendar
 from contracts.models.contracts import Contract, ContractService, Service
 from contracts.models.measurements import Measurement
 from contracts.models.objectives import ServiceLevel
 from contracts.models.parties import Membership, Organization
 from contracts.models.records import Incident, MaintenanceWindow
 from contracts.models.responsibilities import Responsibility, ResponsibilityLapse
+from contracts.models.tickets import Ticket, TicketEvent
 
 __all__ = [
+    "CalendarClosure",
     "Contract",
     "ContractService",
     "Incident",
@@ -26,5 +30,8 @@ __all__ = [
     "Responsibility",
     "ResponsibilityLapse",
     "Service",
+    "ServiceCalendar",
     "ServiceLevel",
+    "Ticket",
+    "TicketEvent",
 ]

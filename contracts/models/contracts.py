@@ -19,9 +19,23 @@ from contracts.querysets import ContractQuerySet, ContractServiceQuerySet, Servi
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 
+def default_ticket_priorities() -> list[str]:
+    return ["P1", "P2", "P3", "P4"]
+
+
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def _is_priority_list(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and all(
+            isinstance(code, str) and 0 < len(code.strip()) == len(code) <= 20 for code in value
+        )
+        and len(set(value)) == len(value)
+    )
 
 
 class Service(models.Model):
@@ -84,6 +98,11 @@ class Contract(models.Model):
     settlement_delay_days = models.PositiveSmallIntegerField(
         default=2, validators=[MaxValueValidator(90)]
     )
+    ticket_priorities = models.JSONField(
+        default=default_ticket_priorities,
+        help_text="The priority codes of the contract's tickets, e.g. P1 to P4; a ticket of "
+        "another priority is refused.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ContractQuerySet.as_manager()
@@ -136,6 +155,10 @@ class Contract(models.Model):
             errors["timezone"] = f"{self.timezone!r} is not an IANA time zone name."
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = "The end date cannot be before the start date."
+        if not _is_priority_list(self.ticket_priorities):
+            errors["ticket_priorities"] = (
+                'A list of distinct short codes, e.g. ["P1", "P2", "P3", "P4"].'
+            )
         if self.pk and (self.provider_id or self.customer_id):
             stored = (
                 Contract.objects.filter(pk=self.pk).values("provider_id", "customer_id").first()

@@ -10,6 +10,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 import engine
+from contracts.models.calendars import ServiceCalendar
 from contracts.models.contracts import Contract, Service
 from contracts.models.parties import Organization
 from contracts.querysets import ServiceLevelQuerySet
@@ -29,6 +30,10 @@ class ServiceLevel(models.Model):
         RATIO = "ratio", "Ratio (percent of samples ok)"
         THRESHOLD = "threshold", "Threshold (percent of samples meeting a threshold)"
         COUNT = "count", "Count (sum of sample values)"
+        RESPONSE_TIME = "response_time", "Response time (percent of tickets answered in time)"
+        RESOLUTION_TIME = "resolution_time", "Resolution time (percent of tickets resolved in time)"
+
+    TICKET_INDICATORS = ("response_time", "resolution_time")
 
     class Comparator(models.TextChoices):
         GTE = "gte", "at least"
@@ -46,7 +51,7 @@ class ServiceLevel(models.Model):
     )
     key = models.SlugField(max_length=60, help_text="Names the metric, e.g. availability.")
     name = models.CharField(max_length=200)
-    indicator = models.CharField(max_length=10, choices=Indicator.choices)
+    indicator = models.CharField(max_length=20, choices=Indicator.choices)
     comparator = models.CharField(max_length=3, choices=Comparator.choices, default="gte")
     target = models.DecimalField(max_digits=14, decimal_places=4)
     threshold = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
@@ -57,6 +62,19 @@ class ServiceLevel(models.Model):
         default=True, help_text="Off removes an inherited objective of the same key."
     )
     credit_rule = models.JSONField(null=True, blank=True)
+    calendar = models.ForeignKey(
+        ServiceCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="service_levels",
+        help_text="Time counts only inside its service hours; empty for around the clock.",
+    )
+    priority = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="Ticket objectives: the priority measured, e.g. P1; empty for every one.",
+    )
 
     objects = ServiceLevelQuerySet.as_manager()
     history = HistoricalRecords()
@@ -112,7 +130,30 @@ class ServiceLevel(models.Model):
                 violation_error_message="A threshold objective needs a threshold and comparator.",
             ),
             models.CheckConstraint(
-                condition=Q(indicator__in=["uptime", "ratio", "threshold", "count"]),
+                condition=~Q(indicator__in=["response_time", "resolution_time"])
+                | (
+                    Q(threshold__isnull=False, threshold__gt=0)
+                    & (Q(threshold_comparator__isnull=True) | Q(threshold_comparator="lte"))
+                ),
+                name="service_level_ticket_threshold_set",
+                violation_error_message="A ticket objective needs a threshold in minutes.",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority="") | Q(indicator__in=["response_time", "resolution_time"]),
+                name="service_level_priority_for_tickets",
+                violation_error_message="Only ticket objectives have a priority.",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    indicator__in=[
+                        "uptime",
+                        "ratio",
+                        "threshold",
+                        "count",
+                        "response_time",
+                        "resolution_time",
+                    ]
+                ),
                 name="service_level_indicator_valid",
             ),
             models.CheckConstraint(
@@ -168,8 +209,17 @@ class ServiceLevel(models.Model):
                 errors["threshold"] = "A threshold objective needs a threshold."
             if not self.threshold_comparator:
                 errors["threshold_comparator"] = "Say whether samples must be at least or at most."
+        elif self.indicator in self.TICKET_INDICATORS:
+            if self.threshold is None or self.threshold <= 0:
+                errors["threshold"] = "A ticket objective needs a threshold in minutes above 0."
+            if self.threshold_comparator not in (None, "", self.Comparator.LTE):
+                errors["threshold_comparator"] = "A ticket's clock is always at most the threshold."
         elif self.threshold is not None or self.threshold_comparator:
-            errors["threshold"] = "Only threshold objectives have a threshold."
+            errors["threshold"] = "Only threshold and ticket objectives have a threshold."
+        if self.priority and self.indicator not in self.TICKET_INDICATORS:
+            errors["priority"] = "Only ticket objectives (response or resolution time) have one."
+        if self.calendar_id and self.provider_id and self.calendar.provider_id != self.provider_id:
+            errors["calendar"] = "The calendar belongs to another provider."
         if self.target is not None:
             if self.indicator != self.Indicator.COUNT and not (0 <= self.target <= 100):
                 errors["target"] = "A percentage target lies between 0 and 100."

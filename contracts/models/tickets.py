@@ -1,0 +1,121 @@
+"""Tickets of a contract service and their status events, measured by ticket clocks."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from contracts.models.contracts import ContractService
+from contracts.querysets import ContractScopedQuerySet
+
+
+class TicketQuerySet(ContractScopedQuerySet):
+    contract_path = "contract_service__contract"
+
+
+class TicketEventQuerySet(ContractScopedQuerySet):
+    contract_path = "ticket__contract_service__contract"
+
+
+class Ticket(models.Model):
+    """A ticket as the provider's ticket system reports it; ``reference`` is its key there."""
+
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.CASCADE, related_name="tickets"
+    )
+    reference = models.CharField(max_length=100)
+    priority = models.CharField(max_length=20, help_text="One of the contract's priority codes.")
+    title = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField()
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="The final resolution: a reopened ticket is open."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["contract_service_id", "opened_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_service", "reference"],
+                name="ticket_reference_unique",
+                violation_error_message="This service already has a ticket with this reference.",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_at__isnull=True)
+                | Q(first_response_at__gte=models.F("opened_at")),
+                name="ticket_response_after_opening",
+                violation_error_message="The first response cannot come before the opening.",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("opened_at")),
+                name="ticket_resolution_after_opening",
+                violation_error_message="A ticket cannot be resolved before it was opened.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["contract_service", "opened_at"], name="ticket_service_opened"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.priority})"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.opened_at is not None:
+            if self.first_response_at is not None and self.first_response_at < self.opened_at:
+                errors["first_response_at"] = "The first response cannot come before the opening."
+            if self.resolved_at is not None and self.resolved_at < self.opened_at:
+                errors["resolved_at"] = "A ticket cannot be resolved before it was opened."
+        if (
+            "first_response_at" not in errors
+            and "resolved_at" not in errors
+            and self.first_response_at is not None
+            and self.resolved_at is not None
+            and self.first_response_at > self.resolved_at
+        ):
+            errors["first_response_at"] = "The first response cannot come after the resolution."
+        if errors:
+            raise ValidationError(errors)
+
+
+class TicketEvent(models.Model):
+    """A change of a ticket's status: its clock stands while it waits on the customer, and
+    between a resolution and a reopen."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        WAITING_ON_CUSTOMER = "waiting_on_customer", "Waiting on the customer"
+        RESOLVED = "resolved", "Resolved"
+        REOPENED = "reopened", "Reopened"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+
+    objects = TicketEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "open",
+                        "in_progress",
+                        "waiting_on_customer",
+                        "resolved",
+                        "reopened",
+                    ]
+                ),
+                name="ticket_event_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticket_event_at")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket.reference} {self.status} at {self.at:%Y-%m-%d %H:%M}"
