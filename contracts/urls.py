@@ -4,8 +4,10 @@ settling a contract by hand, ``contracts/<pk>/settle/``, is the credits app's)."
 from django.urls import path
 
 from contracts import views
+from contracts.views import calendars
 
 c = "contracts/<int:pk>/"
+cal = "providers/<slug:slug>/calendars/<int:calendar_pk>/"
 
 urlpatterns = [
     path("contracts/", views.contract_list, name="contract-list"),
@@ -78,6 +80,24 @@ urlpatterns = [
         "providers/<slug:slug>/objectives/<int:sl_pk>/delete/",
         views.objective_delete,
         name="objective-delete",
+    ),
+    # The provider's service calendars and their closures.
+    path("calendars/", calendars.calendar_home, name="calendar-home"),
+    path("providers/<slug:slug>/calendars/", calendars.calendar_list, name="calendar-list"),
+    path("providers/<slug:slug>/calendars/new/", calendars.calendar_form, name="calendar-create"),
+    path(
+        f"{cal}",
+        calendars.calendar_detail,
+        name="calendar-detail",
+    ),
+    path(f"{cal}edit/", calendars.calendar_form, name="calendar-edit"),
+    path(f"{cal}delete/", calendars.calendar_delete, name="calendar-delete"),
+    path(f"{cal}import/", calendars.calendar_import, name="calendar-import"),
+    path(f"{cal}closures/new/", calendars.closure_add, name="closure-add"),
+    path(
+        f"{cal}closures/<int:closure_pk>/remove/",
+        calendars.closure_remove,
+        name="closure-remove",
     ),
     path("providers/<slug:slug>/services/", views.service_list, name="service-list"),
     path("providers/<slug:slug>/services/new/", views.service_form, name="service-create"),

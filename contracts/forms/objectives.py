@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 import engine
 from contracts.forms.common import ModelErrorsMixin, decimal_input
-from contracts.models import ServiceLevel
+from contracts.models import ServiceCalendar, ServiceLevel
 
 
 class TierForm(forms.Form):
@@ -88,6 +88,8 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
             "target",
             "threshold",
             "threshold_comparator",
+            "calendar",
+            "priority",
             "enabled",
         ]
         widgets = {
@@ -97,11 +99,18 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
         labels = {
             "comparator": "Attainment must be",
             "threshold_comparator": "Each sample must be",
+            "calendar": "Service calendar",
+            "priority": "Ticket priority",
             "enabled": "In force",
         }
         help_texts = {
             "target": "A percentage (0–100) for uptime, ratio and threshold; a number for count.",
-            "threshold": "Threshold objectives only, e.g. 30 (minutes) or 100 (Mbit/s).",
+            "threshold": "Threshold objectives, e.g. 30 (minutes) or 100 (Mbit/s); response "
+            "and resolution time: the most business minutes a ticket may take, e.g. 240.",
+            "calendar": "Only time inside its service hours counts (samples, downtime, ticket "
+            "clocks); none for around the clock.",
+            "priority": "Response and resolution time only: the tickets measured, e.g. P1; "
+            "empty for every priority.",
         }
 
     def __init__(
@@ -130,6 +139,13 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
             ("", "—"),
             *ServiceLevel.Comparator.choices,
         ]
+        # Only the objective's provider's calendars: another provider's is not a choice.
+        calendar = self.fields["calendar"]
+        calendar.queryset = ServiceCalendar.objects.filter(
+            provider_id=self.instance.provider_id
+        ).order_by("name")
+        calendar.empty_label = "None: around the clock"
+        self.fields["priority"].widget.attrs.update({"size": 8, "autocomplete": "off"})
         if self.is_bound:
             # No initial rows here: a posted row equal to its initial would count as
             # "unchanged" and be skipped by the formset's validation.
@@ -229,11 +245,14 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
                 rule = parsed.to_json() if parsed is not None else None
         self.instance.credit_rule = rule
         self._check_unique_key(cleaned)
-        if cleaned.get("indicator") != ServiceLevel.Indicator.THRESHOLD:
+        indicator = cleaned.get("indicator")
+        if indicator != ServiceLevel.Indicator.THRESHOLD:
             # Leftovers of another indicator would be refused by the model's rule.
             for name in ("threshold", "threshold_comparator"):
                 if not self.errors.get(name) and cleaned.get(name) in (None, ""):
                     cleaned[name] = None
+        if indicator in ServiceLevel.TICKET_INDICATORS:
+            cleaned["priority"] = (cleaned.get("priority") or "").strip()
         return cleaned
 
     def _check_unique_key(self, cleaned: dict[str, Any]) -> None:

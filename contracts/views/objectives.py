@@ -144,6 +144,8 @@ def _override_initial(request: HttpRequest, user: User) -> dict[str, Any]:
                     f"{source.threshold.normalize():f}" if source.threshold is not None else None
                 ),
                 "threshold_comparator": source.threshold_comparator,
+                "calendar": source.calendar_id,
+                "priority": source.priority,
                 "credit_rule": source.credit_rule,
                 "enabled": True,
             }
