@@ -7,12 +7,14 @@ Database: ``$BENCH_DATABASE_URL``, by default its own
 missing). Statements cannot be deleted (a trigger refuses it), so ``--rebuild`` drops and
 recreates that database.
 
-The book (built once with ``bulk_create``, then reused): one customer with ``--contracts``
-monthly contracts of two services each, ``--years`` years of issued statements (four lines
-each: two objectives per service, about one period in twenty with a second revision), early
-warnings and the progress of every objective in the open period, 200 notifications and a
-few responsibility lapses; next to it as many contracts of other customers with the same
-history, sharing the tables.
+The book (built once with ``bulk_create``, then reused while the month and the arguments
+are the same, built again otherwise): one customer with ``--contracts`` monthly contracts
+(UTC) of two services each, ``--years`` years of issued statements up to last month (four
+lines each: two objectives per service, about one period in twenty with a second
+revision), early warnings and the progress of every objective in this month's open
+period, 200 notifications and a few responsibility lapses; next to it as many contracts of
+other customers with the same history, sharing the tables. A book of an earlier month
+would show no open period and fewer months: the figures would measure a lighter page.
 
 Then ``--requests`` GETs of the dashboard (after a warm-up) through Django's test client, as
 a member of the customer, with ``DEBUG=0`` (production templates and static storage): the
@@ -21,22 +23,28 @@ quarter as many with the cache emptied before each: the content is computed and 
 again, as on the first view after a change. Each request's wall time is the server time:
 the whole middleware stack, every query and the template, without a network. Prints
 p50/p90/p99 and the query count of one request of each kind, and the volume behind it.
-Target: p99 under 300 ms for both.
+Target: p99 under 300 ms for both. A page that shows less than the book (fewer statements,
+contracts or open-period objectives) is refused: status 1, one line, no figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
-from bench.common import ROOT, SERVER, machine, setup_django
+import engine
+from bench.common import ROOT, SERVER, Refused, machine, setup_django, switch_database
+from bench.generate import MARKER_TABLE, ensure_marker_table
 
 TARGET_MS = 300.0
 NAME = "slaportal_bench_dashboard"
@@ -69,9 +77,14 @@ def _drop_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _months(years: int) -> list[date]:
-    """The first days of the ``12 × years`` months before this one, oldest first."""
-    first = date.today().replace(day=1)
+def _this_month(now: datetime) -> date:
+    """The first day of the open period of the book's contracts (monthly, UTC)."""
+    return now.astimezone(UTC).date().replace(day=1)
+
+
+def _months(years: int, this_month: date) -> list[date]:
+    """The first days of the ``12 × years`` months before ``this_month``, oldest first."""
+    first = this_month
     months = []
     for _ in range(12 * years):
         first = (first - timedelta(days=1)).replace(day=1)
@@ -91,8 +104,6 @@ OBJECTIVES = (
 
 def _line_specs(rng: random.Random, contract_services: list) -> list[tuple]:
     """Two objectives per service, attainment 97–100 %, 1 % per started half point."""
-    from credits import engine
-
     specs = []
     for cs in contract_services:
         for key, name, indicator, target in OBJECTIVES:
@@ -104,10 +115,30 @@ def _line_specs(rng: random.Random, contract_services: list) -> list[tuple]:
     return specs
 
 
-def build_book(*, contracts: int, years: int, seed: int) -> None:
-    """Write the book with bulk inserts (statements are immutable: inserted whole)."""
+def book_params(*, contracts: int, years: int, seed: int, this_month: date) -> dict[str, Any]:
+    return {"contracts": contracts, "years": years, "seed": seed, "open": this_month.isoformat()}
+
+
+def stored_book() -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The parameters and counts of the book in the database (None: no book, or an old one
+    without its marker)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        ensure_marker_table(cursor)
+        cursor.execute(f"SELECT params, summary FROM {MARKER_TABLE} WHERE name = 'dashboard'")
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    params, summary = (json.loads(v) if isinstance(v, str) else v for v in row)
+    return params, summary
+
+
+def build_book(*, contracts: int, years: int, seed: int, this_month: date) -> dict[str, int]:
+    """Write the book with bulk inserts (statements are immutable: inserted whole); returns
+    what the measured customer's page must show, also stored in the marker."""
     from django.contrib.auth import get_user_model
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from contracts.models import (
@@ -120,7 +151,6 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
         Service,
         ServiceLevel,
     )
-    from credits import engine
     from credits.models import (
         EarlyWarning,
         Notification,
@@ -130,7 +160,7 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
     )
 
     rng = random.Random(seed)
-    months = _months(years)
+    months = _months(years, this_month)
     now = timezone.now()
     rule = {"kind": "per_step", "step": "0.5", "percent": "1", "max_percent": "20"}
     with transaction.atomic():
@@ -250,7 +280,7 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
         ]
         StatementLine.objects.bulk_create(lines, batch_size=5000)
 
-        current = date.today().replace(day=1)
+        current = this_month
         mine = [cs for cs in contract_services if cs.contract.customer_id == customers[0].pk]
         EarlyWarning.objects.bulk_create(
             EarlyWarning(
@@ -303,11 +333,40 @@ def build_book(*, contracts: int, years: int, seed: int) -> None:
                 ResponsibilityLapse.objects.create(
                     responsibility=responsibility, start=start, end=start + timedelta(hours=4)
                 )
+        shown = {
+            "contracts": contracts,
+            "statements": sum(s.contract.customer_id == customers[0].pk for s in statements),
+        }
+        with connection.cursor() as cursor:
+            ensure_marker_table(cursor)
+            cursor.execute(
+                f"INSERT INTO {MARKER_TABLE} (name, params, summary) VALUES ('dashboard', %s, %s)",
+                [
+                    json.dumps(
+                        book_params(
+                            contracts=contracts, years=years, seed=seed, this_month=this_month
+                        )
+                    ),
+                    json.dumps(shown),
+                ],
+            )
     print(
         f"book: {len(all_contracts)} contracts ({contracts} of the measured customer), "
         f"{len(statements):,} statements, {len(lines):,} lines",
         flush=True,
     )
+    return shown
+
+
+def contracts_in_progress(page: str) -> set[str]:
+    """The contracts of which the dashboard shows an objective of the open period (its
+    rows carry both ``data-contract`` and ``data-objective``)."""
+    shown = set()
+    for row in re.findall(r"<tr\b[^>]*>", page):
+        attributes = dict(re.findall(r'([\w-]+)="([^"]*)"', row))
+        if "data-objective" in attributes and "data-contract" in attributes:
+            shown.add(attributes["data-contract"])
+    return shown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,18 +396,38 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
     from django.test import Client
     from django.urls import reverse
+    from django.utils import timezone
 
     from credits.models import Statement, StatementLine
 
-    user = get_user_model().objects.filter(username=USERNAME).first()
-    if user is None:
-        started = time.perf_counter()
-        build_book(contracts=args.contracts, years=args.years, seed=args.seed)
-        print(f"  built in {time.perf_counter() - started:.1f} s")
-    else:
+    this_month = _this_month(timezone.now())
+    params = book_params(
+        contracts=args.contracts, years=args.years, seed=args.seed, this_month=this_month
+    )
+    stored = stored_book()
+    if stored is not None and stored[0] == params:
         print("book: reused (pass --rebuild for a new one)")
+        shown = stored[1]
+    else:
+        if stored is not None or get_user_model().objects.filter(username=USERNAME).exists():
+            # Statements cannot be deleted: the database is made again.
+            print("book: built for another month or other arguments; building it again")
+            connection.close()
+            _drop_database(url)
+            switch_database(url)
+        started = time.perf_counter()
+        shown = build_book(
+            contracts=args.contracts, years=args.years, seed=args.seed, this_month=this_month
+        )
+        print(f"  built in {time.perf_counter() - started:.1f} s")
     user = get_user_model().objects.get(username=USERNAME)
     visible = Statement.objects.visible_to(user)
+    if visible.count() != shown["statements"]:
+        raise Refused(
+            "bench.dashboard",
+            f"the customer sees {visible.count():,} statements, not the book's "
+            f"{shown['statements']:,}: pass --rebuild",
+        )
     print(
         f"measured customer: {visible.values('contract').distinct().count()} contracts, "
         f"{visible.count():,} statements, "
@@ -371,6 +450,13 @@ def main(argv: list[str] | None = None) -> int:
     with connection.execute_wrapper(count):
         response = client.get(path)
     assert response.status_code == 200, response.status_code
+    in_progress = contracts_in_progress(response.content.decode())
+    if len(in_progress) < shown["contracts"]:
+        raise Refused(
+            "bench.dashboard",
+            f"the page shows the open period of {len(in_progress)} of the customer's "
+            f"{shown['contracts']} contracts; the figures would measure a lighter page",
+        )
     cached_queries = len(executed)
     from django.core.cache import cache
 

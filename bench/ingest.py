@@ -7,7 +7,9 @@ Measures, in the same run and on the same rows: PostgreSQL's own ``COPY`` of the
 all), and with ``--http`` the ``POST /api/v1/measurements/`` endpoint under gunicorn with
 two workers. Prints samples/s and the ratio of each to ``COPY``. Targets: service ≥ 0.5,
 HTTP ≥ 0.25. Runs in its own database (``slaportal_bench_ingest``; ``$BENCH_DATABASE_URL``
-overrides), whose measurements it empties between steps.
+overrides), whose measurements it empties between steps. The samples' dates are fixed
+(October 2026): nothing depends on the day it runs. A step that stores fewer rows than it
+was given is refused (status 1, one line, no figures).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bench.common import (
+    Refused,
     bench_url,
     free_port,
     machine,
@@ -110,6 +113,17 @@ def make_items(ids: list[int], count: int, seed: int = 7) -> list[dict]:
                 }
             )
     return items
+
+
+def check_stored(step: str, expected: int) -> None:
+    """Refuse a step that stored fewer (or more) samples than it was given."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM contracts_measurement")
+        stored = cursor.fetchone()[0]
+    if stored != expected:
+        raise Refused("bench.ingest", f"{step} stored {stored:,} of {expected:,} samples")
 
 
 def truncate() -> None:
@@ -211,12 +225,14 @@ def main() -> None:
     items = make_items(ids, args.samples)
     truncate()
     copy_seconds = copy_baseline(items)
+    check_stored("COPY", args.samples)
     copy_rate = args.samples / copy_seconds
     print(
         f"COPY baseline:     {args.samples:,} rows in {copy_seconds:6.2f} s = {copy_rate:10,.0f}/s"
     )
     truncate()
     service_seconds = service_run(items, args.batch)
+    check_stored("the service function", args.samples)
     service_rate = args.samples / service_seconds
     print(
         f"service function:  {args.samples:,} rows in {service_seconds:6.2f} s = "
@@ -225,6 +241,7 @@ def main() -> None:
     if args.http:
         truncate()
         http_seconds = http_run(items, args.http_batch, provider, url)
+        check_stored("the HTTP API", args.samples)
         http_rate = args.samples / http_seconds
         print(
             f"HTTP API (gunicorn, 2 workers, batches of {args.http_batch:,}): {http_seconds:6.2f} s"

@@ -240,7 +240,7 @@ PROFILE_CATEGORIES = [
     ("aggregate the samples (2 queries per chunk)", ("_batch_aggregates (",)),
     ("effective objectives (2 queries per chunk)", ("_plans (",)),
     ("relief, incidents, maintenance (3 queries)", ("_attach_relief (", "_uptime_inputs (")),
-    ("engine: measures, rules, explanations", ("credits/engine.py",)),
+    ("engine: measures, rules, explanations", ("/engine/",)),
     ("fingerprint of the statement", ("snapshot (", "sha256", "dumps (")),
     ("insert the statements and their lines", ("_write_many (",)),
     ("lock, latest revisions, commit", ("settle_periods (",)),
