@@ -47,6 +47,7 @@ from contracts.services.responsibilities import (
     save_lapse,
     save_responsibility,
 )
+from contracts.services.tickets import TicketsRecorded, delete_tickets, record_tickets
 
 __all__ = [
     "MAX_BATCH",
@@ -55,6 +56,7 @@ __all__ = [
     "CsvRejected",
     "CsvRowError",
     "ItemError",
+    "TicketsRecorded",
     "delete_contract",
     "delete_incident",
     "delete_lapse",
@@ -65,9 +67,11 @@ __all__ = [
     "delete_responsibility",
     "delete_service",
     "delete_service_level",
+    "delete_tickets",
     "record_lapse",
     "record_measurements",
     "record_measurements_csv",
+    "record_tickets",
     "remove_contract_service",
     "remove_inherited_service_level",
     "save_contract",

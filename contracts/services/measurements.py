@@ -83,7 +83,9 @@ def _parse_decimal(raw: Any) -> Decimal | None:
     return value
 
 
-def _parse_datetime(raw: Any) -> datetime:
+def parse_aware_datetime(raw: Any) -> datetime:
+    """An ISO 8601 date-time with its UTC offset (samples and tickets alike): a local
+    time without one could be any of 26 hours."""
     if isinstance(raw, datetime):
         value = raw
     else:
@@ -102,7 +104,8 @@ def _parse_datetime(raw: Any) -> datetime:
     return value
 
 
-def _parse_id(raw: Any) -> int:
+def parse_contract_service_id(raw: Any) -> int:
+    """The id of a contract service as posted (a number, or digits in a string)."""
     if isinstance(raw, bool):
         raise ValueError("must be a contract service id")
     try:
@@ -149,7 +152,7 @@ def record_measurements(
     for item in items:
         if isinstance(item, Mapping):
             with contextlib.suppress(ValueError):
-                ids.add(_parse_id(item.get("contract_service")))
+                ids.add(parse_contract_service_id(item.get("contract_service")))
     scope = contract_services if contract_services is not None else ContractService.objects
     known = scope.filter(pk__in=ids).select_related("contract")
     objectives = _objectives_by_service(known)
@@ -169,7 +172,7 @@ def record_measurements(
         item_errors: list[ItemError] = []
         cs_id = key = observed_at = value = ok = None
         try:
-            cs_id = _parse_id(item.get("contract_service"))
+            cs_id = parse_contract_service_id(item.get("contract_service"))
             if cs_id not in objectives:
                 raise ValueError(f"contract service {cs_id} does not exist")
         except ValueError as exc:
@@ -180,7 +183,7 @@ def record_measurements(
             item_errors.append(ItemError(index, "key", "must be a slug such as availability"))
             key = None
         try:
-            observed_at = _parse_datetime(item.get("observed_at"))
+            observed_at = parse_aware_datetime(item.get("observed_at"))
         except ValueError as exc:
             item_errors.append(ItemError(index, "observed_at", str(exc)))
         try:
