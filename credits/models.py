@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from contracts.models import Contract, ContractService, Organization, ServiceLevel
+from contracts.models import Contract, ContractService, Organization, ServiceLevel, Ticket
 from credits.querysets import (
     DisputeQuerySet,
     NotificationQuerySet,
@@ -85,7 +85,7 @@ class StatementLine(models.Model):
     key = models.SlugField(max_length=60)
     name = models.CharField(max_length=200)
     source_level = models.CharField(max_length=20)
-    indicator = models.CharField(max_length=10)
+    indicator = models.CharField(max_length=20)
     comparator = models.CharField(max_length=3)
     target = models.DecimalField(max_digits=14, decimal_places=4)
     credit_rule = models.JSONField(null=True, blank=True)
@@ -112,6 +112,41 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.amount}"
+
+
+class StatementLineTicket(models.Model):
+    """One ticket as a ticket line of a statement counted it: its clock in business,
+    stopped and wall-clock seconds, and whether it was within the threshold.
+
+    A snapshot like the line itself, immutable once issued: the ticket may change or go
+    later, the figures the customer was shown stay (only the link to a deleted ticket is
+    cleared, which the database allows as the one change).
+    """
+
+    line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="tickets")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="statement_lines"
+    )
+    reference = models.CharField(max_length=100)
+    priority = models.CharField(max_length=20)
+    opened_at = models.DateTimeField()
+    # The first response or the resolution the clock ran to; null while still open.
+    done_at = models.DateTimeField(null=True, blank=True)
+    business_seconds = models.BigIntegerField()
+    stopped_seconds = models.BigIntegerField()
+    wall_seconds = models.BigIntegerField()
+    within = models.BooleanField()
+
+    class Meta:
+        ordering = ["line_id", "within", "-business_seconds", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "reference"], name="statement_line_ticket_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.business_seconds} s"
 
 
 class StatementDocument(models.Model):
@@ -277,7 +312,8 @@ class Delivery(models.Model):
 
 
 class EarlyWarning(models.Model):
-    """Raised once per objective per open period, while the provider can still act."""
+    """Raised once per objective per open period, while the provider can still act; and
+    for a ticket objective, once per open ticket about to pass its threshold (``ticket``)."""
 
     class State(models.TextChoices):
         AT_RISK = "at_risk", "At risk"
@@ -293,6 +329,9 @@ class EarlyWarning(models.Model):
     projected_credit_percent = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     projected_amount = models.DecimalField(**MONEY, default=0)
     message = models.TextField()
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="early_warnings"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -300,7 +339,15 @@ class EarlyWarning(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["contract_service", "key", "period_start"],
+                condition=Q(ticket__isnull=True),
                 name="early_warning_once_per_period",
+            ),
+            # Once per ticket and objective, whichever period it is in: the run every
+            # quarter of an hour must not repeat it.
+            models.UniqueConstraint(
+                fields=["ticket", "key"],
+                condition=Q(ticket__isnull=False),
+                name="early_warning_once_per_ticket",
             ),
         ]
 
@@ -329,7 +376,7 @@ class OpenPeriodProgress(models.Model):
         ServiceLevel, on_delete=models.CASCADE, related_name="open_progress"
     )
     # The objective as it was judged: the state only means something against this target.
-    indicator = models.CharField(max_length=10)
+    indicator = models.CharField(max_length=20)
     comparator = models.CharField(max_length=3)
     target = models.DecimalField(max_digits=14, decimal_places=4)
     attainment = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)

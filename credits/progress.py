@@ -47,7 +47,7 @@ _UPDATED_FIELDS = [
 
 
 def _state(
-    objective: engine.Objective, measure: engine.Measure, elapsed: Fraction
+    objective: engine.Objective, measure: engine.ObjectiveMeasure, elapsed: Fraction
 ) -> tuple[str, Decimal | None, str]:
     """The state, projected credit percent and explanation of one measured objective."""
     if measure.attainment is None:
@@ -62,7 +62,7 @@ def record_progress(
     *,
     contract: Contract,
     period: engine.Period,
-    measured: Sequence[tuple[MeasuredTarget, engine.Measure, dict[str, object]]],
+    measured: Sequence[tuple[MeasuredTarget, engine.ObjectiveMeasure, dict[str, object]]],
     now: datetime,
 ) -> int:
     """Store the attainment so far of every objective measured in the contract's open

@@ -126,6 +126,7 @@ def _evaluate(
                 figures=figures,
                 result=result,
                 explanation=explanation,
+                tickets=None if target.tickets is None else target.tickets.records,
             )
         )
     cap = engine.apply_cap([line.result.amount for line in lines], at_risk, currency)

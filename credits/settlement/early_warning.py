@@ -3,6 +3,11 @@ objective already breached or burning its error budget fast enough to breach by 
 and every objective's attainment so far is recorded for the dashboard
 (:mod:`credits.progress`). The projection, of the attainment and of the credit, is the
 engine's.
+
+Ticket objectives also warn of single tickets: an open ticket whose clock passes the
+threshold within the next 30 business minutes (or already has) warns the provider once
+per ticket and objective, whichever run or period sees it first, with the credit the
+objective would earn once that ticket counts as breached.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import engine
@@ -24,6 +30,7 @@ from credits.settlement.inputs import Job
 from credits.settlement.measures import Measured, measure_many
 from credits.settlement.periods import local_today
 from credits.settlement.results import SettlementError
+from credits.settlement.tickets import tickets_at_risk
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +64,7 @@ def warn_open_periods(
         jobs.append(Job(contract, period, now))
         elapsed.append(share)
     created: list[EarlyWarning] = []
+    ticket_warnings: list[EarlyWarning] = []
     for job, share, outcome in zip(jobs, elapsed, measure_many(jobs) if jobs else [], strict=True):
         if isinstance(outcome, SettlementError):
             logger.warning("No early warning: %s", outcome)
@@ -64,6 +72,94 @@ def warn_open_periods(
         contract_services, measured = outcome
         record_progress(contract=job.contract, period=job.period, measured=measured, now=now)
         created += _warn(job.contract, job.period, share, contract_services, measured)
+        ticket_warnings += _ticket_warnings(
+            job.contract, job.period, contract_services, measured, now
+        )
+    return created + _create_once(ticket_warnings)
+
+
+def _fees_and_at_risk(
+    contract: Contract, period: engine.Period, contract_services: Sequence[ContractService]
+) -> tuple[dict[int, Decimal], Decimal | None]:
+    currency = contract.currency
+    fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
+    fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
+    fees_total = sum((engine.quantize_money(fee, currency) for fee in fees.values()), Decimal(0))
+    return fees, engine.at_risk_amount(contract.credit_cap_percent, fees_total, currency)
+
+
+def _ticket_warnings(
+    contract: Contract,
+    period: engine.Period,
+    contract_services: Sequence[ContractService],
+    measured: Measured,
+    now: datetime,
+) -> list[EarlyWarning]:
+    """Unsaved warnings for the open tickets of the contract's ticket objectives that are
+    close to or past their threshold."""
+    warnings: list[EarlyWarning] = []
+    fees: dict[int, Decimal] | None = None
+    at_risk: Decimal | None = None
+    for target, measure, _figures in measured:
+        if not isinstance(measure, engine.TicketMeasure):
+            continue
+        for found in tickets_at_risk(target, now):
+            if fees is None:
+                fees, at_risk = _fees_and_at_risk(contract, period, contract_services)
+            objective, cs = target.objective, target.contract_service
+            warning = engine.project_ticket_breach(
+                objective, measure, reference=found.record.reference, clock=found.clock
+            )
+            warnings.append(
+                EarlyWarning(
+                    contract_service=cs,
+                    key=objective.key,
+                    period_start=period.start,
+                    ticket_id=found.record.pk,
+                    state=warning.state,
+                    attainment=engine.stored_attainment(warning.attainment_so_far),
+                    projected_credit_percent=warning.projected_credit_percent or Decimal(0),
+                    projected_amount=engine.projected_credit_amount(
+                        objective,
+                        warning,
+                        fee=fees[cs.pk],
+                        currency=contract.currency,
+                        at_risk=at_risk,
+                    ),
+                    message=f"{cs.service.name}: {warning.explanation}",
+                )
+            )
+    return warnings
+
+
+def _create_once(warnings: Sequence[EarlyWarning]) -> list[EarlyWarning]:
+    """Store the ticket warnings not stored before and notify of each; the ones already
+    there are left alone. Two queries for any number; should another run store one of
+    them in between, the unique constraint decides, one by one."""
+    if not warnings:
+        return []
+    known = set(
+        EarlyWarning.objects.filter(
+            ticket_id__in={warning.ticket_id for warning in warnings}
+        ).values_list("ticket_id", "key")
+    )
+    new = {(w.ticket_id, w.key): w for w in warnings if (w.ticket_id, w.key) not in known}
+    if not new:
+        return []
+    try:
+        with transaction.atomic():
+            created = EarlyWarning.objects.bulk_create(list(new.values()))
+    except IntegrityError:
+        created = []
+        for warning in new.values():
+            try:
+                with transaction.atomic():
+                    warning.save()
+            except IntegrityError:
+                continue
+            created.append(warning)
+    for row in created:
+        notify_on_commit("early_warning", warning_id=row.pk)
     return created
 
 
@@ -75,10 +171,7 @@ def _warn(
     measured: Measured,
 ) -> list[EarlyWarning]:
     currency = contract.currency
-    fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
-    fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
-    fees_total = sum((engine.quantize_money(fee, currency) for fee in fees.values()), Decimal(0))
-    at_risk = engine.at_risk_amount(contract.credit_cap_percent, fees_total, currency)
+    fees, at_risk = _fees_and_at_risk(contract, period, contract_services)
     created_warnings = []
     for target, measure, _figures in measured:
         warning = engine.project_breach(target.objective, measure, elapsed)
@@ -89,6 +182,7 @@ def _warn(
             contract_service=cs,
             key=target.objective.key,
             period_start=period.start,
+            ticket=None,
             defaults={
                 "state": warning.state,
                 "attainment": engine.stored_attainment(warning.attainment_so_far),

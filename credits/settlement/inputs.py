@@ -7,14 +7,19 @@ two queries), the lapses of the customers' responsibilities that relieve the pro
 samples' figures aggregated in the database (on PostgreSQL one query for the whole batch,
 and one for the samples inside the lapses, which are subtracted), and the maintenance
 windows and provider incidents that shape uptime.
+
+An objective with a service calendar counts only the samples observed inside its service
+hours: its window is read as the service intervals inside it (``Target.hours``), each an
+index range scan of its own, so that the calendar costs no Python per sample.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -32,9 +37,23 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.selectors import EffectiveServiceLevels, effective_service_levels_of
-from credits.settlement.results import SettlementError
+from credits.settlement.results import SettlementError, TicketRecord
 
 Instants = tuple[datetime, datetime]
+Span = tuple[int, int]
+"""``[start, end)`` in whole epoch seconds, as the engine's calendars give them."""
+
+
+@dataclass(slots=True)
+class TicketInputs:
+    """One ticket objective's tickets in one period, the clock they were read with, and
+    each ticket's record by reference (for the statement's per-ticket detail)."""
+
+    clock: engine.BusinessClock
+    # The part of the period measured: [period start or contract start, its end or now).
+    window: Instants
+    tickets: list[engine.Ticket] = field(default_factory=list)
+    records: dict[str, TicketRecord] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -46,6 +65,10 @@ class Target:
     objective: engine.Objective
     linked_ids: set[int]
     relief: list[Instants] = field(default_factory=list)
+    # The service intervals inside the plan's window; None: the whole window counts.
+    hours: list[Span] | None = None
+    # A ticket objective's tickets and the clock they are read with.
+    tickets: TicketInputs | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +107,10 @@ def _targets(
         for level in entry.service_levels:
             objective = overrides.get(level.pk) or objectives.get(level.pk)
             if objective is None:
-                objective = objectives[level.pk] = level.as_objective()
+                objective = level.as_objective()
+                if level.priority and objective.priority is None:
+                    objective = dataclasses.replace(objective, priority=level.priority)
+                objectives[level.pk] = objective
             # A lapse linked to any objective of this key that applies to the service (the
             # one in force or one it refines) relieves the provider: refining an objective
             # for one service does not cancel the customer's obligation behind it.
@@ -171,6 +197,11 @@ def _sample_aggregates(
     scope, meeting, relief = Q(), Q(), Q()
     for target in targets:
         pair = Q(contract_service_id=target.contract_service.pk, key=target.objective.key)
+        if target.hours is not None:
+            inside = Q(pk__in=[])
+            for first, last in target.hours:
+                inside |= Q(observed_at__gte=_instant(first), observed_at__lt=_instant(last))
+            pair &= inside
         scope |= pair
         objective = target.objective
         if objective.indicator == "threshold":
@@ -224,6 +255,34 @@ CROSS JOIN LATERAL (
 ) AS a
 """
 _COUNTED = ("samples", "judged", "ok_count", "valued", "value_sum", "meeting")
+_SAMPLED = frozenset({"ratio", "threshold", "count"})
+
+
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def counted_intervals(target: Target, window: Instants) -> list[Instants]:
+    """The intervals of ``window`` whose samples count for the target: the window, or its
+    service intervals for an objective with a calendar."""
+    if target.hours is None:
+        return [window]
+    return [(_instant(first), _instant(last)) for first, last in target.hours]
+
+
+def _intersect(left: Sequence[Instants], right: Sequence[Instants]) -> list[Instants]:
+    """The instants in both lists of sorted, disjoint intervals."""
+    result: list[Instants] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        start, end = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
+        if start < end:
+            result.append((start, end))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return result
 
 
 def _merged(intervals: Iterable[Instants], window: Instants) -> list[Instants]:
@@ -271,15 +330,22 @@ def _batch_aggregates(
 ) -> list[dict[str, object]]:
     """The figures of every (target, window), in order, samples within the relief of a
     target left out: two queries (PostgreSQL). The samples inside the relief intervals are
-    counted apart and subtracted, which keeps the relief off the main query's path."""
+    counted apart and subtracted, which keeps the relief off the main query's path. A
+    target with a calendar sends one row per service interval of its window."""
+    counted = [counted_intervals(target, window) for target, window in sampled]
     whole = _interval_aggregates(
-        [(idx, target, window) for idx, (target, window) in enumerate(sampled)], len(sampled)
+        [
+            (idx, target, interval)
+            for idx, (target, _window) in enumerate(sampled)
+            for interval in counted[idx]
+        ],
+        len(sampled),
     )
     relieved = _interval_aggregates(
         [
             (idx, target, interval)
             for idx, (target, window) in enumerate(sampled)
-            for interval in _merged(target.relief, window)
+            for interval in _intersect(_merged(target.relief, window), counted[idx])
         ],
         len(sampled),
     )
@@ -299,7 +365,7 @@ def sample_figures(plans: Sequence[Plan]) -> dict[tuple[int, int], dict[str, obj
         (p, t, target)
         for p, plan in enumerate(plans)
         for t, target in enumerate(plan.targets)
-        if plan.window is not None and target.objective.indicator != "uptime"
+        if plan.window is not None and target.objective.indicator in _SAMPLED
     ]
     if not sampled:
         return {}

@@ -1,6 +1,9 @@
 """Each objective of a batch of contract periods measured: the figures read by
 :mod:`credits.settlement.inputs` turned into the engine's measures, with the exact figures
-a statement line stores and the relief granted for the customers' lapses.
+a statement line stores and the relief granted for the customers' lapses. Objectives with
+a service calendar are measured inside its service hours
+(:mod:`~credits.settlement.calendars`); ticket objectives from their tickets' clocks
+(:mod:`~credits.settlement.tickets`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from decimal import Decimal
 
 import engine
 from contracts.models import Contract, ContractService
+from credits.settlement.calendars import attach_calendars
 from credits.settlement.inputs import (
     Instants,
     Job,
@@ -23,9 +27,10 @@ from credits.settlement.inputs import (
     uptime_inputs,
 )
 from credits.settlement.results import SettlementError, canonical
+from credits.settlement.tickets import attach_tickets, load_tickets, measure_tickets
 
 # What measuring a contract period returns: each target, its measure and its figures.
-Measured = list[tuple[Target, engine.Measure, dict[str, object]]]
+Measured = list[tuple[Target, engine.ObjectiveMeasure, dict[str, object]]]
 
 
 def _measure_uptime(
@@ -47,12 +52,12 @@ def _measure_uptime(
         if overlaps(*interval, window)
     ]
     end = min(period.end_at, plan.job.until)
-    measure = engine.uptime_attainment(
-        period.start_at, end, [plan.active], windows, down, target.relief
-    )
+    # With a calendar only service hours are scheduled: they are the time the service runs.
+    active = [plan.active] if target.hours is None else target.hours
+    measure = engine.uptime_attainment(period.start_at, end, active, windows, down, target.relief)
     relieved = 0
     if target.relief:
-        unrelieved = engine.uptime_attainment(period.start_at, end, [plan.active], windows, down)
+        unrelieved = engine.uptime_attainment(period.start_at, end, active, windows, down)
         relieved = unrelieved.downtime_seconds - measure.downtime_seconds
     return measure, {
         "scheduled_seconds": measure.scheduled_seconds,
@@ -95,7 +100,9 @@ def measure_many(
     (or why that contract cannot be measured).
 
     A constant number of queries for any number of jobs: effective objectives (2), lapses,
-    the samples' aggregates, maintenance windows and incidents (1 each).
+    the samples' aggregates, maintenance windows and incidents (1 each); with ticket
+    objectives their tickets, events and lapses (3); with calendars the calendars and
+    their closures (2).
     """
     plans = plan_jobs(jobs)
     measured_plans = [plan for plan in plans if plan.window is not None]
@@ -104,6 +111,9 @@ def measure_many(
     incidents: Mapping[tuple[int, str], list[Instants]] = {}
     if measured_plans:
         attach_relief(measured_plans)
+        book = load_tickets(measured_plans)
+        attach_calendars(measured_plans, earliest=book.earliest)
+        attach_tickets(measured_plans, book)
         aggregates = sample_figures(plans)
         if any(t.objective.indicator == "uptime" for p in measured_plans for t in p.targets):
             maintenance, incidents = uptime_inputs(measured_plans)
@@ -115,8 +125,11 @@ def measure_many(
         measured: Measured = []
         if plan.window is not None:
             for t, target in enumerate(plan.targets):
+                measure: engine.ObjectiveMeasure
                 if target.objective.indicator == "uptime":
                     measure, figures = _measure_uptime(plan, target, maintenance, incidents)
+                elif target.objective.is_ticket:
+                    measure, figures = measure_tickets(target)
                 else:
                     measure, figures = _measure_samples(target, aggregates.get((p, t), {}))
                 measured.append((target, measure, figures))

@@ -7,7 +7,9 @@ are what a statement's fingerprint and its lines' stored figures are made of.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -37,17 +39,39 @@ def rule_json(rule: engine.CreditRule | None) -> dict[str, object] | None:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketRecord:
+    """A stored ticket as settlement read it, with the stops of its status events."""
+
+    pk: int
+    reference: str
+    priority: str
+    opened_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    stops: tuple[engine.Interval, ...]
+
+    def done_at(self, kind: str) -> datetime | None:
+        """When the clock of ``kind`` ended: the resolution, or the first response (a
+        ticket resolved without a recorded response was answered by its resolution)."""
+        if kind == "response":
+            return self.first_response_at or self.resolved_at
+        return self.resolved_at
+
+
+@dataclass(frozen=True, slots=True)
 class ComputedLine:
     """One (contract service, effective objective) of a period, as the engine judged it."""
 
     contract_service: ContractService
     service_level: ServiceLevel
     objective: engine.Objective
-    measure: engine.Measure
+    measure: engine.ObjectiveMeasure
     # The exact figures the attainment comes from, stored as the line's ``measure``.
     figures: dict[str, object]
     result: engine.LineResult
     explanation: str
+    # A ticket line's tickets by reference, for its per-ticket detail.
+    tickets: Mapping[str, TicketRecord] | None = None
 
     @property
     def no_data(self) -> bool:
@@ -57,20 +81,27 @@ class ComputedLine:
         """Everything about this line that a statement depends on (explanation excluded:
         a change of wording alone must not issue a new revision)."""
         objective = self.objective
+        terms: dict[str, object] = {
+            "key": objective.key,
+            "name": objective.name,
+            "indicator": objective.indicator,
+            "comparator": objective.comparator,
+            "target": canonical(objective.target),
+            "threshold": canonical(objective.threshold),
+            "threshold_comparator": objective.threshold_comparator,
+            "rule": rule_json(objective.rule),
+        }
+        # Only when set, so that the statements of objectives without them keep their
+        # fingerprints (settling them again is still "nothing changed").
+        if objective.in_service_hours:
+            terms["calendar"] = self.service_level.calendar_id
+        if objective.priority is not None:
+            terms["priority"] = objective.priority
         return {
             "contract_service": self.contract_service.pk,
             "service_level": self.service_level.pk,
             "source_level": self.service_level.level,
-            "objective": {
-                "key": objective.key,
-                "name": objective.name,
-                "indicator": objective.indicator,
-                "comparator": objective.comparator,
-                "target": canonical(objective.target),
-                "threshold": canonical(objective.threshold),
-                "threshold_comparator": objective.threshold_comparator,
-                "rule": rule_json(objective.rule),
-            },
+            "objective": terms,
             "measure": self.figures,
             "fee": str(self.result.fee),
             "attainment": fraction_text(self.result.attainment),
