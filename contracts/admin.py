@@ -31,6 +31,8 @@ from contracts.models import (
     ResponsibilityLapse,
     Service,
     ServiceLevel,
+    Ticket,
+    TicketEvent,
 )
 
 
@@ -68,6 +70,7 @@ _DELETES: dict[type[models.Model], Callable[[Any], Any]] = {
     Measurement: lambda o: services.delete_measurements(
         measurements=Measurement.objects.filter(pk=o.pk)
     ),
+    Ticket: lambda o: services.delete_tickets(tickets=Ticket.objects.filter(pk=o.pk)),
 }
 
 
@@ -319,6 +322,43 @@ class MeasurementAdmin(WritesThroughServices, admin.ModelAdmin):
 
     # Samples enter through record_measurements (the API, CSV uploads), which checks a
     # batch against the objectives in force; here they are read, or deleted.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TicketEventInline(admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    fields = ["at", "status"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(WritesThroughServices, admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "priority",
+        "contract_service",
+        "opened_at",
+        "first_response_at",
+        "resolved_at",
+    ]
+    list_filter = ["priority", "contract_service__contract__provider"]
+    search_fields = ["reference", "title", "contract_service__contract__reference"]
+    list_select_related = ["contract_service__contract", "contract_service__service"]
+    date_hierarchy = "opened_at"
+    inlines = [TicketEventInline]
+
+    # Tickets enter through record_tickets (the API), which checks a batch against the
+    # contract's priorities and replaces a ticket's history whole; here they are read, or
+    # deleted.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -8,7 +8,12 @@ an existing one — telling an outsider which ids exist.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters as filters
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 
 from contracts.models import (
     Contract,
@@ -22,6 +27,7 @@ from contracts.models import (
     ResponsibilityLapse,
     Service,
     ServiceLevel,
+    Ticket,
 )
 
 
@@ -29,12 +35,30 @@ def by_id(field_name: str, help_text: str = "") -> filters.NumberFilter:
     return filters.NumberFilter(field_name=field_name, help_text=help_text or None)
 
 
+class UTCDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, handed to the database in UTC: Python takes offsets up to
+    ±23:59, PostgreSQL refuses those beyond ±15:59 with an error."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Enter a date-time within the years 1 to 9999.") from None
+
+
+class UTCDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UTCDateTimeField
+
+
 def at_or_after(field_name: str, **extra: str) -> filters.IsoDateTimeFilter:
-    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte", **extra)
+    return UTCDateTimeFilter(field_name=field_name, lookup_expr="gte", **extra)
 
 
 def before(field_name: str, **extra: str) -> filters.IsoDateTimeFilter:
-    return filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt", **extra)
+    return UTCDateTimeFilter(field_name=field_name, lookup_expr="lt", **extra)
 
 
 class OrganizationFilter(filters.FilterSet):
@@ -152,3 +176,27 @@ class MeasurementFilter(filters.FilterSet):
     class Meta:
         model = Measurement
         fields = ["contract_service", "key", "observed_after", "observed_before"]
+
+
+class TicketFilter(filters.FilterSet):
+    contract = by_id("contract_service__contract_id")
+    contract_service = by_id("contract_service_id")
+    priority = filters.CharFilter()
+    opened_after = at_or_after("opened_at", help_text="Inclusive, ISO 8601.")
+    opened_before = before("opened_at", help_text="Exclusive, ISO 8601.")
+    open = filters.BooleanFilter(
+        field_name="resolved_at",
+        lookup_expr="isnull",
+        help_text="true: not resolved yet; false: resolved.",
+    )
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "contract",
+            "contract_service",
+            "priority",
+            "opened_after",
+            "opened_before",
+            "open",
+        ]

@@ -18,5 +18,6 @@ router.register(
 router.register("maintenance-windows", views.MaintenanceWindowViewSet, basename="maintenancewindow")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("measurements", views.MeasurementViewSet, basename="measurement")
+router.register("tickets", views.TicketViewSet, basename="ticket")
 
 urlpatterns = router.urls

@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, status
+from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser
@@ -32,17 +33,20 @@ from contracts.models import (
     ResponsibilityLapse,
     Service,
     ServiceLevel,
+    Ticket,
+    TicketEvent,
 )
 from contracts.selectors import effective_service_levels
 from contracts.services import (
     MAX_BATCH,
     BatchRejected,
     record_measurements,
+    record_tickets,
     remove_contract_service,
 )
 from slaportal.api.errors import Conflict
 from slaportal.api.parsers import SafeJSONParser
-from slaportal.api.viewsets import ScopedViewSet
+from slaportal.api.viewsets import ScopedGenericViewSet, ScopedViewSet
 
 
 class OrganizationViewSet(ScopedViewSet):
@@ -189,7 +193,7 @@ class IncidentViewSet(ScopedViewSet):
 # --------------------------------------------------------------------------- measurements
 
 
-class MeasurementRows(list):
+class CSVItems(list):
     """Rows of a CSV body as items, with the file line each one started on."""
 
     lines: list[int]
@@ -199,18 +203,19 @@ class MeasurementRows(list):
         self.lines = []
 
 
-class MeasurementCSVParser(BaseParser):
-    """``text/csv`` with the header ``contract_service,key,observed_at,value,ok``.
+class CSVItemsParser(BaseParser):
+    """``text/csv`` whose header names the fields of the items, ``columns`` in any order.
 
-    Columns may come in any order; a missing column reads as empty cells and an extra
-    one is reported per row, exactly as an unknown field of a JSON item."""
+    A missing column reads as empty cells and an extra one is reported per row, exactly
+    as an unknown field of a JSON item."""
 
     media_type = "text/csv"
+    columns: ClassVar[str]
 
     def parse(
         self, stream: Any, media_type: str | None = None, parser_context: Any = None
-    ) -> MeasurementRows:
-        rows = MeasurementRows()
+    ) -> CSVItems:
+        rows = CSVItems()
         if stream is None:
             return rows
         try:
@@ -222,8 +227,7 @@ class MeasurementCSVParser(BaseParser):
             header = [name.strip() for name in next(reader, [])]
             if "contract_service" not in header:
                 raise exceptions.ParseError(
-                    "The first line must name the columns: contract_service,key,"
-                    "observed_at,value,ok."
+                    f"The first line must name the columns: {self.columns}."
                 )
             for row in reader:
                 if not any(cell.strip() for cell in row):
@@ -239,6 +243,22 @@ class MeasurementCSVParser(BaseParser):
         except csv.Error as exc:
             raise exceptions.ParseError(f"Line {reader.line_num}: {exc}") from None
         return rows
+
+
+class MeasurementCSVParser(CSVItemsParser):
+    columns = "contract_service,key,observed_at,value,ok"
+
+
+def batch_rejected(rejected: BatchRejected, data: Any) -> Response:
+    """400 naming every bad item, with its line in the file for a CSV body."""
+    lines = getattr(data, "lines", None)
+    errors = []
+    for error in rejected.errors:
+        entry = error.as_dict()
+        if lines is not None and error.index < len(lines):
+            entry["line"] = lines[error.index]
+        errors.append(entry)
+    return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
 class MeasurementCursorPagination(CursorPagination):
@@ -284,12 +304,81 @@ class MeasurementViewSet(ScopedViewSet):
                 items=items, contract_services=ContractService.objects.editable_by(request.user)
             )
         except BatchRejected as rejected:
-            lines = getattr(data, "lines", None)
-            errors = []
-            for error in rejected.errors:
-                entry = error.as_dict()
-                if lines is not None and error.index < len(lines):
-                    entry["line"] = lines[error.index]
-                errors.append(entry)
-            return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+            return batch_rejected(rejected, data)
         return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+
+# --------------------------------------------------------------------------- tickets
+
+
+class TicketCSVParser(CSVItemsParser):
+    columns = (
+        "contract_service,reference,priority,title,opened_at,first_response_at,resolved_at,events"
+    )
+
+
+TICKETS_CSV = """One row per ticket, the header naming the columns in any order: \
+`contract_service,reference,priority,title,opened_at,first_response_at,resolved_at,events`. \
+`title`, `first_response_at`, `resolved_at` and `events` may be empty or left out. \
+`events` holds the ticket's whole status history, oldest first, as \
+`status@date-time` separated by `;`, e.g. \
+`open@2026-11-03T10:00:00+01:00;waiting_on_customer@2026-11-03T11:00:00+01:00;\
+in_progress@2026-11-03T14:00:00+01:00;resolved@2026-11-03T16:30:00+01:00`. \
+An error names the row's `index` (from 0) and its `line` in the file (the header is 1); \
+a bad event is named by its position in the cell, e.g. `events[1].at`."""
+
+
+@extend_schema_view(
+    create=extend_schema(
+        request={
+            "application/json": serializers.TicketBatchSerializer,
+            "text/csv": OpenApiTypes.STR,
+        },
+        responses={
+            200: OpenApiResponse(
+                serializers.TicketsRecordedSerializer,
+                "Stored; no ticket of the batch was new to the portal.",
+            ),
+            201: OpenApiResponse(
+                serializers.TicketsRecordedSerializer, "Stored; at least one ticket is new."
+            ),
+            400: OpenApiResponse(
+                serializers.TicketsRejectedSerializer,
+                "The batch was refused whole: every bad item with its index, field and "
+                "reason (and its line, for CSV).",
+            ),
+        },
+        summary="Record tickets with their status events: one or up to 10,000 (JSON or CSV), "
+        "upserted by (contract_service, reference).",
+        description="A ticket sent again replaces the stored one, its events included; one "
+        "sent exactly as stored counts as `unchanged`. Date-times need a UTC offset and may "
+        "not lie in the future. Events are the ticket's full history, oldest first, none "
+        "before `opened_at`; the clock stops while a ticket is `waiting_on_customer` and "
+        "while it stands `resolved` before a `reopened`.\n\n" + TICKETS_CSV,
+    ),
+)
+class TicketViewSet(ScopedGenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Tickets of the contract services and their status events, oldest first. Customers
+    read the tickets of their contracts; providers' editors post them."""
+
+    model = Ticket
+    serializer_class = serializers.TicketSerializer
+    filterset_class = filters.TicketFilter
+    parser_classes = [SafeJSONParser, TicketCSVParser]
+    list_select_related = ("contract_service",)
+    list_prefetch_related = (
+        models.Prefetch("events", queryset=TicketEvent.objects.order_by("at", "pk")),
+    )
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().order_by("-opened_at", "-pk")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = request.data
+        items = [data] if isinstance(data, Mapping) else data
+        try:
+            recorded = record_tickets(user=request.user, items=items, now=timezone.now())
+        except BatchRejected as rejected:
+            return batch_rejected(rejected, data)
+        answer = status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK
+        return Response(recorded.as_dict(), status=answer)

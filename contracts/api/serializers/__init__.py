@@ -37,6 +37,15 @@ from contracts.api.serializers.rules import (
     ThresholdComparatorField,
     rule_json,
 )
+from contracts.api.serializers.tickets import (
+    TicketBatchSerializer,
+    TicketErrorSerializer,
+    TicketEventSerializer,
+    TicketInputSerializer,
+    TicketSerializer,
+    TicketsRecordedSerializer,
+    TicketsRejectedSerializer,
+)
 
 __all__ = [
     "ContractSerializer",
@@ -60,6 +69,13 @@ __all__ = [
     "ServiceSerializer",
     "SourceLevelField",
     "ThresholdComparatorField",
+    "TicketBatchSerializer",
+    "TicketErrorSerializer",
+    "TicketEventSerializer",
+    "TicketInputSerializer",
+    "TicketSerializer",
+    "TicketsRecordedSerializer",
+    "TicketsRejectedSerializer",
     "describe_service_level",
     "effective_service_levels_json",
     "providers_edited_by",
