@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from contracts.models import Ticket, TicketEvent
 from contracts.services import MAX_BATCH, BatchRejected, record_tickets
@@ -308,3 +309,25 @@ def test_a_batch_takes_the_same_queries_whatever_its_size(personas, cs):
     assert changed <= thousand
     assert Ticket.objects.filter(title="Mail is back").count() == 1000
     assert TicketEvent.objects.count() == 4004
+
+
+def test_operators_read_tickets_in_the_admin_and_delete_them_with_their_events(
+    personas, cs, client
+):
+    record(personas.provider_editor, [ticket(cs), ticket(cs, "INC-2")])
+    client.force_login(personas.operator)
+    first = Ticket.objects.get(reference="INC-1")
+    changelist = client.get(reverse("admin:contracts_ticket_changelist"))
+    assert changelist.status_code == 200
+    assert b"INC-2" in changelist.content
+    page = client.get(reverse("admin:contracts_ticket_change", args=[first.pk]))
+    assert page.status_code == 200
+    assert b"waiting_on_customer" in page.content or b"Waiting on the customer" in page.content
+    assert b'name="_save"' not in page.content  # read only: tickets enter through the API
+    assert client.get(reverse("admin:contracts_ticket_add")).status_code == 403
+    deleted = client.post(
+        reverse("admin:contracts_ticket_delete", args=[first.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 302
+    assert list(Ticket.objects.values_list("reference", flat=True)) == ["INC-2"]
+    assert TicketEvent.objects.count() == 4
