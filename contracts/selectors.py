@@ -1,5 +1,5 @@
-"""Reads of the contracts app: the objectives that apply to a contract, and the
-effective ones.
+"""Reads of the contracts app: the objectives that apply to a contract, the effective
+ones, and service calendars as the engine and the calendar page read them.
 
 An objective applies to a contract at any level of the hierarchy (SPEC §3): the
 provider's corporate objectives, its service objectives for the services the contract
@@ -7,6 +7,11 @@ includes, and the contract's own (contract-wide and per contract service). The e
 objective of a contract service for a key is the most specific one that applies:
 contract_service > customer > service > corporate. A more specific objective with
 ``enabled = False`` removes the key. Two queries whatever the size of the contract.
+
+A service calendar (SPEC §6) is read for a range of time: its public holidays for the
+years the range touches, its closures inside those years (from a prefetch when there is
+one), as an engine calendar (:func:`engine_calendar`) or day by day for people
+(:func:`calendar_timeline`).
 """
 
 from __future__ import annotations
@@ -14,10 +19,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
-from contracts.models import Contract, ContractService, ServiceLevel
+import engine
+from contracts.models import (
+    CalendarClosure,
+    Contract,
+    ContractService,
+    ServiceCalendar,
+    ServiceLevel,
+)
+from engine.calendars import format_time_of_day, local_to_epoch
 
 LEVEL_RANK = {"contract_service": 0, "customer": 1, "service": 2, "corporate": 3}
 
@@ -161,3 +176,154 @@ def effective_service_level(contract_service: ContractService, key: str) -> Serv
         if sl.key == key:
             return sl
     return None
+
+
+# --------------------------------------------------------------------------- calendars
+
+
+def _local_day(value: date | datetime, zone: ZoneInfo) -> date:
+    if isinstance(value, datetime):
+        return value.astimezone(zone).date() if value.tzinfo else value.date()
+    return value
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(local_to_epoch(day, 0, zone), zone)
+
+
+def _closures_between(calendar: ServiceCalendar, first: date, last: date) -> list[CalendarClosure]:
+    """The calendar's closures touching the local days ``first``..``last`` (inclusive),
+    from the prefetched closures when there are some, so that a batch of calendars costs
+    one query."""
+    zone = ZoneInfo(calendar.timezone)
+    low, high = _midnight(first, zone), _midnight(last + timedelta(days=1), zone)
+    if "closures" in getattr(calendar, "_prefetched_objects_cache", {}):
+        return [
+            closure
+            for closure in calendar.closures.all()
+            if (closure.day is not None and first <= closure.day <= last)
+            or (closure.day is None and closure.start < high and closure.end > low)
+        ]
+    return list(
+        calendar.closures.filter(Q(day__gte=first, day__lte=last) | Q(start__lt=high, end__gt=low))
+    )
+
+
+def _years(calendar: ServiceCalendar, start: date | datetime, end: date | datetime) -> range:
+    # A day of margin: an instant near midnight UTC may fall on the neighbouring local day.
+    zone = ZoneInfo(calendar.timezone)
+    first = _local_day(start, zone) - timedelta(days=1)
+    last = _local_day(end, zone) + timedelta(days=1)
+    return range(first.year, last.year + 1)
+
+
+def engine_calendar(
+    calendar: ServiceCalendar, start: date | datetime, end: date | datetime
+) -> engine.ServiceCalendar:
+    """The engine's calendar for reading ``[start, end)``: service hours, the named public
+    holidays and the closures of every year the range touches in the calendar's zone.
+    Time outside those years is read without its holidays, so build it for the range a
+    computation reads (a settlement period and its oldest ticket)."""
+    years = _years(calendar, start, end)
+    closures = _closures_between(calendar, date(years[0], 1, 1), date(years[-1], 12, 31))
+    return calendar.to_engine(years, closures)
+
+
+def holidays_between(calendar: ServiceCalendar, start: date, end: date) -> dict[date, str]:
+    """The calendar's public holidays on the days ``[start, end)``, named, in date order
+    (none without a country)."""
+    holidays = calendar.public_holidays(range(start.year, end.year + 1))
+    return {day: name for day, name in holidays.items() if start <= day < end}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineDay:
+    """One local day of a calendar as people read it.
+
+    ``hours`` are the local ``(start, end)`` times the calendar is open that day ("24:00"
+    is the next midnight), timed closures already cut out; ``closed`` is a day closed by
+    a holiday or a closure (``name`` says which), ``closures`` the timed closures that
+    touch the day as local ``(start, end, name)``; ``minutes`` the service minutes, which
+    on a DST day are what the clock shows (00:00–24:00 is 1,380 in spring)."""
+
+    day: date
+    hours: tuple[tuple[str, str], ...]
+    closed: bool
+    name: str
+    closures: tuple[tuple[str, str, str], ...]
+    minutes: int
+
+    @property
+    def text(self) -> str:
+        """ "08:00–18:00", "Closed: Labor Day", "No service", "08:00–14:00 (closed
+        14:00–16:00: Team offsite)"."""
+        if self.closed:
+            return f"Closed: {self.name}" if self.name else "Closed"
+        if not self.hours:
+            return "No service"
+        text = ", ".join(f"{start}–{end}" for start, end in self.hours)
+        if self.closures:
+            parts = "; ".join(
+                f"{start}–{end}" + (f": {name}" if name else "")
+                for start, end, name in self.closures
+            )
+            text += f" (closed {parts})"
+        return text
+
+
+def _local_time(seconds: int, day: date, zone: ZoneInfo) -> str:
+    local = datetime.fromtimestamp(seconds, zone)
+    if local.date() > day:
+        return "24:00"
+    return format_time_of_day(local.hour * 3600 + local.minute * 60 + local.second)
+
+
+def calendar_timeline(
+    calendar: ServiceCalendar, start: date, weeks: int = 4, *, end: date | None = None
+) -> list[TimelineDay]:
+    """The calendar day by day from the local date ``start``, for ``weeks`` weeks (or up
+    to ``end``, exclusive): each day's service hours as local times, or closed with the
+    holiday's or closure's name. Two queries whatever the length."""
+    end = end if end is not None else start + timedelta(weeks=weeks)
+    zone = ZoneInfo(calendar.timezone)
+    built = engine_calendar(calendar, start, end)
+    names = {closed.day: closed.name for closed in built.closed_days}
+    timed = [
+        closure
+        for closure in _closures_between(calendar, start, end - timedelta(days=1))
+        if closure.day is None
+    ]
+    days: list[TimelineDay] = []
+    day = start
+    while day < end:
+        low = local_to_epoch(day, 0, zone)
+        high = local_to_epoch(day + timedelta(days=1), 0, zone)
+        spans = engine.service_intervals(built, low, high)
+        touching = tuple(
+            (
+                _local_time(max(engine.to_epoch_seconds(closure.start), low), day, zone),
+                _local_time(min(engine.to_epoch_seconds(closure.end), high), day, zone),
+                closure.name,
+            )
+            for closure in timed
+            if closure.start < _midnight(day + timedelta(days=1), zone)
+            and closure.end > _midnight(day, zone)
+        )
+        scheduled = bool(built.hours[day.weekday()])
+        closed_day = day in names
+        closed = closed_day or (scheduled and not spans and bool(touching))
+        name = names.get(day, "") if closed_day else " / ".join(n for _, _, n in touching if n)
+        days.append(
+            TimelineDay(
+                day=day,
+                hours=tuple(
+                    (_local_time(a, day, zone), _local_time(b, day, zone)) for a, b in spans
+                ),
+                closed=closed,
+                name=name if closed else "",
+                closures=() if closed else touching,
+                minutes=sum(b - a for a, b in spans) // 60,
+            )
+        )
+        day += timedelta(days=1)
+    return days

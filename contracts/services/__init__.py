@@ -5,6 +5,15 @@ Each job has its module; the names callers use are importable from here, so
 same wherever a write lives.
 """
 
+from contracts.services.calendars import (
+    IcsImport,
+    add_closure,
+    create_calendar,
+    delete_calendar,
+    import_ics,
+    remove_closure,
+    update_calendar,
+)
 from contracts.services.contracts import (
     delete_contract,
     delete_service,
@@ -55,8 +64,12 @@ __all__ = [
     "BatchRejected",
     "CsvRejected",
     "CsvRowError",
+    "IcsImport",
     "ItemError",
     "TicketsRecorded",
+    "add_closure",
+    "create_calendar",
+    "delete_calendar",
     "delete_contract",
     "delete_incident",
     "delete_lapse",
@@ -68,10 +81,12 @@ __all__ = [
     "delete_service",
     "delete_service_level",
     "delete_tickets",
+    "import_ics",
     "record_lapse",
     "record_measurements",
     "record_measurements_csv",
     "record_tickets",
+    "remove_closure",
     "remove_contract_service",
     "remove_inherited_service_level",
     "save_contract",
@@ -85,4 +100,5 @@ __all__ = [
     "save_service",
     "save_service_level",
     "terminate_contract",
+    "update_calendar",
 ]
