@@ -974,6 +974,7 @@ def write_book(
     from django.db import connection, transaction
 
     from bench.common import progress
+    from contracts.models import Contract
 
     validate(spec)
     started = time.perf_counter()
@@ -987,6 +988,8 @@ def write_book(
         f"contracts, {total_samples:,} samples"
     )
     now = datetime.now(UTC)
+    # COPY knows no model defaults: the contracts' ticket priorities are the model's.
+    priorities = json.dumps(Contract._meta.get_field("ticket_priorities").get_default())
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # the psycopg cursor: COPY lives there
         ensure_marker_table(cursor)
@@ -1025,12 +1028,12 @@ def write_book(
             [
                 "id", "provider_id", "customer_id", "reference", "title", "currency",
                 "start_date", "end_date", "status", "settlement_period", "timezone",
-                "credit_cap_percent", "settlement_delay_days", "created_at",
+                "credit_cap_percent", "settlement_delay_days", "created_at", "ticket_priorities",
             ],
             [
                 (
                     c.id, c.provider, c.customer, c.reference, c.title, c.currency, c.start,
-                    c.end, c.status, c.period, c.tz, c.cap, c.delay, now,
+                    c.end, c.status, c.period, c.tz, c.cap, c.delay, now, priorities,
                 )
                 for c in book.contracts
             ],
@@ -1047,13 +1050,13 @@ def write_book(
             [
                 "id", "level", "provider_id", "contract_id", "service_id", "key", "name",
                 "indicator", "comparator", "target", "threshold", "threshold_comparator",
-                "enabled", "credit_rule",
+                "enabled", "credit_rule", "priority",
             ],
             [
                 (
                     o.id, o.level, o.provider, o.contract, o.service, o.key, o.name, o.indicator,
                     o.comparator, o.target, o.threshold, o.threshold_comparator, o.enabled,
-                    None if o.rule is None else json.dumps(o.rule),
+                    None if o.rule is None else json.dumps(o.rule), "",
                 )
                 for o in book.objectives
             ],

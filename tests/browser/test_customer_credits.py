@@ -28,7 +28,7 @@ from tests.factories import (
     ResponsibilityLapseFactory,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.dates, pytest.mark.django_db(transaction=True)]
 
 
 def _months_back(count: int) -> list:

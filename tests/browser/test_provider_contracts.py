@@ -159,6 +159,7 @@ def reporting(personas):
     return objective, cs, month
 
 
+@pytest.mark.dates
 def test_an_editor_previews_a_rule_and_uploads_a_csv_with_a_bad_row(
     personas, reporting, login, page, tmp_path
 ):
@@ -213,6 +214,7 @@ def test_an_editor_previews_a_rule_and_uploads_a_csv_with_a_bad_row(
     assert objective.credit_rule["kind"] == "per_step"  # the preview saved nothing
 
 
+@pytest.mark.dates
 def test_an_editor_settles_a_period_reads_the_statement_and_prints_the_schedule(
     personas, reporting, login, page
 ):

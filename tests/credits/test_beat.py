@@ -18,7 +18,7 @@ from tests.credits.test_settlement_worker import book_with_samples, first_of_mon
 from tests.factories import CustomerFactory, MembershipFactory, ProviderFactory
 from tests.processes import ROOT, wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.dates, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from tests.credits.settlement_book import contract, objective, ratio, service
 from tests.factories import CustomerFactory, MembershipFactory, ProviderFactory, UserFactory
 from tests.processes import CeleryWorker, wait_for
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.dates, pytest.mark.django_db(transaction=True)]
 
 PRIVATE_REDIS_PORT = 6391
 PRIVATE_BROKER = f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
