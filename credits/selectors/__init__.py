@@ -21,6 +21,7 @@ from credits.selectors.dashboard import (
 )
 from credits.selectors.dashboard_stamp import DashboardStamp, dashboard_stamp
 from credits.selectors.disputes import dispute_list
+from credits.selectors.line_tickets import LineTickets, line_tickets
 from credits.selectors.objectives import (
     AttainmentPoint,
     ObjectiveHistory,
@@ -45,6 +46,7 @@ __all__ = [
     "ContractCredit",
     "Dashboard",
     "DashboardStamp",
+    "LineTickets",
     "MonthCredit",
     "ObjectiveHistory",
     "ObjectiveStatus",
@@ -55,6 +57,7 @@ __all__ = [
     "dispute_list",
     "get_statement",
     "latest_revisions",
+    "line_tickets",
     "objective_history",
     "open_period_objectives",
     "recent_lapses",

@@ -1,0 +1,472 @@
+"""Settling ticket objectives: business-hour clocks that stop, the period a ticket counts in,
+the per-ticket detail of a statement line, early warnings of single tickets, and the
+queries of a batch (SPEC §6, E8)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from contracts.models import CalendarClosure, Responsibility, ServiceLevel, Ticket, TicketEvent
+from credits import notify
+from credits.models import EarlyWarning, OpenPeriodProgress, StatementLine, StatementLineTicket
+from credits.selectors import line_tickets
+from credits.settlement import SettlementResult, settle_period, settle_periods, warn_early
+from tests.credits.settlement_book import at, contract, objective, ratio, service
+from tests.credits.test_settlement_calendars import calendar, with_calendar
+from tests.factories import (
+    CustomerFactory,
+    MembershipFactory,
+    ResponsibilityLapseFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NOVEMBER = date(2026, 11, 1)
+DECEMBER = date(2026, 12, 1)
+AFTER_NOVEMBER = at(2026, 12, 5)
+AFTER_DECEMBER = at(2027, 1, 5)
+PER_STEP = {"kind": "per_step", "step": "5", "percent": "2"}
+NINE_TO_FIVE = [[["09:00", "17:00"]] for _ in range(5)] + [[], []]
+
+
+def berlin(*args: int):
+    return at(*args, tz="Europe/Berlin")
+
+
+def ticket_objective(
+    c,
+    cs,
+    *,
+    cal=None,
+    indicator="resolution_time",
+    key="resolution-p1",
+    threshold="240",
+    target="90",
+    priority="P1",
+):
+    level = ServiceLevel(
+        level="contract_service",
+        provider=c.provider,
+        contract=c,
+        service=cs.service,
+        key=key,
+        name=key.replace("-", " ").capitalize(),
+        indicator=indicator,
+        comparator="gte",
+        target=Decimal(target),
+        threshold=Decimal(threshold),
+        credit_rule=PER_STEP,
+        priority=priority,
+        calendar=cal,
+    )
+    level.full_clean()
+    level.save()
+    return level
+
+
+def ticket(cs, reference, opened, resolved=None, *, responded=None, priority="P1", events=()):
+    created = Ticket.objects.create(
+        contract_service=cs,
+        reference=reference,
+        priority=priority,
+        opened_at=opened,
+        first_response_at=responded,
+        resolved_at=resolved,
+    )
+    TicketEvent.objects.bulk_create(
+        TicketEvent(ticket=created, at=moment, status=status) for moment, status in events
+    )
+    return created
+
+
+def desk(tz="Europe/Berlin", **calendar_fields):
+    """A monthly service desk contract measured in Mon–Fri 09:00–17:00 of ``tz``."""
+    c = contract(tz=tz, cap="100")
+    cs = service(c, fee="3000.00", name="Service desk")
+    cal = calendar(c.provider, tz=tz, hours=NINE_TO_FIVE, **calendar_fields)
+    level = ticket_objective(c, cs, cal=cal)
+    return c, cs, level
+
+
+def e8_tickets(cs):
+    ticket(cs, "INC-3", berlin(2026, 11, 6, 16), berlin(2026, 11, 9, 11))
+    ticket(
+        cs,
+        "INC-5",
+        berlin(2026, 11, 10, 10),
+        berlin(2026, 11, 10, 16, 30),
+        events=[
+            (berlin(2026, 11, 10, 10), "open"),
+            (berlin(2026, 11, 10, 11), "waiting_on_customer"),
+            (berlin(2026, 11, 10, 14), "in_progress"),
+            (berlin(2026, 11, 10, 16, 30), "resolved"),
+        ],
+    )
+    ticket(cs, "INC-7", berlin(2026, 11, 11, 9), berlin(2026, 11, 11, 14, 30))
+    # Another priority: not a P1 objective's ticket.
+    ticket(cs, "INC-8", berlin(2026, 11, 12, 9), berlin(2026, 11, 13, 17), priority="P2")
+
+
+def settle(c, start=NOVEMBER, now=AFTER_NOVEMBER):
+    return settle_period(contract=c, period_start=start, now=now).statement
+
+
+def detail(line) -> dict[str, tuple]:
+    return {
+        row.reference: (
+            row.business_seconds // 60,
+            row.stopped_seconds // 60,
+            row.wall_seconds // 60,
+            row.within,
+            row.done_at is None,
+        )
+        for row in line.tickets.all()
+    }
+
+
+# --------------------------------------------------------------------------- E8
+
+
+def test_e8_two_of_three_p1_tickets_within_4_business_hours_breach_90():
+    c, cs, _level = desk()
+    e8_tickets(cs)
+
+    line = settle(c).lines.get()
+
+    assert line.indicator == "resolution_time"
+    assert line.attainment.quantize(Decimal("0.001")) == Decimal("66.667")
+    assert line.met is False
+    # 23.333 points short: 5 started steps of 5 points, 2 % each, of 3,000.00 EUR.
+    assert line.amount == Decimal("300.00")
+    assert line.explanation == (
+        "Resolution p1 (Service desk): 2 of 3 P1 tickets resolved within 4 business hours "
+        "(66.667 %); worst: INC-7 330 business minutes; INC-5 210 (180 stopped); against a "
+        "target of at least 90 %, 23.333 points short; 5 started steps of 5 at 2 % each = "
+        "10 % of 3,000.00 EUR = 300.00 EUR."
+    )
+    assert line.measure["within"] == 2
+    assert line.measure["total"] == 3
+    assert line.measure["priority"] == "P1"
+    assert detail(line) == {
+        "INC-3": (180, 0, 67 * 60, True, False),
+        "INC-5": (210, 180, 390, True, False),
+        "INC-7": (330, 0, 330, False, False),
+    }
+
+
+def test_the_drill_down_lists_every_ticket_breached_first_and_outsiders_see_nothing():
+    c, cs, _level = desk()
+    e8_tickets(cs)
+    line = settle(c).lines.get()
+    provider_user, customer_user, stranger = UserFactory(), UserFactory(), UserFactory()
+    MembershipFactory(user=provider_user, organization=c.provider)
+    MembershipFactory(user=customer_user, organization=c.customer)
+    MembershipFactory(user=stranger, organization=CustomerFactory())
+
+    for user in (provider_user, customer_user):
+        read = line_tickets(user, line.pk)
+        assert read.line == line
+        assert [row.reference for row in read.tickets] == ["INC-7", "INC-5", "INC-3"]
+        assert read.tickets[0].ticket.reference == "INC-7"
+    for outsider in (stranger, None):
+        with pytest.raises(StatementLine.DoesNotExist):
+            line_tickets(outsider, line.pk)
+
+
+def test_a_line_s_tickets_are_immutable_but_a_deleted_ticket_leaves_its_figures():
+    c, cs, _level = desk()
+    e8_tickets(cs)
+    line = settle(c).lines.get()
+    row = line.tickets.get(reference="INC-7")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StatementLineTicket.objects.filter(pk=row.pk).update(business_seconds=0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StatementLineTicket.objects.filter(pk=row.pk).delete()
+    Ticket.objects.filter(reference="INC-7").delete()
+
+    row.refresh_from_db()
+    assert row.ticket is None
+    assert (row.reference, row.business_seconds, row.within) == ("INC-7", 330 * 60, False)
+
+
+def test_settling_again_with_nothing_changed_returns_the_same_statement_and_a_new_event_does_not():
+    c, cs, _level = desk()
+    e8_tickets(cs)
+    first = settle(c)
+    assert not settle_period(contract=c, period_start=NOVEMBER, now=AFTER_NOVEMBER).created
+
+    # INC-3 waited on the customer for its first hour: the counts stay, its clock changes.
+    inc3 = Ticket.objects.get(reference="INC-3")
+    TicketEvent.objects.bulk_create(
+        [
+            TicketEvent(ticket=inc3, at=berlin(2026, 11, 6, 16), status="waiting_on_customer"),
+            TicketEvent(ticket=inc3, at=berlin(2026, 11, 9, 9), status="in_progress"),
+        ]
+    )
+    again = settle_period(contract=c, period_start=NOVEMBER, now=AFTER_NOVEMBER)
+
+    assert again.created
+    assert again.statement.revision == first.revision + 1
+    assert detail(again.statement.lines.get())["INC-3"][:2] == (120, 60)
+    assert detail(first.lines.get())["INC-3"][:2] == (180, 0)
+
+
+def test_no_tickets_is_no_data():
+    c, _cs, _level = desk()
+
+    line = settle(c).lines.get()
+
+    assert line.attainment is None
+    assert line.met is None
+    assert line.explanation == "No P1 tickets resolved in this period: no data, no credit."
+    assert not line.tickets.exists()
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def test_a_ticket_resolved_after_the_period_ends_counts_in_the_next_one():
+    c, cs, _level = desk()
+    # Mon 30 Nov 16:00 → Tue 1 Dec 10:00: 60 + 60 business minutes.
+    ticket(cs, "INC-9", berlin(2026, 11, 30, 16), berlin(2026, 12, 1, 10))
+
+    november = settle(c).lines.get()
+    december = settle(c, DECEMBER, AFTER_DECEMBER).lines.get()
+
+    assert november.attainment is None
+    assert detail(december) == {"INC-9": (120, 0, 18 * 60, True, False)}
+
+
+def test_a_ticket_never_resolved_is_breached_once_in_the_first_period_past_its_threshold():
+    c, cs, _level = desk()
+    # Open since Mon 30 Nov 15:00: 120 business minutes at the end of November.
+    ticket(cs, "INC-10", berlin(2026, 11, 30, 15))
+    # Open since Mon 2 Nov: far over 4 business hours by the end of November.
+    ticket(cs, "INC-11", berlin(2026, 11, 2, 9))
+
+    november = settle(c).lines.get()
+    december = settle(c, DECEMBER, AFTER_DECEMBER).lines.get()
+    january = settle(c, date(2027, 1, 1), at(2027, 2, 5)).lines.get()
+
+    # 21 weekdays of 480 minutes; INC-10 is within its threshold still and not counted.
+    assert detail(november) == {"INC-11": (21 * 480, 0, 28 * 24 * 60 + 15 * 60, False, True)}
+    assert "INC-11 10,080 business minutes (still open)" in november.explanation
+    # INC-10 passes its threshold on 1 December; INC-11 counted already.
+    assert list(detail(december)) == ["INC-10"]
+    assert detail(december)["INC-10"][3:] == (False, True)
+    assert january.attainment is None
+
+
+def test_a_reopened_ticket_does_not_count_the_time_it_stood_resolved():
+    c, cs, _level = desk()
+    ticket(
+        cs,
+        "INC-12",
+        berlin(2026, 11, 10, 9),
+        berlin(2026, 11, 11, 10),
+        events=[
+            (berlin(2026, 11, 10, 9), "open"),
+            (berlin(2026, 11, 10, 10), "resolved"),
+            (berlin(2026, 11, 11, 9), "reopened"),
+            (berlin(2026, 11, 11, 10), "resolved"),
+        ],
+    )
+
+    line = settle(c).lines.get()
+
+    # Open 09:00–10:00 on both days; resolved from Tuesday 10:00 to Wednesday 09:00.
+    assert detail(line) == {"INC-12": (120, 420, 25 * 60, True, False)}
+
+
+def test_a_public_holiday_inside_a_ticket_stops_its_clock():
+    c, cs, _level = desk(holiday_country="DE", holiday_subdivision="BE")
+    # Thu 24 Dec 16:00 → Mon 28 Dec 11:00: Christmas Day (Fri) is a holiday in Berlin.
+    ticket(cs, "INC-13", berlin(2026, 12, 24, 16), berlin(2026, 12, 28, 11))
+
+    line = settle(c, DECEMBER, AFTER_DECEMBER).lines.get()
+
+    assert detail(line)["INC-13"][:2] == (60 + 120, 0)
+    assert line.met is True
+
+
+def test_a_closed_day_entered_by_hand_stops_the_clock_too():
+    c, cs, level = desk()
+    CalendarClosure.objects.create(calendar=level.calendar, name="Offsite", day=date(2026, 11, 11))
+    e8_tickets(cs)
+
+    line = settle(c).lines.get()
+
+    # INC-7 was opened and resolved on the closed Wednesday.
+    assert detail(line)["INC-7"][:2] == (0, 0)
+    assert line.attainment == 100
+
+
+@pytest.mark.parametrize(
+    ("tz", "opened", "resolved", "period"),
+    [
+        # Europe's clocks went back on Sunday 25 October 2026.
+        ("Europe/Berlin", (2026, 10, 23, 16), (2026, 10, 26, 10), date(2026, 10, 1)),
+        # New York's on Sunday 1 November 2026.
+        ("America/New_York", (2026, 10, 30, 16), (2026, 11, 2, 10), NOVEMBER),
+    ],
+)
+def test_a_ticket_across_the_autumn_clock_change_keeps_its_local_business_hours(
+    tz, opened, resolved, period
+):
+    c, cs, _level = desk(tz)
+    ticket(cs, "INC-14", at(*opened, tz=tz), at(*resolved, tz=tz))
+
+    line = settle(c, period, AFTER_NOVEMBER).lines.get()
+
+    # Friday 16:00–17:00 and Monday 09:00–10:00; the weekend had a 25-hour day.
+    assert detail(line)["INC-14"] == (120, 0, 67 * 60, True, False)
+
+
+def test_a_lapse_of_a_linked_responsibility_stops_the_clock():
+    c, cs, level = desk()
+    e8_tickets(cs)
+    responsibility = Responsibility.objects.create(contract=c, title="Answer our questions")
+    responsibility.service_levels.add(level)
+    ResponsibilityLapseFactory(
+        responsibility=responsibility, start=berlin(2026, 11, 11, 10), end=berlin(2026, 11, 11, 12)
+    )
+
+    line = settle(c).lines.get()
+
+    assert detail(line)["INC-7"][:2] == (210, 120)
+    assert line.met is True
+
+
+def test_a_response_objective_reads_the_first_response_or_else_the_resolution():
+    c, cs, level = desk()
+    ticket_objective(
+        c, cs, cal=level.calendar, indicator="response_time", key="response-p1", threshold="15"
+    )
+    # Fri 16:50 → Mon 09:10: 10 + 10 business minutes.
+    ticket(cs, "INC-15", berlin(2026, 11, 6, 16, 50), responded=berlin(2026, 11, 9, 9, 10))
+    # Resolved at once, without a recorded response: answered by its resolution.
+    ticket(cs, "INC-16", berlin(2026, 11, 10, 9), berlin(2026, 11, 10, 9, 5))
+
+    line = settle(c).lines.get(key="response-p1")
+
+    assert detail(line) == {
+        "INC-15": (20, 0, 2 * 24 * 60 + 16 * 60 + 20, False, False),
+        "INC-16": (5, 0, 5, True, False),
+    }
+    assert line.explanation.startswith(
+        "Response p1 (Service desk): 1 of 2 P1 tickets answered within 15 business minutes"
+    )
+
+
+# --------------------------------------------------------------------------- early warning
+
+
+@pytest.fixture
+def warned(monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(notify, "early_warning", lambda *, warning_id: calls.append(warning_id))
+    return calls
+
+
+def test_an_open_ticket_about_to_pass_its_threshold_warns_the_provider_once(
+    warned, django_capture_on_commit_callbacks
+):
+    c, cs, _level = desk()
+    e8_tickets(cs)
+    urgent = ticket(cs, "INC-20", berlin(2026, 11, 12, 9))
+    ticket(cs, "INC-21", berlin(2026, 11, 12, 11))  # 100 minutes in: not yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = warn_early(contract=c, now=berlin(2026, 11, 12, 12, 40))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = warn_early(contract=c, now=berlin(2026, 11, 12, 12, 55))
+
+    assert [w.ticket_id for w in created] == [urgent.pk]
+    assert again == []
+    warning = EarlyWarning.objects.get(ticket=urgent)
+    assert warning.state == "at_risk"
+    assert warning.key == "resolution-p1"
+    # With INC-20 breached: 2 of 4 within, 40 points short, 8 steps of 2 % of 3,000.00.
+    assert warning.projected_credit_percent == Decimal(16)
+    assert warning.projected_amount == Decimal("480.00")
+    assert "ticket INC-20 passes 4 business hours in 20 business minutes" in warning.message
+    assert warned == [warning.pk]
+
+
+def test_a_ticket_already_past_its_threshold_warns_as_breached_and_progress_shows_tickets(warned):
+    c, cs, _level = desk()
+    e8_tickets(cs)
+    ticket(cs, "INC-22", berlin(2026, 11, 12, 9))
+
+    warn_early(contract=c, now=berlin(2026, 11, 13, 12))
+
+    warning = EarlyWarning.objects.get(ticket__reference="INC-22")
+    assert warning.state == "breached"
+    progress = OpenPeriodProgress.objects.get(key="resolution-p1")
+    assert progress.indicator == "resolution_time"
+    # INC-22 counts already: 2 of 4 within.
+    assert progress.attainment == Decimal(50)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def ticket_book(contracts: int, tickets_each: int) -> list:
+    book = []
+    for number in range(contracts):
+        c, cs, level = desk()
+        # A sampled objective in service hours beside the tickets.
+        sampled = objective(c, cs, key="on-time", indicator="ratio", target="99")
+        with_calendar(sampled, level.calendar)
+        ratio(cs, "on-time", berlin(2026, 11, 2, 9), 40, 50, every=timedelta(hours=3))
+        responsibility = Responsibility.objects.create(contract=c, title="Reply")
+        responsibility.service_levels.add(level)
+        ResponsibilityLapseFactory(
+            responsibility=responsibility, start=berlin(2026, 11, 3, 9), end=berlin(2026, 11, 3, 12)
+        )
+        for n in range(tickets_each):
+            opened = berlin(2026, 11, 2, 9) + timedelta(hours=5 * n)
+            ticket(
+                cs,
+                f"T-{number}-{n}",
+                opened,
+                opened + timedelta(hours=3 + n % 5),
+                events=[
+                    (opened, "open"),
+                    (opened + timedelta(hours=1), "waiting_on_customer"),
+                    (opened + timedelta(hours=2), "in_progress"),
+                ],
+            )
+        book.append(c)
+    return book
+
+
+def queries_to_settle(contracts) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        outcomes = settle_periods(
+            [(c.pk, NOVEMBER) for c in contracts], now=AFTER_NOVEMBER, announce=False
+        )
+    assert all(isinstance(o, SettlementResult) and o.created for o in outcomes)
+    return len(captured.captured_queries)
+
+
+def test_a_batch_with_calendars_and_tickets_costs_the_same_queries_whatever_its_size(
+    django_assert_max_num_queries,
+):
+    small, large = ticket_book(2, 3), ticket_book(5, 40)
+
+    # Savepoint, lock, latest revisions, objectives (2), lapses, tickets, their events, the
+    # lapses linked to ticket objectives, calendars, their closures, samples (in service
+    # hours), savepoint, statements, the new lines' ids, release, release. The COPY of the
+    # lines and of their tickets goes round Django's cursor and is not counted here.
+    with django_assert_max_num_queries(17):
+        assert queries_to_settle(small) == 17
+    assert queries_to_settle(large) == 17
+    assert StatementLineTicket.objects.count() == 2 * 3 + 5 * 40
