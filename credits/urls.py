@@ -3,6 +3,7 @@
 from django.urls import path
 
 from credits import views
+from credits.views import tickets
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("statements/<int:pk>/csv/", views.statement_csv, name="statement-csv"),
     path("statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),
     path("lines/<int:line_id>/disputes/", views.dispute_open, name="dispute-open"),
+    path("lines/<int:line_id>/tickets/", tickets.line_tickets, name="line-tickets"),
     path("disputes/", views.dispute_list, name="dispute-list"),
     path("disputes/<int:pk>/resolve/", views.dispute_resolve, name="dispute-resolve"),
     path(

@@ -7,12 +7,14 @@ own provider and a ticket priority."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from contracts.models import CalendarClosure, ServiceCalendar, ServiceLevel
+from credits.models import Statement, StatementLine, StatementLineTicket
 from tests.contracts.conftest import contract_objective
 
 # Monday 14 December 2026, noon in Berlin: Christmas is inside the next four weeks.
@@ -422,6 +424,125 @@ def test_a_bad_ticket_objective_is_refused_beside_its_field(personas, editor, fi
     errors = errors_of(editor.post(create, objective_data(**fields)))
     assert field in errors, errors
     assert not ServiceLevel.objects.filter(key="availability").exists()
+
+
+# --------------------------------------------------------------------------- ticket lines
+
+
+@pytest.fixture
+def ticket_line(personas):
+    """November's statement of ACME-1 with E8's resolution line: A and B within 240
+    business minutes, C breached."""
+    cs = personas.contract.services.get()
+    statement = Statement.objects.create(
+        contract=personas.contract,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
+        currency="EUR",
+        fees_total=Decimal("1000.00"),
+        credit_total=Decimal("0.00"),
+        fingerprint="e8",
+        issued_at=NOW,
+    )
+    line = StatementLine.objects.create(
+        statement=statement,
+        contract_service=cs,
+        key="p1-resolution",
+        name="P1 resolution",
+        source_level="customer",
+        indicator="resolution_time",
+        comparator="gte",
+        target=Decimal("90"),
+        attainment=Decimal("66.6666666667"),
+        met=False,
+        fee=Decimal("1000.00"),
+        explanation="2 of 3 P1 tickets resolved within 4 business hours (66.667 %).",
+    )
+    berlin = [
+        ("INC-A", datetime(2026, 11, 6, 15, 0, tzinfo=UTC), 180, 0, 4020, True),
+        ("INC-B", datetime(2026, 11, 10, 9, 0, tzinfo=UTC), 210, 180, 390, True),
+        ("INC-C", datetime(2026, 11, 11, 8, 0, tzinfo=UTC), 330, 0, 330, False),
+    ]
+    StatementLineTicket.objects.bulk_create(
+        StatementLineTicket(
+            line=line,
+            reference=reference,
+            priority="P1",
+            opened_at=opened,
+            done_at=opened.replace(hour=20),
+            business_seconds=business * 60,
+            stopped_seconds=stopped * 60,
+            wall_seconds=wall * 60,
+            within=within,
+        )
+        for reference, opened, business, stopped, wall, within in berlin
+    )
+    return line
+
+
+def test_a_ticket_line_lists_every_ticket_worst_first(personas, client, ticket_line):
+    customer = client_of(client, personas.customer_member)
+    statement = customer.get(reverse("statement-detail", args=[ticket_line.statement_id]))
+    drill_down = reverse("line-tickets", args=[ticket_line.pk])
+    assert drill_down in statement.content.decode()
+    page = customer.get(drill_down)
+    assert page.status_code == 200
+    assert [t.reference for t in page.context["tickets"]] == ["INC-C", "INC-B", "INC-A"]
+    rows = page.content.decode().split("<tbody>")[1]
+    assert rows.index("INC-C") < rows.index("INC-B") < rows.index("INC-A")
+    assert "210 min" in rows and "180 min" in rows and "390 min" in rows
+    assert "breached" in rows and "within" in rows
+    assert (page.context["within_count"], page.context["breached_count"]) == (2, 1)
+
+
+def test_only_ticket_lines_link_to_their_tickets(personas, editor, ticket_line):
+    uptime = StatementLine.objects.create(
+        statement=ticket_line.statement,
+        contract_service=ticket_line.contract_service,
+        key="availability",
+        name="Availability",
+        source_level="customer",
+        indicator="uptime",
+        comparator="gte",
+        target=Decimal("99.5"),
+        attainment=Decimal("100"),
+        met=True,
+        fee=Decimal("1000.00"),
+        explanation="Up all month.",
+    )
+    page = editor.get(reverse("statement-detail", args=[ticket_line.statement_id]))
+    body = page.content.decode()
+    assert body.count(reverse("line-tickets", args=[ticket_line.pk])) == 1
+    assert reverse("line-tickets", args=[uptime.pk]) not in body
+
+
+@pytest.mark.parametrize("persona", ["other_provider_member", "other_customer_member"])
+def test_an_outsider_gets_404_on_a_ticket_line(personas, client, ticket_line, persona):
+    outsider = client_of(client, getattr(personas, persona))
+    assert outsider.get(reverse("line-tickets", args=[ticket_line.pk])).status_code == 404
+    assert outsider.get(reverse("line-tickets", args=[999_999])).status_code == 404
+
+
+def test_a_ticket_line_runs_a_fixed_number_of_queries(
+    personas, client, ticket_line, django_assert_max_num_queries
+):
+    StatementLineTicket.objects.bulk_create(
+        StatementLineTicket(
+            line=ticket_line,
+            reference=f"INC-{index}",
+            priority="P1",
+            opened_at=NOW,
+            business_seconds=index,
+            stopped_seconds=0,
+            wall_seconds=index,
+            within=True,
+        )
+        for index in range(40)
+    )
+    customer = client_of(client, personas.customer_member)
+    with django_assert_max_num_queries(8):
+        page = customer.get(reverse("line-tickets", args=[ticket_line.pk]))
+    assert len(page.context["tickets"]) == 43
 
 
 def _upload(name: str, content: bytes) -> SimpleUploadedFile:

@@ -1,0 +1,42 @@
+"""A ticket line's drill-down: every ticket a statement line counted, with its clock."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from credits import selectors
+from credits.models import StatementLine
+
+
+@login_required
+def line_tickets(request: HttpRequest, line_id: int) -> HttpResponse:
+    """The tickets of a response or resolution time line, breached and longest first:
+    reference, priority, opened, answered or resolved, business, stopped and wall-clock
+    time, within or not. Scoped like its statement: any other line is a 404."""
+    try:
+        detail = selectors.line_tickets(request.user, line_id)
+    except StatementLine.DoesNotExist:
+        raise Http404("No such statement line.") from None
+    line = detail.line
+    contract = line.statement.contract
+    within = sum(1 for ticket in detail.tickets if ticket.within)
+    # Times as both parties read the contract: in its time zone.
+    with timezone.override(ZoneInfo(contract.timezone)):
+        return render(
+            request,
+            "credits/line_tickets.html",
+            {
+                "line": line,
+                "statement": line.statement,
+                "contract": contract,
+                "tickets": detail.tickets,
+                "within_count": within,
+                "breached_count": len(detail.tickets) - within,
+                "done_label": "Answered" if line.indicator == "response_time" else "Resolved",
+            },
+        )
