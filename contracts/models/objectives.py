@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -267,10 +268,21 @@ class ServiceLevel(models.Model):
         )
 
     def describe(self, *, service_name: str, period_name: str) -> str:
-        """The one plain-language sentence for this objective and its credit rule."""
+        """The one plain-language sentence for this objective and its credit rule, with
+        its calendar's service hours and its ticket priority when it has them."""
+        objective = dataclasses.replace(self.as_objective(), priority=self.priority or None)
+        closed_days_text = None
+        if self.calendar_id is not None:
+            # The sentence says the hours and where closed days come from, not each day.
+            hours = engine.ServiceCalendar(
+                timezone=self.calendar.timezone, hours=self.calendar.hours
+            )
+            objective = dataclasses.replace(objective, calendar=hours)
+            closed_days_text = self.calendar.holidays_text or None
         return engine.describe_objective(
-            self.as_objective(),
+            objective,
             service_name=service_name,
             period_name=period_name,
             currency=self.contract.currency if self.contract_id else None,
+            closed_days_text=closed_days_text,
         )

@@ -3,7 +3,9 @@ contract's own (contract-wide or one service) and the provider's (corporate, per
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +16,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from contracts import hooks, services
+from contracts import hooks, selectors, services
 from contracts.forms import ServiceLevelForm
 from contracts.models import Contract, ContractService, Organization, Service, ServiceLevel
 from contracts.querysets import may_edit, organizations_of
@@ -27,6 +30,10 @@ from contracts.views.common import (
     provider_for,
     sentence,
 )
+
+# The preview's closed periods reach back at most this far (12 quarters and a margin):
+# the calendar's holidays and closures are read for these days.
+PREVIEW_DAYS = PREVIEW_PERIODS * 92 + 7
 
 
 @dataclass
@@ -64,6 +71,17 @@ def _what_if(form: ServiceLevelForm, contract: Contract | None) -> Preview:
     if settlement is None:
         preview.unavailable = True
         return preview
+    if instance.calendar_id is not None:
+        # The calendar as edited, not as stored: the preview of a saved objective reads
+        # the stored one unless the objective brings its own.
+        now = timezone.now()
+        objective = dataclasses.replace(
+            objective,
+            calendar=selectors.engine_calendar(
+                instance.calendar, now - timedelta(days=PREVIEW_DAYS), now + timedelta(days=1)
+            ),
+            priority=instance.priority or None,
+        )
     try:
         preview.rows = settlement.what_if(instance, objective, contract, PREVIEW_PERIODS)
     except hooks.PreviewUnavailable as exc:
@@ -320,8 +338,10 @@ def objective_list(request: HttpRequest, slug: str) -> HttpResponse:
     """The provider-wide objectives: corporate and per service."""
     provider = provider_for(request, slug)
     can_edit = may_edit(request.user, provider, kind=Organization.Kind.PROVIDER)
-    levels = ServiceLevel.objects.visible_to(request.user).filter(
-        provider=provider, level__in=("corporate", "service")
+    levels = (
+        ServiceLevel.objects.visible_to(request.user)
+        .filter(provider=provider, level__in=("corporate", "service"))
+        .select_related("calendar")
     )
     corporate = [
         (sl, sentence(sl, "each service", "month"))
