@@ -30,6 +30,11 @@ from tests.factories import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.dates, pytest.mark.django_db(transaction=True)]
 
+# The server's clock during these tests (ticking): the three months before it are of its
+# year, so the year to date holds them all, which in a real January it would not. The
+# browser keeps its own clock: the cookies' Max-Age, not their date, decides their life.
+SERVER_NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
 
 def _months_back(count: int) -> list:
     """The first days of the ``count`` months before this one, oldest first."""
@@ -42,8 +47,9 @@ def _months_back(count: int) -> list:
 
 
 @pytest.fixture
-def seeded(personas):
+def seeded(personas, time_machine):
     """Three settled months of ACME-1 for Globex; the last one has two lines and a cap."""
+    time_machine.move_to(SERVER_NOW, tick=True)
     availability_objective(personas)
     cs = personas.contract.services.get()
     second = ContractServiceFactory(contract=personas.contract)
