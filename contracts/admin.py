@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import services
 from contracts.models import (
+    CalendarClosure,
     Contract,
     ContractService,
     Incident,
@@ -30,6 +31,7 @@ from contracts.models import (
     Responsibility,
     ResponsibilityLapse,
     Service,
+    ServiceCalendar,
     ServiceLevel,
     Ticket,
     TicketEvent,
@@ -55,6 +57,8 @@ _SAVES: dict[type[models.Model], Callable[[Any, User, BaseForm | None], Any]] = 
     ResponsibilityLapse: lambda o, user, form: services.save_lapse(lapse=o, user=user),
     MaintenanceWindow: lambda o, user, form: services.save_maintenance_window(maintenance_window=o),
     Incident: lambda o, user, form: services.save_incident(incident=o),
+    ServiceCalendar: lambda o, user, form: services.save_calendar(calendar=o),
+    CalendarClosure: lambda o, user, form: services.save_closure(closure=o),
 }
 _DELETES: dict[type[models.Model], Callable[[Any], Any]] = {
     Organization: lambda o: services.delete_organization(organization=o),
@@ -71,6 +75,8 @@ _DELETES: dict[type[models.Model], Callable[[Any], Any]] = {
         measurements=Measurement.objects.filter(pk=o.pk)
     ),
     Ticket: lambda o: services.delete_tickets(tickets=Ticket.objects.filter(pk=o.pk)),
+    ServiceCalendar: lambda o: services.delete_calendar(calendar=o),
+    CalendarClosure: lambda o: services.remove_closure(closure=o),
 }
 
 
@@ -364,3 +370,21 @@ class TicketAdmin(WritesThroughServices, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class CalendarClosureInline(admin.TabularInline):
+    """Closed days and intervals; imported ones keep the event's UID for re-imports."""
+
+    model = CalendarClosure
+    extra = 0
+    fields = ["name", "day", "start", "end", "source", "uid"]
+    readonly_fields = ["source", "uid"]
+
+
+@admin.register(ServiceCalendar)
+class ServiceCalendarAdmin(WritesThroughServices, admin.ModelAdmin):
+    list_display = ["name", "provider", "timezone", "holiday_country", "holiday_subdivision"]
+    list_filter = ["provider", "timezone", "holiday_country"]
+    search_fields = ["name", "provider__name"]
+    list_select_related = ["provider"]
+    inlines = [CalendarClosureInline]

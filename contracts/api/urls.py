@@ -11,6 +11,8 @@ router.register("services", views.ServiceViewSet, basename="service")
 router.register("contracts", views.ContractViewSet, basename="contract")
 router.register("contract-services", views.ContractServiceViewSet, basename="contractservice")
 router.register("service-levels", views.ServiceLevelViewSet, basename="servicelevel")
+router.register("service-calendars", views.ServiceCalendarViewSet, basename="servicecalendar")
+router.register("calendar-closures", views.CalendarClosureViewSet, basename="calendarclosure")
 router.register("responsibilities", views.ResponsibilityViewSet, basename="responsibility")
 router.register(
     "responsibility-lapses", views.ResponsibilityLapseViewSet, basename="responsibilitylapse"

@@ -7,6 +7,7 @@ import csv
 import io
 from collections.abc import Mapping
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
@@ -16,12 +17,23 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import BaseParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from contracts import services
 from contracts.api import filters, serializers
+from contracts.api.serializers.calendars import (
+    CalendarClosureSerializer,
+    IcsImportedSerializer,
+    IcsImportSerializer,
+    ServiceCalendarSerializer,
+    TimelineDaySerializer,
+    TimelineQuerySerializer,
+    timeline_json,
+)
 from contracts.models import (
+    CalendarClosure,
     Contract,
     ContractService,
     Incident,
@@ -32,11 +44,12 @@ from contracts.models import (
     Responsibility,
     ResponsibilityLapse,
     Service,
+    ServiceCalendar,
     ServiceLevel,
     Ticket,
     TicketEvent,
 )
-from contracts.selectors import effective_service_levels
+from contracts.selectors import calendar_timeline, effective_service_levels
 from contracts.services import (
     MAX_BATCH,
     BatchRejected,
@@ -188,6 +201,121 @@ class IncidentViewSet(ScopedViewSet):
     model = Incident
     serializer_class = serializers.IncidentSerializer
     filterset_class = filters.IncidentFilter
+
+
+# --------------------------------------------------------------------------- calendars
+
+
+@extend_schema_view(
+    destroy=extend_schema(
+        summary="Delete a calendar and its closures; one that objectives use answers 409."
+    ),
+)
+class ServiceCalendarViewSet(ScopedViewSet):
+    """Service calendars of a provider: weekly hours in a timezone, public holidays of a
+    country (and subdivision), closed days and intervals. Customers read the calendars of
+    the objectives that apply to them; the provider's editors write."""
+
+    model = ServiceCalendar
+    serializer_class = ServiceCalendarSerializer
+    filterset_fields = ("provider",)
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().order_by("provider_id", "name", "pk")
+
+    def perform_destroy(self, instance: models.Model) -> None:
+        try:
+            services.delete_calendar(calendar=instance)
+        except DjangoValidationError as exc:
+            raise Conflict(" ".join(exc.messages)) from None
+
+    @extend_schema(
+        methods=["GET"],
+        responses=CalendarClosureSerializer(many=True),
+        summary="The calendar's closures, by day and start.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=CalendarClosureSerializer,
+        responses={201: CalendarClosureSerializer},
+        summary="Close a whole local day, or an interval (start and end), by hand.",
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filter_backends=[],
+        pagination_class=None,
+        serializer_class=CalendarClosureSerializer,
+    )
+    def closures(self, request: Request, pk: str | None = None) -> Response:
+        calendar = self.get_object()
+        if request.method == "GET":
+            closures = calendar.closures.order_by("day", "start", "pk")
+            return Response(CalendarClosureSerializer(closures, many=True).data)
+        serializer = CalendarClosureSerializer(
+            data=request.data, context={**self.get_serializer_context(), "calendar": calendar}
+        )
+        serializer.is_valid(raise_exception=True)
+        closure = serializer.save()
+        data = CalendarClosureSerializer(closure).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request={"multipart/form-data": IcsImportSerializer},
+        responses={200: IcsImportedSerializer},
+        summary="Close the calendar on the events of an iCalendar (.ics) file.",
+        description="All-day events close their local days, timed events their interval; "
+        "recurring events are expanded from January two years ago to December in two "
+        "years. Importing the same file again changes nothing: each closure keeps its "
+        "event's UID and recurrence. A file that is not iCalendar answers 400 on `file`, "
+        "and nothing is stored.",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import-ics",
+        parser_classes=[MultiPartParser],
+        serializer_class=IcsImportSerializer,
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def import_ics(self, request: Request, pk: str | None = None) -> Response:
+        calendar = self.get_object()
+        upload = IcsImportSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        result = services.import_ics(
+            calendar=calendar, content=upload.validated_data["file"].read(), now=timezone.now()
+        )
+        return Response(result.as_dict())
+
+    @extend_schema(
+        parameters=[TimelineQuerySerializer],
+        responses=TimelineDaySerializer(many=True),
+        summary="The calendar day by day: service hours in local time, or closed and why.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        calendar = self.get_object()
+        query = TimelineQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start = query.validated_data.get("start")
+        if start is None:
+            start = timezone.now().astimezone(ZoneInfo(calendar.timezone)).date()
+        days = calendar_timeline(calendar, start, query.validated_data["weeks"])
+        return Response(TimelineDaySerializer(timeline_json(days), many=True).data)
+
+
+class CalendarClosureViewSet(
+    ScopedGenericViewSet, mixins.RetrieveModelMixin, mixins.DestroyModelMixin
+):
+    """One closure of a calendar: read it, or delete it to open the calendar again. A
+    calendar's closures are listed and added under `service-calendars/{id}/closures/`."""
+
+    model = CalendarClosure
+    serializer_class = CalendarClosureSerializer
+
+    def perform_destroy(self, instance: models.Model) -> None:
+        services.remove_closure(closure=instance)
 
 
 # --------------------------------------------------------------------------- measurements

@@ -107,6 +107,17 @@ class ServiceCalendarQuerySet(ScopedQuerySet):
         return Q(provider_id__in=provider_ids_edited_by(user))
 
 
+class CalendarClosureQuerySet(ScopedQuerySet):
+    """A closure is read and written with its calendar."""
+
+    def _visible_q(self, user: User) -> Q:
+        calendars = ServiceCalendar.objects.visible_to(user)
+        return Q(calendar_id__in=calendars.values("id"))
+
+    def _editable_q(self, user: User) -> Q:
+        return Q(calendar__provider_id__in=provider_ids_edited_by(user))
+
+
 class ServiceCalendar(models.Model):
     """Weekly service hours in an IANA timezone; public holidays and closures are closed."""
 
@@ -233,6 +244,8 @@ class CalendarClosure(models.Model):
         help_text="The iCalendar UID and recurrence of an imported entry: importing the "
         "same file again updates it instead of adding another.",
     )
+
+    objects = CalendarClosureQuerySet.as_manager()
 
     class Meta:
         ordering = ["calendar_id", "day", "start", "pk"]

@@ -12,6 +12,8 @@ from contracts.services.calendars import (
     delete_calendar,
     import_ics,
     remove_closure,
+    save_calendar,
+    save_closure,
     update_calendar,
 )
 from contracts.services.contracts import (
@@ -89,6 +91,8 @@ __all__ = [
     "remove_closure",
     "remove_contract_service",
     "remove_inherited_service_level",
+    "save_calendar",
+    "save_closure",
     "save_contract",
     "save_contract_service",
     "save_incident",

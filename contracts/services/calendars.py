@@ -55,7 +55,7 @@ def create_calendar(
     )
     if hours is not None:
         calendar.hours = hours
-    return _save(calendar)
+    return save_calendar(calendar=calendar)
 
 
 def update_calendar(
@@ -80,10 +80,11 @@ def update_calendar(
     for field, value in changes.items():
         if value is not None:
             setattr(calendar, field, value)
-    return _save(calendar)
+    return save_calendar(calendar=calendar)
 
 
-def _save(calendar: ServiceCalendar) -> ServiceCalendar:
+def save_calendar(*, calendar: ServiceCalendar) -> ServiceCalendar:
+    """Validate and store a calendar as built (the admin's forms build it)."""
     with transaction.atomic():
         calendar.full_clean()
         calendar.save()
@@ -123,6 +124,11 @@ def add_closure(
         end=end,
         source=CalendarClosure.Source.MANUAL,
     )
+    return save_closure(closure=closure)
+
+
+def save_closure(*, closure: CalendarClosure) -> CalendarClosure:
+    """Validate and store a closure as built (the admin's forms build it)."""
     with transaction.atomic():
         closure.full_clean()
         closure.save()
@@ -172,10 +178,13 @@ def _file_error(message: str) -> ValidationError:
 def _parse(content: bytes) -> icalendar.Calendar:
     try:
         parsed = icalendar.Calendar.from_ical(content)
-    except Exception as error:  # the parser raises many kinds for a malformed file
-        raise _file_error(f"This is not an iCalendar (.ics) file: {error}") from None
+    except Exception:  # the parser raises many kinds for a malformed file
+        parsed = None
     if not isinstance(parsed, icalendar.Calendar) or parsed.name != "VCALENDAR":
-        raise _file_error("This is not an iCalendar (.ics) file: it has no VCALENDAR.")
+        raise _file_error(
+            "This is not an iCalendar (.ics) file: one runs from BEGIN:VCALENDAR to "
+            "END:VCALENDAR, with an event per closure."
+        )
     return parsed
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 import engine
 from contracts import services
@@ -444,3 +445,54 @@ def test_the_timeline_across_the_spring_and_autumn_changes_keeps_local_hours(per
     assert spring[-1].text == "00:00–24:00"
     assert autumn[-1].minutes == 25 * 60
     assert [day.minutes for day in autumn[:5]] == [600] * 5
+
+
+# --------------------------------------------------------------------------- the admin
+
+
+def admin_calendar_form(provider, **fields) -> dict[str, str]:
+    data = {
+        "provider": str(provider.pk),
+        "name": "Admin hours",
+        "timezone": "Europe/Berlin",
+        "hours": '[[["08:00", "18:00"]], [], [], [], [], [], []]',
+        "holiday_country": "DE",
+        "holiday_subdivision": "BE",
+        "closures-TOTAL_FORMS": "1",
+        "closures-INITIAL_FORMS": "0",
+        "closures-MIN_NUM_FORMS": "0",
+        "closures-MAX_NUM_FORMS": "1000",
+        "closures-0-name": "Inventory",
+        "closures-0-day": "2026-11-12",
+    }
+    return {**data, **fields}
+
+
+def test_an_operator_adds_a_calendar_with_a_closure_in_the_admin(personas, client):
+    client.force_login(personas.operator)
+
+    response = client.post(
+        reverse("admin:contracts_servicecalendar_add"), admin_calendar_form(personas.provider)
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    calendar = ServiceCalendar.objects.get(name="Admin hours")
+    assert list(calendar.closures.values_list("name", "day", "source")) == [
+        ("Inventory", date(2026, 11, 12), "manual")
+    ]
+
+
+def test_the_admin_refuses_overlapping_hours_beside_the_field(personas, client):
+    client.force_login(personas.operator)
+    overlapping = '[[["08:00", "12:00"], ["11:00", "17:00"]], [], [], [], [], [], []]'
+
+    response = client.post(
+        reverse("admin:contracts_servicecalendar_add"),
+        admin_calendar_form(personas.provider, hours=overlapping),
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["hours"] == [
+        "Monday: 11:00–17:00 overlaps 08:00–12:00"
+    ]
+    assert not ServiceCalendar.objects.exists()

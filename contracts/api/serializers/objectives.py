@@ -12,7 +12,7 @@ from contracts.api.serializers.rules import (
     SourceLevelField,
     ThresholdComparatorField,
 )
-from contracts.models import Contract, Organization, Service, ServiceLevel
+from contracts.models import Contract, Organization, Service, ServiceCalendar, ServiceLevel
 from slaportal.api.fields import PlainDecimalField, ScopedPrimaryKeyRelatedField
 from slaportal.api.serializers import ValidatedModelSerializer
 
@@ -56,6 +56,13 @@ class ServiceLevelSerializer(ValidatedModelSerializer):
     )
     contract = ScopedPrimaryKeyRelatedField(model=Contract, required=False, allow_null=True)
     service = ScopedPrimaryKeyRelatedField(model=Service, required=False, allow_null=True)
+    calendar = ScopedPrimaryKeyRelatedField(
+        model=ServiceCalendar,
+        required=False,
+        allow_null=True,
+        help_text="A service calendar of the same provider: time counts only in its service "
+        "hours. Null (the default) is around the clock.",
+    )
     threshold_comparator = ThresholdComparatorField(required=False)
     credit_rule = CreditRuleField()
     description = serializers.SerializerMethodField()
@@ -78,8 +85,16 @@ class ServiceLevelSerializer(ValidatedModelSerializer):
             "threshold_comparator",
             "enabled",
             "credit_rule",
+            "calendar",
+            "priority",
             "description",
         ]
+        extra_kwargs = {
+            "threshold": {
+                "help_text": "Threshold objectives: the value samples are compared with. "
+                "Ticket objectives (response_time, resolution_time): minutes on the clock."
+            },
+        }
 
     def get_description(self, service_level: ServiceLevel) -> str:
         return describe_service_level(service_level)
