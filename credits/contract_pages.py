@@ -8,6 +8,7 @@ The contract pages reach these through ``contracts.hooks`` (installed by
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from django.utils import timezone
 import engine
 from contracts.hooks import PeriodState, PreviewRow, PreviewUnavailable
 from contracts.models import Contract, ServiceLevel
+from contracts.selectors import engine_calendar
 from credits import services, settlement
 from credits.models import EarlyWarning, OpenPeriodProgress, Statement
 
@@ -60,6 +62,20 @@ def settle_choices(contract: Contract, count: int) -> list[tuple[str, str]] | No
             label += f" (settled, revision {settled[period.start]})"
         choices.append((period.start.isoformat(), label))
     return choices
+
+
+def _with_calendar(
+    objective: engine.Objective, service_level: ServiceLevel, periods: Sequence[engine.Period]
+) -> engine.Objective:
+    """The edited objective with the calendar and priority on the form: a calendar picked
+    (or removed, around the clock) before saving changes the preview, as it would the
+    statements."""
+    calendar = engine.ALWAYS
+    if service_level.calendar_id is not None:
+        calendar = engine_calendar(service_level.calendar, periods[0].start_at, periods[-1].end_at)
+    return dataclasses.replace(
+        objective, calendar=calendar, priority=service_level.priority or None
+    )
 
 
 class SettlementOnContractPages:
@@ -134,6 +150,7 @@ class SettlementOnContractPages:
         periods = settlement.closed_periods(contract, count, timezone.now())
         if not periods:
             raise PreviewUnavailable(f"{contract.reference} has no closed period yet.")
+        objective = _with_calendar(objective, service_level, periods)
         try:
             lines = services.what_if_lines(
                 service_level=service_level, objective=objective, contract=contract, periods=periods

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from contracts.models import CalendarClosure, MaintenanceWindow, ServiceCalendar, ServiceLevel
+from credits.contract_pages import SettlementOnContractPages
 from credits.settlement import settle_period
 from credits.settlement.calendars import attach_calendars
 from credits.settlement.inputs import _sample_aggregates, attach_relief, plan_jobs, sample_figures
@@ -223,3 +225,23 @@ def test_the_batched_aggregates_equal_the_reference_with_calendars():
                 assert 0 < got["samples"] < 300
     assert compared == 6 * 2 * 3
     assert with_hours == 6 * 2
+
+
+@time_machine.travel(AFTER_NOVEMBER, tick=False)
+def test_the_what_if_preview_follows_the_calendar_on_the_form():
+    c, office, always, hours = e9_book()
+    pages = SettlementOnContractPages()
+    office_level = ServiceLevel.objects.get(contract=c, service=office.service)
+    always_level = ServiceLevel.objects.get(contract=c, service=always.service)
+
+    def preview(level):
+        (row,) = pages.what_if(level, level.as_objective(), c, 1)
+        return row.attainment
+
+    assert preview(office_level) == "99.524"
+    assert preview(always_level) == "99.167"
+    # Picked or removed on the form, not saved.
+    always_level.calendar = hours
+    office_level.calendar = None
+    assert preview(always_level) == "99.524"
+    assert preview(office_level) == "99.167"
