@@ -435,3 +435,35 @@ def test_a_bad_ticket_objective_answers_400_naming_the_field(personas, fields, f
     assert response.status_code == 400
     assert field in response.json()
     assert not ServiceLevel.objects.exists()
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def test_the_calendar_list_costs_the_same_for_two_calendars_or_twenty(
+    personas, django_assert_max_num_queries
+):
+    client = client_for(personas.customer_member)
+    for number in range(20):
+        calendar = services.create_calendar(provider=personas.provider, name=f"Hours {number}")
+        ServiceLevelFactory(provider=personas.provider, key=f"key-{number}", calendar=calendar)
+
+    # A page and its count.
+    with django_assert_max_num_queries(2):
+        response = client.get(URL)
+
+    assert response.json()["count"] == 20
+
+
+def test_a_timeline_of_half_a_year_reads_the_calendar_in_a_few_queries(
+    personas, calendars, django_assert_max_num_queries
+):
+    used, _, _ = calendars
+    services.import_ics(calendar=used, content=ICS.encode(), now=NOW)
+    client = client_for(personas.provider_viewer)
+
+    # The calendar, its closures for the engine, its timed closures for the text.
+    with django_assert_max_num_queries(3):
+        response = client.get(detail(used.pk, "timeline"), {"start": "2026-10-01", "weeks": "26"})
+
+    assert len(response.json()) == 26 * 7
