@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import holidays
@@ -49,6 +49,7 @@ def holiday_countries() -> dict[str, tuple[str, ...]]:
     }
 
 
+@cache
 def _holiday_language(country: str) -> str | None:
     supported = holidays.country_holidays(country).supported_languages
     return next((language for language in HOLIDAY_LANGUAGES if language in supported), None)
