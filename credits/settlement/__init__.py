@@ -8,6 +8,8 @@ the order a settlement runs through them:
   whether a given period can be settled now (the one rule the sweep, a manual settlement
   and the SQLite fallback share);
 - :mod:`~credits.settlement.inputs`: everything read from the database for a batch;
+- :mod:`~credits.settlement.calendars` and :mod:`~credits.settlement.tickets`: the
+  service calendars of its objectives, and the tickets of its ticket objectives;
 - :mod:`~credits.settlement.measures`: those inputs turned into the engine's measures;
 - :mod:`~credits.settlement.compute`: the statement the engine computes from them;
 - :mod:`~credits.settlement.issue`: statements written, idempotently, as new revisions;

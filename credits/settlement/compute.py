@@ -53,7 +53,8 @@ def compute_period(
 ) -> ComputedStatement:
     """What the statement of the period starting on ``period_start`` says, without writing.
 
-    A pure read: six queries per contract whatever the number of samples or services.
+    A pure read: six queries per contract whatever the number of samples or services (a
+    few more with calendars or tickets, whatever their number: see ``measure_many``).
     ``objective_overrides`` (keyed by ServiceLevel id) substitutes an objective — a rule or
     a target being edited — for the what-if preview. Raises :class:`SettlementError` for a
     date that is not a period start, a period outside the contract's dates, or a rule the
