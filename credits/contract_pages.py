@@ -67,11 +67,11 @@ def settle_choices(contract: Contract, count: int) -> list[tuple[str, str]] | No
 def _with_calendar(
     objective: engine.Objective, service_level: ServiceLevel, periods: Sequence[engine.Period]
 ) -> engine.Objective:
-    """The edited objective with the calendar and priority on the form: a calendar picked
-    (or removed, around the clock) before saving changes the preview, as it would the
-    statements."""
-    calendar = engine.ALWAYS
-    if service_level.calendar_id is not None:
+    """The edited objective with the calendar and priority on the form (unless it brings
+    its own calendar): a calendar picked, or removed (around the clock), before saving
+    changes the preview as it would the statements."""
+    calendar = objective.calendar or engine.ALWAYS
+    if objective.calendar is None and service_level.calendar_id is not None:
         calendar = engine_calendar(service_level.calendar, periods[0].start_at, periods[-1].end_at)
     return dataclasses.replace(
         objective, calendar=calendar, priority=service_level.priority or None
