@@ -185,7 +185,7 @@ def http_run(items: list[dict], batch: int, provider, url: str) -> float:
             try:
                 session.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or too slow under load
                 time.sleep(0.2)
         bodies = [
             json.dumps(items[offset : offset + batch]).encode()
