@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from babel import Locale
 from django import forms
 from django.core.exceptions import ValidationError
 
 import engine
 from contracts.forms.common import DateInput, DateTimeInput, ModelErrorsMixin
 from contracts.models import CalendarClosure, ServiceCalendar
-from contracts.models.calendars import holiday_countries
+from contracts.models.calendars import country_name, holiday_countries
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 HOURS_FIELDS = tuple(f"hours_{name.lower()[:3]}" for name in WEEKDAYS)
@@ -25,9 +24,8 @@ _RANGE = re.compile(r"^(\S+?)\s*[-–—]\s*(\S+)$")
 
 def country_choices() -> list[tuple[str, str]]:
     """The countries whose public holidays the ``holidays`` library knows, by English name."""
-    names = Locale("en").territories
     codes = [code for code in holiday_countries() if len(code) == 2]
-    choices = sorted(((code, f"{names.get(code, code)} ({code})") for code in codes), key=_label)
+    choices = sorted(((code, f"{country_name(code)} ({code})") for code in codes), key=_label)
     return [("", "No public holidays"), *choices]
 
 

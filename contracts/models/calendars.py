@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import holidays
+from babel import Locale
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -47,6 +48,11 @@ def holiday_countries() -> dict[str, tuple[str, ...]]:
         country: tuple(subdivisions)
         for country, subdivisions in holidays.list_supported_countries().items()
     }
+
+
+def country_name(code: str) -> str:
+    """A country's English name ("Germany" for DE), or the code where none is known."""
+    return Locale("en").territories.get(code, code)
 
 
 @cache
@@ -190,10 +196,10 @@ class ServiceCalendar(models.Model):
     @property
     def holidays_text(self) -> str:
         """Where the public holidays come from, as a sentence says it: "public holidays in
-        DE (BE)"; empty without a country."""
+        Germany (BE)"; empty without a country."""
         if not self.holiday_country:
             return ""
-        where = self.holiday_country
+        where = country_name(self.holiday_country)
         if self.holiday_subdivision:
             where += f" ({self.holiday_subdivision})"
         return f"public holidays in {where}"

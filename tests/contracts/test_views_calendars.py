@@ -389,6 +389,7 @@ def test_an_objective_with_a_calendar_says_so_in_its_sentence(personas, editor, 
     page = editor.get(reverse("contract-objective-edit", args=[personas.contract.pk, sl.pk]))
     sentence = page.context["preview"].sentence
     assert "during service hours Mon–Fri 09:00–17:00 Europe/Berlin" in sentence
+    assert "public holidays in Germany (BE) excluded" in sentence
     assert "public holidays in" in sentence and "(BE) excluded" in sentence
 
 
