@@ -1,9 +1,10 @@
 """Loads the demo book and settles its closed periods: idempotent, so running it twice
 changes nothing. (A command of the credits app because it settles.)
 
-Four stories: an ISP selling to all its customers, a customer-based agreement for a
-reporting service, an internal marketing → sales agreement, and a multi-level book in
-which corporate, service, customer and contract-service objectives override each other.
+Five stories: an ISP selling to all its customers, a customer-based agreement for a
+reporting service, an internal marketing → sales agreement, a multi-level book in
+which corporate, service, customer and contract-service objectives override each other,
+and a service desk whose ticket clocks run in office hours (``_demo_service_desk``).
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from contracts.models import (
     ServiceLevel,
 )
 from contracts.services import record_measurements
+from credits.management.commands._demo_service_desk import load_service_desk
 from credits.settlement import due_periods, settle_period
 
 DEMO_PASSWORD = "demo"
 LOGINS = [
     ("admin", "operator (staff): everything, plus /admin/"),
-    ("provider", "provider editor at Northwind ISP and Contoso Reporting"),
+    ("provider", "provider editor at Northwind ISP, Contoso Reporting and Fabrikam Service Desk"),
     ("customer", "customer user at Globex Retail"),
 ]
 
@@ -134,11 +136,13 @@ class Command(BaseCommand):
         isp = self._org("northwind", "Northwind ISP", "provider")
         reporting = self._org("contoso-reporting", "Contoso Reporting", "provider")
         marketing = self._org("marketing", "Marketing department", "provider")
+        fabrikam = self._org("fabrikam", "Fabrikam Service Desk", "provider")
         globex = self._org("globex", "Globex Retail", "customer")
         initech = self._org("initech", "Initech Finance", "customer")
         sales = self._org("sales", "Sales department", "customer")
         self._member(provider_user, isp, "editor")
         self._member(provider_user, reporting, "editor")
+        self._member(provider_user, fabrikam, "editor")
         self._member(customer_user, globex, "editor")
         self._member(marketing_user, marketing, "editor")
         self._member(sales_user, sales, "editor")
@@ -381,11 +385,14 @@ class Command(BaseCommand):
         if not m_leads.measurements.exists():
             samples += self._count_samples(rng, m_leads, "qualified-leads", 5.75, since, now)
 
+        # Story 5: a service desk measured in Berlin office hours, with a month of tickets.
+        desk = load_service_desk(provider=fabrikam, customer=globex, editor=provider_user, now=now)
+
         # Settle every closed period of the demo contracts, so the demo shows statements.
         # Only periods without a statement are settled, so a second run changes nothing;
         # only each contract's latest period is announced, so the backfill does not flood
         # the demo inboxes.
-        demo = {c.pk: c for c in (nw_globex, nw_initech, cr_globex, mk_sales)}
+        demo = {c.pk: c for c in (nw_globex, nw_initech, cr_globex, mk_sales, desk.contract)}
         due = list(due_periods(now, ignore_delay=True, contract_ids=list(demo)))
         latest = dict(due)  # oldest first, so each contract keeps its latest period
         for contract_id, period_start in due:
@@ -400,6 +407,7 @@ class Command(BaseCommand):
             "contracts": Contract.objects.count(),
             "objectives": ServiceLevel.objects.count(),
             "new samples": samples,
+            "new tickets": desk.new_tickets,
         }
 
     def _isp_events(self, rng: random.Random, since: datetime, now: datetime, *args: Any) -> None:
