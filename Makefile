@@ -7,6 +7,9 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 # The tests with the clock about a year and a half ahead: libfaketime moves the clocks of
 # pytest and of what it starts (workers, beat, Chromium); PostgreSQL and Redis keep the real
 # one, which the code never asks. Its own database and broker: it may run beside `make test`.
+# Under libfaketime 0.9.10 a timed wait that nothing ends (Event().wait(t)) lasts the whole
+# shift (Python waits with sem_clockwait, which it does not translate), so tests sleep
+# instead; redis-server cannot start under it, so tests start theirs without it.
 SHIFT ?= +548d
 FAKETIME := faketime -f $(SHIFT)
 SHIFTED_ENV := DATABASE_URL=$${SHIFTED_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/slaportal_shifted} \
