@@ -173,7 +173,7 @@ def test_the_demo_book_comes_with_statements_and_loading_it_again_issues_none():
 
     call_command("loaddemo", stdout=StringIO())
 
-    assert settled == {"NW-GLOBEX", "NW-INITECH", "CR-GLOBEX", "MKT-SALES"}
+    assert settled == {"NW-GLOBEX", "NW-INITECH", "CR-GLOBEX", "MKT-SALES", "FAB-GLOBEX"}
     assert Statement.objects.count() == statements
     assert not Statement.objects.exclude(revision=1).exists()
     # The book starts on 1 August 2026 (about 110 days back): August to October are closed.

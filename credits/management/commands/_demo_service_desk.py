@@ -395,6 +395,7 @@ def _first_month(rng: random.Random, days: _Days) -> list[_Plan]:
     p1[0] = _plan(rng, "P1", p1[0].opened_at, breach=True)
     p1[1] = _plan(rng, "P1", p1[1].opened_at, breach=True)
     p1[2].respond = rng.randint(22, 40)
+    p1[2].resolve = max(p1[2].resolve, p1[2].respond + 30)
     p1[3].wait = rng.randint(90, 240)
     # Reported after hours: the clock starts the next morning.
     p1[4].opened_at = _at(rng.choice(days.planned), 18, rng.randint(5, 55))
