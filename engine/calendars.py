@@ -29,7 +29,7 @@ from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import ParameterError
-from engine.intervals import Instant, Interval, to_epoch_seconds
+from engine.intervals import Instant, Interval, merge_spans, subtract_spans, to_epoch_seconds
 
 DAY_SECONDS = 86_400
 WEEKDAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -135,42 +135,6 @@ def _weekly_hours(hours: object) -> WeeklyHours:
 
 
 # --------------------------------------------------------------------------- spans
-
-
-def merge_spans(spans: Iterable[Span]) -> list[Span]:
-    """Sorted, disjoint, non-empty spans covering the same seconds; touching spans merge."""
-    merged: list[Span] = []
-    for first, last in sorted(spans):
-        if first >= last:
-            continue
-        if merged and first <= merged[-1][1]:
-            if last > merged[-1][1]:
-                merged[-1] = (merged[-1][0], last)
-        else:
-            merged.append((first, last))
-    return merged
-
-
-def _subtract_spans(spans: list[Span], removed: Sequence[Span]) -> list[Span]:
-    """``spans`` less ``removed``; both sorted and disjoint."""
-    result: list[Span] = []
-    skip = 0
-    for first, last in spans:
-        cursor = first
-        while skip < len(removed) and removed[skip][1] <= cursor:
-            skip += 1
-        index = skip
-        while index < len(removed) and removed[index][0] < last:
-            cut_first, cut_last = removed[index]
-            if cut_first > cursor:
-                result.append((cursor, cut_first))
-            cursor = max(cursor, cut_last)
-            if cursor >= last:
-                break
-            index += 1
-        if cursor < last:
-            result.append((cursor, last))
-    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +316,7 @@ def service_intervals(
         day += timedelta(days=1)
     spans = merge_spans(spans)
     if calendar.closed_intervals:
-        spans = _subtract_spans(spans, calendar.closed_intervals)
+        spans = subtract_spans(spans, calendar.closed_intervals)
     return spans
 
 

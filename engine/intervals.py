@@ -53,9 +53,15 @@ def _spans(
             last = min(last, high)
         if first < last:
             spans.append((first, last))
-    spans.sort()
+    return merge_spans(spans)
+
+
+def merge_spans(spans: Iterable[_Span]) -> list[_Span]:
+    """Sorted, disjoint, non-empty spans covering the same seconds; touching spans merge."""
     merged: list[_Span] = []
-    for first, last in spans:
+    for first, last in sorted(spans):
+        if first >= last:
+            continue
         if merged and first <= merged[-1][1]:
             if last > merged[-1][1]:
                 merged[-1] = (merged[-1][0], last)
@@ -64,7 +70,8 @@ def _spans(
     return merged
 
 
-def _subtract(spans: list[_Span], removed: list[_Span]) -> list[_Span]:
+def subtract_spans(spans: Sequence[_Span], removed: Sequence[_Span]) -> list[_Span]:
+    """``spans`` less ``removed``; both sorted and disjoint."""
     result: list[_Span] = []
     skip = 0
     for first, last in spans:
@@ -129,8 +136,8 @@ def uptime_attainment(
     if high < low:
         raise ValueError("a period cannot end before it starts")
     window = [(low, high)] if active is None else _spans(active, low, high)
-    scheduled = _subtract(window, _spans(maintenance, low, high))
+    scheduled = subtract_spans(window, _spans(maintenance, low, high))
     downtime = _intersect(_spans(incidents, low, high), scheduled)
     if relief:
-        downtime = _subtract(downtime, _spans(relief, low, high))
+        downtime = subtract_spans(downtime, _spans(relief, low, high))
     return UptimeMeasure(_length(scheduled), _length(downtime))
