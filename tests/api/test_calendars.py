@@ -364,6 +364,43 @@ def test_a_bad_timeline_query_answers_400_naming_it(personas, calendars, query, 
     assert field in response.json()
 
 
+@pytest.mark.parametrize(
+    ("start", "weeks"),
+    [("9999-12-31", "26"), ("9998-12-01", "26"), ("0001-01-01", "1"), ("1899-12-31", "1")],
+)
+def test_a_timeline_of_days_python_cannot_reach_answers_400_on_start(
+    personas, calendars, start, weeks
+):
+    used, _, _ = calendars
+
+    response = client_for(personas.provider_viewer).get(
+        detail(used.pk, "timeline"), {"start": start, "weeks": weeks}
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["start"]
+    assert "1900-01-01 to 2999-12-31" in response.json()["start"][0]
+
+
+@pytest.mark.parametrize(("start", "weeks"), [("1900-01-01", "1"), ("2999-12-31", "26")])
+def test_a_timeline_at_either_end_of_the_years_it_reads_is_shown(personas, start, weeks):
+    calendar = services.create_calendar(
+        provider=personas.provider,
+        name="Berlin",
+        timezone="Europe/Berlin",
+        holiday_country="DE",
+        holiday_subdivision="BE",
+    )
+
+    response = client_for(personas.provider_viewer).get(
+        detail(calendar.pk, "timeline"), {"start": start, "weeks": weeks}
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()[0]["day"] == start
+    assert len(response.json()) == 7 * int(weeks)
+
+
 # --------------------------------------------------------------------------- objectives
 
 

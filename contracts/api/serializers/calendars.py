@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from rest_framework import serializers
@@ -13,6 +14,11 @@ from slaportal.api.fields import ScopedPrimaryKeyRelatedField
 from slaportal.api.serializers import ValidatedModelSerializer
 
 CALENDAR_FIELDS = ("name", "timezone", "hours", "holiday_country", "holiday_subdivision")
+
+# A timeline reads the holidays of the years around its days, and Python's dates stop at
+# the years 1 and 9999: far enough inside them that no day near either end is asked for.
+TIMELINE_FIRST_DAY = date(1900, 1, 1)
+TIMELINE_LAST_DAY = date(2999, 12, 31)
 
 
 class ServiceCalendarSerializer(ValidatedModelSerializer):
@@ -122,8 +128,18 @@ def timeline_json(days: list[Any]) -> list[dict[str, Any]]:
 
 class TimelineQuerySerializer(serializers.Serializer):
     start = serializers.DateField(
-        required=False, help_text="The first local day, YYYY-MM-DD; today by default."
+        required=False,
+        help_text="The first local day, YYYY-MM-DD, from 1900-01-01 to 2999-12-31; today by "
+        "default.",
     )
     weeks = serializers.IntegerField(
         required=False, min_value=1, max_value=26, default=4, help_text="1 to 26 weeks."
     )
+
+    def validate_start(self, start: date) -> date:
+        if not TIMELINE_FIRST_DAY <= start <= TIMELINE_LAST_DAY:
+            raise serializers.ValidationError(
+                f"Give a day from {TIMELINE_FIRST_DAY.isoformat()} to "
+                f"{TIMELINE_LAST_DAY.isoformat()}."
+            )
+        return start
