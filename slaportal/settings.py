@@ -178,6 +178,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# The API takes batches of up to 10,000 items, read whole: 10,000 tickets with their status
+# histories are several megabytes of JSON, more than Django's default of 2.5 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

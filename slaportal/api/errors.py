@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -54,6 +55,12 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, Http404 | exceptions.NotFound):
         exc = exceptions.NotFound(NOT_FOUND)
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        exc = exceptions.ParseError(
+            f"The body is larger than the {limit} MB the API reads at once; "
+            "send the items in smaller batches."
+        )
     return drf_exception_handler(exc, context)
 
 

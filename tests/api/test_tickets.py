@@ -222,6 +222,32 @@ def test_more_than_ten_thousand_tickets_are_refused(personas, cs):
     assert not Ticket.objects.exists()
 
 
+def test_ten_thousand_tickets_with_their_histories_are_recorded_in_one_batch(personas, cs):
+    items = [ticket(cs, f"INC-{i}") for i in range(10_000)]
+    body = json.dumps(items)
+    assert len(body) > 2_621_440  # more than Django's default limit on a body read whole
+
+    response = client_for(personas.provider_editor).post(URL, body, content_type="application/json")
+
+    assert response.status_code == 201, response.content[:500]
+    assert response.json() == {"created": 10_000, "updated": 0, "unchanged": 0}
+    assert TicketEvent.objects.count() == 40_000
+
+
+def test_a_body_larger_than_the_api_reads_is_a_400_saying_so(personas, cs, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    items = [ticket(cs, f"INC-{i}") for i in range(3_000)]
+
+    response = post_json(client_for(personas.provider_editor), items)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The body is larger than the 1 MB the API reads at once; "
+        "send the items in smaller batches."
+    }
+    assert not Ticket.objects.exists()
+
+
 CSV_HEADER = (
     "contract_service,reference,priority,title,opened_at,first_response_at,resolved_at,events\r\n"
 )
