@@ -25,7 +25,9 @@ def default_ticket_priorities() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    # Debian's zoneinfo holds "localtime", the server's own zone: not an IANA name, and a
+    # contract or calendar in it would change its hours whenever the server moved.
+    return frozenset(zoneinfo.available_timezones()) - {"localtime"}
 
 
 def _is_priority_list(value: object) -> bool:

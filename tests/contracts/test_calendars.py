@@ -89,6 +89,14 @@ def test_a_bad_calendar_is_refused_naming_the_field_and_nothing_is_stored(person
     assert not ServiceCalendar.objects.exists()
 
 
+def test_the_servers_own_zone_is_not_a_calendars_timezone(personas):
+    with pytest.raises(ValidationError) as raised:
+        calendar_of(personas.provider, timezone="localtime")
+
+    assert raised.value.message_dict["timezone"] == ["'localtime' is not an IANA time zone name."]
+    assert not ServiceCalendar.objects.exists()
+
+
 def test_overlapping_hours_say_which_hours_overlap(personas):
     with pytest.raises(ValidationError) as raised:
         calendar_of(

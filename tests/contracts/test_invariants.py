@@ -84,6 +84,13 @@ def test_timezone_must_be_a_real_iana_name():
     assert "timezone" in errors_of(contract)
 
 
+def test_the_servers_own_zone_is_not_a_contracts_timezone():
+    contract = ContractFactory.build(
+        provider=ProviderFactory(), customer=CustomerFactory(), timezone="localtime"
+    )
+    assert "timezone" in errors_of(contract)
+
+
 def test_fee_cannot_be_negative_nor_finer_than_the_currency():
     cs = ContractServiceFactory()
     cs.fee = Decimal("-1")
