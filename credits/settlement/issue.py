@@ -7,7 +7,7 @@ revision, the old one kept: issued statements are immutable). The unique constra
 (contract, period_start, revision) makes a duplicate impossible even for a writer that
 skipped the lock. A batch writes its statements with one insert and their lines with one
 ``COPY``; the tickets of its ticket lines (the drill-down's detail) with one query for the
-lines' ids and one more ``COPY``.
+lines' ids and one more ``COPY``, or, measured in the database, one ``INSERT … SELECT``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from credits.settlement.results import (
     SettlementResult,
     rule_json,
 )
+from credits.settlement.tickets import CountedTickets, write_ticket_details
 from slaportal.db import insert_rows
 
 logger = logging.getLogger(__name__)
@@ -123,14 +124,20 @@ _TICKET_FIELDS = (
 
 
 def _write_tickets(statements: Sequence[Statement], computed: Sequence[ComputedStatement]) -> None:
-    """Every counted ticket of the statements' ticket lines: one query for the lines' ids
-    (COPY does not return them) and one ``COPY``; nothing without ticket lines."""
-    ticket_lines = [
-        (statement.pk, line)
-        for statement, item in zip(statements, computed, strict=True)
-        for line in item.lines
-        if line.tickets is not None and isinstance(line.measure, engine.TicketMeasure)
-    ]
+    """Every counted ticket of the statements' ticket lines: those measured in the database
+    copied there from the batch's clocks (one query); the others with one query for the
+    lines' ids (COPY does not return them) and one ``COPY``; nothing without ticket lines."""
+    ticket_lines = []
+    counted = []
+    for statement, item in zip(statements, computed, strict=True):
+        for line in item.lines:
+            if isinstance(line.measure, CountedTickets):
+                key = line.objective.key
+                counted.append((statement.pk, line.contract_service.pk, key, line.measure))
+            elif line.tickets is not None and isinstance(line.measure, engine.TicketMeasure):
+                ticket_lines.append((statement.pk, line))
+    if counted:
+        write_ticket_details(counted)
     if not any(line.measure.outcomes for _statement_id, line in ticket_lines):
         return
     ids = {

@@ -4,8 +4,10 @@ queries of a batch (SPEC §6, E8)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import random
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -15,7 +17,14 @@ from contracts.models import CalendarClosure, Responsibility, ServiceLevel, Tick
 from credits import notify
 from credits.models import EarlyWarning, OpenPeriodProgress, StatementLine, StatementLineTicket
 from credits.selectors import line_tickets
-from credits.settlement import SettlementResult, settle_period, settle_periods, warn_early
+from credits.settlement import (
+    SettlementResult,
+    compute_period,
+    settle_period,
+    settle_periods,
+    warn_early,
+)
+from credits.settlement import tickets as ticket_path
 from tests.credits.settlement_book import at, contract, objective, ratio, service
 from tests.credits.test_settlement_calendars import calendar, with_calendar
 from tests.factories import (
@@ -470,3 +479,152 @@ def test_a_batch_with_calendars_and_tickets_costs_the_same_queries_whatever_its_
         assert queries_to_settle(small) == 17
     assert queries_to_settle(large) == 17
     assert StatementLineTicket.objects.count() == 2 * 3 + 5 * 40
+
+
+# --------------------------------------------------------------------------- in the database
+
+OCTOBER = date(2026, 10, 1)
+AFTER_DECEMBER_SETTLED = at(2027, 1, 10)
+BERLIN_HOLIDAYS = {"holiday_country": "DE", "holiday_subdivision": "BE"}
+
+
+def varied_ticket_desk(rng: random.Random, tz: str, name: str, holidays: dict) -> object:
+    """A desk in ``tz`` with ticket objectives of every kind: resolution and response of
+    P1 in service hours, P2 resolution in service hours, all priorities around the clock;
+    a lapse of a responsibility linked to two of them, and tickets from mid-October to the
+    new year, some waiting, reopened, answered, never resolved, on period boundaries."""
+    c = contract(tz=tz, cap="100")
+    cs = service(c, fee="3000.00", name=name)
+    cal = calendar(c.provider, tz=tz, hours=NINE_TO_FIVE, **holidays)
+    p1 = ticket_objective(c, cs, cal=cal)
+    ticket_objective(c, cs, cal=cal, indicator="response_time", key="response-p1", threshold="30")
+    ticket_objective(c, cs, cal=cal, key="resolution-p2", threshold="480", priority="P2")
+    around = ticket_objective(c, cs, key="resolution-all", threshold="1440", priority="")
+    responsibility = Responsibility.objects.create(contract=c, title="Answer our questions")
+    responsibility.service_levels.add(p1, around)
+    for day in (5, 12, 19, 26):
+        start = at(2026, 11, day, 10, tz=tz)
+        ResponsibilityLapseFactory(
+            responsibility=responsibility, start=start, end=start + timedelta(hours=26)
+        )
+    local = ZoneInfo(tz)
+    first = datetime(2026, 10, 15, tzinfo=local)
+    span = (datetime(2027, 1, 5, tzinfo=local) - first).total_seconds()
+    for n in range(90):
+        opened = first + timedelta(seconds=rng.randrange(int(span)))
+        if n % 7 == 0:
+            opened = opened.replace(microsecond=rng.randrange(1, 1_000_000))
+        duration = timedelta(minutes=rng.choice([5, 40, 200, 300, 900, 3000, 9000]))
+        resolved = None if n % 6 == 0 else opened + duration
+        responded = None
+        if resolved is not None and n % 3 == 0:
+            responded = opened + (resolved - opened) * rng.random()
+        elif resolved is None and n % 4 == 0:
+            responded = opened + timedelta(minutes=rng.randrange(1, 90))
+        events = [(opened, "open")]
+        if n % 2 == 0:
+            waiting = opened + timedelta(minutes=rng.randrange(1, 600))
+            events.append((waiting, "waiting_on_customer"))
+            if n % 10 != 0:  # else still waiting
+                events.append((waiting + timedelta(minutes=rng.randrange(30, 3000)), "in_progress"))
+        if resolved is not None and n % 5 == 1:
+            middle = opened + (resolved - opened) / 3
+            events += [(middle, "resolved"), (middle + (resolved - opened) / 3, "reopened")]
+        if resolved is not None:
+            events.append((resolved, "resolved"))
+        events.sort(key=lambda event: event[0])
+        ticket(
+            cs,
+            f"T-{n:03}",
+            opened,
+            resolved,
+            responded=responded,
+            priority="P1" if n % 3 else "P2",
+            events=events,
+        )
+    # On the boundaries: resolved exactly at the end of November, opened exactly at the
+    # start of December, open long before October and far over every threshold.
+    ticket(cs, "B-1", at(2026, 11, 30, 10, tz=tz), at(2026, 12, 1, tz=tz))
+    ticket(cs, "B-2", at(2026, 12, 1, tz=tz), at(2026, 12, 2, 10, tz=tz), priority="P2")
+    ticket(cs, "B-3", at(2026, 9, 1, 9, tz=tz))
+    ticket(cs, "B-4", at(2026, 10, 30, 16, 59, tz=tz), responded=at(2026, 11, 2, 9, tz=tz))
+    return c
+
+
+def settled_figures(statement) -> tuple:
+    lines = []
+    for line in statement.lines.order_by("contract_service_id", "key"):
+        rows = sorted(
+            (
+                row.ticket_id,
+                row.reference,
+                row.priority,
+                row.opened_at,
+                row.done_at,
+                row.business_seconds,
+                row.stopped_seconds,
+                row.wall_seconds,
+                row.within,
+            )
+            for row in line.tickets.all()
+        )
+        lines.append(
+            (line.key, line.attainment, line.met, line.amount, line.explanation, line.measure, rows)
+        )
+    return statement.fingerprint, statement.credit_total, lines
+
+
+def test_the_database_measures_tickets_exactly_as_the_python_reference(monkeypatch):
+    rng = random.Random(14)
+    book = [
+        varied_ticket_desk(
+            rng,
+            "Europe/Berlin",
+            "Berlin desk",
+            {"holiday_country": "DE", "holiday_subdivision": "BE"},
+        ),
+        varied_ticket_desk(rng, "America/New_York", "New York desk", {"holiday_country": "US"}),
+    ]
+    pairs = [(c.pk, month) for c in book for month in (OCTOBER, NOVEMBER, DECEMBER)]
+
+    def settled() -> list[tuple]:
+        with transaction.atomic():
+            outcomes = settle_periods(pairs, now=AFTER_DECEMBER_SETTLED, announce=False)
+            figures = [settled_figures(outcome.statement) for outcome in outcomes]
+            transaction.set_rollback(True)
+        return figures
+
+    with monkeypatch.context() as reference_path:
+        reference_path.setattr(ticket_path, "measured_in_database", lambda plans: False)
+        reference = settled()
+    in_database = []
+    measure = ticket_path._measure_in_database
+    monkeypatch.setattr(
+        ticket_path,
+        "_measure_in_database",
+        lambda targets, book: in_database.append(len(targets)) or measure(targets, book),
+    )
+    fast = settled()
+
+    assert in_database == [2 * 3 * 4]
+    for expected, got in zip(reference, fast, strict=True):
+        assert got[2] == expected[2]
+        assert got == expected
+    rows = [row for figures in fast for line in figures[2] for row in line[6]]
+    assert len(rows) > 150
+    assert any(row[4] is None for row in rows)  # counted while still open
+    assert any(row[6] for row in rows)  # stopped time
+    assert any(not row[8] for row in rows) and any(row[8] for row in rows)
+    assert any(row[3].microsecond for row in rows)
+
+
+def test_a_preview_outside_a_transaction_counts_tickets_in_the_database_too():
+    c, cs, _level = desk()
+    e8_tickets(cs)
+
+    computed = compute_period(contract=c, period_start=NOVEMBER)
+
+    (line,) = computed.lines
+    assert isinstance(line.measure, ticket_path.CountedTickets)
+    assert (line.measure.within, line.measure.total) == (2, 3)
+    assert "worst: INC-7 330 business minutes; INC-5 210 (180 stopped)" in line.explanation
