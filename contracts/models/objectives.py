@@ -219,6 +219,15 @@ class ServiceLevel(models.Model):
             errors["threshold"] = "Only threshold and ticket objectives have a threshold."
         if self.priority and self.indicator not in self.TICKET_INDICATORS:
             errors["priority"] = "Only ticket objectives (response or resolution time) have one."
+        elif self.priority and self.contract_id:
+            # The contract refuses tickets of any other priority, so such an objective
+            # would never count a ticket.
+            known = self.contract.ticket_priorities
+            if isinstance(known, list) and self.priority not in known:
+                errors["priority"] = (
+                    f"{self.priority!r} is not a ticket priority of {self.contract.reference} "
+                    f"({', '.join(map(str, known))})."
+                )
         if self.calendar_id and self.provider_id and self.calendar.provider_id != self.provider_id:
             errors["calendar"] = "The calendar belongs to another provider."
         if self.target is not None:

@@ -432,6 +432,32 @@ def test_an_objective_names_a_calendar_of_its_provider_and_a_priority(personas, 
     assert (stored.calendar, stored.threshold) == (used, Decimal("240"))
 
 
+def test_a_contracts_ticket_objective_names_one_of_the_contracts_priorities(personas):
+    cs = personas.contract.services.get()
+    fields = {
+        "level": "contract_service",
+        "contract": personas.contract.pk,
+        "service": cs.service_id,
+    }
+    client = client_for(personas.provider_editor)
+
+    unknown = client.post(
+        "/api/v1/service-levels/", objective(personas, priority="P9", **fields), format="json"
+    )
+    known = client.post(
+        "/api/v1/service-levels/", objective(personas, priority="P2", **fields), format="json"
+    )
+
+    assert unknown.status_code == 400
+    assert unknown.json() == {
+        "priority": ["'P9' is not a ticket priority of ACME-1 (P1, P2, P3, P4)."]
+    }
+    assert known.status_code == 201, known.json()
+    assert list(ServiceLevel.objects.filter(key="p1-resolution").values_list("priority")) == [
+        ("P2",)
+    ]
+
+
 def test_an_objective_cannot_name_another_providers_calendar(personas, calendars):
     _, _, theirs = calendars
 

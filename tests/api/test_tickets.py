@@ -248,6 +248,27 @@ def test_a_body_larger_than_the_api_reads_is_a_400_saying_so(personas, cs, setti
     assert not Ticket.objects.exists()
 
 
+def test_a_provider_sets_a_contracts_own_priority_codes_and_tickets_follow_them(personas, cs):
+    client = client_for(personas.provider_editor)
+    contract_url = f"/api/v1/contracts/{personas.contract.pk}/"
+
+    changed = client.patch(contract_url, {"ticket_priorities": ["Critical", "High"]})
+    critical = post_json(client, [ticket(cs, "INC-1", priority="Critical")])
+    p1 = post_json(client, [ticket(cs, "INC-2", priority="P1")])
+    bad = client.patch(contract_url, {"ticket_priorities": ["High", "High"]})
+
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["ticket_priorities"] == ["Critical", "High"]
+    assert critical.status_code == 201, critical.json()
+    assert p1.status_code == 400
+    assert p1.json()["errors"][0]["field"] == "priority"
+    assert bad.status_code == 400
+    assert list(bad.json()) == ["ticket_priorities"]
+    personas.contract.refresh_from_db()
+    assert personas.contract.ticket_priorities == ["Critical", "High"]
+    assert list(Ticket.objects.values_list("reference", flat=True)) == ["INC-1"]
+
+
 CSV_HEADER = (
     "contract_service,reference,priority,title,opened_at,first_response_at,resolved_at,events\r\n"
 )

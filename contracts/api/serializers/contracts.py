@@ -52,6 +52,7 @@ class ContractSerializer(ValidatedModelSerializer):
             "timezone",
             "credit_cap_percent",
             "settlement_delay_days",
+            "ticket_priorities",
             "created_at",
         ]
 
