@@ -260,6 +260,28 @@ def test_an_editor_closes_a_day_and_an_interval_by_hand_and_removes_one(personas
     assert list(CalendarClosure.objects.values_list("name", flat=True)) == ["Staff party"]
 
 
+def test_a_closure_is_listed_in_the_calendars_zone_and_says_which(personas, editor, calendar):
+    CalendarClosure.objects.create(
+        calendar=calendar,
+        name="Team offsite",
+        start=datetime(2026, 12, 9, 12, 0, tzinfo=UTC),
+        end=datetime(2026, 12, 9, 17, 0, tzinfo=UTC),
+    )
+    CalendarClosure.objects.create(
+        calendar=calendar,
+        name="Move",
+        start=datetime(2026, 12, 10, 16, 0, tzinfo=UTC),
+        end=datetime(2026, 12, 11, 9, 0, tzinfo=UTC),
+    )
+
+    closures = editor.get(url("calendar-detail", calendar)).content.decode()
+    closures = closures.split('<table class="closures">')[1].split("</table>")[0]
+
+    assert 'When <span class="muted">(Europe/Berlin)</span>' in closures
+    assert "Wed 9 Dec 2026 13:00 – 18:00" in closures
+    assert "Thu 10 Dec 2026 17:00 – Fri 11 Dec 2026 10:00" in closures
+
+
 def test_a_closure_needs_a_day_or_an_interval(personas, editor, calendar):
     response = editor.post(url("closure-add", calendar), {"name": "Nothing"})
     assert response.status_code == 200
@@ -494,6 +516,29 @@ def test_a_ticket_line_lists_every_ticket_worst_first(personas, client, ticket_l
     assert "210 min" in rows and "180 min" in rows and "390 min" in rows
     assert "breached" in rows and "within" in rows
     assert (page.context["within_count"], page.context["breached_count"]) == (2, 1)
+
+
+def test_a_ticket_open_at_the_periods_end_says_so_where_its_resolution_would_be(
+    personas, client, ticket_line
+):
+    ticket_line.tickets.create(
+        reference="INC-D",
+        priority="P1",
+        opened_at=datetime(2026, 11, 30, 8, 0, tzinfo=UTC),
+        done_at=None,
+        business_seconds=480 * 60,
+        stopped_seconds=0,
+        wall_seconds=900 * 60,
+        within=False,
+    )
+
+    page = client_of(client, personas.customer_member).get(
+        reverse("line-tickets", args=[ticket_line.pk])
+    )
+
+    row = page.content.decode().split("INC-D")[1].split("</tr>")[0]
+    assert "none by the period's end" in row
+    assert "still open" not in row
 
 
 def test_only_ticket_lines_link_to_their_tickets(personas, editor, ticket_line):
