@@ -237,7 +237,7 @@ def _business(instant: str, clock: str = "cal") -> str:
 
 def _stopped(spans: str, opened: str, until: str) -> str:
     """SQL for the business seconds of ``[opened, until)`` inside a ticket's stops (a
-        multirange, so that overlapping stops count once; NULL without stops). Only the stops
+    multirange, so that overlapping stops count once; NULL without stops). Only the stops
     that meet ``[opened, until)`` are in it: a stop from the final resolution on never is."""
     part = "stop_part"
     return (
