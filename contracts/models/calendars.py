@@ -197,12 +197,17 @@ class ServiceCalendar(models.Model):
     def holidays_text(self) -> str:
         """Where the public holidays come from, as a sentence says it: "public holidays in
         Germany (BE)"; empty without a country."""
+        return f"public holidays in {self.holiday_place}" if self.holiday_country else ""
+
+    @property
+    def holiday_place(self) -> str:
+        """Whose public holidays close the calendar: "Germany (BE)"; empty without any."""
         if not self.holiday_country:
             return ""
-        where = country_name(self.holiday_country)
+        place = country_name(self.holiday_country)
         if self.holiday_subdivision:
-            where += f" ({self.holiday_subdivision})"
-        return f"public holidays in {where}"
+            place += f" ({self.holiday_subdivision})"
+        return place
 
     def public_holidays(self, years: Iterable[int]) -> dict[date, str]:
         """The calendar's named public holidays in ``years``."""

@@ -593,3 +593,9 @@ def test_a_ticket_line_runs_a_fixed_number_of_queries(
 
 def _upload(name: str, content: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type="text/calendar")
+
+
+def test_the_calendar_list_names_the_holiday_country_as_the_sentence_does(editor, calendar):
+    page = editor.get(url("calendar-list")).content.decode()
+    assert "Germany (BE)" in page
+    assert "DE (BE)" not in page
