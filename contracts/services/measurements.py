@@ -10,7 +10,7 @@ import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +31,7 @@ _MAX_VALUE = Decimal("1e14")
 # Samples from outside any plausible contract would only break reads later.
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+_LARGEST_OFFSET = timedelta(hours=15, minutes=59)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,10 @@ def parse_aware_datetime(raw: Any) -> datetime:
             raise ValueError("must be an ISO 8601 date-time with offset") from None
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("needs a UTC offset, e.g. 2026-10-01T12:00:00+00:00")
+    # Python reads offsets up to ±23:59; PostgreSQL refuses those beyond ±15:59 (no zone
+    # on Earth is past ±14:00), so such a time is a typo to report, not a crash.
+    if abs(value.utcoffset()) > _LARGEST_OFFSET:
+        raise ValueError("has a UTC offset beyond ±15:59")
     try:
         in_utc = value.astimezone(UTC)
     except OverflowError:

@@ -1,0 +1,115 @@
+"""Edges found by probing a live instance: each was a 500, and is now a 400 with a message.
+API responses are never cached."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contracts.models import Measurement
+from tests.api.conftest import client_for, url
+from tests.factories import ServiceLevelFactory
+
+pytestmark = pytest.mark.django_db
+
+BEYOND_POSTGRES_OFFSETS = "2026-10-05T09:00:00+23:00"
+
+
+@pytest.fixture
+def monitored(personas):
+    ServiceLevelFactory(provider=personas.provider, key="reports", indicator="ratio", target=99)
+    return personas.contract.services.get()
+
+
+def test_an_offset_beyond_postgres_range_in_a_json_measurement_is_a_400(personas, monitored):
+    body = {
+        "contract_service": monitored.pk,
+        "key": "reports",
+        "observed_at": BEYOND_POSTGRES_OFFSETS,
+        "ok": True,
+    }
+    response = client_for(personas.provider_editor).post(
+        url("measurement"), json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "errors": [
+            {"index": 0, "field": "observed_at", "message": "has a UTC offset beyond ±15:59"}
+        ]
+    }
+    assert not Measurement.objects.exists()
+
+
+def test_an_offset_beyond_postgres_range_in_a_csv_upload_is_a_400(personas, monitored):
+    body = (
+        "contract_service,key,observed_at,ok\n"
+        f"{monitored.pk},reports,{BEYOND_POSTGRES_OFFSETS},true\n"
+    )
+    response = client_for(personas.provider_editor).post(
+        url("measurement"), body, content_type="text/csv"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == [
+        {
+            "index": 0,
+            "line": 2,
+            "field": "observed_at",
+            "message": "has a UTC offset beyond ±15:59",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "basename, name",
+    [
+        ("measurement", "observed_after"),
+        ("measurement", "observed_before"),
+        ("incident", "started_after"),
+        ("maintenancewindow", "start_after"),
+        ("responsibilitylapse", "start_after"),
+    ],
+)
+@pytest.mark.parametrize("instant", [BEYOND_POSTGRES_OFFSETS, "0001-01-01T00:00:00+15:00"])
+def test_an_offset_beyond_postgres_range_in_a_date_filter_is_not_a_500(
+    world, basename, name, instant
+):
+    response = client_for(world.p.customer_member).get(url(basename), {name: instant})
+    assert response.status_code in (200, 400), response.content
+    if response.status_code == 400:
+        assert name in response.json()
+
+
+@pytest.mark.parametrize("body", ["[]", '["admin", "secret"]', '"text"', "123", "null", "true"])
+def test_a_token_request_that_is_not_an_object_is_a_400(client, personas, body):
+    response = client.post("/api/v1/auth/token/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()
+
+
+def test_a_token_request_with_an_overlong_username_is_a_400(client, personas):
+    response = client.post(
+        "/api/v1/auth/token/",
+        json.dumps({"username": "u" * 256, "password": "x"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert "username" in response.json()
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775808", str(10**40)])
+def test_a_page_beyond_bigint_on_statements_is_a_404_not_a_500(world, page):
+    response = client_for(world.p.customer_member).get(url("statement"), {"page": page})
+    assert response.status_code in (400, 404), response.content
+    assert response.json()["detail"]
+
+
+def test_api_responses_are_not_stored_by_caches(world, client):
+    member = client_for(world.p.customer_member)
+    for response in (
+        member.get(url("contract")),
+        member.get(url("contract", world.p.contract.pk)),
+        member.get(url("contract", 10**9)),
+        client.post("/api/v1/auth/token/", "[]", content_type="application/json"),
+    ):
+        assert "no-store" in response["Cache-Control"], response.status_code
