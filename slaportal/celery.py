@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_init, worker_ready
+from django.db import close_old_connections as close_django_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "slaportal.settings")
 
@@ -16,9 +17,7 @@ def close_old_connections(**_kwargs: object) -> None:
     """What Django does around every request: a worker keeps its database connection
     between tasks (CELERY_DB_REUSE_MAX), so one that broke (a database restart) or grew
     older than CONN_MAX_AGE is closed here and the next query opens a fresh one."""
-    from django.db import close_old_connections as close
-
-    close()
+    close_django_connections()
 
 
 @worker_init.connect

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -49,8 +51,6 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def env_database(name: str, default: str) -> dict[str, Any]:
-    import dj_database_url
-
     raw = os.environ.get(name) or default
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
@@ -70,8 +70,6 @@ def env_database(name: str, default: str) -> dict[str, Any]:
 
 
 def env_email(name: str) -> dict[str, Any]:
-    import dj_email_url
-
     raw = os.environ.get(name)
     if not raw:
         return {}
