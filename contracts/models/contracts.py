@@ -27,7 +27,8 @@ def default_ticket_priorities() -> list[str]:
 def _timezones() -> frozenset[str]:
     # Debian's zoneinfo holds "localtime", the server's own zone: not an IANA name, and a
     # contract or calendar in it would change its hours whenever the server moved.
-    return frozenset(zoneinfo.available_timezones()) - {"localtime"}
+    # "Factory" is tzdata's placeholder for an unset zone ("-00"), not a place's clock.
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory"}
 
 
 def _is_priority_list(value: object) -> bool:
