@@ -9,6 +9,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from contracts.querysets import MembershipQuerySet, OrganizationQuerySet
+from contracts.webhook_targets import url_refusal
 
 
 class Organization(models.Model):
@@ -40,8 +41,16 @@ class Organization(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.webhook_url and not self.webhook_secret:
-            raise ValidationError({"webhook_secret": "A webhook needs a secret to sign with."})
+        errors: dict[str, str] = {}
+        if self.webhook_url:
+            # Refused when typed, with its reason, rather than at the first delivery.
+            refusal = url_refusal(self.webhook_url)
+            if refusal:
+                errors["webhook_url"] = refusal
+            if not self.webhook_secret:
+                errors["webhook_secret"] = "A webhook needs a secret to sign with."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Membership(models.Model):

@@ -21,61 +21,15 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from contracts.webhook_targets import address_refusal, private_targets_allowed
 from credits.models import Delivery
 
 SIGNATURE_HEADER = "X-SLA-Signature"
 USER_AGENT = "SLA-Portal-Webhook/1"
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 
 class DeliveryRefused(Exception):
     """A delivery that must never be attempted (e.g. a private target): no retry."""
-
-
-# Cloud metadata endpoints are never a legitimate webhook, whatever the settings allow.
-_METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _embedded_ipv4(ip: IPAddress) -> IPAddress:
-    """The IPv4 address an IPv6 address carries (mapped, 6to4, NAT64), else itself."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped:
-            return ip.ipv4_mapped
-        if ip.sixtofour:
-            return ip.sixtofour
-        if ip in _NAT64:
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
-
-
-def address_refusal(ip: IPAddress, *, allow_private: bool) -> str | None:
-    """Why a webhook may not reach ``ip`` (``None`` when it may).
-
-    Link-local (cloud metadata), multicast, unspecified and reserved addresses are always
-    refused; loopback and private ones only when ``allow_private`` (tests) says so.
-    """
-    if ip in _METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    ip = _embedded_ipv4(ip)
-    if ip in _METADATA_ADDRESSES or ip.is_link_local:
-        return "a link-local address"
-    if ip.is_multicast:
-        return "a multicast address"
-    if ip.is_unspecified:
-        return "an unspecified address"
-    if ip.is_loopback:
-        return None if allow_private else "a loopback address"
-    if ip.is_reserved:
-        return "a reserved address"
-    if ip.is_private:
-        return None if allow_private else "a private address"
-    if not ip.is_global:
-        return None if allow_private else "an address that is not publicly routable"
-    return None
 
 
 def resolve_target(url: str) -> tuple[str, str, int, str]:
@@ -100,7 +54,7 @@ def resolve_target(url: str) -> tuple[str, str, int, str]:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
         raise DeliveryRefused("webhook URL has an invalid port") from None
-    allow_private = bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False))
+    allow_private = private_targets_allowed()
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
