@@ -1,6 +1,9 @@
 """API entry points that belong to no app: the root and the token exchange."""
 
+from collections.abc import Mapping
+
 from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,11 +16,27 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    # Bounded like the user's column: a longer name cannot log in, and axes would fail to
+    # record the attempt in its own column of 255 characters.
+    username = serializers.CharField(
+        label="Username",
+        write_only=True,
+        max_length=get_user_model()._meta.get_field("username").max_length,
+    )
+
+
 @extend_schema(
-    request=AuthTokenSerializer,
+    request=TokenRequestSerializer,
     responses={
         200: inline_serializer("Token", {"token": serializers.CharField()}),
-        400: inline_serializer("TokenError", {"non_field_errors": serializers.ListField()}),
+        400: inline_serializer(
+            "TokenError",
+            {
+                name: serializers.ListField(child=serializers.CharField(), required=False)
+                for name in ("non_field_errors", "username", "password")
+            },
+        ),
         429: inline_serializer("Locked", {"detail": serializers.CharField()}),
     },
 )
@@ -28,13 +47,15 @@ def obtain_token(request: Request) -> Response:
     """Exchange a username and password for the token to send as `Authorization: Token …`."""
     # Axes watches Django's login signals, but a DRF request hides the lockout flag from
     # its middleware, so the lockout is checked here against the underlying request.
-    credentials = {"username": request.data.get("username", "")}
+    data = request.data
+    username = data.get("username", "") if isinstance(data, Mapping) else ""
+    credentials = {"username": username if isinstance(username, str) else ""}
     if AxesProxyHandler.is_locked(request._request, credentials):
         return Response(
             {"detail": "Too many failed logins for this account; try again later."},
             status=status.HTTP_429_TOO_MANY_REQUESTS,
         )
-    serializer = AuthTokenSerializer(data=request.data, context={"request": request._request})
+    serializer = TokenRequestSerializer(data=data, context={"request": request._request})
     serializer.is_valid(raise_exception=True)
     token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
     return Response({"token": token.key})
