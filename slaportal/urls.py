@@ -1,9 +1,11 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from contracts import views as contract_views
 from slaportal.api.views import api_root, obtain_token
+from slaportal.forms import AdminLoginForm, LoginForm
 
 api_v1 = [
     path("", api_root, name="api-root"),
@@ -14,8 +16,11 @@ api_v1 = [
     path("", include("credits.api.urls")),
 ]
 
+admin.site.login_form = AdminLoginForm
+
 urlpatterns = [
     path("", contract_views.home, name="home"),
+    path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so that API route names never collide with the browser pages' names.
