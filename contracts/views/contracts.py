@@ -99,6 +99,11 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     base = Contract.objects.visible_to(request.user)
     contracts = base.select_related("provider", "customer")
     q = (request.GET.get("q") or "").strip()
+    status_code = 200
+    if "\x00" in q:
+        # PostgreSQL text cannot hold a NUL, so the query would fail: say so instead.
+        messages.error(request, "The search cannot contain a NUL character.")
+        q, status_code = "", 400
     if q:
         contracts = contracts.filter(
             Q(reference__icontains=q) | Q(title__icontains=q) | Q(customer__name__icontains=q)
@@ -139,6 +144,9 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     sort_query = request.GET.copy()
     for name in ("page", "sort"):
         sort_query.pop(name, None)
+    if status_code != 200:
+        query.pop("q", None)
+        sort_query.pop("q", None)
     return render(
         request,
         "contracts/contract_list.html",
@@ -165,6 +173,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
             "can_create": organizations_edited_by(request.user, PROVIDER).exists(),
             "providers": organizations_of(request.user, PROVIDER).order_by("name"),
         },
+        status=status_code,
     )
 
 

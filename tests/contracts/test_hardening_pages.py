@@ -17,11 +17,45 @@ def test_an_overlong_username_on_the_login_form_is_a_form_error(client, personas
     ]
 
 
-@pytest.mark.parametrize("q", ["\x00", "acme\x00", "%00"])
-def test_a_nul_byte_in_the_contract_search_is_not_a_500(client, personas, q):
+@pytest.mark.parametrize("q", ["\x00", "acme\x00"])
+def test_a_nul_byte_in_the_contract_search_is_a_400_saying_why(client, personas, q):
     client.force_login(personas.provider_editor)
     response = client.get(reverse("contract-list"), {"q": q})
+    assert response.status_code == 400
+    assert b"The search cannot contain a NUL character." in response.content
+    assert response.context["q"] == ""  # not echoed back into the box
+    assert "q=" not in response.context["query"]  # nor into the pages' links
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/contracts/organization/",
+        "/admin/contracts/membership/",
+        "/admin/contracts/contract/",
+        "/admin/auth/user/",
+    ],
+)
+def test_a_nul_byte_in_an_admin_search_is_not_a_500(client, personas, path):
+    client.force_login(personas.operator)
+    response = client.get(path, {"q": "a\x00"})
     assert response.status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/api/v1/organizations/", "slug"),
+        ("/api/v1/contracts/", "reference"),
+        ("/api/v1/service-levels/", "key"),
+        ("/api/v1/measurements/", "key"),
+    ],
+)
+def test_a_nul_byte_in_an_api_text_filter_is_a_400(client, personas, path, name):
+    client.force_login(personas.provider_editor)
+    response = client.get(path, {name: "a\x00"})
+    assert response.status_code == 400
+    assert name in response.json()
 
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775808", str(10**40)])
