@@ -27,6 +27,8 @@ from credits.models import Dispute, Notification, Statement, StatementDocument, 
 from slaportal.api.pagination import PortalPagination
 from slaportal.api.viewsets import ScopedGenericViewSet
 
+BIGINT_MAX = 2**63 - 1
+
 
 class StatementPagination(PortalPagination):
     """Page numbers as everywhere, the count read with the page in one query."""
@@ -49,6 +51,9 @@ class StatementPagination(PortalPagination):
         except (TypeError, ValueError):
             raise exceptions.NotFound(self.invalid_page_message) from None
         offset = (number - 1) * page_size
+        if offset + page_size > BIGINT_MAX:
+            # Past any possible row, and beyond what PostgreSQL's OFFSET accepts.
+            raise exceptions.NotFound(self.invalid_page_message)
         rows = self._page_rows(queryset, offset, page_size)
         if not rows and number > 1:
             raise exceptions.NotFound(self.invalid_page_message)
