@@ -23,7 +23,22 @@ EXACT = Context(
 )
 
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: Python's Decimal() and int() also read "１２" (full-width) and "1_000",
+# which no client means as a number and which would be stored as something else.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def is_plain_number(text: str) -> bool:
+    """Whether ``text`` (surrounding blanks aside) is a decimal in ASCII digits."""
+    return _NUMBER.fullmatch(text.strip()) is not None
+
+
+def is_plain_integer(text: str) -> bool:
+    """Whether ``text`` (surrounding blanks aside) is an integer in ASCII digits."""
+    return _INTEGER.fullmatch(text.strip()) is not None
+
+
 # Bounds that keep every product and quotient of parameters well inside EXACT and
 # stop a rule such as step=1e-999999 from turning one evaluation into a huge integer.
 _MAX_INTEGER_DIGITS = 15

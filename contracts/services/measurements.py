@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 
 from contracts.models import ContractService, Measurement, ServiceLevel
 from contracts.selectors import candidate_service_levels, resolve
+from engine.numbers import is_plain_integer, is_plain_number
 from slaportal.db import insert_rows
 
 MAX_BATCH = 10_000
@@ -70,6 +71,8 @@ def _parse_decimal(raw: Any) -> Decimal | None:
         return None
     if isinstance(raw, bool):
         raise ValueError("must be a number")
+    if isinstance(raw, str) and not is_plain_number(raw):
+        raise ValueError("must be a number in digits 0-9")
     try:
         value = Decimal(str(raw).strip()) if not isinstance(raw, Decimal) else raw
     except InvalidOperation:
@@ -110,13 +113,13 @@ def parse_aware_datetime(raw: Any) -> datetime:
 
 
 def parse_contract_service_id(raw: Any) -> int:
-    """The id of a contract service as posted (a number, or digits in a string)."""
-    if isinstance(raw, bool):
-        raise ValueError("must be a contract service id")
-    try:
+    """The id of a contract service as posted (an integer, or digits 0-9 in a string): int()
+    would also take 3.5 as 3, "３" or "1_0"."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and is_plain_integer(raw):
         return int(raw)
-    except (TypeError, ValueError):
-        raise ValueError("must be a contract service id") from None
+    raise ValueError("must be a contract service id")
 
 
 def _objectives_by_service(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from rest_framework import serializers
 
+from engine.numbers import is_plain_integer
 from engine.text import plain_decimal, plain_money
 
 if TYPE_CHECKING:
@@ -23,7 +24,29 @@ if TYPE_CHECKING:
 Scope = str | Callable[["User | None"], models.QuerySet]
 
 
-class PlainDecimalField(serializers.DecimalField):
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal written in digits 0-9: DRF reads through Decimal(), which also takes
+    full-width or Arabic-Indic digits and "1_000"."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and (not data.isascii() or "_" in data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer as a JSON integer or digits 0-9 in a string: DRF's field would take 3.0,
+    "3.0", "３" and "1_000"."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and is_plain_integer(data))
+        ):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class PlainDecimalField(StrictDecimalField):
     """A decimal stored with spare places, shown as the number it is: "99.9" not "99.9000"."""
 
     def to_representation(self, value: Any) -> str | None:
@@ -32,7 +55,7 @@ class PlainDecimalField(serializers.DecimalField):
         return plain_decimal(value)
 
 
-class MoneyField(serializers.DecimalField):
+class MoneyField(StrictDecimalField):
     """An amount shown with its currency's minor unit ("300.00", "5000" for JPY)."""
 
     def __init__(self, *, currency: str, **kwargs: Any) -> None:
@@ -63,6 +86,14 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
             # The unscoped queryset only tells the schema generator the target model.
             kwargs.setdefault("queryset", model.objects.all())
         super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Django would look up 3.5 as 3 (int()), and "３" or "1_0" as well.
+        if isinstance(data, bool) or not (
+            isinstance(data, int) or (isinstance(data, str) and is_plain_integer(data))
+        ):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
 
     def get_queryset(self) -> models.QuerySet:
         request = self.context.get("request")

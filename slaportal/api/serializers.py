@@ -14,7 +14,7 @@ from django.db import models, transaction
 from rest_framework import serializers
 
 from slaportal.api.errors import api_errors
-from slaportal.api.fields import PlainDecimalField
+from slaportal.api.fields import PlainDecimalField, StrictIntegerField
 
 if TYPE_CHECKING:
     from contracts.querysets import User
@@ -29,6 +29,12 @@ class ValidatedModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DecimalField: PlainDecimalField,
+        models.IntegerField: StrictIntegerField,
+        models.SmallIntegerField: StrictIntegerField,
+        models.BigIntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+        models.PositiveBigIntegerField: StrictIntegerField,
     }
 
     # Fields a client sets once: the tenant owner of a row never moves.

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from contracts.models import Organization
+import engine
+from contracts.models import Contract, Organization
 from tests.api.conftest import client_for, url
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,112 @@ LOOSE_NUMBERS = ["１２", "1_0", "١٢", "1_000.5", "１.５"]
 
 def patch_json(client, path, body):
     return client.patch(path, json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.parametrize("text", LOOSE_NUMBERS)
+def test_a_decimal_in_other_digits_or_with_underscores_is_a_400_on_that_field(world, text):
+    client = client_for(world.p.provider_editor)
+    before = world.p.contract.credit_cap_percent
+
+    response = patch_json(
+        client, url("contract", world.p.contract.pk), {"credit_cap_percent": text}
+    )
+
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["credit_cap_percent"]
+    assert Contract.objects.get(pk=world.p.contract.pk).credit_cap_percent == before
+
+
+@pytest.mark.parametrize("text", LOOSE_NUMBERS)
+def test_a_fee_in_other_digits_or_with_underscores_is_a_400(world, text):
+    response = patch_json(
+        client_for(world.p.provider_editor), url("contractservice", world.cs.pk), {"fee": text}
+    )
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["fee"]
+
+
+@pytest.mark.parametrize("value", ["１", "1_0", "٣", 3.0, "3.0", 2.5])
+def test_an_integer_in_other_digits_with_underscores_or_a_fraction_is_a_400(world, value):
+    response = patch_json(
+        client_for(world.p.provider_editor),
+        url("contract", world.p.contract.pk),
+        {"settlement_delay_days": value},
+    )
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["settlement_delay_days"]
+
+
+def test_plain_numbers_are_still_read(world):
+    client = client_for(world.p.provider_editor)
+    response = patch_json(
+        client,
+        url("contract", world.p.contract.pk),
+        {"credit_cap_percent": "12.5", "settlement_delay_days": "4"},
+    )
+    assert response.status_code == 200, response.content
+    response = patch_json(client, url("contract", world.p.contract.pk), {"credit_cap_percent": 13})
+    assert response.status_code == 200, response.content
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def loose_ids(pk: int) -> list:
+    """Spellings of ``pk`` that int() reads but an id must not be: a fraction, a float, a
+    decimal string, full-width digits, an underscore."""
+    return [pk + 0.5, float(pk), f"{pk}.5", f"{pk}.0", str(pk).translate(FULL_WIDTH), f"{pk}_0"]
+
+
+def test_an_id_that_is_not_an_integer_is_a_400_not_rounded(world):
+    client = client_for(world.p.provider_editor)
+    for value in loose_ids(world.cs.pk):
+        response = patch_json(
+            client, url("incident", world.incident.pk), {"contract_service": value}
+        )
+        assert response.status_code == 400, (value, response.content)
+        assert list(response.json()) == ["contract_service"]
+
+
+def test_a_sample_whose_contract_service_is_not_an_integer_is_refused(world):
+    client = client_for(world.p.provider_editor)
+    for value in loose_ids(world.cs.pk):
+        body = [
+            {
+                "contract_service": value,
+                "key": "reports",
+                "observed_at": "2026-10-05T09:00:00+02:00",
+                "ok": True,
+            }
+        ]
+        response = client.post(
+            url("measurement"), json.dumps(body), content_type="application/json"
+        )
+        assert response.status_code == 400, (value, response.content)
+        assert response.json()["errors"][0]["field"] == "contract_service"
+
+
+@pytest.mark.parametrize("value", ["１２", "1_0", "１.５"])
+def test_a_sample_value_in_other_digits_or_with_underscores_is_refused(world, value):
+    body = [
+        {
+            "contract_service": world.cs.pk,
+            "key": "reports",
+            "observed_at": "2026-10-05T09:00:00+02:00",
+            "value": value,
+        }
+    ]
+    response = client_for(world.p.provider_editor).post(
+        url("measurement"), json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["field"] == "value"
+
+
+@pytest.mark.parametrize("step", ["１", "1_0"])
+def test_a_credit_rule_number_in_other_digits_is_refused(step):
+    with pytest.raises(engine.RuleError):
+        engine.parse_rule({"kind": "per_step", "step": step, "percent": "1"})
 
 
 @pytest.mark.parametrize("zone", ["localtime", "Factory"])
