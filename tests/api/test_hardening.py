@@ -112,6 +112,13 @@ def test_api_responses_are_not_stored_by_caches(world, client):
         member.get(url("contract")),
         member.get(url("contract", world.p.contract.pk)),
         member.get(url("contract", 10**9)),
+        member.get("/api/v1/no-such-resource/"),
         client.post("/api/v1/auth/token/", "[]", content_type="application/json"),
     ):
         assert "no-store" in response["Cache-Control"], response.status_code
+
+
+def test_browser_pages_keep_their_own_caching(client, personas):
+    client.force_login(personas.customer_member)
+    response = client.get("/contracts/")
+    assert "no-store" not in response.get("Cache-Control", "")
