@@ -122,3 +122,34 @@ def test_browser_pages_keep_their_own_caching(client, personas):
     client.force_login(personas.customer_member)
     response = client.get("/contracts/")
     assert "no-store" not in response.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"email": "someone@example.com"},
+        {"password": "a-new-long-passphrase-42"},
+        {"role": "editor", "email": "someone@example.com"},
+    ],
+    ids=["email", "password", "role-and-email"],
+)
+def test_a_members_email_or_password_is_not_changed_through_the_membership(personas, patch):
+    membership = personas.provider_viewer.memberships.get()
+    user = personas.provider_viewer
+    before = (user.email, user.password, membership.role)
+    response = client_for(personas.provider_admin).patch(url("membership", membership.pk), patch)
+    assert response.status_code == 400, response.content
+    changed = next(name for name in patch if name != "role")
+    assert response.json() == {changed: ["Cannot be changed."]}
+    user.refresh_from_db()
+    membership.refresh_from_db()
+    assert (user.email, user.password, membership.role) == before
+
+
+def test_a_member_read_back_and_sent_whole_is_accepted(personas):
+    membership = personas.provider_viewer.memberships.get()
+    client = client_for(personas.provider_admin)
+    read = client.get(url("membership", membership.pk)).json()
+    response = client.put(url("membership", membership.pk), {**read, "role": "editor"})
+    assert response.status_code == 200, response.content
+    assert response.json()["role"] == "editor"

@@ -65,6 +65,19 @@ class MembershipSerializer(ValidatedModelSerializer):
         model = Membership
         fields = ["id", "organization", "user", "username", "email", "password", "role"]
 
+    def _changed_immutable_fields(self, data: Any) -> list[str]:
+        """The user's address and password live on the user, not the membership: a
+        change sent here would be dropped, so it is refused (a password always: it is
+        never read back, so no value sent can be the stored one)."""
+        changed = super()._changed_immutable_fields(data)
+        if self.instance is None or not isinstance(data, dict):
+            return changed
+        if "email" in data and str(data["email"]) != self.instance.user.email:
+            changed.append("email")
+        if "password" in data:
+            changed.append("password")
+        return changed
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is not None:
             return super().validate(attrs)
