@@ -1,5 +1,5 @@
 """What every browser form shares: date and time inputs, decimal inputs read as the
-exact text typed, and model errors routed to a visible input."""
+exact text typed, numbers in digits 0-9 only, and model errors routed to a visible input."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import models
+
+from engine.numbers import is_plain_integer, is_plain_number
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -31,6 +34,25 @@ def decimal_input(**attrs: Any) -> forms.TextInput:
     return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs})
 
 
+def loose_number(field: forms.Field, raw: object) -> bool:
+    """Whether ``raw`` is text that ``field`` would read as a number or an id although it is
+    not written in digits 0-9: Django reads through Decimal() and int(), which also take
+    "１２" (full-width), "1_000", and "3.0" as the integer 3."""
+    if isinstance(raw, list | tuple):
+        return any(loose_number(field, item) for item in raw)
+    if not isinstance(raw, str) or not raw.strip():
+        return False
+    if isinstance(field, forms.DecimalField | forms.FloatField):
+        return not is_plain_number(raw)
+    if isinstance(field, forms.IntegerField):
+        return not is_plain_integer(raw)
+    if isinstance(field, forms.ModelChoiceField):
+        meta = field.queryset.model._meta
+        key = meta.get_field(field.to_field_name) if field.to_field_name else meta.pk
+        return isinstance(key, models.AutoField | models.IntegerField) and not is_plain_integer(raw)
+    return False
+
+
 class ModelErrorsMixin:
     """Routes model errors on fields the form does not show to a visible place.
 
@@ -45,6 +67,20 @@ class ModelErrorsMixin:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+    def _clean_fields(self) -> None:
+        super()._clean_fields()  # type: ignore[misc]
+        # The model's number fields and foreign keys become Django's lenient form fields;
+        # text they would misread is refused here, for every model form at once.
+        for name, bound in self._bound_items():  # type: ignore[attr-defined]
+            if name in self._errors or bound.field.disabled:  # type: ignore[attr-defined]
+                continue
+            if loose_number(bound.field, bound.data):
+                messages = bound.field.error_messages
+                code = "invalid_choice" if "invalid_choice" in messages else "invalid"
+                self.add_error(  # type: ignore[attr-defined]
+                    name, ValidationError(messages[code], code=code, params={"value": bound.data})
+                )
 
     def route_error(self, field: str, error: ValidationError) -> str | None:
         return field if field in self.fields else None  # type: ignore[attr-defined]

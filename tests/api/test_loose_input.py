@@ -4,12 +4,15 @@ integers, IANA time zones only, and webhook URLs checked when they are saved."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 import engine
 from contracts.models import Contract, Organization
 from tests.api.conftest import client_for, url
+from tests.contracts.test_views import _contract_data
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +201,45 @@ def test_a_loopback_webhook_is_saved_where_private_targets_are_allowed(world, se
         {"webhook_url": "http://127.0.0.1:8080/in", "webhook_secret": "s" * 32},
     )
     assert response.status_code == 200, response.content
+
+
+# --------------------------------------------------------------------------- browser forms
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("credit_cap_percent", "１５"),
+        ("credit_cap_percent", "1_5"),
+        ("settlement_delay_days", "２"),
+        ("settlement_delay_days", "1_0"),
+        ("settlement_delay_days", "2.0"),
+        ("customer", "loose-id"),
+        ("timezone", "Factory"),
+        ("timezone", "localtime"),
+    ],
+)
+def test_the_contract_form_refuses_loose_input_beside_the_field(personas, client, field, text):
+    if text == "loose-id":
+        text = str(personas.customer.pk).translate(FULL_WIDTH)
+    client.force_login(personas.provider_editor)
+    data = _contract_data(provider=personas.provider.pk, customer=personas.customer.pk)
+    data[field] = text
+
+    response = client.post(reverse("contract-create"), data)
+
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == [field]
+    assert not Contract.objects.filter(reference="ACME-9").exists()
+
+
+def test_the_contract_form_still_reads_plain_digits(personas, client):
+    client.force_login(personas.provider_editor)
+    data = _contract_data(provider=personas.provider.pk, customer=personas.customer.pk)
+    data.update(credit_cap_percent=" 12.5 ", settlement_delay_days="3")
+
+    response = client.post(reverse("contract-create"), data)
+
+    assert response.status_code == 302, response.context["form"].errors
+    contract = Contract.objects.get(reference="ACME-9")
+    assert (contract.credit_cap_percent, contract.settlement_delay_days) == (Decimal("12.5"), 3)
