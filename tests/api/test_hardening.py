@@ -60,6 +60,21 @@ def test_an_offset_beyond_postgres_range_in_a_csv_upload_is_a_400(personas, moni
     ]
 
 
+def test_an_offset_beyond_postgres_range_in_a_ticket_is_a_400(personas):
+    cs = personas.contract.services.get()
+    body = {
+        "contract_service": cs.pk,
+        "reference": "INC-1",
+        "priority": "P1",
+        "opened_at": "2026-11-03T10:00:00+20:00",
+    }
+    response = client_for(personas.provider_editor).post(
+        "/api/v1/tickets/", json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    assert "has a UTC offset beyond ±15:59" in json.dumps(response.json(), ensure_ascii=False)
+
+
 @pytest.mark.parametrize(
     "basename, name",
     [
