@@ -215,9 +215,15 @@ def test_a_new_member_is_validated_like_a_django_user(personas, fields, errors):
 
 def test_an_admin_changes_a_role_but_not_who_the_member_is(personas):
     membership = personas.provider_viewer.memberships.get()
-    response = client_for(personas.provider_admin).patch(
+    admin = client_for(personas.provider_admin)
+    refused = admin.patch(
         url("membership", membership.pk), {"role": "editor", "username": "someone-else"}
     )
+    assert refused.status_code == 400
+    assert "username" in refused.json()
+    assert Membership.objects.get(pk=membership.pk).role == "viewer"
+
+    response = admin.patch(url("membership", membership.pk), {"role": "editor"})
     assert response.status_code == 200
     assert response.json()["username"] == "provider-viewer"
     assert Membership.objects.get(pk=membership.pk).role == "editor"

@@ -66,12 +66,14 @@ class MembershipSerializer(ValidatedModelSerializer):
         fields = ["id", "organization", "user", "username", "email", "password", "role"]
 
     def _changed_immutable_fields(self, data: Any) -> list[str]:
-        """The user's address and password live on the user, not the membership: a
+        """The user's name, address and password live on the user, not the membership: a
         change sent here would be dropped, so it is refused (a password always: it is
         never read back, so no value sent can be the stored one)."""
         changed = super()._changed_immutable_fields(data)
         if self.instance is None or not isinstance(data, dict):
             return changed
+        if "username" in data and str(data["username"]) != self.instance.user.username:
+            changed.append("username")
         if "email" in data and str(data["email"]) != self.instance.user.email:
             changed.append("email")
         if "password" in data:
