@@ -229,13 +229,6 @@ def engine_calendar(
     return calendar.to_engine(years, closures)
 
 
-def holidays_between(calendar: ServiceCalendar, start: date, end: date) -> dict[date, str]:
-    """The calendar's public holidays on the days ``[start, end)``, named, in date order
-    (none without a country)."""
-    holidays = calendar.public_holidays(range(start.year, end.year + 1))
-    return {day: name for day, name in holidays.items() if start <= day < end}
-
-
 @dataclass(frozen=True, slots=True)
 class TimelineDay:
     """One local day of a calendar as people read it.

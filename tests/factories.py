@@ -137,3 +137,24 @@ class IncidentFactory(factory.django.DjangoModelFactory):
 
     contract_service = factory.SubFactory(ContractServiceFactory)
     cause = Incident.Cause.PROVIDER
+
+
+def ticket_payload(cs, /, reference="INC-1", **fields):
+    """One ticket as a ticket system sends it: a P1 answered in 10 minutes and resolved the
+    same day after three hours waiting on the customer."""
+    return {
+        "contract_service": cs.pk,
+        "reference": reference,
+        "priority": "P1",
+        "title": "Mail is down",
+        "opened_at": "2026-11-03T10:00:00+01:00",
+        "first_response_at": "2026-11-03T10:10:00+01:00",
+        "resolved_at": "2026-11-03T16:30:00+01:00",
+        "events": [
+            {"at": "2026-11-03T10:00:00+01:00", "status": "open"},
+            {"at": "2026-11-03T11:00:00+01:00", "status": "waiting_on_customer"},
+            {"at": "2026-11-03T14:00:00+01:00", "status": "in_progress"},
+            {"at": "2026-11-03T16:30:00+01:00", "status": "resolved"},
+        ],
+        **fields,
+    }

@@ -145,16 +145,7 @@ class ServiceLevel(models.Model):
                 violation_error_message="Only ticket objectives have a priority.",
             ),
             models.CheckConstraint(
-                condition=Q(
-                    indicator__in=[
-                        "uptime",
-                        "ratio",
-                        "threshold",
-                        "count",
-                        "response_time",
-                        "resolution_time",
-                    ]
-                ),
+                condition=Q(indicator__in=list(engine.INDICATORS)),
                 name="service_level_indicator_valid",
             ),
             models.CheckConstraint(

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import engine
-from contracts.models import Contract, ContractService
+from contracts.models import ContractService
 from credits.settlement.calendars import attach_calendars
 from credits.settlement.inputs import (
     Instants,
@@ -135,17 +135,3 @@ def measure_many(
                 measured.append((target, measure, figures))
         results.append((plan.contract_services, measured))
     return results
-
-
-def measure_period(
-    contract: Contract,
-    period: engine.Period,
-    until: datetime,
-    overrides: Mapping[int, engine.Objective],
-) -> tuple[list[ContractService], Measured]:
-    """Every effective objective of one contract measured from the period's start to
-    ``until`` (the period's end for a statement, now for an early warning)."""
-    outcome = measure_many([Job(contract, period, until, overrides)])[0]
-    if isinstance(outcome, SettlementError):
-        raise outcome
-    return outcome

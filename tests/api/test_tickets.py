@@ -14,6 +14,7 @@ from django.utils import timezone
 from contracts.models import Ticket, TicketEvent
 from tests.api.conftest import at, client_for
 from tests.factories import ContractServiceFactory
+from tests.factories import ticket_payload as ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -27,25 +28,6 @@ def detail(pk) -> str:
 @pytest.fixture
 def cs(personas):
     return personas.contract.services.get()
-
-
-def ticket(cs, reference="INC-1", **fields):
-    return {
-        "contract_service": cs.pk,
-        "reference": reference,
-        "priority": "P1",
-        "title": "Mail is down",
-        "opened_at": "2026-11-03T10:00:00+01:00",
-        "first_response_at": "2026-11-03T10:10:00+01:00",
-        "resolved_at": "2026-11-03T16:30:00+01:00",
-        "events": [
-            {"at": "2026-11-03T10:00:00+01:00", "status": "open"},
-            {"at": "2026-11-03T11:00:00+01:00", "status": "waiting_on_customer"},
-            {"at": "2026-11-03T14:00:00+01:00", "status": "in_progress"},
-            {"at": "2026-11-03T16:30:00+01:00", "status": "resolved"},
-        ],
-        **fields,
-    }
 
 
 def post_json(client, body):

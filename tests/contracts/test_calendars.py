@@ -15,7 +15,7 @@ from django.urls import reverse
 import engine
 from contracts import services
 from contracts.models import CalendarClosure, ServiceCalendar, ServiceLevel, Ticket
-from contracts.selectors import calendar_timeline, engine_calendar, holidays_between
+from contracts.selectors import calendar_timeline, engine_calendar
 from tests.factories import ContractServiceFactory, ServiceLevelFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -335,8 +335,8 @@ def test_berlin_has_its_own_public_holidays_in_2026(personas):
         personas.provider, name="Munich", holiday_country="DE", holiday_subdivision="BY"
     )
 
-    in_berlin = holidays_between(berlin, date(2026, 1, 1), date(2027, 1, 1))
-    in_bavaria = holidays_between(bavaria, date(2026, 1, 1), date(2027, 1, 1))
+    in_berlin = berlin.public_holidays([2026])
+    in_bavaria = bavaria.public_holidays([2026])
 
     # The names are the library's (English, whatever the server's locale).
     library = holidays.country_holidays("DE", subdiv="BE", years=2026, language="en_US")
@@ -346,20 +346,6 @@ def test_berlin_has_its_own_public_holidays_in_2026(personas):
     assert date(2026, 3, 8) not in in_bavaria
     assert in_bavaria[date(2026, 1, 6)] == "Epiphany"
     assert date(2026, 1, 6) not in in_berlin
-
-
-def test_holidays_between_takes_the_days_from_start_up_to_end(personas):
-    berlin = calendar_of(personas.provider, holiday_country="DE", holiday_subdivision="BE")
-
-    assert holidays_between(berlin, date(2026, 12, 25), date(2026, 12, 26)) == {
-        date(2026, 12, 25): "Christmas Day"
-    }
-    assert (
-        holidays_between(
-            calendar_of(personas.provider, name="No holidays"), date(2026, 1, 1), date(2027, 1, 1)
-        )
-        == {}
-    )
 
 
 def test_the_engine_calendar_closes_holidays_and_closures_by_name(personas):

@@ -13,6 +13,7 @@ from django.urls import reverse
 from contracts.models import Ticket, TicketEvent
 from contracts.services import MAX_BATCH, BatchRejected, record_tickets
 from tests.factories import ContractServiceFactory
+from tests.factories import ticket_payload as ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -22,25 +23,6 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def cs(personas):
     return personas.contract.services.get()
-
-
-def ticket(cs, reference="INC-1", **fields):
-    return {
-        "contract_service": cs.pk,
-        "reference": reference,
-        "priority": "P1",
-        "title": "Mail is down",
-        "opened_at": "2026-11-03T10:00:00+01:00",
-        "first_response_at": "2026-11-03T10:10:00+01:00",
-        "resolved_at": "2026-11-03T16:30:00+01:00",
-        "events": [
-            {"at": "2026-11-03T10:00:00+01:00", "status": "open"},
-            {"at": "2026-11-03T11:00:00+01:00", "status": "waiting_on_customer"},
-            {"at": "2026-11-03T14:00:00+01:00", "status": "in_progress"},
-            {"at": "2026-11-03T16:30:00+01:00", "status": "resolved"},
-        ],
-        **fields,
-    }
 
 
 def record(user, items):

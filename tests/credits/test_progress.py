@@ -16,7 +16,8 @@ from credits import notify
 from credits.models import OpenPeriodProgress
 from credits.progress import record_progress
 from credits.settlement import warn_early
-from credits.settlement.measures import measure_period
+from credits.settlement.inputs import Job
+from credits.settlement.measures import measure_many
 from tests.credits.settlement_book import at, contract, objective, ratio, service
 from tests.factories import IncidentFactory
 
@@ -67,7 +68,7 @@ def open_period(c, now=NOW) -> engine.Period:
 
 def measure_and_record(c, now=NOW) -> int:
     period = open_period(c, now)
-    _, measured = measure_period(c, period, now, {})
+    ((_, measured),) = measure_many([Job(c, period, now, {})])
     return record_progress(contract=c, period=period, measured=measured, now=now)
 
 
@@ -117,7 +118,7 @@ def test_recording_again_updates_the_same_rows_in_two_queries(django_assert_num_
     later = NOW + timedelta(days=1)
     ratio(cs, "quiet", at(2026, 9, 10, 13), 20, 20)
     period = open_period(c, later)
-    _, measured = measure_period(c, period, later, {})
+    ((_, measured),) = measure_many([Job(c, period, later, {})])
 
     with django_assert_num_queries(2):  # one delete of stale rows, one upsert
         assert record_progress(contract=c, period=period, measured=measured, now=later) == 4
