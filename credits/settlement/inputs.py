@@ -54,6 +54,9 @@ class TicketInputs:
     window: Instants
     tickets: list[engine.Ticket] = field(default_factory=list)
     records: dict[str, TicketRecord] = field(default_factory=dict)
+    # When the database counted the tickets (credits.settlement.ticket_database): the
+    # measure, which keeps only the worst tickets, and the digest of every ticket's clock.
+    counted: tuple[engine.TicketMeasure, str] | None = None
 
 
 @dataclass(slots=True)

@@ -32,7 +32,7 @@ from credits.settlement.results import (
     SettlementResult,
     rule_json,
 )
-from credits.settlement.tickets import CountedTickets, write_ticket_details
+from credits.settlement.ticket_database import CountedTickets, write_ticket_details
 from slaportal.db import insert_rows
 
 logger = logging.getLogger(__name__)

@@ -27,6 +27,7 @@ from credits.settlement.inputs import (
     uptime_inputs,
 )
 from credits.settlement.results import SettlementError, canonical
+from credits.settlement.ticket_database import measure_in_database
 from credits.settlement.tickets import attach_tickets, load_tickets, measure_tickets
 
 # What measuring a contract period returns: each target, its measure and its figures.
@@ -113,7 +114,10 @@ def measure_many(
         attach_relief(measured_plans)
         book = load_tickets(measured_plans)
         attach_calendars(measured_plans, earliest=book.earliest)
-        attach_tickets(measured_plans, book)
+        if book.in_database:
+            measure_in_database(measured_plans, book)
+        else:
+            attach_tickets(measured_plans, book)
         aggregates = sample_figures(plans)
         if any(t.objective.indicator == "uptime" for p in measured_plans for t in p.targets):
             maintenance, incidents = uptime_inputs(measured_plans)

@@ -20,8 +20,10 @@ from credits.selectors import line_tickets
 from credits.settlement import (
     SettlementResult,
     compute_period,
+    measures,
     settle_period,
     settle_periods,
+    ticket_database,
     warn_early,
 )
 from credits.settlement import tickets as ticket_path
@@ -598,11 +600,13 @@ def test_the_database_measures_tickets_exactly_as_the_python_reference(monkeypat
         reference_path.setattr(ticket_path, "measured_in_database", lambda plans: False)
         reference = settled()
     in_database = []
-    measure = ticket_path._measure_in_database
     monkeypatch.setattr(
-        ticket_path,
-        "_measure_in_database",
-        lambda targets, book: in_database.append(len(targets)) or measure(targets, book),
+        measures,
+        "measure_in_database",
+        lambda plans, book: (
+            in_database.append(len(ticket_path.ticket_targets(plans)))
+            or ticket_database.measure_in_database(plans, book)
+        ),
     )
     fast = settled()
 
@@ -625,6 +629,6 @@ def test_a_preview_outside_a_transaction_counts_tickets_in_the_database_too():
     computed = compute_period(contract=c, period_start=NOVEMBER)
 
     (line,) = computed.lines
-    assert isinstance(line.measure, ticket_path.CountedTickets)
+    assert isinstance(line.measure, ticket_database.CountedTickets)
     assert (line.measure.within, line.measure.total) == (2, 3)
     assert "worst: INC-7 330 business minutes; INC-5 210 (180 stopped)" in line.explanation
