@@ -64,7 +64,9 @@ def _stopped(spans: str, opened: str, until: str) -> str:
 
 # The clocks' sorts and hashes (a ticket's events in order, its stops) stay in memory for
 # a few hundred thousand events instead of spilling to disk; for the rest of the
-# settlement's transaction only, and sent with the statement (one round trip).
+# settlement's transaction only, and sent with the statement (one round trip). Two
+# statements in one call work because psycopg binds parameters on the client, Django's
+# default; server-side binding would refuse them.
 _WORK_MEM = "64MB"
 
 # Every counted ticket of every target (one row per target and ticket) with its clock, as
