@@ -24,6 +24,16 @@ class Organization(models.Model):
     webhook_secret = models.CharField(
         max_length=200, blank=True, help_text="Key of the X-SLA-Signature HMAC."
     )
+
+    class WebhookFormat(models.TextChoices):
+        JSON = "json", "Signed JSON"
+        SLACK = "slack", "Slack (incoming webhook)"
+        TEAMS = "teams", "Microsoft Teams (incoming webhook)"
+
+    # Chat tools read their own shapes; every format is signed all the same.
+    webhook_format = models.CharField(
+        max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()
@@ -34,6 +44,10 @@ class Organization(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=["provider", "customer"]), name="organization_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(webhook_format__in=["json", "slack", "teams"]),
+                name="organization_webhook_format_valid",
             ),
         ]
 
@@ -68,6 +82,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
 
     objects = MembershipQuerySet.as_manager()
+    # Who joined, changed role or left, when and by whose hand.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["organization__name", "user__username"]

@@ -37,6 +37,23 @@ class Responsibility(models.Model):
 
 
 class ResponsibilityLapse(models.Model):
+    """An interval in which the customer did not meet a responsibility.
+
+    Either party records one. The customer may contest a lapse the provider recorded,
+    with a reason; the provider then keeps it or withdraws it. A withdrawn lapse relieves
+    nothing, and is kept so that both parties can see what was said.
+    """
+
+    class Party(models.TextChoices):
+        PROVIDER = "provider", "Provider"
+        CUSTOMER = "customer", "Customer"
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", "Recorded"
+        CONTESTED = "contested", "Contested"
+        KEPT = "kept", "Kept after contest"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
     responsibility = models.ForeignKey(
         Responsibility, on_delete=models.CASCADE, related_name="lapses"
     )
@@ -47,6 +64,27 @@ class ResponsibilityLapse(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # Which side recorded it: only the customer contests, and only the provider's lapses.
+    recorded_for = models.CharField(max_length=10, choices=Party.choices, default=Party.PROVIDER)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECORDED)
+    contest_reason = models.TextField(blank=True)
+    contested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    contested_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     objects = ResponsibilityLapseQuerySet.as_manager()
     history = HistoricalRecords()
@@ -59,10 +97,34 @@ class ResponsibilityLapse(models.Model):
                 name="lapse_end_after_start",
                 violation_error_message="The end must be after the start.",
             ),
+            models.CheckConstraint(
+                condition=Q(status__in=["recorded", "contested", "kept", "withdrawn"]),
+                name="lapse_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(recorded_for__in=["provider", "customer"]),
+                name="lapse_recorded_for_valid",
+            ),
+            # A contest always says why, and its outcome always says how it was decided.
+            models.CheckConstraint(
+                condition=Q(status="recorded")
+                | (~Q(contest_reason="") & Q(contested_at__isnull=False)),
+                name="lapse_contest_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["recorded", "contested"])
+                | (~Q(resolution="") & Q(resolved_at__isnull=False)),
+                name="lapse_outcome_recorded",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.responsibility}: {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
+
+    @property
+    def relieves(self) -> bool:
+        """Whether the lapse takes time out of the credits: all but a withdrawn one."""
+        return self.status != self.Status.WITHDRAWN
 
     def clean(self) -> None:
         if self.start and self.end and self.end <= self.start:
