@@ -239,6 +239,12 @@ class Notification(models.Model):
         LAPSE_RECORDED = "lapse_recorded", "Responsibility lapse recorded"
         EARLY_WARNING = "early_warning", "Early warning"
         NO_DATA = "no_data", "No data for an objective"
+        LAPSE_CONTESTED = "lapse_contested", "Responsibility lapse contested"
+        LAPSE_RESOLVED = "lapse_resolved", "Contested lapse kept or withdrawn"
+        MEMBER_JOINED = "member_joined", "Invitation accepted"
+        # Not events of their own: a day's e-mails in one, and a webhook's test message.
+        DIGEST = "digest", "Daily digest"
+        WEBHOOK_TEST = "webhook_test", "Webhook test"
 
     event_id = models.UUIDField(default=uuid.uuid4)
     user = models.ForeignKey(
