@@ -94,6 +94,16 @@ def provider_ids_edited_by(user: User) -> models.QuerySet:
     return organizations_edited_by(user, provider).values("id")
 
 
+def customers_served_by(providers: models.QuerySet | list) -> models.QuerySet:
+    """The customers the providers serve: those they contract with, and those their
+    invitations brought to the portal (before their first contract)."""
+    organization = _model("Organization")
+    contracts = _model("Contract").objects.filter(provider__in=providers)
+    return organization.objects.filter(kind=organization.Kind.CUSTOMER).filter(
+        Q(id__in=contracts.values("customer_id")) | Q(introduced_by__in=providers)
+    )
+
+
 def visible_contract_ids(user: User) -> models.QuerySet:
     return _model("Contract").objects.visible_to(user).values("id")
 
@@ -146,6 +156,7 @@ class OrganizationQuerySet(ScopedQuerySet):
             Q(id__in=member_org_ids(user))
             | Q(id__in=contracts.values("provider_id"))
             | Q(id__in=contracts.values("customer_id"))
+            | Q(introduced_by__in=member_org_ids(user))
         )
 
     def _editable_q(self, user: User) -> Q:

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from contracts.forms.common import DateInput, ModelErrorsMixin, decimal_input
 from contracts.models import Contract, ContractService, Organization, Service
+from contracts.querysets import customers_served_by
 
 
 class ServiceForm(ModelErrorsMixin, forms.ModelForm):
@@ -74,13 +75,10 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        # Only customers these providers already contract with, as in the API: other
-        # providers' customers are not theirs to see. Operators onboard new customers.
+        # Only customers these providers already serve, as in the API: other providers'
+        # customers are not theirs to see. New customers come by invitation.
         self.fields["customer"].queryset = (
-            Organization.objects.filter(
-                kind=Organization.Kind.CUSTOMER,
-                id__in=Contract.objects.filter(provider__in=providers).values("customer_id"),
-            )
+            customers_served_by(providers)
             if not all_customers
             else Organization.objects.filter(kind=Organization.Kind.CUSTOMER)
         ).order_by("name")

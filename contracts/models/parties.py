@@ -34,6 +34,16 @@ class Organization(models.Model):
     webhook_format = models.CharField(
         max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON
     )
+    # The provider whose invitation brought this customer to the portal: it serves the
+    # customer (sees it, may contract with it) before their first contract exists.
+    introduced_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="introduced",
+        limit_choices_to={"kind": "provider"},
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationQuerySet.as_manager()
