@@ -1,5 +1,9 @@
 """Money: which codes are currencies, a currency's minor unit, and the one rounding of amounts.
 
+Currencies and their minor units come from ISO 4217 itself (the ``iso4217`` package, which
+follows the maintenance agency's list), not from locale data: CLDR rounds HUF, COP or IQD
+to the whole unit for cash, while ISO 4217 gives HUF 2, IQD 3, BHD 3, CLF 4 and JPY 0.
+
 Every amount the engine returns went through :func:`quantize_money`; the at-risk amount of
 a period (the cap percent of its fees) is computed here too, so the cap and a pool rule
 start from the same figure.
@@ -11,39 +15,36 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 
-from babel.numbers import get_currency_name, get_currency_precision, list_currencies
+from iso4217 import Currency
 
 from engine.errors import ParameterError
 from engine.numbers import HUNDRED, round_ratio, to_decimal
 
 
 def is_currency(code: object) -> bool:
-    """Whether ``code`` is an ISO 4217 currency code that babel knows (``"EUR"``)."""
-    return isinstance(code, str) and _is_currency(code)
-
-
-# ISO 4217 also codes "no currency" and a code for tests; neither can price a contract.
-_NOT_MONEY = frozenset({"Unknown Currency", "Testing Currency Code"})
+    """Whether ``code`` is an ISO 4217 code of money with a minor unit (``"EUR"``)."""
+    return isinstance(code, str) and _minor_units(code) is not None
 
 
 @cache
-def _is_currency(code: str) -> bool:
-    return (
-        len(code) == 3
-        and code.isascii()
-        and code.isalpha()
-        and code.isupper()
-        and code in list_currencies()
-        and get_currency_name(code, locale="en") not in _NOT_MONEY
-    )
+def _minor_units(code: str) -> int | None:
+    # Codes without a minor unit in ISO 4217 (gold, SDR, the testing code, "no currency")
+    # cannot price a contract.
+    if not (len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()):
+        return None
+    try:
+        return Currency(code).exponent
+    except ValueError:
+        return None
 
 
-@cache
 def minor_units(currency: str) -> int:
-    """Decimal places of the currency's minor unit: 2 for EUR and USD, 0 for JPY."""
-    if not is_currency(currency):
+    """Decimal places of the currency's minor unit in ISO 4217: 2 for EUR, USD and HUF,
+    0 for JPY, 3 for BHD, 4 for CLF."""
+    places = _minor_units(currency) if isinstance(currency, str) else None
+    if places is None:
         raise ValueError(f"{currency!r} is not an ISO 4217 currency code")
-    return int(get_currency_precision(currency))
+    return places
 
 
 def quantize_money(amount: Decimal | Fraction | int, currency: str) -> Decimal:
