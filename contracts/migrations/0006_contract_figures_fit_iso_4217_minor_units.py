@@ -44,6 +44,6 @@ def check_figures(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("contracts", "0004_people_history_and_lapse_contests")]
+    dependencies = [("contracts", "0005_organization_introduced_by")]
 
     operations = [migrations.RunPython(check_figures, migrations.RunPython.noop, elidable=True)]
