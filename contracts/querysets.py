@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     User = AbstractBaseUser | AnonymousUser
 
 EDIT_ROLES = ("admin", "editor")
+# The status of a lapse its provider withdrew: it relieves nothing (settlement reads
+# lapses through ``relieving()``; the SQL of the ticket clocks names it too).
+WITHDRAWN_LAPSE = "withdrawn"
 
 
 def _model(name: str) -> type[models.Model]:
@@ -224,6 +227,11 @@ class ResponsibilityQuerySet(ContractScopedQuerySet):
 
 class ResponsibilityLapseQuerySet(ContractScopedQuerySet):
     contract_path = "responsibility__contract"
+
+    def relieving(self) -> ResponsibilityLapseQuerySet:
+        """The lapses that relieve the provider: all but those it withdrew after the
+        customer contested them."""
+        return self.exclude(status=WITHDRAWN_LAPSE)
 
 
 class MaintenanceWindowQuerySet(ContractScopedQuerySet):

@@ -168,12 +168,18 @@ def attach_relief(plans: Sequence[Plan]) -> None:
     """Lapses of the customers' responsibilities within each plan's window; one query."""
     low, high = _span(plans)
     by_contract: dict[int, list[tuple[datetime, datetime, int]]] = defaultdict(list)
-    lapses = ResponsibilityLapse.objects.filter(
-        responsibility__contract__in={plan.job.contract.pk for plan in plans},
-        responsibility__service_levels__isnull=False,
-        start__lt=high,
-        end__gt=low,
-    ).values_list("responsibility__contract_id", "start", "end", "responsibility__service_levels")
+    lapses = (
+        ResponsibilityLapse.objects.relieving()
+        .filter(
+            responsibility__contract__in={plan.job.contract.pk for plan in plans},
+            responsibility__service_levels__isnull=False,
+            start__lt=high,
+            end__gt=low,
+        )
+        .values_list(
+            "responsibility__contract_id", "start", "end", "responsibility__service_levels"
+        )
+    )
     for contract_id, start, end, level_id in lapses:
         by_contract[contract_id].append((start, end, level_id))
     for plan in plans:

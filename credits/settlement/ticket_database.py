@@ -23,6 +23,7 @@ from django.db import connection, transaction
 
 import engine
 from contracts.models import Responsibility, ResponsibilityLapse, Ticket, TicketEvent
+from contracts.querysets import WITHDRAWN_LAPSE
 from credits.models import StatementLine, StatementLineTicket
 from credits.settlement.inputs import Plan, Span, TicketInputs
 from credits.settlement.tickets import Clocks, TicketBook, ticket_targets
@@ -132,7 +133,8 @@ relief AS (
       ON rs.servicelevel_id = link.level
     JOIN {Responsibility._meta.db_table} r
       ON r.id = rs.responsibility_id AND r.contract_id = t.contract
-    JOIN {ResponsibilityLapse._meta.db_table} lapse ON lapse.responsibility_id = r.id
+    JOIN {ResponsibilityLapse._meta.db_table} lapse
+      ON lapse.responsibility_id = r.id AND lapse.status <> '{WITHDRAWN_LAPSE}'
 ),
 stop AS (
     SELECT idx, ticket_id, range_agg(int8range(lo, hi)) AS spans

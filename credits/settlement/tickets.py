@@ -135,12 +135,18 @@ def load_tickets(plans: Sequence[Plan]) -> TicketBook:
     book.by_service = by_service
     book.earliest = min(row[4] for row in rows)
     linked = {level_id for _plan, target in targets for level_id in target.linked_ids}
-    lapses = ResponsibilityLapse.objects.filter(
-        responsibility__contract__in={plan.job.contract.pk for plan, _target in targets},
-        responsibility__service_levels__in=linked,
-        start__lt=high,
-        end__gt=book.earliest,
-    ).values_list("responsibility__contract_id", "responsibility__service_levels", "start", "end")
+    lapses = (
+        ResponsibilityLapse.objects.relieving()
+        .filter(
+            responsibility__contract__in={plan.job.contract.pk for plan, _target in targets},
+            responsibility__service_levels__in=linked,
+            start__lt=high,
+            end__gt=book.earliest,
+        )
+        .values_list(
+            "responsibility__contract_id", "responsibility__service_levels", "start", "end"
+        )
+    )
     for contract_id, level_id, start, end in lapses:
         book.lapses.setdefault((contract_id, level_id), []).append((start, end))
     return book
