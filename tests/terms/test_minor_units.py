@@ -14,7 +14,7 @@ from engine.text import plain_money
 from tests.factories import ContractFactory, ContractServiceFactory
 
 migration = importlib.import_module(
-    "contracts.migrations.0006_contract_figures_fit_iso_4217_minor_units"
+    "contracts.migrations.0005_contract_figures_fit_iso_4217_minor_units"
 )
 
 
