@@ -69,6 +69,25 @@ def env_database(name: str, default: str) -> dict[str, Any]:
     return config
 
 
+def env_migrate_database(name: str, app: dict[str, Any]) -> dict[str, Any] | None:
+    """The connection ``manage.py migrate`` uses: the role that owns the tables, on the
+    database the app (``app``) uses as a role that owns none. None when not set: then one
+    role does both, as on a laptop."""
+    if not os.environ.get(name):
+        return None
+    config = env_database(name, "")
+    if config["ENGINE"] != app["ENGINE"] or config["NAME"] != app["NAME"]:
+        raise ImproperlyConfigured(
+            f"{name} must name the database of DATABASE_URL ({app['NAME']!r}) as its owner role"
+        )
+    if config.get("USER") == app.get("USER"):
+        raise ImproperlyConfigured(
+            f"{name} connects as {config.get('USER')!r}, like DATABASE_URL: the app's role must "
+            "be another one, which owns no table"
+        )
+    return config
+
+
 def env_email(name: str) -> dict[str, Any]:
     raw = os.environ.get(name)
     if not raw:

@@ -13,7 +13,15 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from slaportal.env import env_bool, env_database, env_email, env_int, env_list, env_str
+from slaportal.env import (
+    env_bool,
+    env_database,
+    env_email,
+    env_int,
+    env_list,
+    env_migrate_database,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SLAPORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -88,6 +96,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'slaportal.sqlite3'}")}
+# `manage.py migrate` connects as the role that owns the tables (DATABASE_MIGRATE_URL), the
+# app as DATABASE_URL's role, which owns none: nothing the app runs can drop or disable the
+# triggers that keep issued statements as issued (docs/deploy.md, "Database roles").
+DATABASE_MIGRATE = env_migrate_database("DATABASE_MIGRATE_URL", DATABASES["default"])
 # SQLite (the laptop default) builds the samples' covering index without its included
 # columns, which only PostgreSQL's index-only scans use: nothing to warn about.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
