@@ -42,6 +42,15 @@ class Statement(models.Model):
     cap_adjustment = models.DecimalField(**MONEY, default=0)
     # A digest of every input of the settlement: the same digest means nothing changed.
     fingerprint = models.CharField(max_length=64)
+    # The latest amendment or correction among the terms this statement was settled on;
+    # null: the terms as first agreed.
+    terms_change = models.ForeignKey(
+        "contracts.TermsChange",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="statements",
+    )
     issued_at = models.DateTimeField()
 
     objects = StatementQuerySet.as_manager()
@@ -149,6 +158,45 @@ class StatementLineTicket(models.Model):
         return f"{self.reference}: {self.business_seconds} s"
 
 
+class StatementAdjustment(models.Model):
+    """A row of a statement below its lines that moves its total: an adjustment agreed in
+    a dispute, or the note of a dispute accepted with a correction (zero).
+
+    Lines, the cap adjustment and these rows add up to the statement's credit total, in
+    the order of ``position``; the CSV and the PDF list them in that order. Immutable like
+    the statement.
+    """
+
+    class Kind(models.TextChoices):
+        MINIMUM_CREDIT = "minimum_credit", "Minimum credit"
+        AGREED = "agreed", "Agreed adjustment"
+        CORRECTION = "correction", "Correction after a dispute"
+
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="adjustments")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY)
+    explanation = models.TextField()
+    dispute = models.ForeignKey(
+        "Dispute", on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"
+    )
+
+    class Meta:
+        ordering = ["statement_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "position"], name="statement_adjustment_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["minimum_credit", "agreed", "correction"]),
+                name="statement_adjustment_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.amount}"
+
+
 class StatementDocument(models.Model):
     """A statement as the API shows it, rendered once on first read.
 
@@ -199,10 +247,21 @@ class Dispute(models.Model):
         ACCEPTED = "accepted", "Accepted"
         REJECTED = "rejected", "Rejected"
 
+    class Remedy(models.TextChoices):
+        CORRECTION = "correction", "Correct the data or terms and settle again"
+        ADJUSTMENT = "adjustment", "Agree an adjustment amount"
+
     line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="disputes")
     reason = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     resolution = models.TextField(blank=True)
+    # An accepted dispute moves money: either the period is settled again on corrected data
+    # or terms, or the parties agree an amount; both issue a revision that cites the dispute.
+    remedy = models.CharField(max_length=10, choices=Remedy.choices, blank=True)
+    adjustment_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    # Set when the provider reopened it after a resolution; the earlier outcome is in the
+    # history. Reopening is the only way back to an open dispute on the same line.
+    reopened_at = models.DateTimeField(null=True, blank=True)
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -225,6 +284,16 @@ class Dispute(models.Model):
                 condition=Q(status="open") | (Q(resolved_at__isnull=False) & ~Q(resolution="")),
                 name="dispute_resolution_recorded",
             ),
+            models.CheckConstraint(
+                # Disputes accepted before remedies existed keep an empty one.
+                condition=Q(status="accepted", remedy="adjustment", adjustment_amount__gt=0)
+                | Q(
+                    status="accepted", remedy__in=["correction", ""], adjustment_amount__isnull=True
+                )
+                | (~Q(status="accepted") & Q(remedy="", adjustment_amount__isnull=True)),
+                name="dispute_remedy_of_acceptance",
+                violation_error_message="An accepted dispute has a remedy; only it has one.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -239,6 +308,7 @@ class Notification(models.Model):
         LAPSE_RECORDED = "lapse_recorded", "Responsibility lapse recorded"
         EARLY_WARNING = "early_warning", "Early warning"
         NO_DATA = "no_data", "No data for an objective"
+        DISPUTE_REOPENED = "dispute_reopened", "Dispute reopened"
         LAPSE_CONTESTED = "lapse_contested", "Responsibility lapse contested"
         LAPSE_RESOLVED = "lapse_resolved", "Contested lapse kept or withdrawn"
         MEMBER_JOINED = "member_joined", "Invitation accepted"

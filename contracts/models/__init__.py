@@ -16,6 +16,7 @@ from contracts.models.objectives import ServiceLevel
 from contracts.models.parties import Membership, Organization
 from contracts.models.records import Incident, MaintenanceWindow
 from contracts.models.responsibilities import Responsibility, ResponsibilityLapse
+from contracts.models.terms import TermsChange
 from contracts.models.tickets import Ticket, TicketEvent
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Service",
     "ServiceCalendar",
     "ServiceLevel",
+    "TermsChange",
     "Ticket",
     "TicketEvent",
 ]

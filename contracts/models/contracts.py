@@ -98,6 +98,13 @@ class Contract(models.Model):
         validators=PERCENT,
         help_text="At-risk amount as a percentage of the period's fees; empty for no cap.",
     )
+    minimum_credit = models.DecimalField(
+        max_digits=16,
+        decimal_places=3,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="A statement whose credits add up to less pays 0; 0: no minimum.",
+    )
     settlement_delay_days = models.PositiveSmallIntegerField(
         default=2, validators=[MaxValueValidator(90)]
     )
@@ -141,6 +148,9 @@ class Contract(models.Model):
             models.CheckConstraint(
                 condition=~Q(provider=models.F("customer")), name="contract_parties_differ"
             ),
+            models.CheckConstraint(
+                condition=Q(minimum_credit__gte=0), name="contract_minimum_credit_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,6 +166,10 @@ class Contract(models.Model):
             errors["currency"] = f"{self.currency!r} is not an ISO 4217 currency code."
         if self.timezone and self.timezone not in _timezones():
             errors["timezone"] = f"{self.timezone!r} is not an IANA time zone name."
+        if self.minimum_credit and engine.is_currency(self.currency):
+            places = engine.minor_units(self.currency)
+            if self.minimum_credit != self.minimum_credit.quantize(Decimal(1).scaleb(-places)):
+                errors["minimum_credit"] = f"{self.currency} has at most {places} decimals."
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = "The end date cannot be before the start date."
         if not _is_priority_list(self.ticket_priorities):
