@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "csp",
     "contracts",
     "credits",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -291,6 +292,12 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
+# Integrations: the key that encrypts Prometheus secrets at rest (a Fernet key, or any
+# long text; empty: derived from SECRET_KEY, so replacing SECRET_KEY needs the secrets
+# typed again), and whether a Prometheus source may be a private or loopback address
+# (a self-hosted portal beside its Prometheus says yes; a shared one keeps it off).
+INTEGRATIONS_SECRET_KEY = env_str("INTEGRATIONS_SECRET_KEY", "")
+PROMETHEUS_ALLOW_PRIVATE_TARGETS = env_bool("PROMETHEUS_ALLOW_PRIVATE_TARGETS", False)
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
