@@ -5,6 +5,36 @@ address, workers and threads.
 """
 
 import gc
+import os
+import shutil
+from pathlib import Path
+
+
+def on_starting(server: object) -> None:
+    """Prometheus counters of every worker of this server go to files in one directory
+    and /metrics adds them up (prometheus_client's multiprocess mode). Set here, in the
+    master, before any worker imports the application; one directory per server (two
+    servers on one machine must not count each other's), emptied at start: files of
+    workers that no longer exist would be counted again."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or str(
+        Path(os.environ.get("SLAPORTAL_VAR_DIR", "var")).resolve()
+        / "prometheus"
+        / f"gunicorn-{os.getpid()}"
+    )
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    shutil.rmtree(directory, ignore_errors=True)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+
+
+def on_exit(server: object) -> None:
+    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def child_exit(server: object, worker) -> None:
+    """A worker's live gauges end with it; its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker: object) -> None:

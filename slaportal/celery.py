@@ -1,16 +1,29 @@
 """The Celery app. Its beat schedule lives in the database (django-celery-beat)."""
 
+import logging.config
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init, worker_ready
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_init, worker_ready
 from django.db import close_old_connections as close_django_connections
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "slaportal.settings")
 
 app = Celery("slaportal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each task's log lines carry its id and the id of the request that enqueued it.
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@setup_logging.connect
+def log_as_the_settings_say(**_kwargs: object) -> None:
+    """Workers and beat log as the web does (settings.LOGGING: JSON lines in production)
+    instead of Celery's own format."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 def close_old_connections(**_kwargs: object) -> None:

@@ -7,6 +7,7 @@ start-up stops with a readable message instead of running half-configured.
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 
 import dj_database_url
@@ -99,3 +100,36 @@ def env_email(name: str) -> dict[str, Any]:
     if "EMAIL_BACKEND" not in config:
         raise ImproperlyConfigured(f"{name}={raw!r} has an unknown scheme (use smtp://, console:)")
     return config
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+
+
+def env_networks(name: str, default: list[str]) -> list[IPv4Network | IPv6Network]:
+    """Comma-separated addresses or networks (``10.0.0.0/8``, ``::1``)."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+            ) from None
+    return networks
+
+
+def env_cache(name: str) -> dict[str, Any]:
+    """A Redis cache shared by every process, or unset, each process' own memory."""
+    raw = os.environ.get(name)
+    if not raw:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a Redis URL (redis://host:6379/1)")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}

@@ -15,13 +15,17 @@ from kombu import Queue
 
 from slaportal.env import (
     env_bool,
+    env_cache,
     env_database,
     env_email,
+    env_float,
     env_int,
     env_list,
     env_migrate_database,
+    env_networks,
     env_str,
 )
+from slaportal.observability.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SLAPORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -55,12 +59,15 @@ INSTALLED_APPS = [
     "nested_admin",
     "axes",
     "csp",
+    "health_check",
+    "django_structlog",
     "contracts",
     "credits",
     "integrations",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,10 +75,13 @@ MIDDLEWARE = [
     "slaportal.api.middleware.NoStoreAPIMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, so that each request's log lines carry its user id.
+    "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Axes must come last so that it sees the outcome of every authentication attempt.
     "axes.middleware.AxesMiddleware",
 ]
@@ -97,6 +107,22 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'slaportal.sqlite3'}")}
+# A read replica for the reads of pages and lists (slaportal.replica says which reads
+# and why); everything else, and all of Celery's work, uses the primary.
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = env_database("DATABASE_REPLICA_URL", "")
+    # Tests read the primary's test database through the replica, which streams it.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["slaportal.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+        "slaportal.replica.ReplicaReadsMiddleware",
+    )
+# After a change, a browser reads the primary for this long (the replica's lag, amply).
+REPLICA_STICKY_SECONDS = env_int("REPLICA_STICKY_SECONDS", 15)
+
+# One cache for every process (CACHE_URL=redis://host:6379/1), or each process' memory.
+CACHES = {"default": env_cache("CACHE_URL")}
 # `manage.py migrate` connects as the role that owns the tables (DATABASE_MIGRATE_URL), the
 # app as DATABASE_URL's role, which owns none: nothing the app runs can drop or disable the
 # triggers that keep issued statements as issued (docs/deploy.md, "Database roles").
@@ -174,6 +200,8 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Load balancers and Prometheus probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/", r"^metrics$"]
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -300,9 +328,31 @@ INTEGRATIONS_SECRET_KEY = env_str("INTEGRATIONS_SECRET_KEY", "")
 PROMETHEUS_ALLOW_PRIVATE_TARGETS = env_bool("PROMETHEUS_ALLOW_PRIVATE_TARGETS", False)
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+# Logs: one line per event carrying the request's id (and user) or the Celery task's id
+# and the id of the request that enqueued it (django-structlog). JSON in production,
+# columns for a person on a laptop.
+LOG_FORMAT = env_str("LOG_FORMAT", "console" if DEBUG else "json")
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Reuse the X-Request-ID a trusted proxy sets, so that its logs and ours share the id.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("TRUST_REQUEST_ID_HEADER", False)
+
+# /healthz: beat's sweep counts as late once its next run is this much overdue (beat
+# writes its runs back every 3 minutes).
+BEAT_HEALTH_GRACE_SECONDS = env_int("BEAT_HEALTH_GRACE_SECONDS", 300)
+# /metrics: readable from these addresses (the connecting peer, not a forwarded header)
+# or with "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# Errors to Sentry, only when a DSN is given.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from slaportal.observability.errors import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", ""),
+        release=env_str("SENTRY_RELEASE", ""),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )

@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from contracts import views as contract_views
 from slaportal.api.views import api_root, obtain_token
 from slaportal.forms import AdminLoginForm, LoginForm
+from slaportal.observability.health import PortalHealthView, WorkersHealthView
+from slaportal.observability.metrics import metrics_view
 
 api_v1 = [
     path("", api_root, name="api-root"),
@@ -19,6 +21,9 @@ api_v1 = [
 admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
+    path("healthz/", PortalHealthView.as_view(), name="healthz"),
+    path("healthz/workers/", WorkersHealthView.as_view(), name="healthz-workers"),
+    path("metrics", metrics_view, name="metrics"),
     path("", contract_views.home, name="home"),
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

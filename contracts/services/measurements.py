@@ -7,6 +7,7 @@ rejected whole with the index, field and reason of every bad item.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from contracts.metrics import SAMPLES_RECORDED
 from contracts.models import ContractService, Measurement, ServiceLevel
 from contracts.selectors import candidate_service_levels, resolve
 from engine.numbers import is_plain_integer, is_plain_number
@@ -235,6 +237,9 @@ def record_measurements(
     if errors:
         raise BatchRejected(errors)
     insert_rows(Measurement, MEASUREMENT_FIELDS, rows)
+    # Counted once the samples are committed: a batch rolled back with its caller's
+    # transaction was never recorded.
+    transaction.on_commit(functools.partial(SAMPLES_RECORDED.inc, len(rows)))
     return len(rows)
 
 

@@ -1,0 +1,69 @@
+"""Logging: one line per event, JSON in production, with the request's or task's ids.
+
+django-structlog binds ``request_id`` (and ``user_id``, ``ip``) for each request and, in
+Celery workers, ``task_id`` plus the ``request_id`` of the request that enqueued the task.
+Every record passes through structlog's formatter, so the portal's own ``logging`` calls,
+Django's and Celery's carry those ids as well as structlog's events do (gunicorn's master
+keeps its own plain lines; django-structlog's ``request_finished`` is the access log).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from django.core.exceptions import ImproperlyConfigured
+
+FORMATS = ("json", "console")
+
+# Applied to every record, whether it came from structlog or from the standard library.
+_SHARED = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.ExtraAdder(),
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+
+
+def logging_config(fmt: str, level: str) -> dict[str, Any]:
+    """The ``LOGGING`` dict for ``fmt`` (``json`` or ``console``); configures structlog
+    to hand its events to it."""
+    if fmt not in FORMATS:
+        raise ImproperlyConfigured(f"LOG_FORMAT={fmt!r} is not one of {', '.join(FORMATS)}")
+    renderer = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+    )
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.UnicodeDecoder(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *([structlog.processors.format_exc_info] if fmt == "json" else []),
+                    renderer,
+                ],
+                "foreign_pre_chain": _SHARED,
+            },
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+        "root": {"handlers": ["console"], "level": level},
+    }
