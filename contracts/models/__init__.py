@@ -17,7 +17,7 @@ from contracts.models.parties import Membership, Organization
 from contracts.models.records import Incident, MaintenanceWindow
 from contracts.models.responsibilities import Responsibility, ResponsibilityLapse
 from contracts.models.terms import TermsChange
-from contracts.models.tickets import Ticket, TicketEvent
+from contracts.models.tickets import Ticket, TicketClock, TicketClockSet, TicketEvent
 
 __all__ = [
     "CalendarClosure",
@@ -35,5 +35,7 @@ __all__ = [
     "ServiceLevel",
     "TermsChange",
     "Ticket",
+    "TicketClock",
+    "TicketClockSet",
     "TicketEvent",
 ]

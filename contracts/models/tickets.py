@@ -119,3 +119,87 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket.reference} {self.status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TicketClockSet(models.Model):
+    """The clocks of every ticket of a contract service are kept for these terms: a
+    ``TicketClock`` row per ticket, refreshed whenever a ticket arrives or changes.
+
+    ``terms`` names the clock: its kind, its threshold in seconds and its calendar's
+    definition (hours, zone, holidays, closed days), so that a changed calendar or
+    threshold is a set of its own, built when a settlement first needs it."""
+
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.CASCADE, related_name="ticket_clock_sets"
+    )
+    terms = models.CharField(max_length=200)
+    # What the terms say, to refresh the clocks as tickets change.
+    kind = models.CharField(max_length=20)
+    limit_seconds = models.BigIntegerField()
+    calendar = models.ForeignKey(
+        "contracts.ServiceCalendar",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="ticket_clock_sets",
+    )
+    built_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_service", "terms"], name="ticket_clock_set_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_service_id}: {self.terms}"
+
+
+class TicketClock(models.Model):
+    """One ticket's clock under one set of terms (see ``TicketClockSet``), as instants in
+    epoch seconds: when it was answered or resolved (``done``) and the last instant its
+    clock was still within the threshold (``deadline``; null: never past it). Settlement
+    counts a period's tickets by comparing the two with the period's bounds
+    (``engine.clock_deadline``), from an index, without reading a single event."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="clocks")
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    terms = models.CharField(max_length=200)
+    reference = models.CharField(max_length=100)
+    priority = models.CharField(max_length=20)
+    opened = models.BigIntegerField()
+    done = models.BigIntegerField(null=True)
+    deadline = models.BigIntegerField(null=True)
+    # The final clock once answered or resolved; null while open.
+    business_seconds = models.BigIntegerField(null=True)
+    stopped_seconds = models.BigIntegerField(null=True)
+    # engine.ticket_fingerprint: what the statement's digest of its tickets adds up.
+    fingerprint = models.BigIntegerField()
+    # The stops while open, [[start, end or null], ...]: an open ticket's clock is read
+    # from them at a period's end.
+    stops = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "terms"], name="ticket_clock_unique"),
+        ]
+        indexes = [
+            # The tickets answered or resolved in a period, and those whose clock passed
+            # the threshold in it: two index-only range scans per objective.
+            models.Index(
+                fields=["contract_service", "terms", "done"],
+                include=["priority", "deadline", "business_seconds", "fingerprint", "id"],
+                name="ticket_clock_done",
+            ),
+            models.Index(
+                fields=["contract_service", "terms", "deadline"],
+                include=["priority", "done", "fingerprint", "id"],
+                name="ticket_clock_deadline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.terms})"
