@@ -6,6 +6,7 @@ nothing changed, so no new revision).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,8 @@ from credits.settlement.results import (
     SettlementError,
     canonical,
 )
+from credits.settlement.terms import TermsInForce, accepted_remedies, terms_in_force
+from engine.totals import Remedy, total_statement
 
 
 def _relief_note(indicator: str, figures: Mapping[str, object]) -> str:
@@ -68,15 +71,32 @@ def compute_period(
 
 
 def compute_many(jobs: Sequence[Job]) -> list[ComputedStatement | SettlementError]:
-    """Each job's statement, or the reason it cannot be computed; the same six queries for
-    any number of jobs."""
+    """Each job's statement, or the reason it cannot be computed, on the terms in force at
+    its period's start; the same eight queries for any number of jobs."""
+    in_force = terms_in_force(jobs)
+    remedies = accepted_remedies(jobs)
+    # An objective being tried out (the what-if preview) wins over its stored versions.
+    jobs = [
+        dataclasses.replace(job, overrides={**terms.objectives, **(job.overrides or {})})
+        if terms.objectives
+        else job
+        for job, terms in zip(jobs, in_force, strict=True)
+    ]
     outcomes: list[ComputedStatement | SettlementError] = []
-    for job, measured in zip(jobs, measure_many(jobs), strict=True):
+    for job, terms, measured in zip(jobs, in_force, measure_many(jobs), strict=True):
         if isinstance(measured, SettlementError):
             outcomes.append(measured)
             continue
         try:
-            outcomes.append(_evaluate(job.contract, job.period, *measured))
+            outcomes.append(
+                _evaluate(
+                    job.contract,
+                    job.period,
+                    *measured,
+                    terms=terms,
+                    remedies=remedies.get((job.contract.pk, job.period.start), []),
+                )
+            )
         except SettlementError as exc:
             outcomes.append(exc)
     return outcomes
@@ -87,11 +107,16 @@ def _evaluate(
     period: engine.Period,
     contract_services: Sequence[ContractService],
     measured: Measured,
+    *,
+    terms: TermsInForce,
+    remedies: Sequence[Remedy],
 ) -> ComputedStatement:
     """The engine's verdict on one measured contract period."""
     currency = contract.currency
     fraction = engine.active_fraction(period, contract.start_date, contract.end_date)
-    fees = {cs.pk: engine.prorate(cs.fee, fraction) for cs in contract_services}
+    fees = {
+        cs.pk: engine.prorate(terms.fees.get(cs.pk, cs.fee), fraction) for cs in contract_services
+    }
     fees_total = engine.quantize_money(
         sum((engine.quantize_money(fee, currency) for fee in fees.values()), Decimal(0)), currency
     )
@@ -130,7 +155,17 @@ def _evaluate(
                 tickets=None if target.tickets is None else target.tickets.records,
             )
         )
-    cap = engine.apply_cap([line.result.amount for line in lines], at_risk, currency)
+    try:
+        total = total_statement(
+            [line.result.amount for line in lines],
+            at_risk=at_risk,
+            currency=currency,
+            minimum_credit=contract.minimum_credit,
+            remedies=remedies,
+        )
+    except engine.ParameterError as exc:
+        raise SettlementError(f"{contract.reference}: {exc}") from None
+    cap = total.cap
     payload = {
         "contract": contract.pk,
         "period": [period.start.isoformat(), period.end.isoformat(), period.tz],
@@ -144,9 +179,14 @@ def _evaluate(
             (line.snapshot() for line in lines),
             key=lambda snap: (snap["contract_service"], snap["objective"]["key"]),
         ),
-        "credit_total": str(cap.credit_total),
+        "credit_total": str(total.credit_total),
         "cap_adjustment": str(cap.cap_adjustment),
     }
+    # Only when there are any, so that statements without them keep their fingerprints.
+    if total.adjustments:
+        payload["adjustments"] = [
+            [row.kind, str(row.amount), row.dispute] for row in total.adjustments
+        ]
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return ComputedStatement(
         contract=contract,
@@ -155,8 +195,10 @@ def _evaluate(
         lines=lines,
         fees_total=fees_total,
         at_risk_amount=at_risk,
-        credit_total=cap.credit_total,
+        credit_total=total.credit_total,
         cap_adjustment=cap.cap_adjustment,
         cap_explanation=cap.explanation,
         fingerprint=hashlib.sha256(text.encode()).hexdigest(),
+        adjustments=total.adjustments,
+        terms_change=terms.change,
     )

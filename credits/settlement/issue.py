@@ -21,7 +21,7 @@ from django.utils import timezone
 
 import engine
 from contracts.models import Contract
-from credits.models import Statement, StatementLine, StatementLineTicket
+from credits.models import Statement, StatementAdjustment, StatementLine, StatementLineTicket
 from credits.settlement.announce import Announce, announce_statement, queue_announcements
 from credits.settlement.compute import compute_many
 from credits.settlement.inputs import Job
@@ -73,11 +73,26 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
                 credit_total=computed.credit_total,
                 cap_adjustment=computed.cap_adjustment,
                 fingerprint=computed.fingerprint,
+                terms_change=computed.terms_change,
                 issued_at=now,
             )
             for computed, revision in items
         ]
     )
+    adjustments = [
+        StatementAdjustment(
+            statement=statement,
+            position=position,
+            kind=row.kind,
+            amount=row.amount,
+            explanation=row.explanation,
+            dispute_id=row.dispute,
+        )
+        for statement, (computed, _revision) in zip(statements, items, strict=True)
+        for position, row in enumerate(computed.adjustments, start=1)
+    ]
+    if adjustments:
+        StatementAdjustment.objects.bulk_create(adjustments)
     insert_rows(
         StatementLine,
         _LINE_FIELDS,

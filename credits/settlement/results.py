@@ -14,8 +14,9 @@ from decimal import Decimal
 from fractions import Fraction
 
 import engine
-from contracts.models import Contract, ContractService, ServiceLevel
+from contracts.models import Contract, ContractService, ServiceLevel, TermsChange
 from credits.models import Statement
+from engine.totals import Adjustment
 
 
 class SettlementError(ValueError):
@@ -125,6 +126,10 @@ class ComputedStatement:
     cap_adjustment: Decimal
     cap_explanation: str
     fingerprint: str
+    # The rows below the lines (minimum credit, disputes' remedies), in order.
+    adjustments: tuple[Adjustment, ...] = ()
+    # The latest amendment or correction among the terms used; None: as first agreed.
+    terms_change: TermsChange | None = None
 
     @property
     def has_no_data(self) -> bool:

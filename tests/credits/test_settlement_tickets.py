@@ -473,13 +473,14 @@ def test_a_batch_with_calendars_and_tickets_costs_the_same_queries_whatever_its_
 ):
     small, large = ticket_book(2, 3), ticket_book(5, 40)
 
-    # Savepoint, lock, latest revisions, objectives (2), lapses, tickets, their events, the
-    # lapses linked to ticket objectives, calendars, their closures, samples (in service
-    # hours), savepoint, statements, the new lines' ids, release, release. The COPY of the
-    # lines and of their tickets goes round Django's cursor and is not counted here.
-    with django_assert_max_num_queries(17):
-        assert queries_to_settle(small) == 17
-    assert queries_to_settle(large) == 17
+    # Savepoint, lock, latest revisions, the terms in force, the accepted disputes,
+    # objectives (2), lapses, tickets, their events, the lapses linked to ticket objectives,
+    # calendars, their closures, samples (in service hours), savepoint, statements, the new
+    # lines' ids, release, release. The COPY of the lines and of their tickets goes round
+    # Django's cursor and is not counted here.
+    with django_assert_max_num_queries(19):
+        assert queries_to_settle(small) == 19
+    assert queries_to_settle(large) == 19
     assert StatementLineTicket.objects.count() == 2 * 3 + 5 * 40
 
 

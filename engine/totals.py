@@ -1,0 +1,110 @@
+"""A statement's total: its lines, the cap, the minimum credit and what disputes agreed.
+
+The rows below the lines each carry their amount and their sentence, and they add up:
+lines total + cap adjustment + every adjustment = the credit total, exactly (every amount
+is quantized once to the currency's minor unit before it is added). The order is fixed:
+the cap limits what the lines earned; a total then below the contract's minimum credit is
+paid as 0; what the parties agreed to settle a dispute is added last, as agreed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from engine.cap import CapResult, apply_cap
+from engine.errors import ParameterError
+from engine.money import quantize_money
+from engine.text import format_money
+
+MINIMUM_CREDIT = "minimum_credit"
+AGREED = "agreed"
+CORRECTION = "correction"
+ADJUSTMENT_KINDS = (MINIMUM_CREDIT, AGREED, CORRECTION)
+
+
+@dataclass(frozen=True, slots=True)
+class Remedy:
+    """An accepted dispute of the period: an agreed ``amount``, or None for a correction
+    (the period was settled again on corrected data or terms)."""
+
+    dispute: int
+    amount: Decimal | None = None
+    resolution: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """A row below a statement's lines: its kind, signed amount and sentence."""
+
+    kind: str
+    amount: Decimal
+    explanation: str
+    dispute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTotal:
+    cap: CapResult
+    adjustments: tuple[Adjustment, ...]
+    credit_total: Decimal
+
+    @property
+    def lines_total(self) -> Decimal:
+        return self.cap.lines_total
+
+
+def total_statement(
+    amounts: Sequence[Decimal],
+    *,
+    at_risk: Decimal | None,
+    currency: str,
+    minimum_credit: Decimal | None = None,
+    remedies: Sequence[Remedy] = (),
+) -> StatementTotal:
+    """The credit total of a statement whose lines earned ``amounts``, with every row that
+    moves it. Raises :class:`ParameterError` for a negative minimum or agreed amount."""
+    cap = apply_cap(amounts, at_risk, currency)
+    total = cap.credit_total
+    rows: list[Adjustment] = []
+    if minimum_credit:
+        minimum = quantize_money(minimum_credit, currency)
+        if minimum < 0:
+            raise ParameterError("minimum_credit must not be negative", field="minimum_credit")
+        if 0 < total < minimum:
+            rows.append(
+                Adjustment(
+                    MINIMUM_CREDIT,
+                    -total,
+                    f"Credits of {format_money(total, currency)} are below the minimum credit "
+                    f"of {format_money(minimum, currency)}: nothing is payable.",
+                )
+            )
+            total = quantize_money(0, currency)
+    for remedy in sorted(remedies, key=lambda item: item.dispute):
+        if remedy.amount is None:
+            note = f": {remedy.resolution}" if remedy.resolution else "."
+            rows.append(
+                Adjustment(
+                    CORRECTION,
+                    quantize_money(0, currency),
+                    f"Settled again after dispute #{remedy.dispute} was accepted with a "
+                    f"correction{note}",
+                    remedy.dispute,
+                )
+            )
+            continue
+        amount = quantize_money(remedy.amount, currency)
+        if amount <= 0:
+            raise ParameterError("an agreed adjustment must be above 0", field="amount")
+        rows.append(
+            Adjustment(
+                AGREED,
+                amount,
+                f"Agreed adjustment, dispute #{remedy.dispute}: {format_money(amount, currency)}",
+                remedy.dispute,
+            )
+        )
+        total += amount
+    return StatementTotal(cap, tuple(rows), total)
