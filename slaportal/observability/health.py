@@ -67,16 +67,23 @@ class BeatRanSweep(HealthCheck):
     task: str = SWEEP_TASK
 
     def run(self) -> None:
+        try:
+            self.check_schedules()
+        finally:
+            # Checks run in threads of their own, whose connections nothing else closes.
+            connections[DEFAULT_DB_ALIAS].close()
+
+    def check_schedules(self) -> None:
         from django_celery_beat.models import PeriodicTask
 
+        # Beat's own state is read where beat writes it.
+        schedules = PeriodicTask.objects.using(DEFAULT_DB_ALIAS).filter(
+            task=self.task, enabled=True
+        )
         try:
-            schedules = list(
-                PeriodicTask.objects.using(DEFAULT_DB_ALIAS).filter(task=self.task, enabled=True)
-            )
+            schedules = list(schedules.select_related("interval", "crontab", "solar", "clocked"))
         except DatabaseError as exc:
             raise ServiceUnavailable("cannot read the beat schedule") from exc
-        finally:
-            connections[DEFAULT_DB_ALIAS].close()
         if not schedules:
             raise ServiceUnavailable(f"no enabled periodic task runs {self.task}")
         grace = datetime.timedelta(seconds=settings.BEAT_HEALTH_GRACE_SECONDS)
