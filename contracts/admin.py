@@ -135,7 +135,7 @@ class OrganizationAdmin(WritesThroughServices, SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(WritesThroughServices, admin.ModelAdmin):
+class MembershipAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["user", "organization", "role"]
     list_filter = ["role", "organization__kind"]
     search_fields = ["user__username", "user__email", "organization__name"]
@@ -291,8 +291,8 @@ class ResponsibilityAdmin(WritesThroughServices, SimpleHistoryAdmin):
 
 @admin.register(ResponsibilityLapse)
 class ResponsibilityLapseAdmin(WritesThroughServices, SimpleHistoryAdmin):
-    list_display = ["responsibility", "start", "end", "recorded_by"]
-    list_filter = ["responsibility__contract__provider"]
+    list_display = ["responsibility", "start", "end", "recorded_by", "recorded_for", "status"]
+    list_filter = ["status", "recorded_for", "responsibility__contract__provider"]
     search_fields = ["responsibility__title", "note"]
     list_select_related = ["responsibility", "recorded_by"]
     date_hierarchy = "start"

@@ -222,7 +222,21 @@ class ServiceLevelQuerySet(ScopedQuerySet):
 
 
 class ResponsibilityQuerySet(ContractScopedQuerySet):
-    pass
+    def lapses_recordable_by(self, user: User) -> ResponsibilityQuerySet:
+        """The responsibilities the user may record a lapse of: those of contracts the
+        user sees, for either party the user writes for (the customer records its own
+        lapses, the provider the customer's)."""
+        if is_anonymous(user):
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        writes_for = organizations_edited_by(user).values("id")
+        contracts = (
+            _model("Contract")
+            .objects.visible_to(user)
+            .filter(Q(provider_id__in=writes_for) | Q(customer_id__in=writes_for))
+        )
+        return self.filter(contract_id__in=contracts.values("id"))
 
 
 class ResponsibilityLapseQuerySet(ContractScopedQuerySet):

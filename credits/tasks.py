@@ -77,3 +77,9 @@ def publish_event(event: str, object_id: int) -> None:
     """Publish an event from a worker, e.g. ``publish_event.delay("statement_issued", 7)``
     on commit, so that the caller's transaction never waits for (or fails with) it."""
     notify.publish_event(event=event, object_id=object_id)
+
+
+@shared_task(name="credits.send_digests", ignore_result=True)
+def send_digests() -> int:
+    """Daily: one e-mail per person who chose the digest, with the events since the last."""
+    return notify.send_digests()

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "health_check",
     "django_structlog",
     "contracts",
+    "people",
     "credits",
     "integrations",
 ]
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "contracts.context_processors.membership",
                 "credits.context_processors.unread_notifications",
+                "people.context_processors.acting_organization",
             ],
         },
     },
@@ -306,6 +308,7 @@ CELERY_TASK_ROUTES = {
         "credits.notify",
         "credits.deliver",
         "credits.retry_due_deliveries",
+        "credits.send_digests",
     )
 }
 # Celery's Django fix-up closes the database connection around every task unless told to
@@ -327,6 +330,8 @@ WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 INTEGRATIONS_SECRET_KEY = env_str("INTEGRATIONS_SECRET_KEY", "")
 PROMETHEUS_ALLOW_PRIVATE_TARGETS = env_bool("PROMETHEUS_ALLOW_PRIVATE_TARGETS", False)
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# How long an invitation link stays valid; resending starts the time again.
+INVITATION_EXPIRY_DAYS = env_int("INVITATION_EXPIRY_DAYS", 7)
 
 # Logs: one line per event carrying the request's id (and user) or the Celery task's id
 # and the id of the request that enqueued it (django-structlog). JSON in production,

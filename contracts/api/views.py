@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
@@ -18,6 +19,7 @@ from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -57,7 +59,7 @@ from contracts.services import (
     record_tickets,
     remove_contract_service,
 )
-from slaportal.api.errors import Conflict
+from slaportal.api.errors import Conflict, api_errors
 from slaportal.api.parsers import SafeJSONParser
 from slaportal.api.viewsets import ScopedGenericViewSet, ScopedViewSet
 
@@ -180,11 +182,56 @@ class ResponsibilityViewSet(ScopedViewSet):
 
 class ResponsibilityLapseViewSet(ScopedViewSet):
     """Intervals in which the customer did not meet an obligation: relief for the
-    provider on the affected objectives. Both parties are notified."""
+    provider on the affected objectives. Either party's editors record one (the customer
+    its own); the customer contests the provider's, the provider keeps or withdraws it.
+    Both parties are notified of each step."""
 
     model = ResponsibilityLapse
     serializer_class = serializers.ResponsibilityLapseSerializer
     filterset_class = filters.ResponsibilityLapseFilter
+    create_policy = "party_editor"
+
+    def _lapse_step(self, request: Request, serializer_class: type, step: Any) -> Response:
+        lapse = self.get_object()  # 404 outside the caller's scope, before anything else
+        body = serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            lapse = step(lapse, **body.validated_data)
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(api_errors(exc)) from None
+        except PermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+        return Response(self.get_serializer(lapse).data)
+
+    @extend_schema(
+        request=serializers.LapseContestSerializer,
+        responses={200: serializers.ResponsibilityLapseSerializer},
+        summary="The customer contests a lapse the provider recorded, with a reason.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def contest(self, request: Request, pk: str | None = None) -> Response:
+        return self._lapse_step(
+            request,
+            serializers.LapseContestSerializer,
+            lambda lapse, reason: services.contest_lapse(
+                lapse=lapse, user=request.user, reason=reason
+            ),
+        )
+
+    @extend_schema(
+        request=serializers.LapseDecisionSerializer,
+        responses={200: serializers.ResponsibilityLapseSerializer},
+        summary="The provider keeps or withdraws a contested lapse, with its reason.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def decide(self, request: Request, pk: str | None = None) -> Response:
+        return self._lapse_step(
+            request,
+            serializers.LapseDecisionSerializer,
+            lambda lapse, outcome, resolution: services.resolve_lapse_contest(
+                lapse=lapse, user=request.user, outcome=outcome, resolution=resolution
+            ),
+        )
 
 
 class MaintenanceWindowViewSet(ScopedViewSet):

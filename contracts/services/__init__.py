@@ -52,9 +52,11 @@ from contracts.services.records import (
     save_maintenance_window,
 )
 from contracts.services.responsibilities import (
+    contest_lapse,
     delete_lapse,
     delete_responsibility,
     record_lapse,
+    resolve_lapse_contest,
     save_lapse,
     save_responsibility,
 )
@@ -70,6 +72,7 @@ __all__ = [
     "ItemError",
     "TicketsRecorded",
     "add_closure",
+    "contest_lapse",
     "create_calendar",
     "delete_calendar",
     "delete_contract",
@@ -91,6 +94,7 @@ __all__ = [
     "remove_closure",
     "remove_contract_service",
     "remove_inherited_service_level",
+    "resolve_lapse_contest",
     "save_calendar",
     "save_closure",
     "save_contract",

@@ -6,12 +6,16 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from contracts.models import Responsibility, ResponsibilityLapse, ServiceLevel
 from contracts.querysets import may_edit
-from contracts.signals import lapse_recorded
+from contracts.signals import lapse_contested, lapse_recorded, lapse_resolved
+
+Party = ResponsibilityLapse.Party
+Status = ResponsibilityLapse.Status
 
 
 def record_lapse(
@@ -39,14 +43,99 @@ def record_lapse(
     contract = responsibility.contract
     if user is not None and not may_edit(user, contract.provider_id, contract.customer_id):
         raise PermissionDenied("Only the parties' admins and editors may record a lapse.")
+    # The provider's lapse may be contested by the customer; the customer's own may not
+    # be contested by anyone (it is the customer's admission).
+    by_customer = user is not None and not may_edit(user, contract.provider_id)
     lapse = ResponsibilityLapse(
         responsibility=responsibility,
         start=start,
         end=end,
         note=(note or "").strip(),
         recorded_by=user,
+        recorded_for=Party.CUSTOMER if by_customer else Party.PROVIDER,
     )
     return save_lapse(lapse=lapse, user=user)
+
+
+def _visible_lapse(user: User, lapse: ResponsibilityLapse | int) -> ResponsibilityLapse:
+    lapse_id = lapse.pk if isinstance(lapse, ResponsibilityLapse) else lapse
+    # Raises DoesNotExist for an outsider exactly as for a missing id.
+    return (
+        ResponsibilityLapse.objects.visible_to(user)
+        .select_for_update(of=("self",))
+        .select_related("responsibility__contract")
+        .get(pk=lapse_id)
+    )
+
+
+def contest_lapse(
+    *, lapse: ResponsibilityLapse | int, user: User, reason: str
+) -> ResponsibilityLapse:
+    """The customer contests a lapse the provider recorded, saying why; both parties are
+    told. The lapse keeps relieving the provider until the provider withdraws it.
+
+    Allowed to the customer's admins and editors (and staff). Only a lapse the provider
+    recorded, and only once: a lapse already contested, kept or withdrawn is a
+    ``ValidationError``, as is a blank reason; nothing changes then.
+    """
+    with transaction.atomic():
+        lapse = _visible_lapse(user, lapse)
+        contract = lapse.responsibility.contract
+        if not may_edit(user, contract.customer_id):
+            raise PermissionDenied("Only the customer's admins and editors may contest a lapse.")
+        reason = (reason or "").strip()
+        if lapse.recorded_for != Party.PROVIDER:
+            raise ValidationError(
+                {"lapse": "The customer recorded this lapse itself; there is nothing to contest."}
+            )
+        if lapse.status != Status.RECORDED:
+            state = lapse.get_status_display().lower()
+            raise ValidationError({"lapse": f"This lapse was already contested ({state})."})
+        if not reason:
+            raise ValidationError({"reason": "Say why the lapse is contested."})
+        lapse.status = Status.CONTESTED
+        lapse.contest_reason = reason
+        lapse.contested_by = user
+        lapse.contested_at = timezone.now()
+        lapse._history_user = user
+        lapse.save()
+        lapse_contested.send(sender=ResponsibilityLapse, lapse=lapse)
+    return lapse
+
+
+def resolve_lapse_contest(
+    *, lapse: ResponsibilityLapse | int, user: User, outcome: str, resolution: str
+) -> ResponsibilityLapse:
+    """The provider keeps or withdraws a contested lapse (``outcome`` "kept" or
+    "withdrawn"), saying why; both parties are told. A withdrawn lapse relieves nothing
+    from then on: the receivers of ``lapse_resolved`` settle the closed periods it
+    touched again, which issues a corrected revision where the figures change.
+
+    Allowed to the provider's admins and editors (and staff); the lapse must be contested.
+    """
+    with transaction.atomic():
+        lapse = _visible_lapse(user, lapse)
+        contract = lapse.responsibility.contract
+        if not may_edit(user, contract.provider_id, kind="provider"):
+            raise PermissionDenied("Only the provider's admins and editors may decide a contest.")
+        errors = {}
+        if lapse.status != Status.CONTESTED:
+            errors["lapse"] = "Only a contested lapse can be kept or withdrawn."
+        if outcome not in (Status.KEPT, Status.WITHDRAWN):
+            errors["outcome"] = f"Unknown outcome {outcome!r}: choose kept or withdrawn."
+        resolution = (resolution or "").strip()
+        if not resolution:
+            errors["resolution"] = "Say why the lapse is kept or withdrawn."
+        if errors:
+            raise ValidationError(errors)
+        lapse.status = outcome
+        lapse.resolution = resolution
+        lapse.resolved_by = user
+        lapse.resolved_at = timezone.now()
+        lapse._history_user = user
+        lapse.save()
+        lapse_resolved.send(sender=ResponsibilityLapse, lapse=lapse)
+    return lapse
 
 
 def save_lapse(*, lapse: ResponsibilityLapse, user: User | None) -> ResponsibilityLapse:

@@ -21,7 +21,11 @@ One job per module, each importing only those before it:
 - :mod:`~credits.notify.events`: what each event says (ids, titles, bodies, webhook data);
 - :mod:`~credits.notify.webhooks`: where a webhook may go, posting and signing it;
 - :mod:`~credits.notify.delivery`: claiming, sending and retrying deliveries;
-- :mod:`~credits.notify.publish`: writing an event's notifications and deliveries;
+- :mod:`~credits.notify.formats`: a webhook's shape (signed JSON, Slack, Teams);
+- :mod:`~credits.notify.publish`: writing an event's notifications and deliveries, as
+  each person chose (``people``);
+- :mod:`~credits.notify.digest`: the daily digest e-mails;
+- :mod:`~credits.notify.probe`: the test message an organisation sends its webhook;
 - :mod:`~credits.notify.outbox`: the statements waiting to be announced, and the
   periodic catch-up.
 
@@ -35,7 +39,8 @@ from credits.notify.delivery import (
     retry_delay,
     send_delivery,
 )
-from credits.notify.events import EVENT_NAMESPACE, event_id_for
+from credits.notify.digest import send_digests
+from credits.notify.events import EVENT_NAMESPACE, TOPIC_OF_EVENT, event_id_for
 from credits.notify.outbox import (
     MAX_ANNOUNCEMENT_ATTEMPTS,
     STALE_ANNOUNCEMENT,
@@ -43,12 +48,16 @@ from credits.notify.outbox import (
     enqueue_stale_announcements,
     retry_due_deliveries,
 )
+from credits.notify.probe import send_test_webhook
 from credits.notify.publish import (
     dispute_opened,
     dispute_resolved,
     early_warning,
     enqueue_pending,
+    lapse_contested,
     lapse_recorded,
+    lapse_resolved,
+    member_joined,
     no_data,
     publish_event,
     statement_issued,
@@ -69,6 +78,7 @@ __all__ = [
     "MAX_ANNOUNCEMENT_ATTEMPTS",
     "SIGNATURE_HEADER",
     "STALE_ANNOUNCEMENT",
+    "TOPIC_OF_EVENT",
     "DeliveryRefused",
     "address_refusal",
     "announce_pending",
@@ -80,14 +90,19 @@ __all__ = [
     "enqueue_pending",
     "enqueue_stale_announcements",
     "event_id_for",
+    "lapse_contested",
     "lapse_recorded",
+    "lapse_resolved",
     "max_attempts",
+    "member_joined",
     "no_data",
     "publish_event",
     "resolve_target",
     "retry_delay",
     "retry_due_deliveries",
     "send_delivery",
+    "send_digests",
+    "send_test_webhook",
     "sign",
     "statement_issued",
     "statements_issued",

@@ -27,12 +27,31 @@ from engine.text import (
     plain_decimal,
     plain_money,
 )
+from people.models import Invitation
+from people.topics import TOPICS
 
 # Event ids are uuid5 in this namespace: the same event always has the same id, so a
 # receiver can deduplicate and so can our unique constraints.
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://sla-portal/events")
 
 Event = Notification.Event
+
+
+# The topic each event belongs to, for the people who choose what they hear of
+# (people.topics). An event left out (a digest, a webhook test) reaches everyone concerned
+# whatever they chose: it is not news of its own.
+TOPIC_OF_EVENT: dict[str, str] = {
+    Event.STATEMENT_ISSUED: "statement",
+    Event.NO_DATA: "statement",
+    Event.DISPUTE_OPENED: "dispute",
+    Event.DISPUTE_RESOLVED: "dispute",
+    Event.LAPSE_RECORDED: "lapse",
+    Event.LAPSE_CONTESTED: "lapse",
+    Event.LAPSE_RESOLVED: "lapse",
+    Event.EARLY_WARNING: "early_warning",
+    Event.MEMBER_JOINED: "invitation",
+}
+assert set(TOPIC_OF_EVENT.values()) <= set(TOPICS), "an event's topic must be in people.topics"
 
 
 def event_id_for(event: str, object_id: int) -> uuid.UUID:
@@ -376,4 +395,94 @@ def lapse_notice(lapse_id: int) -> Notice:
         },
         organizations=parties(contract),
         context={"lapse": lapse, "responsibility": responsibility, "contract": contract},
+    )
+
+
+def _lapse_data(lapse: ResponsibilityLapse) -> dict[str, Any]:
+    responsibility = lapse.responsibility
+    contract = responsibility.contract
+    return {
+        "lapse": lapse.pk,
+        "responsibility": responsibility.pk,
+        "responsibility_title": responsibility.title,
+        "contract": contract.pk,
+        "contract_reference": contract.reference,
+        "start": lapse.start.isoformat(),
+        "end": lapse.end.isoformat(),
+        "note": lapse.note,
+        "status": lapse.status,
+        "contest_reason": lapse.contest_reason,
+        "resolution": lapse.resolution,
+    }
+
+
+def lapse_contest_notice(lapse_id: int, event: str) -> Notice:
+    """The customer contested a lapse, or the provider kept or withdrew it (``event``):
+    both parties hear of it. Each step is an event of its own (ids differ by event)."""
+    lapse = ResponsibilityLapse.objects.select_related(
+        "responsibility__contract__provider", "responsibility__contract__customer"
+    ).get(pk=lapse_id)
+    responsibility = lapse.responsibility
+    contract = responsibility.contract
+    span = f"{_local(lapse.start, contract.timezone)} to {_local(lapse.end, contract.timezone)}"
+    subject = f"lapse of “{responsibility.title}” on {contract.reference}, {span}"
+    if event == Event.LAPSE_CONTESTED:
+        title = f"Lapse contested: {subject}"
+        body = f"{contract.customer.name} contests this lapse: {lapse.contest_reason}"
+        occurred_at = lapse.contested_at or timezone.now()
+    else:
+        withdrawn = lapse.status == ResponsibilityLapse.Status.WITHDRAWN
+        title = f"Lapse {'withdrawn' if withdrawn else 'kept'}: {subject}"
+        body = (
+            f"{contract.provider.name} {'withdrew' if withdrawn else 'kept'} the lapse "
+            f"contested by {contract.customer.name} ({lapse.contest_reason}): {lapse.resolution}"
+        )
+        body += (
+            " It relieves nothing any more: closed periods it touched are settled again."
+            if withdrawn
+            else " It still relieves the provider."
+        )
+        occurred_at = lapse.resolved_at or timezone.now()
+    return Notice(
+        event=event,
+        # One id per step: contested, then kept or withdrawn, are separate events.
+        object_id=lapse.pk,
+        title=" ".join(title.split())[:300],
+        body=body,
+        link="/responsibilities/",
+        occurred_at=occurred_at,
+        data=_lapse_data(lapse),
+        organizations=parties(contract),
+        context={"lapse": lapse, "responsibility": responsibility, "contract": contract},
+    )
+
+
+def member_joined_notice(invitation_id: int) -> Notice:
+    """Someone accepted an invitation: the organisation they joined hears of it, and the
+    provider that invited them."""
+    invitation = Invitation.objects.select_related(
+        "organization", "invited_by_organization", "accepted_by"
+    ).get(pk=invitation_id)
+    organization = invitation.organization
+    who = invitation.accepted_by.get_username() if invitation.accepted_by else invitation.email
+    return Notice(
+        event=Event.MEMBER_JOINED,
+        object_id=invitation.pk,
+        title=f"{who} joined {organization.name} as {invitation.get_role_display().lower()}",
+        body=(
+            f"{who} ({invitation.email}) accepted the invitation to {organization.name} and "
+            f"is now a member with the role {invitation.get_role_display().lower()}."
+        ),
+        link="/invitations/",
+        occurred_at=invitation.accepted_at or timezone.now(),
+        data={
+            "invitation": invitation.pk,
+            "organization": organization.pk,
+            "organization_name": organization.name,
+            "email": invitation.email,
+            "username": who,
+            "role": invitation.role,
+        },
+        organizations=list(dict.fromkeys([organization, invitation.invited_by_organization])),
+        context={"invitation": invitation, "organization_joined": organization},
     )

@@ -1,16 +1,20 @@
 """Publishing an event: its notifications and deliveries, written once, sent after commit.
 
 An event becomes, in one transaction, one ``Notification`` per member of each
-organisation concerned (the in-app inbox), one ``Delivery`` per e-mail address and one
-per organisation webhook. The rows are unique on the event's id, so publishing the same
-event twice creates nothing new. Each delivery is sent after the transaction commits, by
-its own task, so that a failing channel never blocks another one nor the caller.
+organisation concerned (the in-app inbox), one ``Delivery`` per e-mail address, one
+``DigestItem`` per member who takes the topic in the daily digest, and one delivery per
+organisation webhook. Each person's choices for the event's topic (``people``) decide
+which of their own channels it takes; webhooks are the organisation's. The rows are
+unique on the event's id, so publishing the same event twice creates nothing new. Each
+delivery is sent after the transaction commits, by its own task, so that a failing
+channel never blocks another one nor the caller.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
@@ -22,8 +26,13 @@ from django.utils import timezone
 
 from contracts.models import Membership, Organization
 from credits.models import Delivery, Notification
-from credits.notify import delivery, events
-from credits.notify.events import Event, Notice
+from credits.notify import delivery, events, formats
+from credits.notify.events import TOPIC_OF_EVENT, Event, Notice
+from people.models import DigestItem
+from people.selectors import preferences_by_user
+from people.topics import DEFAULT_CHANNELS
+
+Choices = dict[tuple[int, str], dict[str, bool]]
 
 
 def _render_email(notice: Notice, organization: Organization) -> dict[str, str]:
@@ -58,15 +67,16 @@ def publish(notices: Sequence[Notice]) -> None:
     )
     for membership in memberships:
         members[membership.organization_id].append(membership.user)
-    notifications: list[Notification] = []
-    deliveries: list[Delivery] = []
+    choices = preferences_by_user(user.pk for users in members.values() for user in users)
+    rows = _Rows(notifications=[], deliveries=[], digest=[])
     for notice in notices:
-        _rows_of(notice, members, now, notifications, deliveries)
+        _rows_of(notice, members, choices, now, rows)
     with transaction.atomic():
         # Unique (event_id, user) and (event_id, channel, recipient): a second publication
         # of the same event inserts nothing.
-        Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-        Delivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+        Notification.objects.bulk_create(rows.notifications, ignore_conflicts=True)
+        Delivery.objects.bulk_create(rows.deliveries, ignore_conflicts=True)
+        DigestItem.objects.bulk_create(rows.digest, ignore_conflicts=True)
         # robust: a broker that is down must not fail the caller's request or settlement;
         # the rows stay pending and retry_due_deliveries sends them later.
         transaction.on_commit(
@@ -75,15 +85,29 @@ def publish(notices: Sequence[Notice]) -> None:
         )
 
 
+@dataclass
+class _Rows:
+    notifications: list[Notification]
+    deliveries: list[Delivery]
+    digest: list[DigestItem]
+
+
+def _channels(choices: Choices, user: User, event: str) -> dict[str, bool]:
+    topic = TOPIC_OF_EVENT.get(event)
+    if topic is None:
+        return dict(DEFAULT_CHANNELS)
+    return choices.get((user.pk, topic), DEFAULT_CHANNELS)
+
+
 def _rows_of(
     notice: Notice,
     members: dict[int, list[User]],
+    choices: Choices,
     now: datetime,
-    notifications: list[Notification],
-    deliveries: list[Delivery],
+    rows: _Rows,
 ) -> None:
-    """One event's notifications (one per person) and deliveries (one per address and
-    one per webhook)."""
+    """One event's notifications (one per person), digest items and deliveries (one per
+    address and one per webhook), each person's as they chose for the event's topic."""
     event_id = notice.event_id
     users_seen: set[int] = set()
     emails_seen: set[str] = set()
@@ -91,9 +115,12 @@ def _rows_of(
         rendered: dict[str, str] | None = None
         for user in members[organization.pk]:
             # A person in both organisations is told once, as a member of the first.
-            if user.pk not in users_seen:
-                users_seen.add(user.pk)
-                notifications.append(
+            if user.pk in users_seen:
+                continue
+            users_seen.add(user.pk)
+            channels = _channels(choices, user, notice.event)
+            if channels["in_app"]:
+                rows.notifications.append(
                     Notification(
                         event_id=event_id,
                         user=user,
@@ -104,11 +131,24 @@ def _rows_of(
                         link=notice.link,
                     )
                 )
+            if channels["digest"]:
+                rows.digest.append(
+                    DigestItem(
+                        user=user,
+                        event_id=event_id,
+                        event=notice.event,
+                        organization=organization,
+                        title=notice.title[:300],
+                        body=notice.body,
+                        link=notice.link,
+                        created_at=now,
+                    )
+                )
             address = (user.email or "").strip()
-            if address and address.lower() not in emails_seen:
+            if channels["email"] and address and address.lower() not in emails_seen:
                 emails_seen.add(address.lower())
                 rendered = rendered or _render_email(notice, organization)
-                deliveries.append(
+                rows.deliveries.append(
                     Delivery(
                         event_id=event_id,
                         event=notice.event,
@@ -120,14 +160,14 @@ def _rows_of(
                     )
                 )
         if organization.webhook_url:
-            deliveries.append(
+            rows.deliveries.append(
                 Delivery(
                     event_id=event_id,
                     event=notice.event,
                     channel=Delivery.Channel.WEBHOOK,
                     organization=organization,
                     recipient=organization.webhook_url,
-                    payload=notice.webhook_payload(),
+                    payload=formats.webhook_payload(notice, organization.webhook_format),
                     next_attempt_at=now,
                 )
             )
@@ -192,6 +232,21 @@ def lapse_recorded(*, lapse_id: int) -> None:
     publish([events.lapse_notice(lapse_id)])
 
 
+def lapse_contested(*, lapse_id: int) -> None:
+    """Tell both parties that the customer contested a lapse the provider recorded."""
+    publish([events.lapse_contest_notice(lapse_id, Event.LAPSE_CONTESTED)])
+
+
+def lapse_resolved(*, lapse_id: int) -> None:
+    """Tell both parties that the provider kept or withdrew a contested lapse."""
+    publish([events.lapse_contest_notice(lapse_id, Event.LAPSE_RESOLVED)])
+
+
+def member_joined(*, invitation_id: int) -> None:
+    """Tell the organisation joined (and the provider that invited) of a new member."""
+    publish([events.member_joined_notice(invitation_id)])
+
+
 _PUBLISHERS = {
     Event.STATEMENT_ISSUED: ("statement_id", statement_issued),
     Event.NO_DATA: ("statement_id", no_data),
@@ -199,6 +254,9 @@ _PUBLISHERS = {
     Event.DISPUTE_OPENED: ("dispute_id", dispute_opened),
     Event.DISPUTE_RESOLVED: ("dispute_id", dispute_resolved),
     Event.LAPSE_RECORDED: ("lapse_id", lapse_recorded),
+    Event.LAPSE_CONTESTED: ("lapse_id", lapse_contested),
+    Event.LAPSE_RESOLVED: ("lapse_id", lapse_resolved),
+    Event.MEMBER_JOINED: ("invitation_id", member_joined),
 }
 
 

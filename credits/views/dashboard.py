@@ -20,6 +20,7 @@ from contracts.models import Organization
 from credits import exports, selectors
 from credits.exports import Datum
 from engine import text
+from people.selectors import acting_organization
 
 # A backstop only: the stamp changes as soon as the page would (see selectors.dashboard_stamp).
 DASHBOARD_CACHE_SECONDS = 300
@@ -123,7 +124,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if organization is None:
             raise Http404("No such organisation.")
     else:
-        organization = organizations[0] if organizations else None
+        # The organisation the person acts for (the header's switcher).
+        organization = acting_organization(request.user, memberships)
     stamp = selectors.dashboard_stamp(
         request.user, organization=organization, organizations=organizations
     )

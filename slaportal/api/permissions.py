@@ -33,8 +33,14 @@ def administers_an_organization(user: User | None) -> bool:
     return user.is_staff or member_org_ids(user, ("admin",)).exists()
 
 
+def writes_for_an_organization(user: User | None) -> bool:
+    """Whether the user writes for any organisation: staff, or an admin or editor."""
+    return organizations_edited_by(user).exists()
+
+
 CREATE_POLICIES: dict[str, Callable[[User | None], bool]] = {
     "provider_editor": writes_for_a_provider,
+    "party_editor": writes_for_an_organization,
     "org_admin": administers_an_organization,
     "staff": lambda user: not is_anonymous(user) and user.is_staff,
     "authenticated": lambda user: not is_anonymous(user),

@@ -56,6 +56,7 @@ PREFIXES = {
     "statement": "statements",
     "dispute": "disputes",
     "notification": "notifications",
+    "invitation": "invitations",
 }
 
 

@@ -163,7 +163,20 @@ ENDPOINTS = [
             "note": "Nobody answered.",
         },
         update=lambda w: {"note": "Nobody answered for two hours."},
-        expect=PROVIDER_OWNED,
+        expect={
+            **PROVIDER_OWNED,
+            # Either party's editors record one; outsiders name a responsibility they
+            # cannot see (400, as for a missing id).
+            "create": "401 201 201 403 403 400 400 201",
+            # Only the customer's editors contest (the customer member here is a viewer).
+            "contest": "401 403 403 403 403 404 404 200",
+            # Only a contested lapse is decided, by the provider's editors.
+            "decide": "401 400 400 403 403 404 404 400",
+        },
+        actions={
+            "contest": ("post", True, lambda w: {"reason": "Our contact answered."}),
+            "decide": ("post", True, lambda w: {"outcome": "kept", "resolution": "Logged."}),
+        },
     ),
     Endpoint(
         "maintenancewindow",
@@ -252,7 +265,42 @@ ENDPOINTS = [
         },
         actions={"mark-read": ("post", False, lambda w: {})},
     ),
+    Endpoint(
+        "invitation",
+        obj=lambda w: invitation_into_provider(w),
+        # Only admins of the organisation (and operators) see its invitations.
+        counts="- 1 0 0 0 0 0 1",
+        create=lambda w: {
+            "organization": w.p.provider.pk,
+            "email": "colleague@acme.test",
+            "role": "viewer",
+        },
+        update=lambda w: {"role": "admin"},
+        expect={
+            "retrieve": "401 200 404 404 404 404 404 200",
+            # The other customer's admin administers an organisation, but not this one.
+            "create": "401 201 403 403 403 400 403 201",
+            "update": NOT_OFFERED,
+            "delete": NOT_OFFERED,
+            "revoke": "401 200 404 404 404 404 404 200",
+            "resend": "401 200 404 404 404 404 404 200",
+        },
+        actions={"revoke": ("post", True, None), "resend": ("post", True, None)},
+    ),
 ]
+
+
+def invitation_into_provider(world: World) -> Any:
+    """A pending invitation into the provider (made inside each persona's savepoint)."""
+    from people import services
+
+    return services.invite(
+        user=world.p.provider_admin,
+        organization=world.p.provider,
+        email="invitee@example.test",
+        role="editor",
+    )
+
 
 CASES = [
     pytest.param(endpoint, operation, id=f"{endpoint.basename}-{operation}")

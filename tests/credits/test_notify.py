@@ -629,8 +629,9 @@ def test_many_statements_are_announced_together_in_a_constant_number_of_queries(
             credit="0",
             lines=[{"key": "availability", "attainment": None}],
         )
-        # Statements and lines, members, savepoint, notifications, deliveries, release.
-        with django_assert_num_queries(7):
+        # Statements and lines, members, their notification choices, savepoint,
+        # notifications, deliveries, release.
+        with django_assert_num_queries(8):
             notify.statements_issued([s.pk for s in [*statements, gap]], no_data_ids=[gap.pk])
         return [*statements, gap]
 

@@ -28,6 +28,8 @@ from contracts.api.serializers.objectives import (
 from contracts.api.serializers.parties import MembershipSerializer, OrganizationSerializer
 from contracts.api.serializers.records import IncidentSerializer, MaintenanceWindowSerializer
 from contracts.api.serializers.responsibilities import (
+    LapseContestSerializer,
+    LapseDecisionSerializer,
     ResponsibilityLapseSerializer,
     ResponsibilitySerializer,
 )
@@ -54,6 +56,8 @@ __all__ = [
     "EffectiveContractServiceSerializer",
     "EffectiveServiceLevelSerializer",
     "IncidentSerializer",
+    "LapseContestSerializer",
+    "LapseDecisionSerializer",
     "MaintenanceWindowSerializer",
     "MeasurementBatchSerializer",
     "MeasurementErrorSerializer",

@@ -49,14 +49,63 @@ class ResponsibilitySerializer(ValidatedModelSerializer):
         return attrs
 
 
+def _recordable(user: object) -> object:
+    return Responsibility.objects.lapses_recordable_by(user)
+
+
 class ResponsibilityLapseSerializer(ValidatedModelSerializer):
-    responsibility = ScopedPrimaryKeyRelatedField(model=Responsibility)
+    # Either party's editors record a lapse (the customer its own); only the provider's
+    # change or delete one (the viewset's editable scope).
+    responsibility = ScopedPrimaryKeyRelatedField(model=Responsibility, scope=_recordable)
     recorded_by = serializers.IntegerField(source="recorded_by_id", read_only=True, allow_null=True)
+    contested_by = serializers.IntegerField(
+        source="contested_by_id", read_only=True, allow_null=True
+    )
+    resolved_by = serializers.IntegerField(source="resolved_by_id", read_only=True, allow_null=True)
     immutable_fields = ("responsibility",)
 
     class Meta:
         model = ResponsibilityLapse
-        fields = ["id", "responsibility", "start", "end", "note", "recorded_by", "recorded_at"]
+        fields = [
+            "id",
+            "responsibility",
+            "start",
+            "end",
+            "note",
+            "recorded_by",
+            "recorded_at",
+            "recorded_for",
+            "status",
+            "contest_reason",
+            "contested_by",
+            "contested_at",
+            "resolution",
+            "resolved_by",
+            "resolved_at",
+        ]
+        read_only_fields = [
+            "recorded_for",
+            "status",
+            "contest_reason",
+            "contested_at",
+            "resolution",
+            "resolved_at",
+        ]
+
+
+class LapseContestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=5000, help_text="Why the customer contests the lapse."
+    )
+
+
+class LapseDecisionSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[("kept", "Kept"), ("withdrawn", "Withdrawn")],
+        help_text="kept: the lapse stands; withdrawn: it relieves nothing, and closed "
+        "periods it touched are settled again.",
+    )
+    resolution = serializers.CharField(max_length=5000, help_text="Why.")
 
     def create(self, validated_data: dict[str, Any]) -> ResponsibilityLapse:
         # Recording a lapse notifies both parties: that is the service's job.

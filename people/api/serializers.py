@@ -1,0 +1,102 @@
+"""Invitations, notification choices and API tokens as the API shows and takes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from people.models import Invitation
+from people.topics import CHANNELS, TOPICS
+from slaportal.api.fields import StrictIntegerField
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    state = serializers.SerializerMethodField(
+        help_text="pending, accepted, revoked or expired (pending past expires_at)."
+    )
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "invited_by_organization",
+            "email",
+            "role",
+            "state",
+            "created_by",
+            "created_at",
+            "sent_at",
+            "expires_at",
+            "accepted_by",
+            "accepted_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+    def get_state(self, invitation: Invitation) -> str:
+        now = self.context.setdefault("_now", timezone.now())
+        return invitation.state(now)
+
+
+class InvitationRequestSerializer(serializers.Serializer):
+    # Either an existing organisation (with a role) or a new customer by name (its first
+    # admin, invited on behalf of the provider).
+    organization = StrictIntegerField(
+        required=False, help_text="The organisation to join (one you administer or serve)."
+    )
+    customer_name = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Instead of organization: a new customer organisation, created now.",
+    )
+    provider = StrictIntegerField(
+        required=False, help_text="With customer_name: the provider inviting its customer."
+    )
+    email = serializers.CharField(max_length=254)
+    role = serializers.CharField(
+        required=False,
+        max_length=20,
+        help_text="admin, editor or viewer; a new customer's first member is its admin.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = (
+            sorted(set(self.initial_data) - set(self.fields))
+            if isinstance(self.initial_data, dict)
+            else []
+        )
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        if ("organization" in attrs) == ("customer_name" in attrs):
+            raise serializers.ValidationError(
+                {"organization": ["Give either organization or customer_name."]}
+            )
+        if "customer_name" in attrs and "provider" not in attrs:
+            raise serializers.ValidationError(
+                {"provider": ["A new customer is invited by a provider: name it."]}
+            )
+        if "organization" in attrs and "role" not in attrs:
+            raise serializers.ValidationError({"role": ["This field is required."]})
+        return attrs
+
+
+class PreferenceSerializer(serializers.Serializer):
+    topic = serializers.ChoiceField(choices=list(TOPICS.items()))
+    label = serializers.CharField(read_only=True)
+    in_app = serializers.BooleanField(required=False, help_text=CHANNELS["in_app"])
+    email = serializers.BooleanField(required=False, help_text=CHANNELS["email"])
+    digest = serializers.BooleanField(required=False, help_text=CHANNELS["digest"])
+
+
+class TokenSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        help_text="The token's first 8 characters: enough to revoke it, not to use it."
+    )
+    created = serializers.DateTimeField()

@@ -1,0 +1,167 @@
+"""The people API: invitations (admins), one's notification choices and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contracts.models import Organization
+from people import selectors, services
+from people.api.serializers import (
+    InvitationRequestSerializer,
+    InvitationSerializer,
+    PreferenceSerializer,
+    TokenSerializer,
+)
+from people.models import Invitation
+from people.topics import TOPICS
+from slaportal.api.errors import api_errors
+from slaportal.api.schema import PortalAutoSchema
+from slaportal.api.viewsets import ScopedGenericViewSet
+
+
+def _as_api_errors(exc: DjangoValidationError) -> exceptions.ValidationError:
+    return exceptions.ValidationError(api_errors(exc))
+
+
+class InvitationViewSet(
+    ScopedGenericViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin
+):
+    """Invitations the caller manages (as an admin of the organisation invited into, or
+    of the provider that invited): pending, accepted, revoked and expired ones. The
+    invitee gets an e-mail with a signed, single-use link that expires."""
+
+    model = Invitation
+    serializer_class = InvitationSerializer
+    create_policy = "org_admin"
+    list_select_related = ("organization", "created_by", "accepted_by")
+    filterset_fields = ("organization", "status")
+
+    @extend_schema(
+        request=InvitationRequestSerializer,
+        responses={201: InvitationSerializer},
+        summary="Invite someone into an organisation, or a new customer's first admin.",
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = InvitationRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            if "customer_name" in data:
+                invitation = services.invite_customer(
+                    user=request.user,
+                    provider=data["provider"],
+                    name=data["customer_name"],
+                    email=data["email"],
+                )
+            else:
+                invitation = services.invite(
+                    user=request.user,
+                    organization=data["organization"],
+                    email=data["email"],
+                    role=data["role"],
+                )
+        except Organization.DoesNotExist:
+            field = "provider" if "customer_name" in data else "organization"
+            pk = data.get(field)
+            raise exceptions.ValidationError(
+                {field: [f'Invalid pk "{pk}" - object does not exist.']}
+            ) from None
+        except DjangoValidationError as exc:
+            raise _as_api_errors(exc) from None
+        return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: InvitationSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """Revoke a pending invitation: its link then opens a page saying so."""
+        invitation = self.get_object()
+        try:
+            invitation = services.revoke(user=request.user, invitation=invitation)
+        except DjangoValidationError as exc:
+            raise _as_api_errors(exc) from None
+        return Response(self.get_serializer(invitation).data)
+
+    @extend_schema(request=None, responses={200: InvitationSerializer})
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, pk: str | None = None) -> Response:
+        """Send a pending or expired invitation again, valid for the full time from now."""
+        invitation = self.get_object()
+        try:
+            invitation = services.resend(user=request.user, invitation=invitation)
+        except DjangoValidationError as exc:
+            raise _as_api_errors(exc) from None
+        return Response(self.get_serializer(invitation).data)
+
+
+class PreferenceViewSet(viewsets.GenericViewSet):
+    """The caller's notification choices: per topic, in the portal, e-mail at once, and
+    the daily digest e-mail."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = PreferenceSerializer
+    pagination_class = None
+    schema = PortalAutoSchema()
+
+    def _rows(self, request: Request) -> list[dict[str, Any]]:
+        return [
+            {"topic": topic, "label": TOPICS[topic], **channels}
+            for topic, channels in selectors.preferences_of(request.user).items()
+        ]
+
+    @extend_schema(responses={200: PreferenceSerializer(many=True)})
+    def list(self, request: Request) -> Response:
+        return Response(PreferenceSerializer(self._rows(request), many=True).data)
+
+    @extend_schema(
+        request=PreferenceSerializer(many=True),
+        responses={200: PreferenceSerializer(many=True)},
+        summary="Change some topics' channels; those left out keep theirs.",
+    )
+    @action(detail=False, methods=["patch"], url_path="change")
+    def change(self, request: Request) -> Response:
+        body = PreferenceSerializer(data=request.data, many=True)
+        body.is_valid(raise_exception=True)
+        choices: dict[str, dict[str, bool]] = {}
+        for item in body.validated_data:
+            channels = {k: v for k, v in item.items() if k in ("in_app", "email", "digest")}
+            choices.setdefault(item["topic"], {}).update(channels)
+        try:
+            services.set_preferences(user=request.user, choices=choices)
+        except DjangoValidationError as exc:
+            raise _as_api_errors(exc) from None
+        return Response(PreferenceSerializer(self._rows(request), many=True).data)
+
+
+class TokenViewSet(viewsets.GenericViewSet):
+    """The caller's own API tokens; revoking one ends its access at once."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = TokenSerializer
+    pagination_class = None
+    lookup_value_regex = "[0-9a-f]{8,40}"
+    schema = PortalAutoSchema()
+
+    @extend_schema(responses={200: TokenSerializer(many=True)})
+    def list(self, request: Request) -> Response:
+        rows = [
+            {"id": token.key[:8], "created": token.created}
+            for token in selectors.tokens_of(request.user)
+        ]
+        return Response(TokenSerializer(rows, many=True).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        try:
+            services.revoke_token(user=request.user, prefix=pk or "")
+        except (Token.DoesNotExist, Token.MultipleObjectsReturned):
+            raise exceptions.NotFound("No such token.") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

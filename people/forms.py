@@ -1,0 +1,91 @@
+"""Browser forms of the people pages; the rules are the services'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from contracts.models import Membership, Organization
+from people.topics import CHANNELS, TOPICS
+
+
+class InviteForm(forms.Form):
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), help_text="The organisation they join."
+    )
+    email = forms.EmailField(max_length=254)
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices,
+        initial=Membership.Role.VIEWER,
+        help_text="Admins manage members; editors change data; viewers read.",
+    )
+
+    def __init__(self, *args: Any, organizations: QuerySet[Organization], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        if len(organizations) == 1:
+            self.fields["organization"].initial = organizations[0]
+
+
+class InviteCustomerForm(forms.Form):
+    provider = forms.ModelChoiceField(queryset=Organization.objects.none())
+    customer_name = forms.CharField(
+        max_length=200, label="Customer organisation", help_text="Created with the invitation."
+    )
+    email = forms.EmailField(
+        max_length=254, label="Its first admin's e-mail", help_text="They manage its members."
+    )
+
+    def __init__(self, *args: Any, providers: QuerySet[Organization], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = providers
+        if len(providers) == 1:
+            self.fields["provider"].initial = providers[0]
+
+
+class SignUpForm(forms.Form):
+    """The account of someone accepting an invitation; the e-mail is the invitation's."""
+
+    username = forms.CharField(max_length=150, help_text="What you will log in with.")
+    password = forms.CharField(widget=forms.PasswordInput, strip=False, max_length=128)
+    password_again = forms.CharField(
+        widget=forms.PasswordInput, strip=False, max_length=128, label="Password again"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+class PreferencesForm(forms.Form):
+    """One checkbox per topic and channel: ``<topic>__<channel>``."""
+
+    def __init__(self, *args: Any, current: dict[str, dict[str, bool]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for topic, label in TOPICS.items():
+            for channel, channel_label in CHANNELS.items():
+                self.fields[f"{topic}__{channel}"] = forms.BooleanField(
+                    required=False,
+                    initial=current[topic][channel],
+                    label=f"{label}: {channel_label}",
+                )
+
+    def rows(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [
+            (label, [self[f"{topic}__{channel}"] for channel in CHANNELS])
+            for topic, label in TOPICS.items()
+        ]
+
+    def choices(self) -> dict[str, dict[str, bool]]:
+        return {
+            topic: {channel: self.cleaned_data[f"{topic}__{channel}"] for channel in CHANNELS}
+            for topic in TOPICS
+        }
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)

@@ -1,0 +1,180 @@
+"""Invitations, the organisation a person acts for, notification choices, digest items."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from contracts.models import Membership, Organization
+from people.querysets import InvitationQuerySet
+from people.topics import TOPICS
+
+
+class Invitation(models.Model):
+    """An offer to join an organisation with a role, sent by e-mail as a signed link.
+
+    Single use: accepting moves it from pending to accepted once (a conditional update
+    in ``people.services``); revoking moves it to revoked. An expired invitation is a
+    pending one past ``expires_at``; resending extends it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    # Who offers: the organisation itself, or the provider inviting its customer's admin.
+    invited_by_organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations_sent"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Membership.Role.choices)
+    # What the signed link carries; never shown, never guessable.
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "accepted", "revoked"]),
+                name="invitation_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["admin", "editor", "viewer"]), name="invitation_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(accepted_at__isnull=False),
+                name="invitation_accepted_when",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="revoked") | Q(revoked_at__isnull=False),
+                name="invitation_revoked_when",
+            ),
+            # One open offer per address and organisation: a second would only confuse.
+            models.UniqueConstraint(
+                Lower("email"),
+                "organization",
+                condition=Q(status="pending"),
+                name="invitation_one_pending_per_email",
+                violation_error_message="This address already has a pending invitation "
+                "to the organisation: resend it instead.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization} ({self.role})"
+
+    def state(self, now: datetime | None = None) -> str:
+        """pending, accepted, revoked or expired (a pending one past its time)."""
+        if self.status == self.Status.PENDING and self.expires_at <= (now or timezone.now()):
+            return "expired"
+        return self.status
+
+
+class OrganizationChoice(models.Model):
+    """The organisation a person belonging to several is acting for: the dashboard and
+    the lists show it. A choice of an organisation one has left counts as none."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="organization_choice",
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    chosen_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} acts for {self.organization}"
+
+
+class NotificationPreference(models.Model):
+    """How one person hears of one topic; no row means ``topics.DEFAULT_CHANNELS``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    topic = models.CharField(max_length=30)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True, help_text="An e-mail for each event, at once.")
+    digest = models.BooleanField(default=False, help_text="The day's events in one e-mail.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user_id", "topic"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "topic"], name="preference_once_per_topic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.topic}"
+
+    def clean(self) -> None:
+        if self.topic not in TOPICS:
+            raise ValidationError({"topic": f"Unknown topic; choose one of: {', '.join(TOPICS)}."})
+
+
+class DigestItem(models.Model):
+    """An event waiting for a person's daily digest e-mail."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_items"
+    )
+    event_id = models.UUIDField()
+    event = models.CharField(max_length=20)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set in the transaction that writes the digest's e-mail: never in two digests.
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "user"], name="digest_item_once"),
+        ]
+        indexes = [models.Index(fields=["sent_at", "user"])]
+
+    def __str__(self) -> str:
+        return self.title
