@@ -31,6 +31,7 @@ from integrations.querysets import (
     PrometheusSourceQuerySet,
     ReceiverQuerySet,
 )
+from integrations.targets import base_url_refusal
 
 # A label name as Prometheus defines it.
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -76,9 +77,12 @@ class Receiver(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=200)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    token_hash = models.CharField(max_length=64, editable=False)
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
     token_hint = models.CharField(
-        max_length=8, editable=False, help_text="The token's last characters, to recognise it."
+        max_length=8,
+        blank=True,
+        editable=False,
+        help_text="The token's last characters, to recognise it.",
     )
     ticket_format = models.CharField(
         max_length=10, choices=TicketFormat.choices, default=TicketFormat.GENERIC
@@ -330,6 +334,10 @@ class PrometheusSource(models.Model):
                 errors["organization"] = problem
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
             errors["base_url"] = "An http:// or https:// address."
+        elif self.base_url:
+            refusal = base_url_refusal(self.base_url)
+            if refusal:
+                errors["base_url"] = refusal
         if self.secret_env and not ENV_NAME.match(self.secret_env):
             errors["secret_env"] = "An environment variable name such as PROMETHEUS_TOKEN."
         if self.secret_env and self.secret_encrypted:

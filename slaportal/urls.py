@@ -16,6 +16,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:api-schema"), name="api-docs"),
     path("", include("contracts.api.urls")),
     path("", include("credits.api.urls")),
+    path("", include("integrations.api.urls")),
     path("", include("people.api.urls")),
 ]
 
@@ -33,5 +34,6 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("", include("contracts.urls")),
     path("", include("credits.urls")),
+    path("", include("integrations.urls")),
     path("", include("people.urls")),
 ]

@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
 from django.db import transaction
 
 from contracts import services as contract_services
@@ -37,6 +36,7 @@ from contracts.webhook_targets import address_refusal
 from integrations import secrets
 from integrations.models import IntegrationEvent, PrometheusPull, PrometheusSource
 from integrations.services.events import log_event
+from integrations.targets import base_url_refusal, private_allowed
 
 MAX_POINTS = 10_000
 BACKOFF_FIRST = timedelta(minutes=1)
@@ -77,11 +77,6 @@ def save_source(*, source: PrometheusSource, secret: str | None = None) -> Prome
         source.secret_encrypted = secrets.encrypt(secret) if secret else ""
     with transaction.atomic():
         source.full_clean()
-        refusal = base_url_refusal(source.base_url)
-        if refusal:
-            from django.core.exceptions import ValidationError
-
-            raise ValidationError({"base_url": refusal})
         source.save()
     return source
 
@@ -107,32 +102,6 @@ def delete_pull(*, pull: PrometheusPull) -> None:
         pull.delete()
 
 
-def _private_allowed() -> bool:
-    return bool(getattr(settings, "PROMETHEUS_ALLOW_PRIVATE_TARGETS", False))
-
-
-def base_url_refusal(url: str) -> str | None:
-    """Why the portal may not ask ``url`` (its literal address), or None."""
-    host = urlsplit(url).hostname or ""
-    if not host:
-        return "A Prometheus address needs a host."
-    if urlsplit(url).username or urlsplit(url).password:
-        return "Give credentials as the source's authentication, not in the address."
-    if host == "localhost" or host.endswith(".localhost"):
-        host = "127.0.0.1"
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return None
-    reason = address_refusal(ip, allow_private=_private_allowed())
-    return (
-        f"The portal may not ask {reason} (PROMETHEUS_ALLOW_PRIVATE_TARGETS allows private "
-        "and loopback addresses)."
-        if reason
-        else None
-    )
-
-
 def _check_resolved(url: str) -> None:
     parts = urlsplit(url)
     refusal = base_url_refusal(url)
@@ -144,7 +113,7 @@ def _check_resolved(url: str) -> None:
         raise PullFailed(f"cannot resolve {parts.hostname}: {exc}") from None
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        reason = address_refusal(ip, allow_private=_private_allowed())
+        reason = address_refusal(ip, allow_private=private_allowed())
         if reason:
             raise PullFailed(f"{parts.hostname} resolves to {reason}")
 
