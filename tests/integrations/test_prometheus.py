@@ -5,6 +5,7 @@ samples (refused one by one, counted, shown), and never duplicates samples on re
 
 from __future__ import annotations
 
+import itertools
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -107,7 +108,7 @@ def test_long_gaps_are_pulled_in_windows_without_overlap(clock, personas, cs, fa
     assert outcome.windows == 3
     ranges = [(float(r["form"]["start"]), float(r["form"]["end"])) for r in fake.requests]
     assert [(end - start) / 60 for start, end in ranges] == [24, 24, 9]
-    for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(ranges):
         assert start - end == 60
     assert samples(cs).count() == 60
 
