@@ -3,7 +3,7 @@
 from django.urls import path
 
 from credits import views
-from credits.views import tickets
+from credits.views import responsibilities, tickets, webhooks
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -24,7 +24,16 @@ urlpatterns = [
         name="objective-detail",
     ),
     path("responsibilities/", views.responsibility_list, name="responsibility-list"),
+    path(
+        "responsibilities/<int:r_pk>/lapses/new/",
+        responsibilities.lapse_record,
+        name="lapse-record",
+    ),
+    path("lapses/<int:pk>/contest/", responsibilities.lapse_contest, name="lapse-contest"),
+    path("lapses/<int:pk>/decide/", responsibilities.lapse_decide, name="lapse-decide"),
     path("notifications/", views.notification_inbox, name="notification-inbox"),
     path("notifications/read-all/", views.notification_read_all, name="notification-read-all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification-read"),
+    path("organizations/<slug:slug>/webhook/", webhooks.webhook_settings, name="webhook-settings"),
+    path("organizations/<slug:slug>/webhook/test/", webhooks.webhook_test, name="webhook-test"),
 ]

@@ -85,7 +85,7 @@ def _inviting_organization(user: User, organization: Organization) -> Organizati
         served = customers_served_by(providers).filter(pk=organization.pk).exists()
         if served:
             provider = providers.filter(
-                Q(introduced__pk=organization.pk) | Q(contracts__customer=organization)
+                Q(introduced__pk=organization.pk) | Q(contracts_as_provider__customer=organization)
             ).first()
             if provider is not None:
                 return provider
