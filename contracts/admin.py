@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import services
+from contracts.forms.terms import ContractServiceAdminForm, ServiceLevelAdminForm, TermsEditFields
 from contracts.models import (
     CalendarClosure,
     Contract,
@@ -33,9 +34,11 @@ from contracts.models import (
     Service,
     ServiceCalendar,
     ServiceLevel,
+    TermsChange,
     Ticket,
     TicketEvent,
 )
+from contracts.services.terms import TermsEdit
 
 
 def _save_responsibility(responsibility: Responsibility, user: User, form: BaseForm | None) -> Any:
@@ -46,13 +49,22 @@ def _save_responsibility(responsibility: Responsibility, user: User, form: BaseF
     )
 
 
+def _terms_edit(form: BaseForm | None) -> TermsEdit | None:
+    # An amendment from the next period unless the form says otherwise.
+    return form.terms_edit() if isinstance(form, TermsEditFields) else None
+
+
 _SAVES: dict[type[models.Model], Callable[[Any, User, BaseForm | None], Any]] = {
     Organization: lambda o, user, form: services.save_organization(organization=o),
     Membership: lambda o, user, form: services.save_membership(membership=o),
     Service: lambda o, user, form: services.save_service(service=o),
     Contract: lambda o, user, form: services.save_contract(contract=o),
-    ContractService: lambda o, user, form: services.save_contract_service(contract_service=o),
-    ServiceLevel: lambda o, user, form: services.save_service_level(service_level=o),
+    ContractService: lambda o, user, form: services.save_contract_service(
+        contract_service=o, terms_edit=_terms_edit(form), user=user
+    ),
+    ServiceLevel: lambda o, user, form: services.save_service_level(
+        service_level=o, terms_edit=_terms_edit(form), user=user
+    ),
     Responsibility: _save_responsibility,
     ResponsibilityLapse: lambda o, user, form: services.save_lapse(lapse=o, user=user),
     MaintenanceWindow: lambda o, user, form: services.save_maintenance_window(maintenance_window=o),
@@ -159,8 +171,9 @@ class IncidentInline(nested_admin.NestedTabularInline):
 
 class ContractServiceInline(nested_admin.NestedTabularInline):
     model = ContractService
+    form = ContractServiceAdminForm
     extra = 0
-    fields = ["service", "fee"]
+    fields = ["service", "fee", "change", "effective_from"]
     inlines = [IncidentInline]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -173,6 +186,7 @@ class ServiceLevelInline(nested_admin.NestedStackedInline):
     """Customer and contract-service objectives of this contract."""
 
     model = ServiceLevel
+    form = ServiceLevelAdminForm
     fk_name = "contract"
     extra = 0
     fields = [
@@ -180,6 +194,7 @@ class ServiceLevelInline(nested_admin.NestedStackedInline):
         ("indicator", "comparator", "target", "enabled"),
         ("threshold", "threshold_comparator"),
         "credit_rule",
+        ("change", "effective_from", "change_note"),
     ]
     exclude = ["provider"]
 
@@ -204,6 +219,22 @@ class MaintenanceWindowInline(nested_admin.NestedTabularInline):
     fields = ["contract_service", "start", "end", "description"]
 
 
+class TermsChangeInline(nested_admin.NestedTabularInline):
+    """The timeline of the contract's terms: kept as made, never edited here."""
+
+    model = TermsChange
+    extra = 0
+    fields = ["kind", "contract_service", "service_level", "effective_from", "terms", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Contract)
 class ContractAdmin(WritesThroughServices, SimpleHistoryAdmin, nested_admin.NestedModelAdmin):
     list_display = [
@@ -226,6 +257,7 @@ class ContractAdmin(WritesThroughServices, SimpleHistoryAdmin, nested_admin.Nest
         ServiceLevelInline,
         ResponsibilityInline,
         MaintenanceWindowInline,
+        TermsChangeInline,
     ]
     history_list_display = ["status", "credit_cap_percent"]
 
@@ -240,8 +272,34 @@ class ContractAdmin(WritesThroughServices, SimpleHistoryAdmin, nested_admin.Nest
         super().save_formset(request, form, formset, change)
 
 
+@admin.register(TermsChange)
+class TermsChangeAdmin(admin.ModelAdmin):
+    list_display = [
+        "contract",
+        "kind",
+        "contract_service",
+        "service_level",
+        "effective_from",
+        "made_by",
+        "made_at",
+    ]
+    list_filter = ["kind", "contract__provider"]
+    search_fields = ["contract__reference", "note"]
+    list_select_related = ["contract", "contract_service__service", "service_level", "made_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(ContractService)
 class ContractServiceAdmin(WritesThroughServices, SimpleHistoryAdmin):
+    form = ContractServiceAdminForm
     list_display = ["contract", "service", "fee"]
     list_filter = ["contract__provider", "contract__status"]
     search_fields = ["contract__reference", "service__code", "service__name"]
@@ -250,6 +308,7 @@ class ContractServiceAdmin(WritesThroughServices, SimpleHistoryAdmin):
 
 @admin.register(ServiceLevel)
 class ServiceLevelAdmin(WritesThroughServices, SimpleHistoryAdmin):
+    form = ServiceLevelAdminForm
     list_display = [
         "key",
         "name",

@@ -34,6 +34,7 @@ from contracts.api.serializers.calendars import (
     TimelineQuerySerializer,
     timeline_json,
 )
+from contracts.api.serializers.terms import TermsChangeSerializer
 from contracts.models import (
     CalendarClosure,
     Contract,
@@ -51,6 +52,7 @@ from contracts.models import (
     Ticket,
     TicketEvent,
 )
+from contracts.models.terms import terms_timeline
 from contracts.selectors import calendar_timeline, effective_service_levels
 from contracts.services import (
     MAX_BATCH,
@@ -124,6 +126,19 @@ class ContractViewSet(ScopedViewSet):
         entries = serializers.effective_service_levels_json(effective_service_levels(contract))
         data = serializers.EffectiveContractServiceSerializer(entries, many=True).data
         return Response(data)
+
+    @extend_schema(
+        responses=TermsChangeSerializer(many=True),
+        summary="The timeline of the contract's terms: every amendment and correction of its "
+        "fees and objectives, oldest first, with who made it.",
+    )
+    @action(
+        detail=True, methods=["get"], url_path="terms", filter_backends=[], pagination_class=None
+    )
+    def terms(self, request: Request, pk: str | None = None) -> Response:
+        contract = self.get_object()
+        changes = terms_timeline(contract)
+        return Response(TermsChangeSerializer(changes, many=True).data)
 
 
 class ContractServiceViewSet(ScopedViewSet):

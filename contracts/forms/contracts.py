@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from contracts.forms.common import DateInput, ModelErrorsMixin, decimal_input
+from contracts.forms.terms import TermsEditFields
 from contracts.models import Contract, ContractService, Organization, Service
 from contracts.querysets import customers_served_by
 
@@ -109,7 +110,7 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
         return cleaned
 
 
-class ContractServiceForm(ModelErrorsMixin, forms.ModelForm):
+class ContractServiceForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
     """A service within a contract, with its fee per settlement period."""
 
     validated_instance_fields = ("contract",)
@@ -130,6 +131,7 @@ class ContractServiceForm(ModelErrorsMixin, forms.ModelForm):
         )
         if self.instance.pk:
             self.fields["service"].disabled = True
+        self.drop_terms_fields_when_adding()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

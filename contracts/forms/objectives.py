@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 import engine
 from contracts.forms.common import ModelErrorsMixin, decimal_input
+from contracts.forms.terms import TermsEditFields
 from contracts.models import ServiceCalendar, ServiceLevel
 
 
@@ -53,7 +54,7 @@ def _rule_input(label: str) -> forms.CharField:
     return forms.CharField(label=label, required=False, widget=decimal_input())
 
 
-class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
+class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
     """An objective and its credit rule, with one set of inputs per rule kind.
 
     ``scope`` picks the level: on a contract page "customer" (every service of the
@@ -132,6 +133,7 @@ class ServiceLevelForm(ModelErrorsMixin, forms.ModelForm):
                 if value is not None and name not in initial:
                     initial[name] = f"{value.normalize():f}"
         super().__init__(*args, initial=initial, **kwargs)
+        self.drop_terms_fields_when_adding()
         self.scope_targets = scope_targets
         self.fields["scope"].choices = scopes
         self.fields["threshold_comparator"].required = False

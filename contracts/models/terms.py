@@ -11,6 +11,9 @@ the version whose start is the latest at or before the period's start.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -88,3 +91,31 @@ class TermsChange(models.Model):
         if self.contract_service_id:
             return f"Fee of {self.contract_service.service.name}"
         return f"Objective {self.service_level.name}"
+
+
+def version_in_force(changes: Sequence[TermsChange], day: date) -> TermsChange | None:
+    """Among one item's changes (in id order), the row that states its terms on ``day``:
+    the latest row of the version whose start is the latest at or before ``day``."""
+    starts = [
+        c.effective_from for c in changes if c.effective_from is None or c.effective_from <= day
+    ]
+    if not starts:
+        return None
+    start = max(starts, key=lambda value: (value is not None, value or date.min))
+    return [c for c in changes if c.effective_from == start][-1]
+
+
+def latest_version(changes: Sequence[TermsChange]) -> TermsChange:
+    """Among one item's changes (in id order), the latest row of its latest version: what
+    the item itself holds."""
+    start = max((c.effective_from for c in changes), key=lambda v: (v is not None, v or date.min))
+    return [c for c in changes if c.effective_from == start][-1]
+
+
+def terms_timeline(contract: Contract) -> list[TermsChange]:
+    """Every change of the contract's terms, oldest first, with what it changed."""
+    return list(
+        TermsChange.objects.filter(contract=contract)
+        .select_related("contract_service__service", "service_level", "made_by")
+        .order_by("id")
+    )

@@ -7,8 +7,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from contracts.models import Contract, ContractService, Service, ServiceLevel
+from contracts.services.terms import TermsEdit, check_edit, record_terms_change, stored_terms
 
 
 def save_service(*, service: Service) -> Service:
@@ -50,11 +52,21 @@ def delete_contract(*, contract: Contract) -> None:
         contract.delete()
 
 
-def save_contract_service(*, contract_service: ContractService) -> ContractService:
-    """Validate and store a service of a contract and its fee per period."""
+def save_contract_service(
+    *,
+    contract_service: ContractService,
+    terms_edit: TermsEdit | None = None,
+    user: Any = None,
+) -> ContractService:
+    """Validate and store a service of a contract and its fee per period. A changed fee is
+    an amendment from a period start (by default the next) or a correction, as
+    ``terms_edit`` says (see :mod:`contracts.services.terms`)."""
     with transaction.atomic():
+        before = stored_terms(contract_service)
+        edit = check_edit(contract_service, terms_edit, now=timezone.now())
         contract_service.full_clean()
         contract_service.save()
+        record_terms_change(item=contract_service, before=before, edit=edit, user=user)
     return contract_service
 
 

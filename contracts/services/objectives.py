@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from contracts.models import Contract, Service, ServiceLevel
+from contracts.services.terms import TermsEdit, check_edit, record_terms_change, stored_terms
 
 
-def save_service_level(*, service_level: ServiceLevel) -> ServiceLevel:
-    """Validate and store an objective at any level, with its credit rule."""
+def save_service_level(
+    *, service_level: ServiceLevel, terms_edit: TermsEdit | None = None, user: Any = None
+) -> ServiceLevel:
+    """Validate and store an objective at any level, with its credit rule. A change of a
+    contract's objective's terms is an amendment from a period start (by default the next)
+    or a correction, as ``terms_edit`` says (see :mod:`contracts.services.terms`)."""
     with transaction.atomic():
+        before = stored_terms(service_level)
+        edit = check_edit(service_level, terms_edit, now=timezone.now())
         service_level.full_clean()
         service_level.save()
+        record_terms_change(item=service_level, before=before, edit=edit, user=user)
     return service_level
 
 

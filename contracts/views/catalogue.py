@@ -26,7 +26,11 @@ def contract_service_form(request: HttpRequest, pk: int, cs_pk: int | None = Non
     instance = scoped_or_none(ContractService.objects.filter(contract=contract), cs_pk)
     form = ContractServiceForm(request.POST or None, instance=instance, contract=contract)
     if request.method == "POST" and form.is_valid():
-        cs = services.save_contract_service(contract_service=form.save(commit=False))
+        cs = services.save_contract_service(
+            contract_service=form.save(commit=False),
+            terms_edit=form.terms_edit(),
+            user=request.user,
+        )
         messages.success(request, f"{cs.service.name} saved with its fee.")
         return redirect(detail_url(contract, "services"))
     catalogue_url = reverse("service-create", args=[contract.provider.slug])

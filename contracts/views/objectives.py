@@ -206,7 +206,11 @@ def _objective_page(
                     computed=True, error="Correct the errors shown beside the fields first."
                 )
         elif form.is_valid():
-            sl = services.save_service_level(service_level=form.save(commit=False))
+            sl = services.save_service_level(
+                service_level=form.save(commit=False),
+                terms_edit=form.terms_edit(),
+                user=request.user,
+            )
             messages.success(request, f"Objective {sl.name} ({sl.key}) saved.")
             return redirect(done_url)
     if preview is None and instance.pk and request.method == "GET":

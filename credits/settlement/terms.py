@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import engine
 from contracts.models import ServiceLevel, TermsChange
+from contracts.models.terms import version_in_force
 from credits.models import Dispute
 from credits.settlement.inputs import Job
 from engine.totals import Remedy
@@ -49,18 +50,6 @@ def objective_with_terms(level: ServiceLevel, terms: Mapping[str, object]) -> en
     if level.priority:
         objective = dataclasses.replace(objective, priority=level.priority)
     return objective
-
-
-def version_in_force(changes: Sequence[TermsChange], day: date) -> TermsChange | None:
-    """Among one item's changes (in id order), the row that states its terms on ``day``:
-    the latest row of the version with the latest start at or before ``day``."""
-    starts = [
-        c.effective_from for c in changes if c.effective_from is None or c.effective_from <= day
-    ]
-    if not starts:
-        return None
-    start = max(starts, key=lambda value: (value is not None, value))
-    return [c for c in changes if c.effective_from == start][-1]
 
 
 def terms_in_force(jobs: Sequence[Job]) -> list[TermsInForce]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 from rest_framework import serializers
 
+from contracts.api.serializers.terms import TermsEditMixin
 from contracts.models import Contract, ContractService, Organization, Service
 from contracts.querysets import organizations_edited_by
 from slaportal.api.fields import MoneyField, ScopedPrimaryKeyRelatedField
@@ -51,13 +52,14 @@ class ContractSerializer(ValidatedModelSerializer):
             "settlement_period",
             "timezone",
             "credit_cap_percent",
+            "minimum_credit",
             "settlement_delay_days",
             "ticket_priorities",
             "created_at",
         ]
 
 
-class ContractServiceSerializer(ValidatedModelSerializer):
+class ContractServiceSerializer(TermsEditMixin, ValidatedModelSerializer):
     contract = ScopedPrimaryKeyRelatedField(model=Contract)
     service = ScopedPrimaryKeyRelatedField(model=Service)
     fee = MoneyField(
@@ -73,4 +75,14 @@ class ContractServiceSerializer(ValidatedModelSerializer):
 
     class Meta:
         model = ContractService
-        fields = ["id", "contract", "service", "fee", "service_code", "service_name"]
+        fields = [
+            "id",
+            "contract",
+            "service",
+            "fee",
+            "service_code",
+            "service_name",
+            "change",
+            "effective_from",
+            "change_note",
+        ]

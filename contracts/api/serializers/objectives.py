@@ -12,6 +12,7 @@ from contracts.api.serializers.rules import (
     SourceLevelField,
     ThresholdComparatorField,
 )
+from contracts.api.serializers.terms import TermsEditMixin
 from contracts.models import Contract, Organization, Service, ServiceCalendar, ServiceLevel
 from slaportal.api.fields import PlainDecimalField, ScopedPrimaryKeyRelatedField
 from slaportal.api.serializers import ValidatedModelSerializer
@@ -47,7 +48,7 @@ def describe_service_level(service_level: ServiceLevel) -> str:
     return text
 
 
-class ServiceLevelSerializer(ValidatedModelSerializer):
+class ServiceLevelSerializer(TermsEditMixin, ValidatedModelSerializer):
     provider = ScopedPrimaryKeyRelatedField(
         model=Organization,
         scope=providers_edited_by,
@@ -88,6 +89,9 @@ class ServiceLevelSerializer(ValidatedModelSerializer):
             "calendar",
             "priority",
             "description",
+            "change",
+            "effective_from",
+            "change_note",
         ]
         extra_kwargs = {
             "threshold": {

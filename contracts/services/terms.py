@@ -1,0 +1,201 @@
+"""Amending and correcting a contract's terms: its services' fees and its objectives.
+
+Every change of a versioned term asks what it is. An **amendment** takes effect from a
+period start of the contract (by default the next one) and never reaches a period that
+has begun; a **correction** rewrites the version in force on a given day (by default
+today) retroactively. Each is kept as a :class:`~contracts.models.TermsChange`; the row
+itself (``ContractService.fee``, the objective's fields) always holds the latest version,
+which is what forms show and edit.
+
+Objectives of the corporate and service levels are shared by every contract of the
+provider and are not versioned per contract: an edit of them applies everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+import engine
+from contracts.models import Contract, ContractService, ServiceLevel, TermsChange
+from contracts.models.terms import latest_version, version_in_force
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser as User
+
+AMENDMENT = TermsChange.Kind.AMENDMENT
+CORRECTION = TermsChange.Kind.CORRECTION
+OBJECTIVE_TERMS = ("target", "comparator", "threshold", "threshold_comparator", "credit_rule")
+CHOOSE = "Say whether this is an amendment (from a period start) or a correction (retroactive)."
+
+
+@dataclass(frozen=True, slots=True)
+class TermsEdit:
+    """How a change of terms applies: an ``amendment`` from ``effective_from`` (a period
+    start; None: the next one) or a ``correction`` of the version in force on
+    ``effective_from`` (None: today)."""
+
+    kind: str = AMENDMENT
+    effective_from: date | None = None
+    note: str = ""
+
+
+def _number(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    text = format(Decimal(value), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def versioned_terms(item: ContractService | ServiceLevel) -> dict[str, Any]:
+    """The terms of ``item`` that are versioned, as a :class:`TermsChange` keeps them."""
+    if isinstance(item, ContractService):
+        return {"fee": _number(item.fee)}
+    rule = engine.parse_rule(item.credit_rule)
+    return {
+        "target": _number(item.target),
+        "comparator": item.comparator,
+        "threshold": _number(item.threshold),
+        "threshold_comparator": item.threshold_comparator or None,
+        "credit_rule": None if rule is None else rule.to_json(),
+    }
+
+
+def stored_terms(item: ContractService | ServiceLevel) -> dict[str, Any] | None:
+    """The versioned terms of ``item`` as stored now; None for a new item."""
+    if item.pk is None:
+        return None
+    stored = type(item).objects.filter(pk=item.pk).first()
+    return None if stored is None else versioned_terms(stored)
+
+
+def contract_of(item: ContractService | ServiceLevel) -> Contract | None:
+    """The contract whose terms ``item`` is part of; None for a provider-wide objective."""
+    if isinstance(item, ContractService):
+        return item.contract
+    if item.level in (ServiceLevel.Level.CUSTOMER, ServiceLevel.Level.CONTRACT_SERVICE):
+        return item.contract
+    return None
+
+
+def local_today(contract: Contract, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(contract.timezone)).date()
+
+
+def next_period_start(contract: Contract, now: datetime) -> date:
+    """The first day of the contract's next period: an amendment's default start."""
+    current = engine.period_containing(
+        local_today(contract, now), contract.settlement_period, contract.timezone
+    )
+    return current.end + timedelta(days=1)
+
+
+def check_edit(
+    item: ContractService | ServiceLevel, edit: TermsEdit | None, *, now: datetime
+) -> TermsEdit:
+    """The edit with its default date, or ``ValidationError`` naming the field: an
+    amendment starts on a period start of the contract, not before the current period."""
+    if edit is None:
+        edit = TermsEdit()
+    if item.pk is None:
+        return edit  # a new fee or objective has no earlier version to amend
+    if edit.kind not in (AMENDMENT, CORRECTION):
+        raise ValidationError({"change": CHOOSE})
+    contract = contract_of(item)
+    if contract is None or edit.kind == CORRECTION:
+        return edit
+    if edit.effective_from is None:
+        return TermsEdit(AMENDMENT, next_period_start(contract, now), edit.note)
+    day = edit.effective_from
+    kind = contract.settlement_period
+    period = engine.period_containing(day, kind, contract.timezone)
+    if period.start != day:
+        raise ValidationError(
+            {
+                "effective_from": f"An amendment takes effect from the start of a period: "
+                f"{day:%Y-%m-%d} is inside the period starting {period.start:%Y-%m-%d}."
+            }
+        )
+    today = local_today(contract, now)
+    current = engine.period_containing(today, kind, contract.timezone)
+    if day < current.start:
+        raise ValidationError(
+            {
+                "effective_from": f"An amendment cannot reach a period that has begun: the "
+                f"earliest start is {current.start:%Y-%m-%d}; correct the terms instead."
+            }
+        )
+    return edit
+
+
+def _apply(item: ContractService | ServiceLevel, terms: dict[str, Any]) -> None:
+    if isinstance(item, ContractService):
+        item.fee = Decimal(terms["fee"])
+        return
+    item.target = Decimal(terms["target"])
+    item.comparator = terms["comparator"]
+    item.threshold = None if terms["threshold"] is None else Decimal(terms["threshold"])
+    item.threshold_comparator = terms["threshold_comparator"]
+    item.credit_rule = terms["credit_rule"]
+
+
+def _item_filter(item: ContractService | ServiceLevel) -> dict[str, object]:
+    if isinstance(item, ContractService):
+        return {"contract_service": item}
+    return {"service_level": item}
+
+
+def record_terms_change(
+    *,
+    item: ContractService | ServiceLevel,
+    before: dict[str, Any] | None,
+    edit: TermsEdit,
+    user: User | None = None,
+    now: datetime | None = None,
+) -> TermsChange | None:
+    """Keep the change of ``item``'s terms from ``before`` (what was stored) to what it
+    holds now (already saved), as ``edit`` says; nothing for a new item, an unchanged one
+    or a provider-wide objective. Afterwards the row holds the latest version again (a
+    correction of an earlier version leaves a later amendment in force). Call it inside
+    the transaction that saved ``item``."""
+    contract = contract_of(item)
+    after = versioned_terms(item)
+    if contract is None or before is None or before == after:
+        return None
+    now = now or timezone.now()
+    made_by = user if user is not None and user.is_authenticated else None
+    scope = {"contract": contract, **_item_filter(item)}
+    changes = list(TermsChange.objects.select_for_update().filter(**scope).order_by("id"))
+    if not changes:
+        changes.append(
+            TermsChange.objects.create(
+                **scope, kind=TermsChange.Kind.ORIGINAL, terms=before, made_at=now
+            )
+        )
+    if edit.kind == AMENDMENT:
+        start = edit.effective_from
+    else:
+        day = edit.effective_from or local_today(contract, now)
+        corrected = version_in_force(changes, day) or changes[0]
+        start = corrected.effective_from
+    change = TermsChange.objects.create(
+        **scope,
+        kind=edit.kind,
+        effective_from=start,
+        terms=after,
+        note=edit.note,
+        made_by=made_by,
+        made_at=now,
+    )
+    changes.append(change)
+    latest = latest_version(changes)
+    if latest.terms != after:
+        _apply(item, latest.terms)
+        item.save()
+    return change
