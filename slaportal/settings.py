@@ -311,6 +311,13 @@ CELERY_TASK_ROUTES = {
         "credits.send_digests",
     )
 }
+# How far back the sweep and `manage.py settle` settle by themselves: a period that ended
+# longer ago is settled only by an operator's `manage.py settle --backfill --confirm`, so
+# that a contract entered long after it started does not issue and announce a statement
+# for every period since. A year and a month: a lost quarter is still found.
+SETTLEMENT_LOOKBACK_DAYS = env_int("SETTLEMENT_LOOKBACK_DAYS", 400)
+if SETTLEMENT_LOOKBACK_DAYS < 1:
+    raise ImproperlyConfigured("SETTLEMENT_LOOKBACK_DAYS must be a number of days, 1 or more")
 # Celery's Django fix-up closes the database connection around every task unless told to
 # reuse it; a new connection costs more than a sweep task's queries.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)

@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 
 import engine
+from contracts.dates import dates_out_of_range
 from contracts.models.contracts import _timezones
 from contracts.models.parties import Organization
 from contracts.querysets import (
@@ -303,5 +304,6 @@ class CalendarClosure(models.Model):
                 errors["end"] = "Give a day, or a start and an end."
             if self.start is not None and self.end is not None and self.end <= self.start:
                 errors["end"] = "The end must be after the start."
+        errors = dates_out_of_range(self, "day", "start", "end") | errors
         if errors:
             raise ValidationError(errors)

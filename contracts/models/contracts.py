@@ -13,6 +13,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 import engine
+from contracts.dates import dates_out_of_range
 from contracts.models.parties import Organization
 from contracts.querysets import ContractQuerySet, ContractServiceQuerySet, ServiceQuerySet
 
@@ -170,6 +171,7 @@ class Contract(models.Model):
             places = engine.minor_units(self.currency)
             if self.minimum_credit != self.minimum_credit.quantize(Decimal(1).scaleb(-places)):
                 errors["minimum_credit"] = f"{self.currency} has at most {places} decimals."
+        errors.update(dates_out_of_range(self, "start_date", "end_date"))
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = "The end date cannot be before the start date."
         if not _is_priority_list(self.ticket_priorities):

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from contracts.dates import dates_out_of_range
 from contracts.models.contracts import Contract, ContractService
 from contracts.querysets import IncidentQuerySet, MaintenanceWindowQuerySet
 
@@ -44,7 +45,7 @@ class MaintenanceWindow(models.Model):
         return f"Maintenance {self.start:%Y-%m-%d %H:%M}–{self.end:%Y-%m-%d %H:%M}"
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors = dates_out_of_range(self, "start", "end")
         if self.start and self.end and self.end <= self.start:
             errors["end"] = "The end must be after the start."
         if self.contract_service_id and self.contract_service.contract_id != self.contract_id:
@@ -100,5 +101,8 @@ class Incident(models.Model):
         return f"{self.get_cause_display()} incident {self.started_at:%Y-%m-%d %H:%M}"
 
     def clean(self) -> None:
+        errors = dates_out_of_range(self, "started_at", "ended_at")
         if self.started_at and self.ended_at and self.ended_at <= self.started_at:
-            raise ValidationError({"ended_at": "The end must be after the start."})
+            errors["ended_at"] = "The end must be after the start."
+        if errors:
+            raise ValidationError(errors)

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from contracts.dates import dates_out_of_range
 from contracts.models.contracts import Contract
 from contracts.models.objectives import ServiceLevel
 from contracts.querysets import ResponsibilityLapseQuerySet, ResponsibilityQuerySet
@@ -127,5 +128,8 @@ class ResponsibilityLapse(models.Model):
         return self.status != self.Status.WITHDRAWN
 
     def clean(self) -> None:
+        errors = dates_out_of_range(self, "start", "end")
         if self.start and self.end and self.end <= self.start:
-            raise ValidationError({"end": "The end must be after the start."})
+            errors["end"] = "The end must be after the start."
+        if errors:
+            raise ValidationError(errors)

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import functools
 import operator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 import engine
+from contracts import dates
 from contracts.models import Contract
 from credits.settlement.results import SettlementError
 
@@ -69,6 +71,26 @@ def settled_contracts() -> Q:
 
 def local_today(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
+
+
+def reach(now: datetime) -> date:
+    """The earliest day the sweep and ``manage.py settle`` look back to: a period that ended
+    before it is settled only by an operator's ``settle --backfill --confirm``, so that a
+    contract entered years after it started does not issue (and announce) a statement for
+    every period since (``SETTLEMENT_LOOKBACK_DAYS``, in UTC days)."""
+    return (now.astimezone(UTC) - timedelta(days=settings.SETTLEMENT_LOOKBACK_DAYS)).date()
+
+
+def beyond_reach(period: engine.Period, now: datetime) -> str | None:
+    """Why ``period`` is left to a backfill, in one sentence; None when it is within reach."""
+    earliest = reach(now)
+    if period.end >= earliest:
+        return None
+    return (
+        f"The period {_describe(period)} ended before {earliest:%Y-%m-%d}, further back than "
+        f"the {settings.SETTLEMENT_LOOKBACK_DAYS} days (SETTLEMENT_LOOKBACK_DAYS) settlement "
+        "goes by itself"
+    )
 
 
 def settled_days(contract: Contract, now: datetime) -> tuple[date, date] | None:
@@ -126,6 +148,11 @@ def check_settleable(*, contract: Contract, period_start: date, now: datetime) -
     reason = why_not_settled(contract)
     if reason is not None:
         raise SettlementError(reason)
+    if isinstance(period_start, date) and not dates.is_within_range(period_start):
+        raise SettlementError(
+            f"{period_start:%Y-%m-%d} is not a settlement period: periods lie between "
+            f"{dates.EARLIEST_DAY:%Y} and {dates.LATEST_DAY:%Y}."
+        )
     if isinstance(period_start, date) and period_start > local_today(now, contract.timezone):
         # Checked before the period's instants, which overflow near the end of the calendar.
         raise SettlementError(

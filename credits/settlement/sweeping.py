@@ -21,7 +21,9 @@ from typing import TypeVar
 
 from celery import signature
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -30,7 +32,7 @@ from contracts.models import Contract
 from credits.models import EarlyWarning, Statement
 from credits.settlement.early_warning import warn_open_periods
 from credits.settlement.issue import settle_periods
-from credits.settlement.periods import settle_after, settled_contracts, settled_days
+from credits.settlement.periods import reach, settle_after, settled_contracts, settled_days
 from credits.settlement.results import SettlementError, SettlementResult
 
 logger = logging.getLogger(__name__)
@@ -47,9 +49,10 @@ NOT_THE_CHUNKS_FAULT = (*TRANSIENT_ERRORS, SoftTimeLimitExceeded)
 
 T = TypeVar("T")
 
-# Every period of each settled contract from its start up to its end or today (the
-# contracts' rule, {settled}, comes from settled_contracts), due once it ended
-# settlement_delay_days ago in the contract's time zone and still without a statement.
+# Every period of each settled contract from its start (or the one containing the reach,
+# if later; NULL for no reach) up to its end or today (the contracts' rule, {settled}, comes
+# from settled_contracts), due once it ended settlement_delay_days ago in the contract's
+# time zone and still without a statement.
 _DUE_SQL = """
 WITH contract AS (
     SELECT id, start_date, end_date, timezone,
@@ -64,7 +67,7 @@ WITH contract AS (
 SELECT c.id, p.start::date
 FROM contract c
 CROSS JOIN LATERAL generate_series(
-    date_trunc(c.unit, c.start_date::timestamp),
+    date_trunc(c.unit, GREATEST(c.start_date, %s::date)::timestamp),
     date_trunc(c.unit, LEAST(COALESCE(c.end_date, 'infinity'::date),
                              (%s::timestamptz AT TIME ZONE c.timezone)::date)::timestamp),
     c.step
@@ -87,20 +90,23 @@ def _swept(contract_ids: Sequence[int] | None) -> Iterable[Contract]:
 
 
 def _due_periods_sql(
-    now: datetime, ignore_delay: bool, contract_ids: Sequence[int] | None
+    now: datetime, ignore_delay: bool, contract_ids: Sequence[int] | None, backfill: bool = False
 ) -> Iterator[tuple[int, date]]:
+    since = None if backfill else reach(now)
     query = _swept(contract_ids).query
     settled, settled_params = query.get_compiler(connection=connection).compile(query.where)
+    params = [ignore_delay, *settled_params, since, now, now]
     with connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL.format(settled=settled), [ignore_delay, *settled_params, now, now])
+        cursor.execute(_DUE_SQL.format(settled=settled), params)
         while rows := cursor.fetchmany(2000):
             yield from rows
 
 
 def _due_periods_python(
-    now: datetime, ignore_delay: bool, contract_ids: Sequence[int] | None
+    now: datetime, ignore_delay: bool, contract_ids: Sequence[int] | None, backfill: bool = False
 ) -> Iterator[tuple[int, date]]:
     """The reference implementation, for databases without generate_series (SQLite)."""
+    since = None if backfill else reach(now)
     contracts = _swept(contract_ids).order_by("pk")
     settled = set(
         Statement.objects.filter(contract__in=contracts).values_list("contract_id", "period_start")
@@ -110,7 +116,14 @@ def _due_periods_python(
         days = settled_days(contract, now)
         if days is None:
             continue
-        for period in engine.periods_between(*days, contract.settlement_period, contract.timezone):
+        first, last = days
+        if since is not None:
+            first = max(first, since)
+            if first > last:
+                continue
+        for period in engine.periods_between(
+            first, last, contract.settlement_period, contract.timezone
+        ):
             if (contract.pk, period.start) in settled:
                 continue
             if settle_after(contract, period, ignore_delay=ignore_delay) <= now:
@@ -124,11 +137,13 @@ def due_periods(
     *,
     ignore_delay: bool = False,
     contract_ids: Sequence[int] | None = None,
+    backfill: bool = False,
 ) -> Iterator[tuple[int, date]]:
     """Every (contract id, period start) that is due: a period of a settled contract
     (:func:`~credits.settlement.periods.settled_contracts`) that ended at least
     ``settlement_delay_days`` ago (in the contract's time zone; ``ignore_delay`` for a
-    manual settlement) and has no statement yet, oldest periods first.
+    manual settlement) and has no statement yet, oldest periods first. Only periods that
+    end on or after the :func:`~credits.settlement.periods.reach` unless ``backfill``.
 
     Computed by the database in one query: a period lost anywhere (a dropped message, a
     missed sweep, a failed task) is found again by the next call.
@@ -136,8 +151,21 @@ def due_periods(
     if contract_ids is not None and not contract_ids:
         return iter(())
     if connection.vendor == "postgresql":
-        return _due_periods_sql(now, ignore_delay, contract_ids)
-    return _due_periods_python(now, ignore_delay, contract_ids)
+        return _due_periods_sql(now, ignore_delay, contract_ids, backfill)
+    return _due_periods_python(now, ignore_delay, contract_ids, backfill)
+
+
+def left_to_backfill(now: datetime, contract_ids: Sequence[int] | None = None) -> list[Contract]:
+    """Settled contracts that started before the :func:`~credits.settlement.periods.reach`
+    and have no statement for their first period: history the sweep and ``settle`` leave
+    to ``manage.py settle --backfill --confirm``. A gap further in a contract's history is
+    not looked for (that would cost what the reach saves); the sweep fills any gap within
+    the reach itself."""
+    first_settled = Statement.objects.filter(
+        contract=OuterRef("pk"), period_start__lte=OuterRef("start_date")
+    )
+    contracts = _swept(contract_ids).filter(start_date__lt=reach(now))
+    return list(contracts.filter(~Exists(first_settled)).order_by("pk"))
 
 
 # Contract periods (or contracts, for early warnings) per task: a task reads its inputs
@@ -170,6 +198,17 @@ def sweep(now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     pairs = [[contract_id, start.isoformat()] for contract_id, start in due_periods(now)]
+    behind = left_to_backfill(now)
+    if behind:
+        logger.warning(
+            "Sweep: %d contract(s) have periods before %s without statements, further back "
+            "than SETTLEMENT_LOOKBACK_DAYS (%d days): the sweep leaves them to an operator's "
+            "`manage.py settle --backfill --confirm` (first: %s)",
+            len(behind),
+            reach(now),
+            settings.SETTLEMENT_LOOKBACK_DAYS,
+            ", ".join(c.reference for c in behind[:5]),
+        )
     due = list(_chunks(pairs, _chunk_size(len(pairs))))
     contract_ids = list(
         Contract.objects.filter(status=Contract.Status.ACTIVE)
