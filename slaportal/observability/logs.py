@@ -23,6 +23,8 @@ _SHARED = [
     structlog.stdlib.add_log_level,
     structlog.stdlib.ExtraAdder(),
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+    # Which gunicorn or Celery worker process wrote the line.
+    structlog.processors.CallsiteParameterAdder([structlog.processors.CallsiteParameter.PROCESS]),
 ]
 
 
