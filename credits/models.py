@@ -125,7 +125,9 @@ class StatementLine(models.Model):
 
 class StatementLineTicket(models.Model):
     """One ticket as a ticket line of a statement counted it: its clock in business,
-    stopped and wall-clock seconds, and whether it was within the threshold.
+    stopped and wall-clock seconds, and whether it was within the threshold. Written for
+    the lines issued before ticket clocks were kept (contracts.TicketClock); later lines
+    keep the digest of their tickets' clocks and the drill-down reads the tickets again.
 
     A snapshot like the line itself, immutable once issued: the ticket may change or go
     later, the figures the customer was shown stay (only the link to a deleted ticket is

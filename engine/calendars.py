@@ -21,7 +21,7 @@ No calendar (``None``) means 24×7, as does :data:`ALWAYS`.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -339,6 +339,12 @@ def epoch_seconds(instant: Instant) -> int:
         return to_epoch_seconds(instant)  # a naive datetime or not an instant: it says so
 
 
+# How far ahead BusinessClock.reaching looks for service time before it gives up: a
+# ticket clock that has not passed its threshold in that long never will, as far as the
+# calendar can tell.
+REACH_YEARS = 10
+
+
 class BusinessClock:
     """A calendar compiled for a range of time: cumulative business seconds by bisection.
 
@@ -436,6 +442,26 @@ class BusinessClock:
         if instant < self._ends[index]:
             return self._base[index] + instant
         return self._after[index]
+
+    def reaching(self, start: int, seconds: int) -> int | None:
+        """The first instant (epoch seconds) by which ``seconds`` business seconds (at least
+        one) have passed since ``start``: the inverse of :meth:`at`. ``None`` when the
+        calendar gives that much service time in no less than :data:`REACH_YEARS` years
+        (a calendar without hours never does)."""
+        if seconds < 1:
+            raise ValueError("a clock reaches at least one business second")
+        if self.calendar is None:
+            return start + seconds
+        wanted = self.at(start) + seconds
+        give_up = start + REACH_YEARS * 366 * 86_400
+        while True:
+            index = bisect_left(self._after, wanted)
+            if index < len(self._after):
+                # Inside that span the clock reads base + t: the first t giving ``wanted``.
+                return wanted - self._base[index]
+            if self._high >= give_up:
+                return None
+            self._extend(self._high + 1)
 
     def seconds_until(self, instant: Instant) -> int:
         """Business seconds from the origin to ``instant`` (negative before the origin)."""

@@ -31,6 +31,7 @@ amendment changes them, an open ticket is judged by the terms of each period it 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -260,6 +261,92 @@ def period_outcome(
     return TicketOutcome(
         ticket.reference, ticket.priority, reading, reading.business_seconds <= limit_seconds
     )
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def stops_while_open(ticket: Ticket, kind: str = "resolution") -> list[_Stop]:
+    """The ticket's stops (and relief) inside ``[opened, done)`` for its clock of ``kind``
+    (from ``opened`` on while not done), in epoch seconds, sorted and merged; an open stop
+    ends in ``None``."""
+    return _stops_while_open(ticket, ticket.done_at(kind))
+
+
+def _stops_while_open(ticket: Ticket, done: int | None) -> list[_Stop]:
+    opened = ticket._opened
+    spans: list[_Stop] = []
+    for first, last in sorted(ticket._stop_spans, key=lambda stop: stop[0]):
+        first = max(first, opened)
+        if done is not None:
+            last = done if last is None else min(last, done)
+        if last is not None and last <= first:
+            continue
+        if spans and (spans[-1][1] is None or first <= spans[-1][1]):
+            previous_first, previous_last = spans[-1]
+            if previous_last is not None and (last is None or last > previous_last):
+                spans[-1] = (previous_first, last)
+            continue
+        spans.append((first, last))
+    return spans
+
+
+def clock_deadline(
+    ticket: Ticket, clock: BusinessClock, limit_seconds: int, kind: str = "resolution"
+) -> int | None:
+    """The last instant (epoch seconds) at which the ticket's clock of ``kind`` still reads
+    at most ``limit_seconds``; ``None`` when it never passes them: answered/resolved
+    within them, stopped for good before (waiting on the customer still), or a calendar
+    without enough service time.
+
+    With it, :func:`period_outcome` is a comparison of instants (``d`` the response or
+    resolution, ``t`` this deadline, ``None`` as infinity), which lets a database count a
+    period's tickets from an index:
+
+    - answered/resolved in ``[start, end)``: counts unless ``t < start``; met when ``d <= t``;
+    - still open at ``end``: counts, breached, when ``start <= t < end``.
+    """
+    done = ticket.done_at(kind)
+    needed = limit_seconds + 1  # the first business second past the threshold
+    at = clock.at
+    running_from = ticket._opened
+    for first, last in _stops_while_open(ticket, done):
+        if first > running_from:
+            gained = at(first) - at(running_from)
+            if gained >= needed:
+                return _last_within(clock, running_from, needed)
+            needed -= gained
+        if last is None:
+            return None
+        running_from = last
+    if done is not None and at(done) - at(running_from) < needed:
+        return None
+    return _last_within(clock, running_from, needed)
+
+
+def _last_within(clock: BusinessClock, running_from: int, needed: int) -> int | None:
+    passed = clock.reaching(running_from, needed)
+    return None if passed is None else passed - 1
+
+
+def ticket_fingerprint(ticket: Ticket, kind: str = "resolution") -> int:
+    """A signed 64-bit summary of everything the ticket's clock of ``kind`` is read from
+    (reference, priority, opening, response or resolution, stops while open): two
+    tickets with the same fingerprint have the same clock in any calendar and period."""
+    done = ticket.done_at(kind)
+    stops = ",".join(
+        f"{first}-{'' if last is None else last}" for first, last in _stops_while_open(ticket, done)
+    )
+    text = f"{ticket.reference}\t{ticket.priority}\t{ticket._opened}\t{done}\t{stops}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def tickets_digest(fingerprints: Iterable[int], clock_key: str) -> str:
+    """The digest of the tickets a line counted: their fingerprints summed (so that any
+    order gives the same, and a database can add them up) with the key of the clock they
+    were read with (its calendar's definition, kind and threshold)."""
+    total = sum(fingerprints) % 2**64
+    return hashlib.sha256(f"{clock_key}\n{total}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

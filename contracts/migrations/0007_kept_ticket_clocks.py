@@ -3,6 +3,69 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+# Tickets or events written by anything but record_tickets (which refreshes the kept
+# clocks itself and says so for its transaction) make the kept clocks of their service
+# untrustworthy: they are dropped, and the next settlement builds them again.
+_FUNCTIONS = {
+    "contracts_ticket_clocks_outdated_by_tickets": """
+        DELETE FROM contracts_ticketclock WHERE contract_service_id IN (SELECT contract_service_id FROM changed);
+        DELETE FROM contracts_ticketclockset WHERE contract_service_id IN (SELECT contract_service_id FROM changed);
+    """,
+    "contracts_ticket_clocks_outdated_by_events": """
+        DELETE FROM contracts_ticketclock WHERE contract_service_id IN (
+            SELECT k.contract_service_id FROM contracts_ticket k WHERE k.id IN (SELECT ticket_id FROM changed));
+        DELETE FROM contracts_ticketclockset WHERE contract_service_id IN (
+            SELECT k.contract_service_id FROM contracts_ticket k WHERE k.id IN (SELECT ticket_id FROM changed));
+    """,
+}
+_TRIGGERS = [
+    # (table, event, transition table, function)
+    ("contracts_ticket", "INSERT", "NEW", "contracts_ticket_clocks_outdated_by_tickets"),
+    ("contracts_ticket", "UPDATE", "OLD", "contracts_ticket_clocks_outdated_by_tickets"),
+    ("contracts_ticket", "UPDATE", "NEW", "contracts_ticket_clocks_outdated_by_tickets"),
+    ("contracts_ticket", "DELETE", "OLD", "contracts_ticket_clocks_outdated_by_tickets"),
+    ("contracts_ticketevent", "INSERT", "NEW", "contracts_ticket_clocks_outdated_by_events"),
+    ("contracts_ticketevent", "UPDATE", "OLD", "contracts_ticket_clocks_outdated_by_events"),
+    ("contracts_ticketevent", "UPDATE", "NEW", "contracts_ticket_clocks_outdated_by_events"),
+    ("contracts_ticketevent", "DELETE", "OLD", "contracts_ticket_clocks_outdated_by_events"),
+]
+
+
+def _trigger_name(table, event, transition):
+    return f"{table}_{event.lower()}_{transition.lower()}_outdates_clocks"
+
+
+def create_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return  # the kept clocks are read on PostgreSQL only
+    for name, body in _FUNCTIONS.items():
+        schema_editor.execute(
+            f"""
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF coalesce(current_setting('slaportal.keeping_ticket_clocks', true), '') = 'on' THEN
+                    RETURN NULL;
+                END IF;
+                {body}
+                RETURN NULL;
+            END $$;
+            """
+        )
+    for table, event, transition, function in _TRIGGERS:
+        schema_editor.execute(
+            f"CREATE TRIGGER {_trigger_name(table, event, transition)} AFTER {event} ON {table} "
+            f"REFERENCING {transition} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
+
+
+def drop_triggers(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table, event, transition, _function in _TRIGGERS:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {_trigger_name(table, event, transition)} ON {table}")
+    for name in _FUNCTIONS:
+        schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}()")
+
 
 class Migration(migrations.Migration):
 
@@ -40,6 +103,7 @@ class Migration(migrations.Migration):
                 ('terms', models.CharField(max_length=200)),
                 ('kind', models.CharField(max_length=20)),
                 ('limit_seconds', models.BigIntegerField()),
+                ('priority', models.CharField(blank=True, max_length=20, null=True)),
                 ('built_at', models.DateTimeField()),
                 ('calendar', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='ticket_clock_sets', to='contracts.servicecalendar')),
                 ('contract_service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ticket_clock_sets', to='contracts.contractservice')),
@@ -48,4 +112,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('contract_service', 'terms'), name='ticket_clock_set_unique')],
             },
         ),
+        migrations.RunPython(create_triggers, drop_triggers),
     ]

@@ -8,6 +8,8 @@ arithmetic; :meth:`ServiceCalendar.to_engine` hands it the calendar for some yea
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -213,6 +215,31 @@ class ServiceCalendar(models.Model):
     def public_holidays(self, years: Iterable[int]) -> dict[date, str]:
         """The calendar's named public holidays in ``years``."""
         return public_holidays(self.holiday_country, self.holiday_subdivision, years)
+
+    def definition_key(self, closures: Iterable[CalendarClosure] | None = None) -> str:
+        """A short digest of everything the calendar's clock is read from: zone, hours,
+        whose public holidays (and the holidays library's version, whose data they are)
+        and every closure; any change gives another key."""
+        if closures is None:
+            closures = self.closures.all()
+        closed = sorted(
+            closure.day.isoformat()
+            if closure.day is not None
+            else f"{closure.start.timestamp():.0f}-{closure.end.timestamp():.0f}"
+            for closure in closures
+        )
+        text = json.dumps(
+            [
+                self.timezone,
+                self.hours,
+                self.holiday_country,
+                self.holiday_subdivision,
+                holidays.__version__,
+                closed,
+            ],
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_engine(
         self, years: Iterable[int], closures: Iterable[CalendarClosure] | None = None

@@ -125,9 +125,10 @@ class TicketClockSet(models.Model):
     """The clocks of every ticket of a contract service are kept for these terms: a
     ``TicketClock`` row per ticket, refreshed whenever a ticket arrives or changes.
 
-    ``terms`` names the clock: its kind, its threshold in seconds and its calendar's
-    definition (hours, zone, holidays, closed days), so that a changed calendar or
-    threshold is a set of its own, built when a settlement first needs it."""
+    ``terms`` names the clock: its kind, its threshold in seconds, its calendar's
+    definition (hours, zone, holidays, closed days) and its tickets' priority, so that a
+    changed calendar or threshold is a set of its own, built when a settlement first needs
+    it."""
 
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.CASCADE, related_name="ticket_clock_sets"
@@ -143,6 +144,8 @@ class TicketClockSet(models.Model):
         blank=True,
         related_name="ticket_clock_sets",
     )
+    # The tickets of one priority, or all (null).
+    priority = models.CharField(max_length=20, null=True, blank=True)
     built_at = models.DateTimeField()
 
     class Meta:

@@ -27,6 +27,11 @@ from contracts.services.measurements import (
     parse_aware_datetime,
     parse_contract_service_id,
 )
+from contracts.services.ticket_clocks import (
+    keeping_clocks,
+    lock_contracts_of,
+    refresh_ticket_clocks,
+)
 from slaportal.db import insert_rows
 
 TICKET_FIELDS = (
@@ -385,6 +390,8 @@ def record_tickets(
         raise BatchRejected(errors)
 
     with transaction.atomic():
+        # Settlement must not build a clock set from tickets this batch is changing.
+        lock_contracts_of(cs_id for cs_id, _reference in batch)
         stored = _stored_states(set(batch), batch)
         changed = {
             key: state
@@ -392,15 +399,17 @@ def record_tickets(
             if key not in stored or stored[key][1] is None
         }
         if changed:
-            _write(changed, now=now)
+            with keeping_clocks():
+                refresh_ticket_clocks(_write(changed, now=now), now=now)
     updated = sum(1 for key in changed if key in stored)
     return TicketsRecorded(
         created=len(changed) - updated, updated=updated, unchanged=len(batch) - len(changed)
     )
 
 
-def _write(changed: Mapping[tuple[int, str], _TicketState], *, now: datetime) -> None:
-    """Upsert the changed tickets in one statement, then replace their histories."""
+def _write(changed: Mapping[tuple[int, str], _TicketState], *, now: datetime) -> list[int]:
+    """Upsert the changed tickets in one statement, then replace their histories; returns
+    their ids."""
     tickets = [
         Ticket(
             contract_service_id=cs_id,
@@ -441,11 +450,15 @@ def _write(changed: Mapping[tuple[int, str], _TicketState], *, now: datetime) ->
             for at, status in state.events
         ),
     )
+    return [ticket.pk for ticket in tickets]
 
 
 def delete_tickets(*, tickets: QuerySet) -> int:
     """Delete tickets with their events (say, a faulty import); returns how many tickets.
     Issued statements keep the figures they were settled with."""
     with transaction.atomic():
-        _, by_model = tickets.delete()
+        lock_contracts_of(tickets.order_by().values_list("contract_service_id", flat=True))
+        # The kept clocks of the others stay right: a deleted ticket's go with it.
+        with keeping_clocks():
+            _, by_model = tickets.delete()
     return by_model.get(Ticket._meta.label, 0)

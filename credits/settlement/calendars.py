@@ -17,6 +17,7 @@ from datetime import datetime
 import engine
 from contracts.models import ServiceCalendar
 from contracts.selectors import engine_calendar
+from contracts.services.ticket_clocks import ClockTerms
 from credits.settlement.inputs import Plan, Span
 
 
@@ -38,6 +39,15 @@ class ServiceHours:
         return spans
 
 
+def _clock_terms(objective: engine.Objective, calendar: ServiceCalendar | None) -> str:
+    """The name of a ticket objective's clock, as the kept clocks name it; a calendar the
+    objective brings itself (a what-if preview) has none kept."""
+    limit = engine.threshold_seconds(objective.threshold)
+    if objective.calendar is not None:
+        return f"{objective.clock_kind}:{limit}:given:{objective.priority or '*'}"
+    return ClockTerms(objective.clock_kind, limit, calendar, objective.priority).key()
+
+
 def attach_calendars(plans: Sequence[Plan], earliest: datetime | None = None) -> ServiceHours:
     """Give each target whose service level names a calendar that calendar (unless an
     override brought its own) and its service intervals inside the plan's window; two
@@ -50,18 +60,26 @@ def attach_calendars(plans: Sequence[Plan], earliest: datetime | None = None) ->
         if target.service_level.calendar_id is not None and target.objective.calendar is None
     }
     calendars: dict[int, engine.ServiceCalendar] = {}
+    stored: dict[int, ServiceCalendar] = {}
     if wanted:
         low = min(plan.window[0] for plan in plans)
         high = max(plan.window[1] for plan in plans)
         if earliest is not None:
             low = min(low, earliest)
-        stored = ServiceCalendar.objects.filter(pk__in=wanted).prefetch_related("closures")
-        calendars = {calendar.pk: engine_calendar(calendar, low, high) for calendar in stored}
+        stored = {
+            calendar.pk: calendar
+            for calendar in ServiceCalendar.objects.filter(pk__in=wanted).prefetch_related(
+                "closures"
+            )
+        }
+        calendars = {pk: engine_calendar(calendar, low, high) for pk, calendar in stored.items()}
     hours = ServiceHours(calendars)
     for plan in plans:
         for target in plan.targets:
             objective = target.objective
             calendar_id = target.service_level.calendar_id
+            if objective.is_ticket and objective.threshold is not None:
+                target.clock_terms = _clock_terms(objective, stored.get(calendar_id))
             if objective.calendar is None and calendar_id in calendars:
                 objective = target.objective = dataclasses.replace(
                     objective, calendar=calendars[calendar_id]

@@ -54,7 +54,7 @@ class TicketInputs:
     window: Instants
     tickets: list[engine.Ticket] = field(default_factory=list)
     records: dict[str, TicketRecord] = field(default_factory=dict)
-    # When the database counted the tickets (credits.settlement.ticket_database): the
+    # When the kept clocks counted the tickets (credits.settlement.ticket_clocks): the
     # measure, which keeps only the worst tickets, and the digest of every ticket's clock.
     counted: tuple[engine.TicketMeasure, str] | None = None
 
@@ -72,6 +72,8 @@ class Target:
     hours: list[Span] | None = None
     # A ticket objective's tickets and the clock they are read with.
     tickets: TicketInputs | None = None
+    # The name of a ticket objective's clock (kind, threshold, calendar definition).
+    clock_terms: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,8 @@ class Job:
     period: engine.Period
     until: datetime
     overrides: Mapping[int, engine.Objective] | None = None
+    # Settling under the contract's lock: the kept ticket clocks it lacks may be built.
+    settling: bool = False
 
 
 @dataclass(slots=True)

@@ -6,8 +6,8 @@ contracts in id order); a fingerprint of everything that determines a statement 
 revision, the old one kept: issued statements are immutable). The unique constraint
 (contract, period_start, revision) makes a duplicate impossible even for a writer that
 skipped the lock. A batch writes its statements with one insert and their lines with one
-``COPY``; the tickets of its ticket lines (the drill-down's detail) with one query for the
-lines' ids and one more ``COPY``, or, measured in the database, one ``INSERT … SELECT``.
+``COPY``. A ticket line keeps its counts, its worst tickets and the digest of every ticket
+it counted; its drill-down reads the tickets' clocks again and says so when they changed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 import engine
 from contracts.models import Contract
-from credits.models import Statement, StatementAdjustment, StatementLine, StatementLineTicket
+from credits.models import Statement, StatementAdjustment, StatementLine
 from credits.settlement.announce import Announce, announce_statement, queue_announcements
 from credits.settlement.compute import compute_many
 from credits.settlement.inputs import Job
@@ -32,7 +32,6 @@ from credits.settlement.results import (
     SettlementResult,
     rule_json,
 )
-from credits.settlement.ticket_database import CountedTickets, write_ticket_details
 from slaportal.db import insert_rows
 
 logger = logging.getLogger(__name__)
@@ -120,70 +119,7 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
             for line in computed.lines
         ),
     )
-    _write_tickets(statements, [computed for computed, _revision in items])
     return statements
-
-
-_TICKET_FIELDS = (
-    "line",
-    "ticket",
-    "reference",
-    "priority",
-    "opened_at",
-    "done_at",
-    "business_seconds",
-    "stopped_seconds",
-    "wall_seconds",
-    "within",
-)
-
-
-def _write_tickets(statements: Sequence[Statement], computed: Sequence[ComputedStatement]) -> None:
-    """Every counted ticket of the statements' ticket lines: those measured in the database
-    copied there from the batch's clocks (one query); the others with one query for the
-    lines' ids (COPY does not return them) and one ``COPY``; nothing without ticket lines."""
-    ticket_lines = []
-    counted = []
-    for statement, item in zip(statements, computed, strict=True):
-        for line in item.lines:
-            if isinstance(line.measure, CountedTickets):
-                key = line.objective.key
-                counted.append((statement.pk, line.contract_service.pk, key, line.measure))
-            elif line.tickets is not None and isinstance(line.measure, engine.TicketMeasure):
-                ticket_lines.append((statement.pk, line))
-    if counted:
-        write_ticket_details(counted)
-    if not any(line.measure.outcomes for _statement_id, line in ticket_lines):
-        return
-    ids = {
-        (statement_id, cs_id, key): pk
-        for statement_id, cs_id, key, pk in StatementLine.objects.filter(
-            statement__in=[statement.pk for statement in statements],
-            indicator__in=engine.TICKET_INDICATORS,
-        ).values_list("statement_id", "contract_service_id", "key", "pk")
-    }
-
-    def rows() -> Iterable[tuple[object, ...]]:
-        for statement_id, line in ticket_lines:
-            line_id = ids[(statement_id, line.contract_service.pk, line.objective.key)]
-            kind = line.objective.clock_kind
-            for outcome in line.measure.outcomes:
-                record = line.tickets[outcome.reference]
-                clock = outcome.clock
-                yield (
-                    line_id,
-                    record.pk,
-                    record.reference,
-                    record.priority,
-                    record.opened_at,
-                    None if clock.running else record.done_at(kind),
-                    clock.business_seconds,
-                    clock.stopped_seconds,
-                    clock.wall_seconds,
-                    outcome.met,
-                )
-
-    insert_rows(StatementLineTicket, _TICKET_FIELDS, rows())
 
 
 def settle_period(
@@ -279,7 +215,7 @@ def settle_periods(
             if previous is not None and only_if_unsettled:
                 outcomes[key] = SettlementResult(previous, created=False)
             else:
-                jobs[key] = Job(locked[key[0]], period, period.end_at)
+                jobs[key] = Job(locked[key[0]], period, period.end_at, settling=True)
         to_write: dict[tuple[int, date], tuple[ComputedStatement, int]] = {}
         for key, computed in zip(jobs, compute_many(list(jobs.values())), strict=True):
             previous = latest.get(key)

@@ -27,7 +27,7 @@ from credits.settlement.inputs import (
     uptime_inputs,
 )
 from credits.settlement.results import SettlementError, canonical
-from credits.settlement.ticket_database import measure_in_database
+from credits.settlement.ticket_clocks import count_from_kept_clocks
 from credits.settlement.tickets import attach_tickets, load_tickets, measure_tickets
 
 # What measuring a contract period returns: each target, its measure and its figures.
@@ -102,8 +102,9 @@ def measure_many(
 
     A constant number of queries for any number of jobs: effective objectives (2), lapses,
     the samples' aggregates, maintenance windows and incidents (1 each); with ticket
-    objectives their tickets, events and lapses (3); with calendars the calendars and
-    their closures (2).
+    objectives of closed periods their counts from the kept clocks (1, and 2 more per
+    objective for the worst tickets); the reference's tickets, events and lapses (3); with
+    calendars the calendars and their closures (2).
     """
     plans = plan_jobs(jobs)
     measured_plans = [plan for plan in plans if plan.window is not None]
@@ -112,12 +113,10 @@ def measure_many(
     incidents: Mapping[tuple[int, str], list[Instants]] = {}
     if measured_plans:
         attach_relief(measured_plans)
+        count_from_kept_clocks(measured_plans)
         book = load_tickets(measured_plans)
         attach_calendars(measured_plans, earliest=book.earliest)
-        if book.in_database:
-            measure_in_database(measured_plans, book)
-        else:
-            attach_tickets(measured_plans, book)
+        attach_tickets(measured_plans, book)
         aggregates = sample_figures(plans)
         if any(t.objective.indicator == "uptime" for p in measured_plans for t in p.targets):
             maintenance, incidents = uptime_inputs(measured_plans)

@@ -9,26 +9,36 @@ stops: waiting on the customer, resolved before a reopen) and the lapses of the
 responsibilities linked to the objectives (relief, also a stop). Each calendar's business
 clock is built once per batch.
 
-On PostgreSQL a batch of closed periods is measured in the database instead
-(:func:`measured_in_database` decides; :mod:`credits.settlement.ticket_database` does it).
-This module stays the reference there (and SQLite's, and the early warnings', which read
-open tickets one by one); tests compare the two.
+On PostgreSQL the objectives of closed periods are counted from the clocks kept at
+ingestion instead (:mod:`credits.settlement.ticket_clocks`); this module is the reference
+for them, and measures the rest: SQLite's, open periods' (early warnings read open tickets
+one by one), relieved ones and what-if calendars. Tests compare the two.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 import engine
-from contracts.models import ResponsibilityLapse, Ticket, TicketEvent
-from credits.settlement.inputs import Instants, Plan, Target, TicketInputs, overlaps
+from contracts.models import Contract, ResponsibilityLapse, Ticket, TicketEvent
+from credits.settlement.calendars import attach_calendars
+from credits.settlement.inputs import (
+    Instants,
+    Job,
+    Plan,
+    Target,
+    TicketInputs,
+    attach_relief,
+    overlaps,
+    plan_jobs,
+)
 from credits.settlement.results import TicketRecord, canonical
 
 # How far an open ticket's clock may be from its threshold and still be warned of.
@@ -44,32 +54,17 @@ class TicketBook:
     lapses: dict[tuple[int, int], list[Instants]] = field(default_factory=dict)
     # The first instant any clock reads: the oldest ticket's opening.
     earliest: datetime | None = None
-    # The tickets stay in the database: ticket_database measures them there.
-    in_database: bool = False
 
 
 def ticket_targets(plans: Sequence[Plan]) -> list[tuple[Plan, Target]]:
+    """The ticket objectives of the plans not counted yet (by the kept clocks)."""
     return [
         (plan, target)
         for plan in plans
         if plan.window is not None
         for target in plan.targets
-        if target.objective.is_ticket
+        if target.objective.is_ticket and target.tickets is None
     ]
-
-
-def measured_in_database(plans: Sequence[Plan]) -> bool:
-    """Whether the plans' ticket objectives are measured by the database: on PostgreSQL, for
-    periods measured to their end (an open period's early warnings read each open ticket's
-    clock in Python) whose windows start and end on whole seconds, as the clocks count."""
-    if connection.vendor != "postgresql":
-        return False
-    return all(
-        plan.job.until >= plan.job.period.end_at
-        and plan.window[0].microsecond == 0
-        and plan.window[1].microsecond == 0
-        for plan, _target in ticket_targets(plans)
-    )
 
 
 def _tickets_of(targets: Sequence[tuple[Plan, Target]]) -> QuerySet[Ticket]:
@@ -102,9 +97,6 @@ def load_tickets(plans: Sequence[Plan]) -> TicketBook:
         return TicketBook()
     high = max(plan.window[1] for plan, _target in targets)
     tickets = _tickets_of(targets)
-    if measured_in_database(plans):
-        earliest = tickets.order_by().aggregate(earliest=Min("opened_at"))["earliest"]
-        return TicketBook(earliest=earliest, in_database=True)
     rows = list(
         tickets.order_by().values_list(
             "pk",
@@ -167,8 +159,8 @@ class Clocks:
 
 
 def attach_tickets(plans: Sequence[Plan], book: TicketBook) -> None:
-    """Give each ticket objective of the plans its tickets (as the engine reads them, with
-    their stops and relief) and the clock of its calendar."""
+    """Give each ticket objective of the plans not counted yet its tickets (as the engine
+    reads them, with their stops and relief) and the clock of its calendar."""
     targets = ticket_targets(plans)
     if not targets:
         return
@@ -227,14 +219,16 @@ def measure_tickets(target: Target) -> tuple[engine.TicketMeasure, dict[str, obj
         kind=objective.clock_kind,
         priority=objective.priority,
     )
-    digest = hashlib.sha256()
-    for outcome in sorted(measure.outcomes, key=lambda o: o.reference):
-        clock = outcome.clock
-        digest.update(
-            f"{outcome.reference}\t{clock.business_seconds}\t{clock.stopped_seconds}\t"
-            f"{clock.wall_seconds}\t{clock.running}\t{outcome.met}\n".encode()
-        )
-    return measure, _ticket_figures(objective, measure, digest.hexdigest())
+    counted = {outcome.reference for outcome in measure.outcomes}
+    digest = engine.tickets_digest(
+        (
+            engine.ticket_fingerprint(ticket, objective.clock_kind)
+            for ticket in inputs.tickets
+            if ticket.reference in counted
+        ),
+        target.clock_terms,
+    )
+    return measure, _ticket_figures(objective, measure, digest)
 
 
 def _ticket_figures(
@@ -286,3 +280,55 @@ def tickets_at_risk(target: Target, now: datetime) -> list[AtRiskTicket]:
             continue
         found.append(AtRiskTicket(record, clock))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class LineOutcomes:
+    """Every ticket a ticket objective counts in a closed period, read again from the
+    tickets as they stand, with their records and the digest of their clocks."""
+
+    outcomes: tuple[engine.TicketOutcome, ...]
+    records: dict[str, TicketRecord]
+    digest: str
+    kind: str
+
+
+def line_outcomes(
+    contract: Contract,
+    period: engine.Period,
+    contract_service_id: int,
+    service_level_id: int | None,
+    threshold_minutes: Decimal,
+    priority: str | None,
+) -> LineOutcomes | None:
+    """The tickets of one statement line's objective in its period, each with its clock,
+    by the reference path (every ticket, relief included); ``None`` when the objective no
+    longer applies to the contract service."""
+    plan = plan_jobs([Job(contract, period, period.end_at)])[0]
+    targets = [
+        target
+        for target in plan.targets
+        if target.contract_service.pk == contract_service_id
+        and target.service_level.pk == service_level_id
+        and target.objective.is_ticket
+    ]
+    if plan.window is None or not targets:
+        return None
+    target = targets[0]
+    # Judged by the line's own threshold and priority, whatever the objective says today.
+    target.objective = dataclasses.replace(
+        target.objective, threshold=threshold_minutes, priority=priority
+    )
+    plan.targets = [target]
+    attach_relief([plan])
+    book = load_tickets([plan])
+    attach_calendars([plan], earliest=book.earliest)
+    attach_tickets([plan], book)
+    measure, figures = measure_tickets(target)
+    assert target.tickets is not None
+    return LineOutcomes(
+        measure.outcomes,
+        target.tickets.records,
+        str(figures["tickets_digest"]),
+        target.objective.clock_kind,
+    )

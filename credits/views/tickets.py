@@ -5,12 +5,15 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from credits import selectors
 from credits.models import StatementLine
+
+TICKETS_PER_PAGE = 200
 
 
 @login_required
@@ -25,6 +28,7 @@ def line_tickets(request: HttpRequest, line_id: int) -> HttpResponse:
     line = detail.line
     contract = line.statement.contract
     within = sum(1 for ticket in detail.tickets if ticket.within)
+    page = Paginator(detail.tickets, TICKETS_PER_PAGE).get_page(request.GET.get("page"))
     # Times as both parties read the contract: in its time zone.
     with timezone.override(ZoneInfo(contract.timezone)):
         return render(
@@ -34,7 +38,10 @@ def line_tickets(request: HttpRequest, line_id: int) -> HttpResponse:
                 "line": line,
                 "statement": line.statement,
                 "contract": contract,
-                "tickets": detail.tickets,
+                "tickets": page.object_list,
+                "page": page,
+                "changed": detail.changed,
+                "ticket_count": len(detail.tickets),
                 "within_count": within,
                 "breached_count": len(detail.tickets) - within,
                 "done_label": "Answered" if line.indicator == "response_time" else "Resolved",

@@ -1,6 +1,6 @@
 """Settling ticket objectives: business-hour clocks that stop, the period a ticket counts in,
-the per-ticket detail of a statement line, early warnings of single tickets, and the
-queries of a batch (SPEC §6, E8)."""
+the per-ticket detail of a statement line, early warnings of single tickets, the clocks
+kept at ingestion, and the queries of a batch (SPEC §6, E8)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,28 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from contracts.models import CalendarClosure, Responsibility, ServiceLevel, Ticket, TicketEvent
+from contracts.models import (
+    CalendarClosure,
+    Responsibility,
+    ServiceLevel,
+    Ticket,
+    TicketClockSet,
+    TicketEvent,
+)
 from credits import notify
-from credits.models import EarlyWarning, OpenPeriodProgress, StatementLine, StatementLineTicket
+from credits.models import EarlyWarning, OpenPeriodProgress, StatementLine
 from credits.selectors import line_tickets
 from credits.settlement import (
     SettlementResult,
     compute_period,
-    measures,
     settle_period,
     settle_periods,
-    ticket_database,
+    ticket_clocks,
     warn_early,
 )
-from credits.settlement import tickets as ticket_path
 from tests.credits.settlement_book import at, contract, objective, ratio, service
 from tests.credits.test_settlement_calendars import calendar, with_calendar
 from tests.factories import (
@@ -129,6 +134,10 @@ def settle(c, start=NOVEMBER, now=AFTER_NOVEMBER):
 
 
 def detail(line) -> dict[str, tuple]:
+    """The line's drill-down as an operator reads it: per ticket its business, stopped and
+    wall-clock minutes, whether within, whether still open at the period's end."""
+    read = line_tickets(UserFactory(is_staff=True), line.pk)
+    assert not read.changed
     return {
         row.reference: (
             row.business_seconds // 60,
@@ -137,7 +146,7 @@ def detail(line) -> dict[str, tuple]:
             row.within,
             row.done_at is None,
         )
-        for row in line.tickets.all()
+        for row in read.tickets
     }
 
 
@@ -184,27 +193,26 @@ def test_the_drill_down_lists_every_ticket_breached_first_and_outsiders_see_noth
         read = line_tickets(user, line.pk)
         assert read.line == line
         assert [row.reference for row in read.tickets] == ["INC-7", "INC-5", "INC-3"]
-        assert read.tickets[0].ticket.reference == "INC-7"
+        assert not read.changed
     for outsider in (stranger, None):
         with pytest.raises(StatementLine.DoesNotExist):
             line_tickets(outsider, line.pk)
 
 
-def test_a_line_s_tickets_are_immutable_but_a_deleted_ticket_leaves_its_figures():
+def test_a_ticket_changed_after_the_statement_was_issued_shows_in_its_drill_down():
     c, cs, _level = desk()
     e8_tickets(cs)
     line = settle(c).lines.get()
-    row = line.tickets.get(reference="INC-7")
+    operator = UserFactory(is_staff=True)
+    assert not line_tickets(operator, line.pk).changed
 
-    with pytest.raises(IntegrityError), transaction.atomic():
-        StatementLineTicket.objects.filter(pk=row.pk).update(business_seconds=0)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        StatementLineTicket.objects.filter(pk=row.pk).delete()
     Ticket.objects.filter(reference="INC-7").delete()
 
-    row.refresh_from_db()
-    assert row.ticket is None
-    assert (row.reference, row.business_seconds, row.within) == ("INC-7", 330 * 60, False)
+    read = line_tickets(operator, line.pk)
+    assert read.changed
+    assert [row.reference for row in read.tickets] == ["INC-5", "INC-3"]
+    line.refresh_from_db()
+    assert (line.measure["within"], line.measure["total"]) == (2, 3)
 
 
 def test_settling_again_with_nothing_changed_returns_the_same_statement_and_a_new_event_does_not():
@@ -226,7 +234,8 @@ def test_settling_again_with_nothing_changed_returns_the_same_statement_and_a_ne
     assert again.created
     assert again.statement.revision == first.revision + 1
     assert detail(again.statement.lines.get())["INC-3"][:2] == (120, 60)
-    assert detail(first.lines.get())["INC-3"][:2] == (180, 0)
+    # The first revision counted other clocks: its drill-down says so.
+    assert line_tickets(UserFactory(is_staff=True), first.lines.get().pk).changed
 
 
 def test_no_tickets_is_no_data():
@@ -429,7 +438,7 @@ def test_a_ticket_already_past_its_threshold_warns_as_breached_and_progress_show
 # --------------------------------------------------------------------------- queries
 
 
-def ticket_book(contracts: int, tickets_each: int) -> list:
+def ticket_book(contracts: int, tickets_each: int, *, lapses: bool = True) -> list:
     book = []
     for number in range(contracts):
         c, cs, level = desk()
@@ -437,11 +446,14 @@ def ticket_book(contracts: int, tickets_each: int) -> list:
         sampled = objective(c, cs, key="on-time", indicator="ratio", target="99")
         with_calendar(sampled, level.calendar)
         ratio(cs, "on-time", berlin(2026, 11, 2, 9), 40, 50, every=timedelta(hours=3))
-        responsibility = Responsibility.objects.create(contract=c, title="Reply")
-        responsibility.service_levels.add(level)
-        ResponsibilityLapseFactory(
-            responsibility=responsibility, start=berlin(2026, 11, 3, 9), end=berlin(2026, 11, 3, 12)
-        )
+        if lapses:
+            responsibility = Responsibility.objects.create(contract=c, title="Reply")
+            responsibility.service_levels.add(level)
+            ResponsibilityLapseFactory(
+                responsibility=responsibility,
+                start=berlin(2026, 11, 3, 9),
+                end=berlin(2026, 11, 3, 12),
+            )
         for n in range(tickets_each):
             opened = berlin(2026, 11, 2, 9) + timedelta(hours=5 * n)
             ticket(
@@ -459,11 +471,9 @@ def ticket_book(contracts: int, tickets_each: int) -> list:
     return book
 
 
-def queries_to_settle(contracts) -> int:
+def queries_to_settle(contracts, month=NOVEMBER, now=AFTER_NOVEMBER) -> int:
     with CaptureQueriesContext(connection) as captured:
-        outcomes = settle_periods(
-            [(c.pk, NOVEMBER) for c in contracts], now=AFTER_NOVEMBER, announce=False
-        )
+        outcomes = settle_periods([(c.pk, month) for c in contracts], now=now, announce=False)
     assert all(isinstance(o, SettlementResult) and o.created for o in outcomes)
     return len(captured.captured_queries)
 
@@ -474,14 +484,33 @@ def test_a_batch_with_calendars_and_tickets_costs_the_same_queries_whatever_its_
     small, large = ticket_book(2, 3), ticket_book(5, 40)
 
     # Savepoint, lock, latest revisions, the terms in force, the accepted disputes,
-    # objectives (2), lapses, tickets, their events, the lapses linked to ticket objectives,
-    # calendars, their closures, samples (in service hours), savepoint, statements, the new
-    # lines' ids, release, release. The COPY of the lines and of their tickets goes round
-    # Django's cursor and is not counted here.
-    with django_assert_max_num_queries(19):
-        assert queries_to_settle(small) == 19
-    assert queries_to_settle(large) == 19
-    assert StatementLineTicket.objects.count() == 2 * 3 + 5 * 40
+    # objectives (2), lapses; for the kept clocks the lapses linked to ticket objectives
+    # and each service's oldest open ticket (a lapse stops these clocks: the reference
+    # measures them); the reference's tickets, their events, the linked lapses, calendars,
+    # their closures; samples (in service hours), savepoint, statements, release, release.
+    # The COPY of the lines goes round Django's cursor and is not counted here.
+    with django_assert_max_num_queries(20):
+        assert queries_to_settle(small) == 20
+    assert queries_to_settle(large) == 20
+
+
+def test_kept_clocks_cost_the_same_queries_whatever_the_number_of_tickets(
+    django_assert_max_num_queries,
+):
+    small, large = ticket_book(2, 3, lapses=False), ticket_book(5, 40, lapses=False)
+    # The first settlement builds each service's clocks; later ones only read them.
+    queries_to_settle(small)
+    queries_to_settle(large)
+    assert TicketClockSet.objects.count() == 2 + 5
+
+    # Savepoint, lock, latest revisions, the terms in force, the accepted disputes,
+    # objectives (2), lapses, the lapses linked to ticket objectives; calendars and
+    # closures of the kept clocks, which sets are built, the counts, the worst tickets
+    # done, calendars and closures again (for the sentences); samples, savepoint,
+    # statements, release, release.
+    with django_assert_max_num_queries(21):
+        assert queries_to_settle(small, DECEMBER, AFTER_DECEMBER) == 21
+    assert queries_to_settle(large, DECEMBER, AFTER_DECEMBER) == 21
 
 
 # --------------------------------------------------------------------------- in the database
@@ -559,7 +588,6 @@ def settled_figures(statement) -> tuple:
     for line in statement.lines.order_by("contract_service_id", "key"):
         rows = sorted(
             (
-                row.ticket_id,
                 row.reference,
                 row.priority,
                 row.opened_at,
@@ -569,7 +597,7 @@ def settled_figures(statement) -> tuple:
                 row.wall_seconds,
                 row.within,
             )
-            for row in line.tickets.all()
+            for row in line_tickets(UserFactory(is_staff=True), line.pk).tickets
         )
         lines.append(
             (line.key, line.attainment, line.met, line.amount, line.explanation, line.measure, rows)
@@ -577,7 +605,7 @@ def settled_figures(statement) -> tuple:
     return statement.fingerprint, statement.credit_total, lines
 
 
-def test_the_database_measures_tickets_exactly_as_the_python_reference(monkeypatch):
+def test_the_kept_clocks_count_tickets_exactly_as_the_python_reference(monkeypatch):
     rng = random.Random(14)
     book = [
         varied_ticket_desk(
@@ -598,38 +626,43 @@ def test_the_database_measures_tickets_exactly_as_the_python_reference(monkeypat
         return figures
 
     with monkeypatch.context() as reference_path:
-        reference_path.setattr(ticket_path, "measured_in_database", lambda plans: False)
+        reference_path.setattr(ticket_clocks, "_eligible", lambda plans: [])
         reference = settled()
-    in_database = []
+    eligible = ticket_clocks._eligible
+    kept = []
     monkeypatch.setattr(
-        measures,
-        "measure_in_database",
-        lambda plans, book: (
-            in_database.append(len(ticket_path.ticket_targets(plans)))
-            or ticket_database.measure_in_database(plans, book)
-        ),
+        ticket_clocks, "_eligible", lambda plans: kept.append(eligible(plans)) or kept[-1]
     )
     fast = settled()
 
-    assert in_database == [2 * 3 * 4]
+    # Of 24 ticket objectives (2 desks, 3 months, 4 objectives) those whose linked
+    # responsibilities lapsed in November or later are the reference's in both runs.
+    assert 6 <= len(kept[0]) < 2 * 3 * 4
+    assert TicketClockSet.objects.count() == 0  # rolled back with the settlement
     for expected, got in zip(reference, fast, strict=True):
         assert got[2] == expected[2]
         assert got == expected
     rows = [row for figures in fast for line in figures[2] for row in line[6]]
     assert len(rows) > 150
-    assert any(row[4] is None for row in rows)  # counted while still open
-    assert any(row[6] for row in rows)  # stopped time
-    assert any(not row[8] for row in rows) and any(row[8] for row in rows)
-    assert any(row[3].microsecond for row in rows)
+    assert any(row[3] is None for row in rows)  # counted while still open
+    assert any(row[5] for row in rows)  # stopped time
+    assert any(not row[7] for row in rows) and any(row[7] for row in rows)
+    assert any(row[2].microsecond for row in rows)
 
 
-def test_a_preview_outside_a_transaction_counts_tickets_in_the_database_too():
+def test_a_preview_counts_from_kept_clocks_once_a_settlement_built_them():
     c, cs, _level = desk()
     e8_tickets(cs)
 
-    computed = compute_period(contract=c, period_start=NOVEMBER)
+    before = compute_period(contract=c, period_start=NOVEMBER)
+    settle(c)
+    after = compute_period(contract=c, period_start=NOVEMBER)
 
-    (line,) = computed.lines
-    assert isinstance(line.measure, ticket_database.CountedTickets)
-    assert (line.measure.within, line.measure.total) == (2, 3)
-    assert "worst: INC-7 330 business minutes; INC-5 210 (180 stopped)" in line.explanation
+    (by_reference,) = before.lines
+    (kept,) = after.lines
+    assert not isinstance(by_reference.measure, ticket_clocks.CountedTickets)
+    assert isinstance(kept.measure, ticket_clocks.CountedTickets)
+    assert (kept.measure.within, kept.measure.total) == (2, 3)
+    assert "worst: INC-7 330 business minutes; INC-5 210 (180 stopped)" in kept.explanation
+    assert kept.explanation == by_reference.explanation
+    assert after.fingerprint == before.fingerprint

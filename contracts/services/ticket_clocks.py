@@ -1,0 +1,307 @@
+"""Ticket clocks kept as tickets arrive, so that settling a period counts its tickets from
+an index instead of reading every ticket's events.
+
+A clock set is one contract service's tickets read under one set of terms: a clock kind,
+a threshold and a calendar as it is defined now (``clock_terms``). Settlement builds the
+sets its objectives need the first time it meets them (``ensure_clock_sets``), under the
+contract's settlement lock; from then on ``record_tickets`` refreshes the clocks of every
+ticket it writes, in the same transaction, for every set of its contract service. A set
+whose calendar changed since is dropped rather than refreshed: its terms no longer say
+what the calendar is, and the next settlement builds the set of the new definition.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+
+import engine
+from contracts.models import (
+    Contract,
+    ContractService,
+    ServiceCalendar,
+    Ticket,
+    TicketClock,
+    TicketClockSet,
+    TicketEvent,
+)
+from contracts.selectors import engine_calendar
+from slaportal.db import insert_rows
+
+_ROW_FIELDS = (
+    "ticket",
+    "contract_service",
+    "terms",
+    "reference",
+    "priority",
+    "opened",
+    "done",
+    "deadline",
+    "business_seconds",
+    "stopped_seconds",
+    "fingerprint",
+    "stops",
+)
+# Deadlines are looked for past the last instant a ticket knows: the holidays of the
+# years they may fall in must be in the calendar.
+_LOOK_AHEAD = timedelta(days=2 * 366)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockTerms:
+    """What a ticket objective's clock reads: its kind, its threshold in whole seconds, its
+    calendar (None: around the clock) and the priority of its tickets (None: all)."""
+
+    kind: str
+    limit_seconds: int
+    calendar: ServiceCalendar | None
+    priority: str | None = None
+
+    def key(self, closures: Iterable[object] | None = None) -> str:
+        """The set's name: changes whenever the calendar's definition does."""
+        tickets = "*" if self.priority is None else self.priority
+        if self.calendar is None:
+            return f"{self.kind}:{self.limit_seconds}:always:{tickets}"
+        definition = self.calendar.definition_key(closures)  # type: ignore[arg-type]
+        return (
+            f"{self.kind}:{self.limit_seconds}:calendar-{self.calendar.pk}:{definition}:{tickets}"
+        )
+
+    def covers(self, priority: str) -> bool:
+        return self.priority is None or self.priority == priority
+
+
+def lock_contracts_of(contract_service_ids: Iterable[int]) -> None:
+    """Hold the contracts of these services against settlement until the transaction ends
+    (``FOR SHARE`` conflicts with settlement's lock): a clock set is never built from
+    tickets a concurrent batch is about to change. PostgreSQL only; SQLite writes one
+    transaction at a time anyway."""
+    ids = sorted(set(contract_service_ids))
+    if not ids or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.id FROM {Contract._meta.db_table} c WHERE c.id IN ("
+            f"SELECT cs.contract_id FROM {ContractService._meta.db_table} cs "
+            "WHERE cs.id = ANY(%s)) ORDER BY c.id FOR SHARE OF c",
+            [ids],
+        )
+
+
+@contextmanager
+def keeping_clocks() -> Iterator[None]:
+    """Tell the database that this transaction keeps the clocks of the tickets it writes
+    itself: the triggers that drop a service's kept clocks when its tickets change behind
+    their back (contracts migration 0007) stand aside until the block ends."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('slaportal.keeping_ticket_clocks', 'on', true)")
+    yield
+    # After an error the transaction (or savepoint) rolls back, and the setting with it.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('slaportal.keeping_ticket_clocks', 'off', true)")
+
+
+def _engine_tickets(
+    ticket_rows: Sequence[tuple], events: dict[int, list[engine.StatusEvent]]
+) -> list[tuple[int, engine.Ticket]]:
+    tickets = []
+    for pk, reference, priority, opened, responded, resolved in ticket_rows:
+        stops = engine.stops_from_events(events[pk]) if pk in events else ()
+        tickets.append(
+            (
+                pk,
+                engine.Ticket(
+                    reference,
+                    priority,
+                    opened,
+                    first_response_at=responded or resolved,
+                    resolved_at=resolved,
+                    stops=stops,
+                ),
+            )
+        )
+    return tickets
+
+
+def _clock_for(calendar: ServiceCalendar | None, low: datetime, high: datetime):
+    built = None if calendar is None else engine_calendar(calendar, low, high + _LOOK_AHEAD)
+    return engine.BusinessClock(built, low, high)
+
+
+def clock_rows(
+    contract_service_id: int,
+    terms: str,
+    spec: ClockTerms,
+    tickets: Sequence[tuple[int, engine.Ticket]],
+    clock: engine.BusinessClock,
+) -> Iterable[tuple]:
+    """One ``TicketClock`` row per ticket under ``spec``."""
+    kind, limit = spec.kind, spec.limit_seconds
+    for pk, ticket in tickets:
+        done = ticket.done_at(kind)
+        stops = engine.stops_while_open(ticket, kind)
+        business = stopped = None
+        if done is not None:
+            reading = engine.ticket_clock(ticket, clock, None, kind)
+            business, stopped = reading.business_seconds, reading.stopped_seconds
+        yield (
+            pk,
+            contract_service_id,
+            terms,
+            ticket.reference,
+            ticket.priority,
+            engine.to_epoch_seconds(ticket.opened_at),
+            done,
+            engine.clock_deadline(ticket, clock, limit, kind),
+            business,
+            stopped,
+            engine.ticket_fingerprint(ticket, kind),
+            [list(stop) for stop in stops],
+        )
+
+
+def _load(ticket_filter: dict) -> tuple[list[tuple], dict[int, list[engine.StatusEvent]]]:
+    rows = list(
+        Ticket.objects.filter(**ticket_filter)
+        .order_by()
+        .values_list("pk", "reference", "priority", "opened_at", "first_response_at", "resolved_at")
+    )
+    events: dict[int, list[engine.StatusEvent]] = defaultdict(list)
+    if rows:
+        for ticket_id, at, status in (
+            TicketEvent.objects.filter(ticket__in=[row[0] for row in rows])
+            .order_by("ticket_id", "at", "pk")
+            .values_list("ticket_id", "at", "status")
+        ):
+            events[ticket_id].append(engine.StatusEvent(at, status))
+    return rows, events
+
+
+def _span(rows: Sequence[tuple], now: datetime) -> tuple[datetime, datetime]:
+    low = min(row[3] for row in rows)
+    high = max([now, *(row[5] for row in rows if row[5] is not None)])
+    return low, high
+
+
+def build_clock_set(contract_service_id: int, spec: ClockTerms, *, now: datetime) -> str:
+    """Read every ticket of the contract service under ``spec`` and keep the clocks; drop
+    the service's sets of the same kind, threshold and calendar under an older definition.
+    Runs under the contract's settlement lock. Returns the set's terms."""
+    terms = spec.key()
+    scope: dict[str, object] = {"contract_service_id": contract_service_id}
+    if spec.priority is not None:
+        scope["priority"] = spec.priority
+    rows, events = _load(scope)
+    TicketClock.objects.filter(contract_service_id=contract_service_id, terms=terms).delete()
+    if rows:
+        low, high = _span(rows, now)
+        clock = _clock_for(spec.calendar, low, high)
+        tickets = _engine_tickets(rows, events)
+        insert_rows(
+            TicketClock,
+            _ROW_FIELDS,
+            clock_rows(contract_service_id, terms, spec, tickets, clock),
+        )
+    outdated = TicketClockSet.objects.filter(
+        contract_service_id=contract_service_id,
+        kind=spec.kind,
+        limit_seconds=spec.limit_seconds,
+        calendar=spec.calendar,
+        priority=spec.priority,
+    ).exclude(terms=terms)
+    _drop(outdated)
+    TicketClockSet.objects.create(
+        contract_service_id=contract_service_id,
+        terms=terms,
+        kind=spec.kind,
+        limit_seconds=spec.limit_seconds,
+        calendar=spec.calendar,
+        priority=spec.priority,
+        built_at=now,
+    )
+    return terms
+
+
+def _drop(sets) -> None:
+    for cs_id, terms in list(sets.values_list("contract_service_id", "terms")):
+        TicketClock.objects.filter(contract_service_id=cs_id, terms=terms).delete()
+    sets.delete()
+
+
+def _terms_of(clock_set: TicketClockSet) -> ClockTerms:
+    return ClockTerms(
+        clock_set.kind, clock_set.limit_seconds, clock_set.calendar, clock_set.priority
+    )
+
+
+def refresh_ticket_clocks(ticket_ids: Sequence[int], *, now: datetime) -> None:
+    """Recompute the clocks of these tickets in every clock set of their services, in the
+    caller's transaction (the batch that wrote them); sets whose calendar changed since
+    they were built are dropped instead."""
+    if not ticket_ids:
+        return
+    services = set(
+        Ticket.objects.filter(pk__in=ticket_ids)
+        .order_by()
+        .values_list("contract_service_id", flat=True)
+        .distinct()
+    )
+    sets = list(
+        TicketClockSet.objects.filter(contract_service_id__in=services).select_related("calendar")
+    )
+    if not sets:
+        return
+    current: list[TicketClockSet] = []
+    stale: list[int] = []
+    for clock_set in sets:
+        if clock_set.terms == _terms_of(clock_set).key():
+            current.append(clock_set)
+        else:
+            stale.append(clock_set.pk)
+    if stale:
+        _drop(TicketClockSet.objects.filter(pk__in=stale))
+    if not current:
+        return
+    rows, events = _load({"pk__in": list(ticket_ids)})
+    TicketClock.objects.filter(
+        ticket_id__in=list(ticket_ids), terms__in=[s.terms for s in current]
+    ).delete()
+    if not rows:
+        return
+    by_service: dict[int, list[tuple]] = defaultdict(list)
+    service_of = dict(
+        Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "contract_service_id")
+    )
+    for row in rows:
+        by_service[service_of[row[0]]].append(row)
+    low, high = _span(rows, now)
+    # Built before the COPY starts: building reads the calendars' closures, and the
+    # connection can run no query while it copies.
+    clocks = {
+        clock_set.calendar_id: _clock_for(clock_set.calendar, low, high) for clock_set in current
+    }
+
+    def all_rows() -> Iterable[tuple]:
+        for clock_set in current:
+            service_rows = by_service.get(clock_set.contract_service_id)
+            if not service_rows:
+                continue
+            calendar_id = clock_set.calendar_id
+            spec = _terms_of(clock_set)
+            yield from clock_rows(
+                clock_set.contract_service_id,
+                clock_set.terms,
+                spec,
+                _engine_tickets([row for row in service_rows if spec.covers(row[2])], events),
+                clocks[calendar_id],
+            )
+
+    insert_rows(TicketClock, _ROW_FIELDS, all_rows())
