@@ -92,21 +92,6 @@ class ResponsibilityLapseSerializer(ValidatedModelSerializer):
             "resolved_at",
         ]
 
-
-class LapseContestSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=5000, help_text="Why the customer contests the lapse."
-    )
-
-
-class LapseDecisionSerializer(serializers.Serializer):
-    outcome = serializers.ChoiceField(
-        choices=[("kept", "Kept"), ("withdrawn", "Withdrawn")],
-        help_text="kept: the lapse stands; withdrawn: it relieves nothing, and closed "
-        "periods it touched are settled again.",
-    )
-    resolution = serializers.CharField(max_length=5000, help_text="Why.")
-
     def create(self, validated_data: dict[str, Any]) -> ResponsibilityLapse:
         # Recording a lapse notifies both parties: that is the service's job.
         responsibility = validated_data["responsibility"]
@@ -123,3 +108,18 @@ class LapseDecisionSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"responsibility": [message.format(pk_value=responsibility.pk)]}
             ) from None
+
+
+class LapseContestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=5000, help_text="Why the customer contests the lapse."
+    )
+
+
+class LapseDecisionSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[("kept", "Kept"), ("withdrawn", "Withdrawn")],
+        help_text="kept: the lapse stands; withdrawn: it relieves nothing, and closed "
+        "periods it touched are settled again.",
+    )
+    resolution = serializers.CharField(max_length=5000, help_text="Why.")
