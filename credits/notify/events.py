@@ -45,6 +45,7 @@ TOPIC_OF_EVENT: dict[str, str] = {
     Event.NO_DATA: "statement",
     Event.DISPUTE_OPENED: "dispute",
     Event.DISPUTE_RESOLVED: "dispute",
+    Event.DISPUTE_REOPENED: "dispute",
     Event.LAPSE_RECORDED: "lapse",
     Event.LAPSE_CONTESTED: "lapse",
     Event.LAPSE_RESOLVED: "lapse",
