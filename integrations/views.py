@@ -120,7 +120,7 @@ def integrations_page(request: HttpRequest, slug: str) -> HttpResponse:
             "providers": selectors.providers_of(request.user).order_by("name"),
             "page": page,
             "events": events,
-            "hook_base": hook_base.replace(_ZERO_UUID, ""),
+            "hook_base": hook_base.replace(f"{_ZERO_UUID}/", ""),
             "contracts": Contract.objects.visible_to(request.user)
             .filter(provider=organization)
             .order_by("reference"),

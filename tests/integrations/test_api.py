@@ -257,7 +257,7 @@ def test_the_page_is_the_providers_and_404_for_others(personas, world, client):
 def test_the_log_keeps_the_last_thousand_events_per_organisation(personas, world):
     from integrations import services
 
-    receiver, other_receiver = world
+    receiver, _ = world
     rows = [
         IntegrationEvent(
             organization=personas.provider,
