@@ -37,12 +37,16 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     organizations = selectors.invitable_organizations(user)
     providers = selectors.administered(user, Organization.Kind.PROVIDER).order_by("name")
+    # Prefixed: both forms have an e-mail field, and ids must stay unique on the page.
     invite_form = InviteForm(
         request.POST if request.POST.get("form") == "member" else None,
         organizations=organizations,
+        prefix="member",
     )
     customer_form = InviteCustomerForm(
-        request.POST if request.POST.get("form") == "customer" else None, providers=providers
+        request.POST if request.POST.get("form") == "customer" else None,
+        providers=providers,
+        prefix="customer",
     )
     status_code = 200
     if request.method == "POST":

@@ -384,7 +384,12 @@ def test_the_browser_form_shows_a_bad_role_beside_the_field(personas, client):
     client.force_login(personas.provider_admin)
     response = client.post(
         "/invitations/",
-        {"form": "member", "organization": personas.provider.pk, "email": "a@b.test", "role": "x"},
+        {
+            "form": "member",
+            "member-organization": personas.provider.pk,
+            "member-email": "a@b.test",
+            "member-role": "x",
+        },
     )
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
