@@ -8,8 +8,13 @@ import requests
 import time_machine
 from playwright.sync_api import expect
 
-from tests.browser.conftest import browser, login, page, screenshot  # noqa: F401 - fixtures
+from tests.browser import conftest as browser_fixtures
 from tests.integrations.conftest import NOW, alert, payload
+
+# The browser suite's fixtures: Debian's Chromium, a page on the live server, logging in.
+browser = browser_fixtures.browser
+page = browser_fixtures.page
+login = browser_fixtures.login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +31,7 @@ def test_the_page_shows_what_arrived_what_was_refused_and_sends_a_test_event(
     page,
     login,
     personas,
-    alert_receiver,  # noqa: F811 - fixtures
+    alert_receiver,
 ):
     stray = alert(fingerprint="ffff000011112222", customer="initech")
     answer = requests.post(
@@ -61,4 +66,4 @@ def test_the_page_shows_what_arrived_what_was_refused_and_sends_a_test_event(
     newest = events.locator("tbody tr").first
     expect(newest.locator(".badge")).to_have_text("test")
     expect(newest).to_contain_text("would count against")
-    screenshot(page, "integrations")
+    browser_fixtures.screenshot(page, "integrations")
