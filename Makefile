@@ -15,7 +15,7 @@ FAKETIME := faketime -f $(SHIFT)
 SHIFTED_ENV := DATABASE_URL=$${SHIFTED_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/slaportal_shifted} \
 	CELERY_BROKER_URL=$${SHIFTED_BROKER_URL:-redis://127.0.0.1:6379/14} DEBUG=1
 
-.PHONY: run test test-shifted lint demo clean
+.PHONY: run test test-shifted lint demo clean deploy-check
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -53,6 +53,17 @@ test: $(VENV)/.dev-installed
 test-shifted: $(VENV)/.dev-installed
 	bin/services
 	$(SHIFTED_ENV) $(FAKETIME) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## deploy-check: before a release serves, in its environment (docs/deploy.md): Django's
+## security checks with the production settings (DEBUG off unless set), no model change
+## without its migration, every migration applied, static files collectable, /healthz's checks
+deploy-check: $(VENV)/.installed
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py check --deploy --tag security --fail-level WARNING
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py check
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py migrate --check
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py collectstatic --noinput --dry-run -v 0
+	DEBUG=$${DEBUG:-0} $(BIN)/python manage.py health_check healthz --no-http
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .

@@ -95,8 +95,9 @@ class BeatRanSweep(HealthCheck):
             if overdue <= grace:
                 return
         minutes = round((now - since).total_seconds() / 60)
+        when = "last run" if periodic.last_run_at else "never run; scheduled"
         raise ServiceUnavailable(
-            f"beat has not sent {self.task} for {minutes} min (last run "
+            f"beat has not sent {self.task} for {minutes} min ({when} "
             f"{since:%Y-%m-%d %H:%M} UTC); is exactly one beat running?"
         )
 

@@ -9,10 +9,12 @@ keeps its own plain lines; django-structlog's ``request_finished`` is the access
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import structlog
 from django.core.exceptions import ImproperlyConfigured
+from health_check.exceptions import HealthCheckException
 
 FORMATS = ("json", "console")
 
@@ -26,6 +28,17 @@ _SHARED = [
     # Which gunicorn or Celery worker process wrote the line.
     structlog.processors.CallsiteParameterAdder([structlog.processors.CallsiteParameter.PROCESS]),
 ]
+
+
+class FailedCheckWithoutTraceback(logging.Filter):
+    """A failing health check is an outcome, named in its message; its traceback would add
+    thirty lines to every probe while a service is down. Unexpected errors keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HealthCheckException):
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def logging_config(fmt: str, level: str) -> dict[str, Any]:
@@ -66,6 +79,8 @@ def logging_config(fmt: str, level: str) -> dict[str, Any]:
                 "foreign_pre_chain": _SHARED,
             },
         },
+        "filters": {"failed_check": {"()": FailedCheckWithoutTraceback}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
+        "loggers": {"health_check": {"filters": ["failed_check"]}},
     }
