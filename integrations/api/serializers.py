@@ -66,8 +66,9 @@ class ReceiverSerializer(ValidatedModelSerializer):
         return getattr(receiver, "new_token", None)
 
     def prepare_instance(self, instance: Receiver) -> None:
-        # A ticket receiver writes tickets with the rights of the editor who set it up.
-        if instance.kind == Receiver.Kind.TICKETS and instance.acting_user_id is None:
+        # A ticket receiver writes tickets with the rights of the editor who last saved it:
+        # saving it again is how another editor takes over from one who left.
+        if instance.kind == Receiver.Kind.TICKETS:
             instance.acting_user = self.user
 
     def create(self, validated_data: dict[str, Any]) -> Receiver:

@@ -114,6 +114,16 @@ def test_an_acting_editor_who_lost_the_right_stops_the_receiver(clock, personas,
     assert answer.json()["errors"][0]["field"] == "acting_user"
     assert not Ticket.objects.exists()
 
+    # Another editor saves the receiver: it writes with that editor's rights from now on.
+    from tests.api.conftest import client_for
+
+    taken_over = client_for(personas.provider_admin).patch(
+        f"/api/v1/integration-receivers/{receiver.pk}/", {"enabled": True}, format="json"
+    )
+    assert taken_over.status_code == 200, taken_over.content
+    assert taken_over.json()["acting_user"] == "provider-admin"
+    assert post(client, receiver, ticket_payload(cs)).status_code == 201
+
 
 def jira(event, status, category, timestamp, **extra):
     fields = {
