@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from contracts import views as contract_views
 from slaportal.api.views import api_root, obtain_token
 from slaportal.forms import AdminLoginForm, LoginForm
-from slaportal.observability.health import PortalHealthView, WorkersHealthView
+from slaportal.observability.health import PortalHealthView, WebHealthView, WorkersHealthView
 from slaportal.observability.metrics import metrics_view
 
 api_v1 = [
@@ -24,6 +24,7 @@ admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("healthz/", PortalHealthView.as_view(), name="healthz"),
+    path("healthz/web/", WebHealthView.as_view(), name="healthz-web"),
     path("healthz/workers/", WorkersHealthView.as_view(), name="healthz-workers"),
     path("metrics", metrics_view, name="metrics"),
     path("", contract_views.home, name="home"),

@@ -4,8 +4,10 @@ django-health-check runs them; ``/healthz/`` answers 200 when all pass and 500 n
 failing ones, as HTML, or JSON with ``Accept: application/json`` or ``?format=json``.
 The database (and its replica when one is configured), the cache, the broker, that every
 migration this code knows is applied, and that Celery beat has run the settlement sweep
-on time. ``/healthz/workers/`` asks the Celery workers themselves (a ping over the
-broker), apart, so that a worker outage does not take the web servers out of a balancer.
+on time. ``/healthz/web/`` checks only what a web server needs to answer (databases,
+cache, migrations): the load balancer's probe, which an outage of beat, the broker or the
+workers must not fail. ``/healthz/workers/`` asks the Celery workers themselves (a ping
+over the broker).
 """
 
 from __future__ import annotations
@@ -116,13 +118,15 @@ def _broker_check() -> tuple[str, dict] | None:
     return ("health_check.contrib.redis.Redis", {"client_factory": client})
 
 
-def portal_checks() -> list:
+def web_checks() -> list:
+    """What a web server needs to answer pages: its databases, its cache, its schema."""
     checks: list = [("health_check.checks.Database", {"alias": alias}) for alias in connections]
-    checks += [
-        ("health_check.checks.Cache", {"alias": "default"}),
-        MigrationsApplied,
-        BeatRanSweep,
-    ]
+    return [*checks, ("health_check.checks.Cache", {"alias": "default"}), MigrationsApplied]
+
+
+def portal_checks() -> list:
+    """Everything the portal needs to do its work, settling and notifying included."""
+    checks = [*web_checks(), BeatRanSweep]
     broker = _broker_check()
     if broker:
         checks.append(broker)
@@ -135,6 +139,15 @@ class PortalHealthView(HealthCheckView):
 
     def get_checks(self):
         self.checks = portal_checks()
+        return super().get_checks()
+
+
+class WebHealthView(HealthCheckView):
+    """For a load balancer: beat stopping or the broker going away is no reason to take
+    every web server out of rotation, so this probe leaves them out."""
+
+    def get_checks(self):
+        self.checks = web_checks()
         return super().get_checks()
 
 

@@ -216,3 +216,28 @@ def test_no_worker_fails_the_ping(client):
     status, results = healthz(client, "/healthz/workers/")
     assert status == 500
     assert list(results.values()) == ["Unavailable: Celery workers unavailable"]
+
+
+def test_the_load_balancers_probe_ignores_beat_and_the_broker(client, settings):
+    sweep_schedule(timedelta(hours=3))
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    assert healthz(client)[0] == 500
+    status, results = healthz(client, "/healthz/web/")
+    assert status == 200, results
+    assert {check.split("(")[0] for check in results} == {
+        "Database",
+        "Cache",
+        "MigrationsApplied",
+    }
+
+
+def test_the_load_balancers_probe_fails_without_the_schema(client):
+    recorder = MigrationRecorder(connection)
+    last = max(name for app, name in recorder.applied_migrations() if app == "contracts")
+    recorder.record_unapplied("contracts", last)
+    try:
+        status, results = healthz(client, "/healthz/web/")
+    finally:
+        recorder.record_applied("contracts", last)
+    assert status == 500
+    assert list(failing(results)) == ["MigrationsApplied(alias='default')"]
