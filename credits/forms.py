@@ -75,8 +75,23 @@ class ResolveDisputeForm(forms.Form):
         label="Resolution",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
-        help_text="What was decided and why; the customer reads this.",
+        help_text="What was decided and why (for a rejection, the reason); the customer "
+        "reads this.",
         error_messages={"required": "Explain the resolution."},
+    )
+    remedy = forms.ChoiceField(
+        label="Remedy (when accepting)",
+        choices=[("", "—"), *Dispute.Remedy.choices],
+        required=False,
+        help_text="Either way the period is settled again and the new revision cites the "
+        "dispute. Correct the data, incident, lapse or terms first.",
+    )
+    adjustment_amount = forms.DecimalField(
+        label="Agreed adjustment amount",
+        required=False,
+        min_value=0,
+        max_digits=16,
+        decimal_places=3,
     )
 
 

@@ -11,6 +11,7 @@ as for an id that does not exist); members without the right role get
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -52,8 +53,19 @@ def open_dispute(*, line: StatementLine | int, user: User, reason: str) -> Dispu
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the line is disputed."})
-    if Dispute.objects.filter(line=line, status=Dispute.Status.OPEN).exists():
+    earlier = Dispute.objects.filter(line=line).order_by("-pk").first()
+    if earlier is not None and earlier.status == Dispute.Status.OPEN:
         raise ValidationError({"line": OPEN_DISPUTE_EXISTS})
+    if earlier is not None:
+        # A resolved dispute is not argued again on the same line: new grounds are a new
+        # revision of the statement (its lines can be disputed) or the provider reopening.
+        raise ValidationError(
+            {
+                "line": f"This line's dispute was {earlier.get_status_display().lower()} on "
+                f"{earlier.resolved_at:%Y-%m-%d}: dispute a line of a new revision, or ask "
+                "the provider to reopen it."
+            }
+        )
     if not Statement.objects.filter(pk=line.statement_id).latest_revisions().exists():
         # Only the latest revision is payable; disputing a superseded one would go nowhere.
         raise ValidationError(
@@ -72,11 +84,46 @@ def open_dispute(*, line: StatementLine | int, user: User, reason: str) -> Dispu
     return dispute
 
 
-def resolve_dispute(*, dispute: Dispute | int, user: User, status: str, resolution: str) -> Dispute:
+def _remedy_errors(
+    status: str, remedy: str, amount: Decimal | None, currency: str
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if status == Dispute.Status.ACCEPTED:
+        if remedy not in (Dispute.Remedy.CORRECTION, Dispute.Remedy.ADJUSTMENT):
+            errors["remedy"] = (
+                "Choose the remedy: correct the data or terms and settle again, or agree an "
+                "adjustment amount."
+            )
+        elif remedy == Dispute.Remedy.ADJUSTMENT:
+            places = engine.minor_units(currency)
+            if amount is None or amount <= 0:
+                errors["adjustment_amount"] = f"Give the agreed amount in {currency}, above 0."
+            elif amount != amount.quantize(Decimal(1).scaleb(-places)):
+                errors["adjustment_amount"] = f"{currency} has at most {places} decimals."
+        elif amount is not None:
+            errors["adjustment_amount"] = "Only an agreed adjustment has an amount."
+    elif remedy or amount is not None:
+        errors["remedy"] = "Only an accepted dispute has a remedy."
+    return errors
+
+
+def resolve_dispute(
+    *,
+    dispute: Dispute | int,
+    user: User,
+    status: str,
+    resolution: str,
+    remedy: str = "",
+    adjustment_amount: Decimal | None = None,
+) -> Dispute:
     """The provider accepts or rejects an open dispute with a resolution; both are told.
 
-    Allowed to the admins and editors of the contract's provider, and to staff. The
-    previous state stays in the dispute's history.
+    Accepting needs a remedy: ``correction`` (the data, an incident, a lapse or the terms
+    were corrected first) or ``adjustment`` with the agreed ``adjustment_amount``. Either
+    way the period is settled again in the same transaction, and the new revision cites
+    the dispute (engine.totals). Rejecting needs a reason (the resolution) and changes
+    nothing. Allowed to the admins and editors of the contract's provider, and to staff.
+    The previous state stays in the dispute's history.
     """
     dispute_id = dispute.pk if isinstance(dispute, Dispute) else dispute
     # Raises Dispute.DoesNotExist for an outsider exactly as for a missing id.
@@ -85,17 +132,27 @@ def resolve_dispute(*, dispute: Dispute | int, user: User, status: str, resoluti
         .select_related("line__statement__contract")
         .get(pk=dispute_id)
     )
-    contract = found.line.statement.contract
+    statement = found.line.statement
+    contract = statement.contract
     if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
         raise PermissionDenied("Only the provider's admins and editors may resolve a dispute.")
+    if found.status != Dispute.Status.OPEN:
+        raise ValidationError({"status": "This dispute has already been resolved."})
     errors: dict[str, str] = {}
     if status not in (Dispute.Status.ACCEPTED, Dispute.Status.REJECTED):
         errors["status"] = "Choose accepted or rejected."
     resolution = (resolution or "").strip()
     if not resolution:
-        errors["resolution"] = "Explain the resolution."
+        errors["resolution"] = (
+            "Give the reason for rejecting it."
+            if status == Dispute.Status.REJECTED
+            else "Explain the resolution."
+        )
+    remedy = remedy or ""
+    errors.update(_remedy_errors(status, remedy, adjustment_amount, contract.currency))
     if errors:
         raise ValidationError(errors)
+    now = timezone.now()
     with transaction.atomic():
         # The lock serialises two resolutions of one dispute: the second sees it resolved.
         locked = Dispute.objects.select_for_update().get(pk=dispute_id)
@@ -103,11 +160,61 @@ def resolve_dispute(*, dispute: Dispute | int, user: User, status: str, resoluti
             raise ValidationError({"status": "This dispute has already been resolved."})
         locked.status = status
         locked.resolution = resolution
+        locked.remedy = remedy if status == Dispute.Status.ACCEPTED else ""
+        locked.adjustment_amount = (
+            adjustment_amount if remedy == Dispute.Remedy.ADJUSTMENT else None
+        )
         locked.resolved_by = user
-        locked.resolved_at = timezone.now()
+        locked.resolved_at = now
         locked._history_user = user
         locked.save()
+        if status == Dispute.Status.ACCEPTED:
+            try:
+                settlement.settle_period(
+                    contract=contract, period_start=statement.period_start, now=now
+                )
+            except settlement.SettlementError as exc:
+                raise ValidationError({"remedy": str(exc)}) from None
         notify.dispute_resolved(dispute_id=locked.pk)
+    return locked
+
+
+def reopen_dispute(*, dispute: Dispute | int, user: User) -> Dispute:
+    """The provider reopens a dispute it rejected (new evidence, a second look): the
+    customer's new grounds on the same line. Both parties are told. An accepted dispute has
+    moved money already: its line's new revision is disputed instead."""
+    dispute_id = dispute.pk if isinstance(dispute, Dispute) else dispute
+    found = (
+        Dispute.objects.visible_to(user)
+        .select_related("line__statement__contract")
+        .get(pk=dispute_id)
+    )
+    contract = found.line.statement.contract
+    if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
+        raise PermissionDenied("Only the provider's admins and editors may reopen a dispute.")
+    with transaction.atomic():
+        locked = Dispute.objects.select_for_update().get(pk=dispute_id)
+        if locked.status != Dispute.Status.REJECTED:
+            raise ValidationError(
+                {
+                    "status": "This dispute is open already."
+                    if locked.status == Dispute.Status.OPEN
+                    else "An accepted dispute has been settled: dispute the line of its new "
+                    "revision instead."
+                }
+            )
+        locked.status = Dispute.Status.OPEN
+        locked.resolution = ""
+        locked.resolved_by = None
+        locked.resolved_at = None
+        locked.reopened_at = timezone.now()
+        locked._history_user = user
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError:
+            raise ValidationError({"line": OPEN_DISPUTE_EXISTS}) from None
+        notify.dispute_reopened(dispute_id=locked.pk)
     return locked
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("lines/<int:line_id>/tickets/", tickets.line_tickets, name="line-tickets"),
     path("disputes/", views.dispute_list, name="dispute-list"),
     path("disputes/<int:pk>/resolve/", views.dispute_resolve, name="dispute-resolve"),
+    path("disputes/<int:pk>/reopen/", views.dispute_reopen, name="dispute-reopen"),
     path(
         "objectives/<int:contract_service_id>/<slug:key>/",
         views.objective_detail,

@@ -135,6 +135,13 @@ class DisputeSerializer(serializers.ModelSerializer):
     contract = serializers.IntegerField(source="line.statement.contract_id", read_only=True)
     opened_by = serializers.IntegerField(source="opened_by_id", read_only=True, allow_null=True)
     resolved_by = serializers.IntegerField(source="resolved_by_id", read_only=True, allow_null=True)
+    adjustment_amount = MoneyField(
+        currency="line.statement.currency", read_only=True, allow_null=True
+    )
+    revisions = serializers.SerializerMethodField(
+        help_text="The statements (ids) whose rows cite this dispute: the revisions its "
+        "remedy issued."
+    )
 
     class Meta:
         model = Dispute
@@ -150,16 +157,43 @@ class DisputeSerializer(serializers.ModelSerializer):
             "opened_at",
             "resolved_by",
             "resolved_at",
+            "remedy",
+            "adjustment_amount",
+            "reopened_at",
+            "revisions",
         ]
-        read_only_fields = ["status", "resolution", "opened_at", "resolved_at"]
+        read_only_fields = [
+            "status",
+            "resolution",
+            "opened_at",
+            "resolved_at",
+            "remedy",
+            "adjustment_amount",
+            "reopened_at",
+        ]
         extra_kwargs = {"reason": {"max_length": 10_000}}
         # open_dispute() says "already has an open dispute" in its own words.
         validators: list = []
 
+    def get_revisions(self, dispute: Dispute) -> list[int]:
+        return sorted({row.statement_id for row in dispute.adjustments.all()})
+
 
 class DisputeResolutionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "rejected"])
-    resolution = serializers.CharField(max_length=10_000)
+    resolution = serializers.CharField(
+        max_length=10_000, help_text="What was decided and why; for a rejection, the reason."
+    )
+    remedy = serializers.ChoiceField(
+        choices=["correction", "adjustment"],
+        required=False,
+        help_text="Accepting needs one: 'correction' (the data or terms were corrected; the "
+        "period is settled again) or 'adjustment' (with adjustment_amount). Either way a "
+        "new revision cites the dispute.",
+    )
+    adjustment_amount = PlainDecimalField(
+        max_digits=16, decimal_places=3, required=False, allow_null=True, min_value=0
+    )
 
 
 class ReadField(serializers.BooleanField):

@@ -255,6 +255,7 @@ class DisputeViewSet(
     filterset_class = filters.DisputeFilter
     create_policy = "authenticated"
     list_select_related = ("line__statement",)
+    list_prefetch_related = ("adjustments",)
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def can_change(self, request: Request, obj: models.Model) -> bool:
@@ -266,7 +267,11 @@ class DisputeViewSet(
         return serializers.DisputeSerializer
 
     def _render(self, dispute: Dispute, code: int) -> Response:
-        dispute = Dispute.objects.select_related("line__statement").get(pk=dispute.pk)
+        dispute = (
+            Dispute.objects.select_related("line__statement")
+            .prefetch_related("adjustments")
+            .get(pk=dispute.pk)
+        )
         body = serializers.DisputeSerializer(dispute, context=self.get_serializer_context()).data
         return Response(body, status=code)
 
@@ -295,8 +300,25 @@ class DisputeViewSet(
                 user=request.user,
                 status=serializer.validated_data["status"],
                 resolution=serializer.validated_data["resolution"],
+                remedy=serializer.validated_data.get("remedy") or "",
+                adjustment_amount=serializer.validated_data.get("adjustment_amount"),
             )
         except (Dispute.DoesNotExist, StatementLine.DoesNotExist):
+            raise exceptions.NotFound() from None
+        return self._render(dispute, status.HTTP_200_OK)
+
+    @extend_schema(
+        request=None,
+        responses=serializers.DisputeSerializer,
+        summary="Reopen a rejected dispute (provider editors): the same line's dispute is "
+        "open again, and both parties are told.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        dispute = self.get_object()
+        try:
+            dispute = services.reopen_dispute(dispute=dispute, user=request.user)
+        except Dispute.DoesNotExist:
             raise exceptions.NotFound() from None
         return self._render(dispute, status.HTTP_200_OK)
 

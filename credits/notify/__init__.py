@@ -51,6 +51,7 @@ from credits.notify.outbox import (
 from credits.notify.probe import send_test_webhook
 from credits.notify.publish import (
     dispute_opened,
+    dispute_reopened,
     dispute_resolved,
     early_warning,
     enqueue_pending,
@@ -84,6 +85,7 @@ __all__ = [
     "announce_pending",
     "claim",
     "dispute_opened",
+    "dispute_reopened",
     "dispute_resolved",
     "early_warning",
     "enqueue_due_deliveries",

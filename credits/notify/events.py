@@ -74,9 +74,14 @@ class Notice:
     data: dict[str, Any]
     organizations: Sequence[Organization]
     context: dict[str, Any] = field(default_factory=dict)
+    # Tells apart events of one object that can happen again (a dispute resolved once
+    # more after the provider reopened it); 0 for the events that happen once.
+    occurrence: int = 0
 
     @property
     def event_id(self) -> uuid.UUID:
+        if self.occurrence:
+            return uuid.uuid5(EVENT_NAMESPACE, f"{self.event}:{self.object_id}:{self.occurrence}")
         return event_id_for(self.event, self.object_id)
 
     def webhook_payload(self) -> dict[str, Any]:
@@ -317,6 +322,10 @@ def _dispute_data(dispute: Dispute) -> dict[str, Any]:
         "key": line.key,
         "amount": plain_money(line.amount, statement.currency),
         "currency": statement.currency,
+        "remedy": dispute.remedy or None,
+        "adjustment_amount": None
+        if dispute.adjustment_amount is None
+        else plain_money(dispute.adjustment_amount, statement.currency),
     }
 
 
@@ -336,6 +345,10 @@ def dispute_notice(dispute_id: int, event: str) -> Notice:
         title = f"Dispute opened: {subject}"
         body = f"{contract.customer.name} disputes this line: {dispute.reason}"
         occurred_at = dispute.opened_at
+    elif event == Event.DISPUTE_REOPENED:
+        title = f"Dispute reopened: {subject}"
+        body = f"{contract.provider.name} reopened the dispute ({dispute.reason})."
+        occurred_at = dispute.reopened_at or timezone.now()
     else:
         title = f"Dispute {dispute.get_status_display().lower()}: {subject}"
         body = (
@@ -358,6 +371,7 @@ def dispute_notice(dispute_id: int, event: str) -> Notice:
             "statement": statement,
             "contract": contract,
         },
+        occurrence=int(dispute.reopened_at.timestamp()) if dispute.reopened_at else 0,
     )
 
 

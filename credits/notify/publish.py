@@ -227,6 +227,11 @@ def dispute_resolved(*, dispute_id: int) -> None:
     publish([events.dispute_notice(dispute_id, Event.DISPUTE_RESOLVED)])
 
 
+def dispute_reopened(*, dispute_id: int) -> None:
+    """Tell both parties that the provider reopened a dispute it had rejected."""
+    publish([events.dispute_notice(dispute_id, Event.DISPUTE_REOPENED)])
+
+
 def lapse_recorded(*, lapse_id: int) -> None:
     """Tell both parties that a lapse of a customer responsibility was recorded."""
     publish([events.lapse_notice(lapse_id)])

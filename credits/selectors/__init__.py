@@ -34,10 +34,12 @@ from credits.selectors.responsibilities import responsibilities
 from credits.selectors.statements import (
     get_statement,
     latest_revisions,
+    statement_adjustments,
     statement_lines,
     statement_lines_for_export,
     statement_list,
     statement_revisions,
+    terms_version_text,
     with_superseded,
 )
 
@@ -62,10 +64,12 @@ __all__ = [
     "open_period_objectives",
     "recent_lapses",
     "responsibilities",
+    "statement_adjustments",
     "statement_lines",
     "statement_lines_for_export",
     "statement_list",
     "statement_revisions",
+    "terms_version_text",
     "today_in",
     "with_superseded",
 ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
 
 from contracts.models import Contract
-from credits.models import Dispute, Statement, StatementLine
+from credits.models import Dispute, Statement, StatementAdjustment, StatementLine
 from credits.querysets import later_revisions
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def get_statement(user: User, statement_id: int) -> Statement:
     """One statement the user may read (``Statement.DoesNotExist`` otherwise)."""
     return with_superseded(
         Statement.objects.visible_to(user).select_related(
-            "contract__provider", "contract__customer"
+            "contract__provider", "contract__customer", "terms_change__made_by"
         )
     ).get(pk=statement_id)
 
@@ -122,3 +122,23 @@ def statement_revisions(statement: Statement) -> list[Statement]:
             contract_id=statement.contract_id, period_start=statement.period_start
         ).order_by("-revision")
     )
+
+
+def statement_adjustments(statement: Statement) -> list[StatementAdjustment]:
+    """The rows below a statement's lines (minimum credit, disputes' remedies), in order."""
+    return list(statement.adjustments.order_by("position"))
+
+
+def terms_version_text(statement: Statement) -> str:
+    """Which terms a statement was settled on, in one sentence for both parties."""
+    change = statement.terms_change
+    if change is None:
+        return "The terms as first agreed."
+    kind = "Amended" if change.kind == "amendment" else "Corrected"
+    start = (
+        f"in force from {change.effective_from:%-d %B %Y}"
+        if change.effective_from
+        else "in force from the contract's start"
+    )
+    who = f" by {change.made_by.get_username()}" if change.made_by_id else ""
+    return f"{kind} on {change.made_at:%-d %B %Y}{who}, {start} (terms change #{change.pk})."

@@ -11,7 +11,7 @@ One module per group of pages: ``dashboard``, ``statements``, ``disputes``,
 """
 
 from credits.views.dashboard import dashboard
-from credits.views.disputes import dispute_list, dispute_open, dispute_resolve
+from credits.views.disputes import dispute_list, dispute_open, dispute_reopen, dispute_resolve
 from credits.views.notifications import (
     notification_inbox,
     notification_read,
@@ -33,6 +33,7 @@ __all__ = [
     "dashboard",
     "dispute_list",
     "dispute_open",
+    "dispute_reopen",
     "dispute_resolve",
     "notification_inbox",
     "notification_read",

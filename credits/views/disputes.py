@@ -89,12 +89,33 @@ def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user,
             status=data["status"],
             resolution=data["resolution"],
+            remedy=data.get("remedy") or "",
+            adjustment_amount=data.get("adjustment_amount"),
         ),
         missing=Dispute.DoesNotExist,
         missing_message="No such dispute.",
         done="The dispute is resolved; the customer has been told.",
         page_forms={"resolve_forms": {dispute.pk: form}},
     )
+
+
+@login_required
+@require_POST
+def dispute_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """The provider reopens a dispute it rejected; both parties are told."""
+    dispute = get_object_or_404(
+        Dispute.objects.visible_to(request.user).select_related("line"), pk=pk
+    )
+    try:
+        services.reopen_dispute(dispute=dispute, user=request.user)
+    except Dispute.DoesNotExist:
+        raise Http404("No such dispute.") from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The dispute is open again; the customer has been told.")
+    statement_url = reverse("statement-detail", args=[dispute.line.statement_id])
+    return redirect(f"{statement_url}#dispute-{dispute.pk}")
 
 
 @login_required

@@ -108,12 +108,15 @@ def statement_context(
         )
         line.dispute_form = None
         # A refused form is shown again with its errors, even beside an open dispute.
-        if can_dispute and (line.open_dispute is None or line.pk in dispute_forms):
+        # A line is disputed once: a resolved dispute comes back only if the provider
+        # reopens it; new grounds are disputed on a new revision's line.
+        if can_dispute and (not line.all_disputes or line.pk in dispute_forms):
             line.dispute_form = dispute_forms.get(line.pk) or DisputeForm(
                 auto_id=f"id_line{line.pk}_%s"
             )
         for dispute in line.all_disputes:
             dispute.resolve_form = None
+            dispute.may_reopen = can_resolve and dispute.status == Dispute.Status.REJECTED
             if can_resolve and dispute.status == Dispute.Status.OPEN:
                 dispute.resolve_form = resolve_forms.get(dispute.pk) or ResolveDisputeForm(
                     auto_id=f"id_dispute{dispute.pk}_%s"
@@ -128,6 +131,8 @@ def statement_context(
         ),
         "can_dispute": can_dispute,
         "can_resolve": can_resolve,
+        "adjustments": selectors.statement_adjustments(statement),
+        "terms_text": selectors.terms_version_text(statement),
     }
 
 

@@ -242,7 +242,11 @@ ENDPOINTS = [
         obj=lambda w: w.dispute,
         counts=ONE_A_SIDE,
         create=lambda w: {"line": w.free_line.pk, "reason": "The data was late."},
-        update=lambda w: {"status": "accepted", "resolution": "Credited in full."},
+        update=lambda w: {
+            "status": "accepted",
+            "resolution": "Credited in full.",
+            "remedy": "correction",
+        },
         expect={
             "retrieve": READ,
             "create": "401 403 403 403 403 400 400 201",

@@ -85,16 +85,26 @@ def test_a_second_open_dispute_on_the_same_line_is_refused(line, customer_editor
     assert Dispute.objects.count() == 1
 
 
-def test_a_line_may_be_disputed_again_once_the_first_dispute_is_resolved(
+def test_a_resolved_dispute_is_not_opened_again_on_the_same_line(
     personas, line, customer_editor, dispute
 ):
+    # New grounds are a new revision (its lines can be disputed) or the provider
+    # reopening the dispute; the same line cannot be disputed again and again, each time
+    # notifying the provider.
     resolve_dispute(
         dispute=dispute, user=personas.provider_editor, status="rejected", resolution="Not so."
     )
+    told = Notification.objects.filter(event="dispute_opened").count()
 
-    again = open_dispute(line=line, user=customer_editor, reason="New evidence.")
+    for _ in range(2):
+        with pytest.raises(ValidationError) as excinfo:
+            open_dispute(line=line, user=customer_editor, reason="New evidence.")
 
-    assert again.pk != dispute.pk
+    (message,) = excinfo.value.message_dict["line"]
+    assert message.startswith("This line's dispute was rejected on ")
+    assert "ask the provider to reopen it" in message
+    assert Dispute.objects.count() == 1
+    assert Notification.objects.filter(event="dispute_opened").count() == told
 
 
 def test_a_customer_viewer_cannot_open_a_dispute(personas, line):
@@ -160,6 +170,7 @@ def test_a_provider_editor_accepts_with_a_resolution_and_both_parties_are_told(
             user=personas.provider_editor,
             status="accepted",
             resolution="  Agreed: a credit note follows. ",
+            remedy="correction",
         )
 
     resolved.refresh_from_db()

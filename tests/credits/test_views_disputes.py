@@ -123,7 +123,12 @@ def test_provider_editor_accepts_a_dispute_with_a_resolution(client, personas, l
     assert reverse("dispute-resolve", args=[dispute.pk]) in page
     response = client.post(
         reverse("dispute-resolve", args=[dispute.pk]),
-        {"status": "accepted", "resolution": "Agreed: a credit note follows."},
+        {
+            "status": "accepted",
+            "resolution": "Agreed: a credit note follows.",
+            "remedy": "adjustment",
+            "adjustment_amount": "40.00",
+        },
     )
     assert response.status_code == 302
     dispute.refresh_from_db()

@@ -61,6 +61,10 @@ class TermsEditMixin(serializers.Serializer):
 
 class TermsChangeSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item_label", read_only=True)
+    # Text rather than an enum: the schema has many fields named "kind".
+    kind = serializers.CharField(
+        read_only=True, help_text="original (as first agreed), amendment or correction."
+    )
     made_by = serializers.CharField(source="made_by.username", read_only=True, default=None)
 
     class Meta:
