@@ -917,13 +917,43 @@ TRUNCATED = [
 ]
 
 
+def _defaults_of(table: str, columns: Sequence[str]) -> tuple[list[str], tuple]:
+    """The columns of ``table``'s model that ``columns`` leave out and that may not be
+    null, with their model defaults: a book written before a field was added still fits
+    its table (COPY knows no Django default)."""
+    from django.apps import apps
+    from django.db.models import NOT_PROVIDED
+
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.db_table == table:
+            break
+    else:
+        return [], ()
+    names, values = [], []
+    for column in model._meta.concrete_fields:
+        if column.column in columns or column.null or column.primary_key:
+            continue
+        if column.default is NOT_PROVIDED:
+            continue  # no default, or one the database fills in itself
+        names.append(column.column)
+        values.append(column.get_db_prep_save(column.get_default(), connection=_connection()))
+    return names, tuple(values)
+
+
+def _connection() -> Any:
+    from django.db import connection
+
+    return connection
+
+
 def _copy_rows(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
     if not rows:
         return
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    extra, defaults = _defaults_of(table, columns)
+    sql = f"COPY {table} ({', '.join([*columns, *extra])}) FROM STDIN"
     with cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row((*row, *defaults) if extra else row)
 
 
 def _reset_sequence(cursor: Any, table: str) -> None:

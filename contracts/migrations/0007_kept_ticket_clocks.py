@@ -8,14 +8,20 @@ from django.db import migrations, models
 # untrustworthy: they are dropped, and the next settlement builds them again.
 _FUNCTIONS = {
     "contracts_ticket_clocks_outdated_by_tickets": """
-        DELETE FROM contracts_ticketclock WHERE contract_service_id IN (SELECT contract_service_id FROM changed);
-        DELETE FROM contracts_ticketclockset WHERE contract_service_id IN (SELECT contract_service_id FROM changed);
+        DELETE FROM contracts_ticketclock WHERE clock_set_id IN (
+            SELECT id FROM contracts_ticketclockset
+            WHERE contract_service_id IN (SELECT contract_service_id FROM changed));
+        DELETE FROM contracts_ticketclockset
+            WHERE contract_service_id IN (SELECT contract_service_id FROM changed);
     """,
     "contracts_ticket_clocks_outdated_by_events": """
-        DELETE FROM contracts_ticketclock WHERE contract_service_id IN (
-            SELECT k.contract_service_id FROM contracts_ticket k WHERE k.id IN (SELECT ticket_id FROM changed));
+        DELETE FROM contracts_ticketclock WHERE clock_set_id IN (
+            SELECT id FROM contracts_ticketclockset WHERE contract_service_id IN (
+                SELECT k.contract_service_id FROM contracts_ticket k
+                WHERE k.id IN (SELECT ticket_id FROM changed)));
         DELETE FROM contracts_ticketclockset WHERE contract_service_id IN (
-            SELECT k.contract_service_id FROM contracts_ticket k WHERE k.id IN (SELECT ticket_id FROM changed));
+            SELECT k.contract_service_id FROM contracts_ticket k
+            WHERE k.id IN (SELECT ticket_id FROM changed));
     """,
 }
 _TRIGGERS = [
@@ -75,28 +81,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='TicketClock',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('terms', models.CharField(max_length=200)),
-                ('reference', models.CharField(max_length=100)),
-                ('priority', models.CharField(max_length=20)),
-                ('opened', models.BigIntegerField()),
-                ('done', models.BigIntegerField(null=True)),
-                ('deadline', models.BigIntegerField(null=True)),
-                ('business_seconds', models.BigIntegerField(null=True)),
-                ('stopped_seconds', models.BigIntegerField(null=True)),
-                ('fingerprint', models.BigIntegerField()),
-                ('stops', models.JSONField(default=list)),
-                ('contract_service', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='contracts.contractservice')),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clocks', to='contracts.ticket')),
-            ],
-            options={
-                'indexes': [models.Index(fields=['contract_service', 'terms', 'done'], include=('priority', 'deadline', 'business_seconds', 'fingerprint', 'id'), name='ticket_clock_done'), models.Index(fields=['contract_service', 'terms', 'deadline'], include=('priority', 'done', 'fingerprint', 'id'), name='ticket_clock_deadline')],
-                'constraints': [models.UniqueConstraint(fields=('ticket', 'terms'), name='ticket_clock_unique')],
-            },
-        ),
-        migrations.CreateModel(
             name='TicketClockSet',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -108,9 +92,43 @@ class Migration(migrations.Migration):
                 ('calendar', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='ticket_clock_sets', to='contracts.servicecalendar')),
                 ('contract_service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ticket_clock_sets', to='contracts.contractservice')),
             ],
-            options={
-                'constraints': [models.UniqueConstraint(fields=('contract_service', 'terms'), name='ticket_clock_set_unique')],
-            },
+        ),
+        migrations.CreateModel(
+            name='TicketClock',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('reference', models.CharField(max_length=100)),
+                ('priority', models.CharField(max_length=20)),
+                ('opened', models.BigIntegerField()),
+                ('done', models.BigIntegerField(null=True)),
+                ('deadline', models.BigIntegerField(null=True)),
+                ('business_seconds', models.BigIntegerField(null=True)),
+                ('stopped_seconds', models.BigIntegerField(null=True)),
+                ('fingerprint', models.BigIntegerField()),
+                ('stops', models.JSONField(default=list)),
+                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clocks', to='contracts.ticket')),
+                ('clock_set', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='clocks', to='contracts.ticketclockset')),
+            ],
+        ),
+        migrations.AddConstraint(
+            model_name='ticketclockset',
+            constraint=models.UniqueConstraint(fields=('contract_service', 'terms'), name='ticket_clock_set_unique'),
+        ),
+        migrations.AddIndex(
+            model_name='ticketclock',
+            index=models.Index(fields=['clock_set', 'done'], include=('priority', 'deadline', 'fingerprint'), name='ticket_clock_done'),
+        ),
+        migrations.AddIndex(
+            model_name='ticketclock',
+            index=models.Index(fields=['clock_set', 'deadline'], include=('priority', 'done', 'fingerprint'), name='ticket_clock_deadline'),
+        ),
+        migrations.AddIndex(
+            model_name='ticketclock',
+            index=models.Index(condition=models.Q(('done__isnull', False)), fields=['clock_set', '-business_seconds'], include=('done', 'deadline', 'priority', 'reference', 'id'), name='ticket_clock_longest'),
+        ),
+        migrations.AddConstraint(
+            model_name='ticketclock',
+            constraint=models.UniqueConstraint(fields=('clock_set', 'ticket'), name='ticket_clock_unique'),
         ),
         migrations.RunPython(create_triggers, drop_triggers),
     ]

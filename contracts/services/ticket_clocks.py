@@ -35,8 +35,7 @@ from slaportal.db import insert_rows
 
 _ROW_FIELDS = (
     "ticket",
-    "contract_service",
-    "terms",
+    "clock_set",
     "reference",
     "priority",
     "opened",
@@ -137,8 +136,7 @@ def _clock_for(calendar: ServiceCalendar | None, low: datetime, high: datetime):
 
 
 def clock_rows(
-    contract_service_id: int,
-    terms: str,
+    clock_set_id: int,
     spec: ClockTerms,
     tickets: Sequence[tuple[int, engine.Ticket]],
     clock: engine.BusinessClock,
@@ -154,8 +152,7 @@ def clock_rows(
             business, stopped = reading.business_seconds, reading.stopped_seconds
         yield (
             pk,
-            contract_service_id,
-            terms,
+            clock_set_id,
             ticket.reference,
             ticket.priority,
             engine.to_epoch_seconds(ticket.opened_at),
@@ -191,34 +188,25 @@ def _span(rows: Sequence[tuple], now: datetime) -> tuple[datetime, datetime]:
     return low, high
 
 
-def build_clock_set(contract_service_id: int, spec: ClockTerms, *, now: datetime) -> str:
+def build_clock_set(contract_service_id: int, spec: ClockTerms, *, now: datetime) -> TicketClockSet:
     """Read every ticket of the contract service under ``spec`` and keep the clocks; drop
-    the service's sets of the same kind, threshold and calendar under an older definition.
-    Runs under the contract's settlement lock. Returns the set's terms."""
+    the service's sets of the same kind, threshold, calendar and priority under an older
+    definition. Runs under the contract's settlement lock. Returns the set."""
     terms = spec.key()
     scope: dict[str, object] = {"contract_service_id": contract_service_id}
     if spec.priority is not None:
         scope["priority"] = spec.priority
     rows, events = _load(scope)
-    TicketClock.objects.filter(contract_service_id=contract_service_id, terms=terms).delete()
-    if rows:
-        low, high = _span(rows, now)
-        clock = _clock_for(spec.calendar, low, high)
-        tickets = _engine_tickets(rows, events)
-        insert_rows(
-            TicketClock,
-            _ROW_FIELDS,
-            clock_rows(contract_service_id, terms, spec, tickets, clock),
+    _drop(
+        TicketClockSet.objects.filter(
+            contract_service_id=contract_service_id,
+            kind=spec.kind,
+            limit_seconds=spec.limit_seconds,
+            calendar=spec.calendar,
+            priority=spec.priority,
         )
-    outdated = TicketClockSet.objects.filter(
-        contract_service_id=contract_service_id,
-        kind=spec.kind,
-        limit_seconds=spec.limit_seconds,
-        calendar=spec.calendar,
-        priority=spec.priority,
-    ).exclude(terms=terms)
-    _drop(outdated)
-    TicketClockSet.objects.create(
+    )
+    clock_set = TicketClockSet.objects.create(
         contract_service_id=contract_service_id,
         terms=terms,
         kind=spec.kind,
@@ -227,13 +215,19 @@ def build_clock_set(contract_service_id: int, spec: ClockTerms, *, now: datetime
         priority=spec.priority,
         built_at=now,
     )
-    return terms
+    if rows:
+        low, high = _span(rows, now)
+        clock = _clock_for(spec.calendar, low, high)
+        tickets = _engine_tickets(rows, events)
+        insert_rows(TicketClock, _ROW_FIELDS, clock_rows(clock_set.pk, spec, tickets, clock))
+    return clock_set
 
 
 def _drop(sets) -> None:
-    for cs_id, terms in list(sets.values_list("contract_service_id", "terms")):
-        TicketClock.objects.filter(contract_service_id=cs_id, terms=terms).delete()
-    sets.delete()
+    ids = list(sets.values_list("pk", flat=True))
+    if ids:
+        TicketClock.objects.filter(clock_set__in=ids).delete()
+        TicketClockSet.objects.filter(pk__in=ids).delete()
 
 
 def _terms_of(clock_set: TicketClockSet) -> ClockTerms:
@@ -272,7 +266,7 @@ def refresh_ticket_clocks(ticket_ids: Sequence[int], *, now: datetime) -> None:
         return
     rows, events = _load({"pk__in": list(ticket_ids)})
     TicketClock.objects.filter(
-        ticket_id__in=list(ticket_ids), terms__in=[s.terms for s in current]
+        ticket_id__in=list(ticket_ids), clock_set__in=[s.pk for s in current]
     ).delete()
     if not rows:
         return
@@ -297,8 +291,7 @@ def refresh_ticket_clocks(ticket_ids: Sequence[int], *, now: datetime) -> None:
             calendar_id = clock_set.calendar_id
             spec = _terms_of(clock_set)
             yield from clock_rows(
-                clock_set.contract_service_id,
-                clock_set.terms,
+                clock_set.pk,
                 spec,
                 _engine_tickets([row for row in service_rows if spec.covers(row[2])], events),
                 clocks[calendar_id],

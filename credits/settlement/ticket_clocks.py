@@ -44,19 +44,19 @@ from credits.settlement.inputs import Plan, Target, TicketInputs
 # The most tickets an explanation names (engine.evaluate names fewer).
 WORST_KEPT = 3
 # Open tickets read at a time while looking for the worst.
-_CANDIDATES = 16
+_CANDIDATES = 64
 
 _COUNTS_SQL = f"""
 SELECT t.idx, d.counted, d.met, d.fingerprints, r.counted, r.fingerprints
-FROM unnest(%(idx)s::int[], %(cs)s::bigint[], %(terms)s::text[], %(priority)s::text[],
+FROM unnest(%(idx)s::int[], %(clock_set)s::bigint[], %(priority)s::text[],
             %(low)s::bigint[], %(high)s::bigint[], %(lim)s::bigint[])
-     AS t(idx, cs, terms, priority, low, high, lim)
+     AS t(idx, clock_set, priority, low, high, lim)
 CROSS JOIN LATERAL (
     SELECT count(*) AS counted,
            count(*) FILTER (WHERE c.deadline IS NULL OR c.done <= c.deadline) AS met,
            coalesce(sum(c.fingerprint), 0) AS fingerprints
     FROM {TicketClock._meta.db_table} c
-    WHERE c.contract_service_id = t.cs AND c.terms = t.terms
+    WHERE c.clock_set_id = t.clock_set
       AND c.done >= t.low AND c.done < t.high
       AND (c.deadline IS NULL OR c.deadline >= t.low)
       AND (t.priority IS NULL OR c.priority = t.priority)
@@ -64,7 +64,7 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT count(*) AS counted, coalesce(sum(c.fingerprint), 0) AS fingerprints
     FROM {TicketClock._meta.db_table} c
-    WHERE c.contract_service_id = t.cs AND c.terms = t.terms
+    WHERE c.clock_set_id = t.clock_set
       AND c.deadline >= t.low AND c.deadline < t.high
       AND (c.done IS NULL OR c.done >= t.high)
       AND (t.priority IS NULL OR c.priority = t.priority)
@@ -182,27 +182,26 @@ def count_from_kept_clocks(plans: Sequence[Plan]) -> None:
         )
         terms[id(target)] = (spec, spec.key(calendar.closures.all() if calendar else None))
     needed = {(t.contract_service.pk, terms[id(t)][1]) for _p, t in chosen}
-    built = set(
-        TicketClockSet.objects.filter(
+    built = {
+        (cs_id, key): pk
+        for pk, cs_id, key in TicketClockSet.objects.filter(
             contract_service__in={cs for cs, _key in needed},
             terms__in={key for _cs, key in needed},
-        ).values_list("contract_service_id", "terms")
-    )
+        ).values_list("pk", "contract_service_id", "terms")
+    }
     now = timezone.now()
     for plan, target in chosen:
         spec, key = terms[id(target)]
         pair = (target.contract_service.pk, key)
         if pair not in built and plan.job.settling:
-            build_clock_set(pair[0], spec, now=now)
-            built.add(pair)
+            built[pair] = build_clock_set(pair[0], spec, now=now).pk
     chosen = [(p, t) for p, t in chosen if (t.contract_service.pk, terms[id(t)][1]) in built]
     if not chosen:
         return
     params: dict[str, list[object]] = defaultdict(list)
     for idx, (plan, target) in enumerate(chosen):
         params["idx"].append(idx)
-        params["cs"].append(target.contract_service.pk)
-        params["terms"].append(terms[id(target)][1])
+        params["clock_set"].append(built[(target.contract_service.pk, terms[id(target)][1])])
         params["priority"].append(target.objective.priority)
         params["low"].append(engine.to_epoch_seconds(plan.window[0]))
         params["high"].append(engine.to_epoch_seconds(plan.window[1]))
@@ -257,13 +256,14 @@ class _Clocks:
 
 
 _TARGETS = """
-unnest(%(idx)s::int[], %(cs)s::bigint[], %(terms)s::text[], %(priority)s::text[],
+unnest(%(idx)s::int[], %(clock_set)s::bigint[], %(priority)s::text[],
        %(low)s::bigint[], %(high)s::bigint[], %(lim)s::bigint[])
-    AS t(idx, cs, terms, priority, low, high, lim)
+    AS t(idx, clock_set, priority, low, high, lim)
 """
 
-# The longest clocks of the tickets done in each period: the ids from the index alone
-# (ties at the cut included, so that the reference decides among them), then their rows.
+# The longest clocks of the tickets done in each period, longest first and then by
+# reference: read down the index of the longest clocks until the first few done in the
+# period (ids from the index alone), then their rows.
 _WORST_DONE_SQL = f"""
 SELECT w.idx, c.reference, c.priority, c.opened, c.done, c.business_seconds,
        c.stopped_seconds, c.business_seconds <= w.lim
@@ -272,12 +272,14 @@ FROM (
     FROM {_TARGETS}
     CROSS JOIN LATERAL (
         SELECT c.id FROM {TicketClock._meta.db_table} c
-        WHERE c.contract_service_id = t.cs AND c.terms = t.terms
-          AND c.done >= t.low AND c.done < t.high
+        WHERE c.clock_set_id = t.clock_set
+          -- "+ 0": not a range for the index of the period's tickets, whose rows would
+          -- all be read and sorted; down the index of the longest clocks instead.
+          AND c.done + 0 >= t.low AND c.done + 0 < t.high
           AND (c.deadline IS NULL OR c.deadline >= t.low)
           AND (t.priority IS NULL OR c.priority = t.priority)
-        ORDER BY c.business_seconds DESC
-        FETCH FIRST {WORST_KEPT} ROWS WITH TIES
+        ORDER BY c.business_seconds DESC, c.reference COLLATE "C"
+        LIMIT {WORST_KEPT}
     ) top
 ) w
 JOIN {TicketClock._meta.db_table} c ON c.id = w.id
@@ -290,7 +292,7 @@ SELECT t.idx, c.reference, c.priority, c.opened, c.deadline, c.stops
 FROM {_TARGETS}
 CROSS JOIN LATERAL (
     SELECT c.* FROM {TicketClock._meta.db_table} c
-    WHERE c.contract_service_id = t.cs AND c.terms = t.terms
+    WHERE c.clock_set_id = t.clock_set
       AND c.deadline >= t.low AND c.deadline < t.high
       AND (c.done IS NULL OR c.done >= t.high)
       AND (t.priority IS NULL OR c.priority = t.priority)
