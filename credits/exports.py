@@ -21,7 +21,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 import engine
-from credits.models import Statement, StatementLine
+from credits.models import Statement, StatementAdjustment, StatementLine
 from engine import text
 from engine.text import plain_decimal
 
@@ -150,8 +150,41 @@ def csv_stream(lines: Iterable[StatementLine]) -> Iterator[str]:
         yield writer.writerow(csv_row(line, superseded=bool(getattr(line, "superseded", False))))
 
 
-def statement_csv(statement: Statement, lines: Sequence[StatementLine]) -> str:
-    """The CSV of one statement: one row per line."""
+def summary_row(
+    statement: Statement, *, kind: str, label: str, amount: Decimal, explanation: str
+) -> list[str]:
+    """A row below the lines (``key`` says which: cap_adjustment, minimum_credit, agreed,
+    correction, total), with the statement's columns and its amount; no line's columns."""
+    contract = statement.contract
+    superseded = bool(getattr(statement, "superseded", False))
+    row = dict.fromkeys(CSV_COLUMNS, "")
+    row.update(
+        statement_id=str(statement.pk),
+        contract=_cell(contract.reference),
+        provider=_cell(contract.provider.name),
+        customer=_cell(contract.customer.name),
+        period_start=statement.period_start.isoformat(),
+        period_end=statement.period_end.isoformat(),
+        period=text.period_label(statement.period_start, statement.period_end),
+        revision=str(statement.revision),
+        superseded="yes" if superseded else "no",
+        currency=statement.currency,
+        key=kind,
+        objective=_cell(label),
+        amount=text.plain_money(amount, statement.currency),
+        explanation=_cell(explanation),
+    )
+    return [row[column] for column in CSV_COLUMNS]
+
+
+def statement_csv(
+    statement: Statement,
+    lines: Sequence[StatementLine],
+    adjustments: Sequence[StatementAdjustment] = (),
+) -> str:
+    """The CSV of one statement: one row per line, then the cap adjustment, the rows below
+    the lines (minimum credit, disputes' remedies) and the total, so that the amounts of
+    every row but the last add up to the last: what is payable."""
     for line in lines:
         line.statement = statement
     buffer = io.StringIO()
@@ -159,6 +192,40 @@ def statement_csv(statement: Statement, lines: Sequence[StatementLine]) -> str:
     writer.writerow(CSV_COLUMNS)
     for line in lines:
         writer.writerow(csv_row(line, superseded=bool(getattr(statement, "superseded", False))))
+    currency = statement.currency
+    writer.writerow(
+        summary_row(
+            statement,
+            kind="cap_adjustment",
+            label="Cap adjustment",
+            amount=statement.cap_adjustment,
+            explanation=(
+                "No credit cap applies."
+                if statement.at_risk_amount is None
+                else f"Credits are capped at the at-risk amount of "
+                f"{text.format_money(statement.at_risk_amount, currency)}."
+            ),
+        )
+    )
+    for row in adjustments:
+        writer.writerow(
+            summary_row(
+                statement,
+                kind=row.kind,
+                label=row.get_kind_display(),
+                amount=row.amount,
+                explanation=row.explanation,
+            )
+        )
+    writer.writerow(
+        summary_row(
+            statement,
+            kind="total",
+            label="Credit total",
+            amount=statement.credit_total,
+            explanation="What is payable: the sum of the rows above.",
+        )
+    )
     return buffer.getvalue()
 
 

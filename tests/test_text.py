@@ -173,8 +173,9 @@ def test_the_template_filters_write_what_engine_text_writes():
 
 
 def _csv_rows(response) -> list[dict[str, str]]:
+    """The rows of the statement's lines (not the cap adjustment and total below them)."""
     content = b"".join(response.streaming_content) if response.streaming else response.content
-    return list(csv.DictReader(io.StringIO(content.decode())))
+    return [row for row in csv.DictReader(io.StringIO(content.decode())) if row["line_id"]]
 
 
 def _pdf_text(response) -> str:

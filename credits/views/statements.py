@@ -154,10 +154,13 @@ def _download_name(statement: Statement, extension: str) -> str:
 
 @login_required
 def statement_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    """One statement as CSV, one row per line."""
+    """One statement as CSV, one row per line, then the rows below the lines and the total."""
     statement = get_statement_or_404(request, pk)
     lines = selectors.statement_lines(statement)
-    response = HttpResponse(exports.statement_csv(statement, lines), content_type="text/csv")
+    adjustments = selectors.statement_adjustments(statement)
+    response = HttpResponse(
+        exports.statement_csv(statement, lines, adjustments), content_type="text/csv"
+    )
     response["Content-Disposition"] = f'attachment; filename="{_download_name(statement, "csv")}"'
     return response
 

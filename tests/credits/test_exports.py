@@ -52,7 +52,13 @@ def test_statement_csv_has_one_row_per_line_with_its_figures(client, personas, c
     assert "attachment;" in response["Content-Disposition"]
     rows = _rows(response)
     lines = list(capped.lines.order_by("contract_service__service__code", "key"))
+    # The lines, then the cap adjustment and the total, whose amounts add up.
+    *rows, cap_row, total_row = rows
     assert [int(r["line_id"]) for r in rows] == [line.pk for line in lines]
+    assert (cap_row["key"], total_row["key"], cap_row["line_id"]) == ("cap_adjustment", "total", "")
+    assert Decimal(cap_row["amount"]) == capped.cap_adjustment
+    assert Decimal(total_row["amount"]) == capped.credit_total
+    assert sum(Decimal(r["amount"]) for r in [*rows, cap_row]) == capped.credit_total
     by_id = {int(r["line_id"]): r for r in rows}
     for line in lines:
         row = by_id[line.pk]
@@ -71,7 +77,9 @@ def test_statement_csv_has_one_row_per_line_with_its_figures(client, personas, c
 @pytest.mark.django_db
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(client, personas, capped):
     client.force_login(personas.customer_member)
-    rows = _rows(client.get(reverse("statement-csv", args=[capped.pk])))
+    rows = [
+        r for r in _rows(client.get(reverse("statement-csv", args=[capped.pk]))) if r["line_id"]
+    ]
     services = {r["service"] for r in rows}
     assert "'=HYPERLINK(1)" in services
     assert "=HYPERLINK(1)" not in services
