@@ -255,6 +255,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # An organisation's kind and the party that recorded a lapse are one set of choices.
+    "ENUM_NAME_OVERRIDES": {"PartyEnum": "contracts.models.Organization.Kind"},
 }
 
 # Celery for a system that moves money: a task is acknowledged only once it has finished,

@@ -95,7 +95,7 @@ class PreferenceSerializer(serializers.Serializer):
     digest = serializers.BooleanField(required=False, help_text=CHANNELS["digest"])
 
 
-class TokenSerializer(serializers.Serializer):
+class ApiTokenSerializer(serializers.Serializer):
     id = serializers.CharField(
         help_text="The token's first 8 characters: enough to revoke it, not to use it."
     )

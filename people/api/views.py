@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
@@ -15,15 +15,17 @@ from rest_framework.response import Response
 
 from contracts.models import Organization
 from people import selectors, services
+from people.api.filters import InvitationFilter
 from people.api.serializers import (
+    ApiTokenSerializer,
     InvitationRequestSerializer,
     InvitationSerializer,
     PreferenceSerializer,
-    TokenSerializer,
 )
-from people.models import Invitation
+from people.models import Invitation, NotificationPreference
 from people.topics import TOPICS
 from slaportal.api.errors import api_errors
+from slaportal.api.parsers import SafeJSONParser
 from slaportal.api.schema import PortalAutoSchema
 from slaportal.api.viewsets import ScopedGenericViewSet
 
@@ -43,7 +45,7 @@ class InvitationViewSet(
     serializer_class = InvitationSerializer
     create_policy = "org_admin"
     list_select_related = ("organization", "created_by", "accepted_by")
-    filterset_fields = ("organization", "status")
+    filterset_class = InvitationFilter
 
     @extend_schema(
         request=InvitationRequestSerializer,
@@ -106,6 +108,10 @@ class PreferenceViewSet(viewsets.GenericViewSet):
     """The caller's notification choices: per topic, in the portal, e-mail at once, and
     the daily digest e-mail."""
 
+    queryset = NotificationPreference.objects.none()  # the schema's model; reads are the user's
+    # JSON only: a form-encoded body would read as an empty list, a change of nothing.
+    parser_classes = [SafeJSONParser]
+
     permission_classes = [IsAuthenticated]
     serializer_class = PreferenceSerializer
     pagination_class = None
@@ -144,21 +150,30 @@ class PreferenceViewSet(viewsets.GenericViewSet):
 class TokenViewSet(viewsets.GenericViewSet):
     """The caller's own API tokens; revoking one ends its access at once."""
 
+    queryset = Token.objects.none()  # the schema's model; reads are the user's own
+
     permission_classes = [IsAuthenticated]
-    serializer_class = TokenSerializer
+    serializer_class = ApiTokenSerializer
     pagination_class = None
     lookup_value_regex = "[0-9a-f]{8,40}"
     schema = PortalAutoSchema()
 
-    @extend_schema(responses={200: TokenSerializer(many=True)})
+    @extend_schema(responses={200: ApiTokenSerializer(many=True)})
     def list(self, request: Request) -> Response:
         rows = [
             {"id": token.key[:8], "created": token.created}
             for token in selectors.tokens_of(request.user)
         ]
-        return Response(TokenSerializer(rows, many=True).data)
+        return Response(ApiTokenSerializer(rows, many=True).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={204: None},
+        parameters=[
+            OpenApiParameter(
+                "id", str, OpenApiParameter.PATH, description="The token's first 8 characters."
+            )
+        ],
+    )
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         try:
             services.revoke_token(user=request.user, prefix=pk or "")
