@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 import engine
 from contracts.api.serializers import CreditRuleField, rule_json
-from credits.models import Dispute, Notification, Statement, StatementLine
+from credits.models import Dispute, Notification, Statement, StatementAdjustment, StatementLine
 from engine.text import plain_decimal, plain_money
 from slaportal.api.fields import MoneyField, PlainDecimalField, ScopedPrimaryKeyRelatedField
 
@@ -102,12 +102,34 @@ class StatementLineSerializer(serializers.ModelSerializer):
         }
 
 
+class StatementAdjustmentSerializer(serializers.ModelSerializer):
+    amount = MoneyField(currency="statement.currency", read_only=True)
+
+    class Meta:
+        model = StatementAdjustment
+        fields = ["position", "kind", "amount", "explanation", "dispute"]
+        read_only_fields = fields
+
+
 class StatementSerializer(serializers.ModelSerializer):
     fees_total = MoneyField(currency="currency", read_only=True)
     at_risk_amount = MoneyField(currency="currency", read_only=True, allow_null=True)
     credit_total = MoneyField(currency="currency", read_only=True)
     cap_adjustment = MoneyField(currency="currency", read_only=True)
     lines = StatementLineSerializer(many=True, read_only=True)
+    adjustments = StatementAdjustmentSerializer(
+        many=True,
+        read_only=True,
+        help_text="The rows below the lines, in order (minimum credit, agreed adjustments, "
+        "corrections after a dispute): lines + cap_adjustment + these = credit_total.",
+    )
+    terms_change = serializers.IntegerField(
+        source="terms_change_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The terms version used: the latest amendment or correction in force at "
+        "the period's start (contracts/{id}/terms/); null for the terms as first agreed.",
+    )
 
     class Meta:
         model = Statement
@@ -125,6 +147,8 @@ class StatementSerializer(serializers.ModelSerializer):
             "credit_total",
             "cap_adjustment",
             "lines",
+            "adjustments",
+            "terms_change",
         ]
         read_only_fields = fields
 

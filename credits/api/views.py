@@ -173,7 +173,7 @@ def statement_documents(statements: list[Statement]) -> list[str]:
     rendered: dict[int, str] = {}
     missing = [s for s in statements if not _has_document(s)]
     if missing:
-        models.prefetch_related_objects(missing, "lines")
+        models.prefetch_related_objects(missing, "lines", "adjustments")
         # DRF's JSONRenderer, so that a stored text reads as the rendered response did.
         renderer = JSONRenderer()
         rendered = {
@@ -223,7 +223,7 @@ class ContractSettlementViewSet(ScopedGenericViewSet):
             raise exceptions.ValidationError({"period_start": [str(exc)]}) from None
         statement = (
             Statement.objects.select_related("contract")
-            .prefetch_related("lines")
+            .prefetch_related("lines", "adjustments")
             .get(pk=result.statement.pk)
         )
         body = serializers.StatementSerializer(

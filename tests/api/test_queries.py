@@ -132,8 +132,15 @@ ROWS: dict[str, tuple[str, Callable]] = {
 # Queries per page: its count (none for measurements), the page, prefetched lines or
 # objectives, and for organisations the caller's administered ids (webhook visibility).
 # Statements: the page with its count and stored documents in one query; those read for
-# the first time are then loaded, rendered with their lines and stored (+3).
-MAX_QUERIES = {"statement": 4, "responsibility": 3, "organization": 3, "measurement": 1}
+# the first time are then loaded, rendered with their lines and the rows below them, and
+# stored (+4). Disputes: the rows of the revisions that cite them (+1).
+MAX_QUERIES = {
+    "statement": 5,
+    "dispute": 3,
+    "responsibility": 3,
+    "organization": 3,
+    "measurement": 1,
+}
 
 
 @pytest.mark.parametrize("basename", ROWS)

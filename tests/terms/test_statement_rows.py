@@ -105,3 +105,30 @@ def test_the_csv_amounts_add_up_to_the_statement_total(
     assert total["key"] == "total"
     assert Decimal(total["amount"]) == statement.credit_total
     assert sum(Decimal(row["amount"]) for row in rows) == statement.credit_total
+
+
+def test_api_the_statement_names_its_terms_version_and_lists_its_rows(client, personas):
+    from tests.api.conftest import client_for, url
+
+    statement = settled(
+        fees=["6.00"],
+        percents=["10"],
+        currency="USD",
+        minimum="1.00",
+        provider=personas.provider,
+        customer=personas.customer,
+    )
+
+    body = client_for(personas.customer_member).get(url("statement", statement.pk)).json()
+
+    assert body["terms_change"] is None
+    assert body["adjustments"] == [
+        {
+            "position": 1,
+            "kind": "minimum_credit",
+            "amount": "-0.60",
+            "explanation": statement.adjustments.get().explanation,
+            "dispute": None,
+        }
+    ]
+    assert body["credit_total"] == "0.00"
