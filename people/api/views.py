@@ -155,7 +155,9 @@ class TokenViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     serializer_class = ApiTokenSerializer
     pagination_class = None
-    lookup_value_regex = "[0-9a-f]{8,40}"
+    lookup_value_regex = "[^/.]+"
+    # The token's first characters, not its key (the model's primary key).
+    lookup_field = lookup_url_kwarg = "id"
     schema = PortalAutoSchema()
 
     @extend_schema(responses={200: ApiTokenSerializer(many=True)})
@@ -174,9 +176,9 @@ class TokenViewSet(viewsets.GenericViewSet):
             )
         ],
     )
-    def destroy(self, request: Request, pk: str | None = None) -> Response:
+    def destroy(self, request: Request, id: str | None = None) -> Response:
         try:
-            services.revoke_token(user=request.user, prefix=pk or "")
+            services.revoke_token(user=request.user, prefix=id or "")
         except (Token.DoesNotExist, Token.MultipleObjectsReturned):
             raise exceptions.NotFound("No such token.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
