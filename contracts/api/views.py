@@ -329,8 +329,9 @@ class ServiceCalendarViewSet(ScopedViewSet):
         description="All-day events close their local days, timed events their interval; "
         "recurring events are expanded from January two years ago to December in two "
         "years. Importing the same file again changes nothing: each closure keeps its "
-        "event's UID and recurrence. A file that is not iCalendar answers 400 on `file`, "
-        "and nothing is stored.",
+        "event's UID and recurrence; a cancelled event removes its closure; with "
+        "`replace` the closures of earlier imports that the file no longer holds go too. "
+        "A file that is not iCalendar answers 400 on `file`, and nothing is stored.",
     )
     @action(
         detail=True,
@@ -346,7 +347,10 @@ class ServiceCalendarViewSet(ScopedViewSet):
         upload = IcsImportSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         result = services.import_ics(
-            calendar=calendar, content=upload.validated_data["file"].read(), now=timezone.now()
+            calendar=calendar,
+            content=upload.validated_data["file"].read(),
+            now=timezone.now(),
+            replace=upload.validated_data["replace"],
         )
         return Response(result.as_dict())
 

@@ -154,8 +154,16 @@ class IcsUploadForm(forms.Form):
     file = forms.FileField(
         label="iCalendar file (.ics)",
         help_text="All-day events close their days, timed events their interval; "
-        "recurring events are expanded. Importing the same file again adds nothing twice.",
+        "recurring events are expanded. Importing the same file again adds nothing twice; "
+        "a cancelled event removes its closure.",
         widget=forms.ClearableFileInput(attrs={"accept": ".ics,text/calendar"}),
+    )
+
+    replace = forms.BooleanField(
+        required=False,
+        label="Replace earlier imports",
+        help_text="The file is the whole list: closures an earlier import made that it no "
+        "longer holds are removed. Closures entered by hand stay.",
     )
 
     def clean_file(self) -> Any:

@@ -151,14 +151,20 @@ class IcsImport:
     created: int
     updated: int
     unchanged: int
+    removed: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+        }
 
     def __str__(self) -> str:
         return (
             f"{self.created} closure{'s' if self.created != 1 else ''} added, "
-            f"{self.updated} updated, {self.unchanged} unchanged"
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.removed} removed"
         )
 
 
@@ -203,8 +209,11 @@ def _instant(value: date | datetime, zone: ZoneInfo) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=zone)
 
 
-def _entries(parsed: icalendar.Calendar, calendar: ServiceCalendar, now: datetime) -> list[_Entry]:
-    """The closures the file's events make, recurrences expanded around ``now``."""
+def _entries(
+    parsed: icalendar.Calendar, calendar: ServiceCalendar, now: datetime
+) -> tuple[list[_Entry], set[str]]:
+    """The closures the file's events make, recurrences expanded around ``now``, and the
+    keys of the occurrences it cancels."""
     zone = ZoneInfo(calendar.timezone)
     recurring = {
         str(event.get("UID", ""))
@@ -218,9 +227,8 @@ def _entries(parsed: icalendar.Calendar, calendar: ServiceCalendar, now: datetim
     except Exception as error:  # a malformed rule or date surfaces only while expanding
         raise _file_error(f"The file's events cannot be read: {error}") from None
     entries: dict[str, _Entry] = {}
+    cancelled: set[str] = set()
     for event in occurrences:
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
-            continue
         uid = str(event.get("UID", "")).strip()
         name = str(event.get("SUMMARY", "")).strip()[:_NAME_LENGTH]
         start, end = event.DTSTART, event.DTEND
@@ -229,6 +237,13 @@ def _entries(parsed: icalendar.Calendar, calendar: ServiceCalendar, now: datetim
         else:
             # A single event is the same closure wherever it moves.
             base = _key(uid or f"{start.isoformat()}/{end.isoformat()}/{name}")
+        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+            # Its closure from an earlier import goes (every day of an all-day event).
+            cancelled.add(base)
+            if not isinstance(start, datetime):
+                days = max((end - start).days, 1)
+                cancelled.update(_key(base, f"+{offset}") for offset in range(1, days))
+            continue
         if not isinstance(start, datetime):
             days = max((end - start).days, 1)
             for offset in range(days):
@@ -243,22 +258,28 @@ def _entries(parsed: icalendar.Calendar, calendar: ServiceCalendar, now: datetim
                 f"The file makes more than {MAX_ICS_CLOSURES:,} closures within "
                 f"{first.year}–{last.year - 1}: split it, or shorten its recurring events."
             )
-    return list(entries.values())
+    return list(entries.values()), cancelled - set(entries)
 
 
 def import_ics(
-    *, calendar: ServiceCalendar, content: bytes, now: datetime | None = None
+    *,
+    calendar: ServiceCalendar,
+    content: bytes,
+    now: datetime | None = None,
+    replace: bool = False,
 ) -> IcsImport:
     """Close the calendar on the events of an iCalendar file: all-day events close their
     local days, timed events their interval, recurring events are expanded over
     ``now``'s year ± :data:`ICS_YEARS_AROUND` (``now`` defaults to the present).
 
     Importing the same events again changes nothing; an event changed in the file updates
-    its closure. A file that is not iCalendar raises ``ValidationError`` on ``file`` and
-    stores nothing.
+    its closure, and one it cancels (``STATUS:CANCELLED``) removes it. With ``replace`` the
+    file is the whole list of imported closures: those an earlier import made that it no
+    longer holds are removed too (closures entered by hand always stay). A file that is
+    not iCalendar raises ``ValidationError`` on ``file`` and stores nothing.
     """
     parsed = _parse(content)
-    entries = _entries(parsed, calendar, now or django_timezone.now())
+    entries, cancelled = _entries(parsed, calendar, now or django_timezone.now())
     created: list[CalendarClosure] = []
     updated: list[CalendarClosure] = []
     with transaction.atomic():
@@ -285,8 +306,17 @@ def import_ics(
                 updated.append(closure)
         CalendarClosure.objects.bulk_create(created)
         CalendarClosure.objects.bulk_update(updated, ["name", "day", "start", "end", "source"])
+        imported = CalendarClosure.objects.filter(
+            calendar=calendar, source=CalendarClosure.Source.ICS
+        )
+        if replace:
+            gone = imported.exclude(uid__in=[entry.uid for entry in entries])
+        else:
+            gone = imported.filter(uid__in=cancelled)
+        removed, _ = gone.delete()
     return IcsImport(
         created=len(created),
         updated=len(updated),
         unchanged=len(entries) - len(created) - len(updated),
+        removed=removed,
     )

@@ -232,7 +232,9 @@ def calendar_import(request: HttpRequest, slug: str, calendar_pk: int) -> HttpRe
     if form.is_valid():
         try:
             result = services.import_ics(
-                calendar=calendar, content=form.cleaned_data["file"].read()
+                calendar=calendar,
+                content=form.cleaned_data["file"].read(),
+                replace=form.cleaned_data["replace"],
             )
         except ValidationError as error:
             form.add_error("file", error.messages)

@@ -61,9 +61,6 @@ def line_tickets(user: User, line_id: int) -> LineTickets:
         )
         .get(pk=line_id)
     )
-    figures = line.measure or {}
-    if "tickets_digest" not in figures:
-        return LineTickets(line, [], False)
     # Lines issued before clocks were kept stored their tickets: those stay as issued.
     stored = [
         LineTicket(
@@ -82,6 +79,9 @@ def line_tickets(user: User, line_id: int) -> LineTickets:
     ]
     if stored:
         return LineTickets(line, stored, False)
+    figures = line.measure or {}
+    if "tickets_digest" not in figures:
+        return LineTickets(line, [], False)
     statement = line.statement
     read = line_outcomes(
         statement.contract,

@@ -285,8 +285,8 @@ def test_an_ics_import_answers_what_it_created_and_again_what_it_left(
     again = client.post(detail(used.pk, "import-ics"), ics_upload(ICS.encode()), format="multipart")
 
     assert first.status_code == 200, first.json()
-    assert first.json() == {"created": 7, "updated": 0, "unchanged": 0}
-    assert again.json() == {"created": 0, "updated": 0, "unchanged": 7}
+    assert first.json() == {"created": 7, "updated": 0, "unchanged": 0, "removed": 0}
+    assert again.json() == {"created": 0, "updated": 0, "unchanged": 7, "removed": 0}
     assert used.closures.filter(source="ics").count() == 7
 
 

@@ -248,7 +248,7 @@ def test_an_ics_file_closes_all_day_events_timed_events_and_each_recurrence(pers
 
     result = services.import_ics(calendar=calendar, content=ICS.encode(), now=NOW)
 
-    assert result.as_dict() == {"created": 7, "updated": 0, "unchanged": 0}
+    assert result.as_dict() == {"created": 7, "updated": 0, "unchanged": 0, "removed": 0}
     days = list(calendar.closures.filter(day__isnull=False).values_list("day", "name", "source"))
     assert days == [
         (date(2026, 12, 24), "Christmas closure", "ics"),
@@ -278,11 +278,46 @@ def test_importing_the_same_file_again_adds_nothing_and_a_changed_event_is_updat
     )
     changed = services.import_ics(calendar=calendar, content=moved.encode(), now=NOW)
 
-    assert again.as_dict() == {"created": 0, "updated": 0, "unchanged": 7}
-    assert changed.as_dict() == {"created": 0, "updated": 1, "unchanged": 6}
+    assert again.as_dict() == {"created": 0, "updated": 0, "unchanged": 7, "removed": 0}
+    assert changed.as_dict() == {"created": 0, "updated": 1, "unchanged": 6, "removed": 0}
     offsite = calendar.closures.get(name="Team offsite (short)")
     assert offsite.start.astimezone(BERLIN) == datetime(2026, 11, 10, 15, tzinfo=BERLIN)
     assert calendar.closures.count() == 7
+
+
+def test_an_event_the_file_cancels_removes_its_closure(personas):
+    calendar = calendar_of(personas.provider)
+    services.import_ics(calendar=calendar, content=ICS.encode(), now=NOW)
+
+    cancelled = ICS.replace(
+        "SUMMARY:Christmas closure", "SUMMARY:Christmas closure\nSTATUS:CANCELLED"
+    ).replace("SUMMARY:Team offsite", "SUMMARY:Team offsite\nSTATUS:CANCELLED")
+    result = services.import_ics(calendar=calendar, content=cancelled.encode(), now=NOW)
+
+    # The three days of Christmas and the offsite go; the all-hands stay.
+    assert result.as_dict() == {"created": 0, "updated": 0, "unchanged": 3, "removed": 4}
+    assert set(calendar.closures.values_list("name", flat=True)) == {"All hands"}
+
+
+def test_replacing_earlier_imports_removes_what_the_file_no_longer_holds_only(personas):
+    calendar = calendar_of(personas.provider)
+    services.import_ics(calendar=calendar, content=ICS.encode(), now=NOW)
+    by_hand = services.add_closure(calendar=calendar, day=date(2026, 12, 31), name="New Year's Eve")
+    without_offsite = ICS.replace(
+        ICS[ICS.index("BEGIN:VEVENT\nUID:offsite") : ICS.index("BEGIN:VEVENT\nUID:all-hands")],
+        "",
+    )
+
+    kept = services.import_ics(calendar=calendar, content=without_offsite.encode(), now=NOW)
+    assert kept.as_dict() == {"created": 0, "updated": 0, "unchanged": 6, "removed": 0}
+    assert calendar.closures.filter(name="Team offsite").exists()
+
+    replaced = services.import_ics(
+        calendar=calendar, content=without_offsite.encode(), now=NOW, replace=True
+    )
+    assert replaced.as_dict() == {"created": 0, "updated": 0, "unchanged": 6, "removed": 1}
+    assert not calendar.closures.filter(name="Team offsite").exists()
+    assert calendar.closures.filter(pk=by_hand.pk).exists()
 
 
 def test_a_recurrence_without_end_is_expanded_around_now_only(personas):

@@ -5,7 +5,7 @@ counts."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -133,3 +133,31 @@ def test_a_changed_calendar_is_a_new_set_of_clocks_and_the_old_one_goes():
     assert (within, total, changed) == (3, 3, False)
     assert tickets["INC-7"] == (0, 0, True)
     assert "worst: INC-5 210 business minutes (180 stopped); INC-3 180;" in explanation
+
+
+def test_the_drill_down_page_says_when_the_tickets_changed_and_pages_long_lines(client):
+    c, cs, _level = desk()
+    e8_tickets(cs)
+    line = settled_line(c).statement.lines.get()
+    reader = UserFactory()
+    MembershipFactory(user=reader, organization=c.customer)
+    client.force_login(reader)
+    url = f"/lines/{line.pk}/tickets/"
+
+    page = client.get(url).content.decode()
+    assert "changed after the statement was issued" not in page
+    Ticket.objects.filter(reference="INC-7").delete()
+    page = client.get(url).content.decode()
+    assert "These tickets changed after the statement was issued." in page
+    assert "INC-7" not in page.split("<tbody>")[1]
+
+    from tests.credits.test_settlement_tickets import berlin, ticket
+
+    for n in range(205):
+        opened = berlin(2026, 11, 16, 9) + timedelta(minutes=n)
+        ticket(cs, f"BULK-{n:03}", opened, opened + timedelta(minutes=30))
+    again = settled_line(c).statement.lines.get()
+    first = client.get(f"/lines/{again.pk}/tickets/").content.decode()
+    assert "Tickets 1–200 of 207" in first
+    last = client.get(f"/lines/{again.pk}/tickets/?page=2").content.decode()
+    assert "Tickets 201–207 of 207" in last

@@ -81,12 +81,20 @@ class CalendarClosureSerializer(ValidatedModelSerializer):
 
 class IcsImportSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="An iCalendar (.ics) file, sent as multipart.")
+    replace = serializers.BooleanField(
+        default=False,
+        help_text="The file is the whole list of imported closures: those of earlier imports "
+        "that it no longer holds are removed (closures entered by hand stay).",
+    )
 
 
 class IcsImportedSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="Closures new to the calendar.")
     updated = serializers.IntegerField(help_text="Closures of the same events that changed.")
     unchanged = serializers.IntegerField(help_text="Closures found exactly as in the file.")
+    removed = serializers.IntegerField(
+        help_text="Closures removed: cancelled in the file, or (with replace) no longer in it."
+    )
 
 
 class TimelineClosureSerializer(serializers.Serializer):
