@@ -51,6 +51,7 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             "settlement_period",
             "timezone",
             "credit_cap_percent",
+            "minimum_credit",
             "settlement_delay_days",
         ]
         widgets = {
@@ -58,6 +59,7 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             "end_date": DateInput(),
             "currency": forms.TextInput(attrs={"maxlength": 3, "autocapitalize": "characters"}),
             "credit_cap_percent": decimal_input(),
+            "minimum_credit": decimal_input(),
         }
         labels = {
             "credit_cap_percent": "Credit cap (at-risk amount), % of the period's fees",

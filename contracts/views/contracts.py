@@ -29,6 +29,7 @@ from contracts.models import (
     ResponsibilityLapse,
     ServiceLevel,
 )
+from contracts.models.terms import terms_timeline
 from contracts.querysets import organizations_edited_by, organizations_of
 from contracts.selectors import effective_service_levels
 from contracts.views.common import (
@@ -307,6 +308,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "statement_list_url": _reverse_or_none("statement-list"),
         "level_names": LEVEL_NAMES,
+        "terms_timeline": terms_timeline(contract),
     }
     if editable:
         if settlement is not None:
