@@ -394,3 +394,20 @@ def test_the_browser_form_shows_a_bad_role_beside_the_field(personas, client):
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     assert not Invitation.objects.exists()
+
+
+def test_the_invitation_list_costs_the_same_queries_for_one_or_many(
+    personas, client, django_assert_max_num_queries
+):
+    admin = personas.provider_admin
+    for n in range(12):
+        services.invite(
+            user=admin, organization=personas.provider, email=f"p{n}@x.test", role="viewer"
+        )
+    caller = api(admin)
+    with django_assert_max_num_queries(4):
+        response = caller.get("/api/v1/invitations/")
+    assert response.json()["count"] == 12
+    client.force_login(admin)
+    with django_assert_max_num_queries(14):
+        assert client.get("/invitations/").status_code == 200
