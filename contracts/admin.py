@@ -352,6 +352,18 @@ class ResponsibilityAdmin(WritesThroughServices, SimpleHistoryAdmin):
 class ResponsibilityLapseAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_display = ["responsibility", "start", "end", "recorded_by", "recorded_for", "status"]
     list_filter = ["status", "recorded_for", "responsibility__contract__provider"]
+    # A contest and its outcome are the parties' steps (the responsibilities page, the
+    # API), each announced and the withdrawal settled again: shown here, not typed.
+    readonly_fields = [
+        "recorded_for",
+        "status",
+        "contest_reason",
+        "contested_by",
+        "contested_at",
+        "resolution",
+        "resolved_by",
+        "resolved_at",
+    ]
     search_fields = ["responsibility__title", "note"]
     list_select_related = ["responsibility", "recorded_by"]
     date_hierarchy = "start"

@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from tests.browser.conftest import browser, login, page
 from tests.conftest import PASSWORD
 
 LINK = re.compile(r"https?://\S+/invitations/accept/[^/\s]+/")
@@ -24,5 +23,4 @@ def on_commit(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-# The browser fixtures (Chromium through Playwright) serve these tests too.
-__all__ = ["LINK", "PASSWORD", "browser", "link_in", "login", "page"]
+__all__ = ["LINK", "PASSWORD", "link_in"]

@@ -411,3 +411,45 @@ def test_the_invitation_list_costs_the_same_queries_for_one_or_many(
     client.force_login(admin)
     with django_assert_max_num_queries(14):
         assert client.get("/invitations/").status_code == 200
+
+
+def test_operators_invite_and_revoke_in_the_admin(personas, client, mailoutbox, on_commit):
+    client.force_login(personas.operator)
+    add = "/admin/people/invitation/add/"
+    bad = client.post(
+        add,
+        {
+            "organization": personas.customer.pk,
+            "email": "customer-member@example.test",
+            "role": "x",
+        },
+    )
+    assert bad.status_code == 200
+    assert "Select a valid choice" in bad.content.decode()
+    member = client.post(
+        add,
+        {
+            "organization": personas.customer.pk,
+            "email": "customer-member@example.test",
+            "role": "viewer",
+        },
+    )
+    assert "customer-member@example.test is already a member of Globex." in member.content.decode()
+    assert not Invitation.objects.exists()
+
+    with on_commit():
+        added = client.post(
+            add,
+            {"organization": personas.customer.pk, "email": "new@globex.test", "role": "editor"},
+        )
+    assert added.status_code == 302
+    invitation = Invitation.objects.get()
+    assert invitation.created_by == personas.operator
+    assert mailoutbox[-1].to == ["new@globex.test"]
+    client.post(
+        "/admin/people/invitation/",
+        {"action": "revoke", "_selected_action": [invitation.pk]},
+    )
+    invitation.refresh_from_db()
+    assert invitation.status == "revoked"
+    assert client.get(f"/admin/people/invitation/{invitation.pk}/history/").status_code == 200
