@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contracts.models import TermsChange
 from contracts.services import save_contract_service, save_service_level
@@ -164,3 +166,51 @@ def test_an_amendment_must_start_on_a_period_start_that_has_not_begun(
     cs.refresh_from_db()
     assert cs.fee == Decimal("1000.00")
     assert not TermsChange.objects.exists()
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    changes=st.lists(
+        st.tuples(
+            st.sampled_from(["fee", "target", "rule"]),
+            st.integers(min_value=1, max_value=30),  # the day of October it is made
+            st.integers(min_value=0, max_value=3),  # periods after the next one
+            st.integers(min_value=1, max_value=99),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_amending_terms_never_changes_a_closed_periods_statement(personas, changes):
+    c = contract(provider=personas.provider, customer=personas.customer)
+    cs = service(c, fee="1000.00")
+    level = objective(
+        c, key="on-time", indicator="ratio", target="99", rule={"kind": "flat", "percent": "10"}
+    )
+    ratio(cs, "on-time", at(2026, 9, 2), 95, 100)
+    ratio(cs, "on-time", at(2026, 10, 2), 95, 100)
+    september = settle(c, date(2026, 9, 1), now=moment(2026, 10, 1)).statement
+    for what, day, later, number in sorted(changes, key=lambda change: change[1]):
+        start = date(2026, 11 + later, 1) if later < 2 else date(2027, later - 1, 1)
+        edit = TermsEdit(effective_from=start)
+        with time_machine.travel(moment(2026, 10, day), tick=False):
+            if what == "fee":
+                cs.fee = Decimal(number * 10)
+                save_contract_service(contract_service=cs, terms_edit=edit)
+            else:
+                if what == "target":
+                    level.target = Decimal(number)
+                else:
+                    level.credit_rule = {"kind": "flat", "percent": str(number)}
+                save_service_level(service_level=level, terms_edit=edit)
+
+    again = settle(c, date(2026, 9, 1))
+    october = settle(c, OCTOBER)
+
+    assert (again.created, again.statement.pk) == (False, september.pk)
+    assert october.statement.fees_total == Decimal("1000.00")
+    assert october.statement.lines.get().amount == Decimal("100.00")
