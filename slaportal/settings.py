@@ -358,6 +358,8 @@ BEAT_HEALTH_GRACE_SECONDS = env_int("BEAT_HEALTH_GRACE_SECONDS", 300)
 # or with "Authorization: Bearer <METRICS_TOKEN>".
 METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_IPS", ["127.0.0.1/32", "::1/128"])
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# The book's figures (what is due: the sweep's own query) are read at most this often.
+METRICS_BOOK_SECONDS = env_int("METRICS_BOOK_SECONDS", 30)
 
 # Errors to Sentry, only when a DSN is given.
 SENTRY_DSN = env_str("SENTRY_DSN", "")

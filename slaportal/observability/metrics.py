@@ -8,8 +8,9 @@ Two kinds, so that any number of gunicorn workers on any number of machines answ
   every worker of that machine; without the directory (``runserver``, tests) the process'
   own registry is served.
 - Read from the database at scrape time (statements issued, the settlement backlog and its
-  lag, deliveries pending and failed per channel, the announcement outbox): the same on
-  every machine, and never lost when a process restarts.
+  lag, deliveries pending and failed per channel, the announcement outbox), at most once
+  per ``METRICS_BOOK_SECONDS``: the same on every machine, and never lost when a process
+  restarts.
 
 Only addresses in ``METRICS_ALLOWED_IPS`` (loopback by default) or a request carrying
 ``Authorization: Bearer <METRICS_TOKEN>`` may read it; anyone else gets a 403.
@@ -20,9 +21,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
+from dataclasses import dataclass
+from datetime import datetime
 
 import prometheus_client
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -31,31 +35,64 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from credits.selectors import operations
 
+BOOK_CACHE_KEY = "metrics:book"
+
+
+@dataclass(frozen=True, slots=True)
+class BookFigures:
+    statements_issued: int
+    due_periods: int
+    oldest_due_since: datetime | None
+    deliveries: dict[tuple[str, str], int]
+    outbox_size: int
+
+
+def _read_book() -> BookFigures:
+    backlog = operations.settlement_backlog(timezone.now())
+    return BookFigures(
+        statements_issued=operations.statements_issued(),
+        due_periods=backlog.due,
+        oldest_due_since=backlog.oldest_due_since,
+        deliveries=operations.deliveries_by_channel_and_status(),
+        outbox_size=operations.outbox_size(),
+    )
+
+
+def book_figures() -> BookFigures:
+    """The book's figures, read at most once per ``METRICS_BOOK_SECONDS`` (through the
+    cache, shared by every server with ``CACHE_URL``): finding what is due is the sweep's
+    own query, and Prometheus asks every server every few seconds."""
+    seconds = settings.METRICS_BOOK_SECONDS
+    if seconds <= 0:
+        return _read_book()
+    return cache.get_or_set(BOOK_CACHE_KEY, _read_book, seconds)
+
 
 class BookCollector:
-    """The figures the database holds, computed when Prometheus asks (a few queries)."""
+    """The figures the database holds, as Prometheus metrics."""
 
     def collect(self):
-        now = timezone.now()
+        book = book_figures()
         statements = CounterMetricFamily(
             "slaportal_statements_issued",
             "Statements issued, every revision counted (from the database).",
         )
-        statements.add_metric([], operations.statements_issued())
+        statements.add_metric([], book.statements_issued)
         yield statements
 
-        backlog = operations.settlement_backlog(now)
         due = GaugeMetricFamily(
             "slaportal_settlement_due_periods",
             "Contract periods due for settlement and still without a statement.",
         )
-        due.add_metric([], backlog.due)
+        due.add_metric([], book.due_periods)
         yield due
         lag = GaugeMetricFamily(
             "slaportal_sweep_lag_seconds",
             "How long the oldest due, unsettled contract period has been due (0 when none).",
         )
-        lag.add_metric([], backlog.lag_seconds(now))
+        # From the time of the scrape: a lag read from the cache still grows.
+        backlog = operations.SettlementBacklog(book.due_periods, book.oldest_due_since)
+        lag.add_metric([], backlog.lag_seconds(timezone.now()))
         yield lag
 
         deliveries = GaugeMetricFamily(
@@ -63,7 +100,7 @@ class BookCollector:
             "E-mail and webhook deliveries pending or failed, by channel.",
             labels=["channel", "status"],
         )
-        for (channel, status), count in operations.deliveries_by_channel_and_status().items():
+        for (channel, status), count in book.deliveries.items():
             deliveries.add_metric([channel, status], count)
         yield deliveries
 
@@ -71,7 +108,7 @@ class BookCollector:
             "slaportal_outbox_size",
             "Issued statements whose parties are yet to be notified (announcement outbox).",
         )
-        outbox.add_metric([], operations.outbox_size())
+        outbox.add_metric([], book.outbox_size)
         yield outbox
 
 

@@ -23,6 +23,11 @@ JANUARY, FEBRUARY = date(2026, 1, 1), date(2026, 2, 1)
 DAY = 86400
 
 
+@pytest.fixture(autouse=True)
+def book_read_at_every_scrape(settings):
+    settings.METRICS_BOOK_SECONDS = 0
+
+
 def metrics(client, **headers) -> dict:
     response = client.get("/metrics", **headers)
     assert response.status_code == 200, response.content
@@ -197,3 +202,25 @@ def test_django_prometheus_request_metrics(client):
         and dict(labels).get("view") == "login"
         for name, labels in page
     )
+
+
+def test_the_book_is_read_at_most_once_per_period_and_the_lag_still_grows(client, settings):
+    settings.METRICS_BOOK_SECONDS = 60
+    with time_machine.travel(NOW, tick=False) as clock:
+        c = contract(start=JANUARY, delay=2)
+        service(c)
+        first = metrics(client)
+        assert value(first, "slaportal_settlement_due_periods") == 2
+
+        settle_periods([(c.pk, JANUARY)], now=NOW, announce="queued")
+        clock.shift(10)
+        cached = metrics(client)
+        # Read 10 s ago: the same backlog, waiting 10 s longer.
+        assert value(cached, "slaportal_settlement_due_periods") == 2
+        assert value(cached, "slaportal_statements_issued_total") == 0
+        assert value(cached, "slaportal_sweep_lag_seconds") == 35.5 * DAY + 10
+
+        clock.shift(60)
+        fresh = metrics(client)
+        assert value(fresh, "slaportal_settlement_due_periods") == 1
+        assert value(fresh, "slaportal_statements_issued_total") == 1
