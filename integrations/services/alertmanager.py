@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from contracts import services as contract_services
 from contracts.models import Incident
@@ -210,20 +211,17 @@ def _running_end(starts_at: datetime, now: datetime) -> datetime:
 
 def _record_firing(alert: _Alert, mapping: AlertMapping, receiver: Receiver, now: datetime) -> str:
     where = f"{alert.describe()} → {mapping.contract_service} / {mapping.key}"
-    row = (
+    # This occurrence, or the same alert still open under another start (Alertmanager
+    # restarted, say): the same outage, one incident rather than two overlapping ones.
+    candidates = list(
         AlertIncident.objects.select_for_update()
-        .filter(mapping=mapping, fingerprint=alert.fingerprint, starts_at=alert.starts_at)
-        .first()
+        .filter(mapping=mapping, fingerprint=alert.fingerprint)
+        .filter(Q(starts_at=alert.starts_at) | Q(ends_at__isnull=True))
+        .order_by("starts_at")
     )
-    if row is None:
-        # The same alert still open under another start (Alertmanager restarted, say) is
-        # the same outage: one incident, not two overlapping ones.
-        row = (
-            AlertIncident.objects.select_for_update()
-            .filter(mapping=mapping, fingerprint=alert.fingerprint, ends_at__isnull=True)
-            .order_by("starts_at")
-            .first()
-        )
+    row = next((c for c in candidates if c.starts_at == alert.starts_at), None) or next(
+        iter(candidates), None
+    )
     if row is not None:
         row.last_seen_at = max(row.last_seen_at, now)
         row.save(update_fields=["last_seen_at"])
