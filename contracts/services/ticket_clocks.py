@@ -93,11 +93,12 @@ def lock_contracts_of(contract_service_ids: Iterable[int]) -> None:
 
 
 @contextmanager
-def keeping_clocks() -> Iterator[None]:
+def keeping_clocks(needed: bool = True) -> Iterator[None]:
     """Tell the database that this transaction keeps the clocks of the tickets it writes
     itself: the triggers that drop a service's kept clocks when its tickets change behind
-    their back (contracts migration 0007) stand aside until the block ends."""
-    if connection.vendor != "postgresql":
+    their back (contracts migration 0007) stand aside until the block ends. Not
+    ``needed`` when the services have no kept clocks: nothing to tell."""
+    if connection.vendor != "postgresql" or not needed:
         yield
         return
     with connection.cursor() as cursor:
@@ -112,7 +113,7 @@ def _engine_tickets(
     ticket_rows: Sequence[tuple], events: dict[int, list[engine.StatusEvent]]
 ) -> list[tuple[int, engine.Ticket]]:
     tickets = []
-    for pk, reference, priority, opened, responded, resolved in ticket_rows:
+    for pk, reference, priority, opened, responded, resolved, _service in ticket_rows:
         stops = engine.stops_from_events(events[pk]) if pk in events else ()
         tickets.append(
             (
@@ -169,7 +170,15 @@ def _load(ticket_filter: dict) -> tuple[list[tuple], dict[int, list[engine.Statu
     rows = list(
         Ticket.objects.filter(**ticket_filter)
         .order_by()
-        .values_list("pk", "reference", "priority", "opened_at", "first_response_at", "resolved_at")
+        .values_list(
+            "pk",
+            "reference",
+            "priority",
+            "opened_at",
+            "first_response_at",
+            "resolved_at",
+            "contract_service_id",
+        )
     )
     events: dict[int, list[engine.StatusEvent]] = defaultdict(list)
     if rows:
@@ -236,22 +245,22 @@ def _terms_of(clock_set: TicketClockSet) -> ClockTerms:
     )
 
 
-def refresh_ticket_clocks(ticket_ids: Sequence[int], *, now: datetime) -> None:
-    """Recompute the clocks of these tickets in every clock set of their services, in the
-    caller's transaction (the batch that wrote them); sets whose calendar changed since
-    they were built are dropped instead."""
-    if not ticket_ids:
-        return
-    services = set(
-        Ticket.objects.filter(pk__in=ticket_ids)
-        .order_by()
-        .values_list("contract_service_id", flat=True)
-        .distinct()
+def clock_sets_of(contract_service_ids: Iterable[int]) -> list[TicketClockSet]:
+    """The clock sets kept for these services (one query)."""
+    return list(
+        TicketClockSet.objects.filter(contract_service_id__in=set(contract_service_ids))
+        .select_related("calendar")
+        .prefetch_related("calendar__closures")
     )
-    sets = list(
-        TicketClockSet.objects.filter(contract_service_id__in=services).select_related("calendar")
-    )
-    if not sets:
+
+
+def refresh_ticket_clocks(
+    ticket_ids: Sequence[int], sets: Sequence[TicketClockSet], *, now: datetime
+) -> None:
+    """Recompute the clocks of these tickets in the clock sets of their services
+    (``clock_sets_of``), in the caller's transaction (the batch that wrote them); sets
+    whose calendar changed since they were built are dropped instead."""
+    if not ticket_ids or not sets:
         return
     current: list[TicketClockSet] = []
     stale: list[int] = []
@@ -271,11 +280,8 @@ def refresh_ticket_clocks(ticket_ids: Sequence[int], *, now: datetime) -> None:
     if not rows:
         return
     by_service: dict[int, list[tuple]] = defaultdict(list)
-    service_of = dict(
-        Ticket.objects.filter(pk__in=ticket_ids).values_list("pk", "contract_service_id")
-    )
     for row in rows:
-        by_service[service_of[row[0]]].append(row)
+        by_service[row[-1]].append(row)
     low, high = _span(rows, now)
     # Built before the COPY starts: building reads the calendars' closures, and the
     # connection can run no query while it copies.

@@ -28,6 +28,7 @@ from contracts.services.measurements import (
     parse_contract_service_id,
 )
 from contracts.services.ticket_clocks import (
+    clock_sets_of,
     keeping_clocks,
     lock_contracts_of,
     refresh_ticket_clocks,
@@ -120,7 +121,11 @@ def _event_items(raw: Any) -> list[Any]:
 
 
 def _parse_events(
-    index: int, raw: Any, opened_at: datetime | None, latest: datetime
+    index: int,
+    raw: Any,
+    opened_at: datetime | None,
+    latest: datetime,
+    resolved_at: datetime | None = None,
 ) -> tuple[list[Event], list[ItemError]]:
     errors: list[ItemError] = []
     try:
@@ -175,6 +180,15 @@ def _parse_events(
             )
         elif at > latest:
             errors.append(ItemError(index, f"{name}.at", "lies in the future"))
+        elif resolved_at is not None and at > resolved_at:
+            errors.append(
+                ItemError(
+                    index,
+                    f"{name}.at",
+                    "is after the final resolution (resolved_at): a reopened ticket is sent "
+                    "without resolved_at until it is resolved again",
+                )
+            )
         previous = at
         events.append((at, status))
     return events, errors
@@ -258,7 +272,9 @@ def _parse_item(
         )
     errors.extend(order_errors)
 
-    events, event_errors = _parse_events(index, item.get("events"), opened_at, latest)
+    # A resolution already refused says nothing about the events.
+    final = None if any(error.field == "resolved_at" for error in errors) else resolved_at
+    events, event_errors = _parse_events(index, item.get("events"), opened_at, latest, final)
     errors.extend(event_errors)
     if errors or contract_service is None:
         return None, None, None, errors
@@ -391,7 +407,9 @@ def record_tickets(
 
     with transaction.atomic():
         # Settlement must not build a clock set from tickets this batch is changing.
-        lock_contracts_of(cs_id for cs_id, _reference in batch)
+        services = {cs_id for cs_id, _reference in batch}
+        lock_contracts_of(services)
+        sets = clock_sets_of(services)
         stored = _stored_states(set(batch), batch)
         changed = {
             key: state
@@ -399,8 +417,8 @@ def record_tickets(
             if key not in stored or stored[key][1] is None
         }
         if changed:
-            with keeping_clocks():
-                refresh_ticket_clocks(_write(changed, now=now), now=now)
+            with keeping_clocks(bool(sets)):
+                refresh_ticket_clocks(_write(changed, now=now), sets, now=now)
     updated = sum(1 for key in changed if key in stored)
     return TicketsRecorded(
         created=len(changed) - updated, updated=updated, unchanged=len(batch) - len(changed)

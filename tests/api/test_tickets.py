@@ -161,6 +161,17 @@ BAD = [
         "events[0].at",
         "needs a UTC offset",
     ),
+    (
+        {
+            "events": [
+                {"at": "2026-11-03T10:00:00+01:00", "status": "open"},
+                {"at": "2026-11-03T16:30:00+01:00", "status": "resolved"},
+                {"at": "2026-11-03T17:00:00+01:00", "status": "reopened"},
+            ]
+        },
+        "events[2].at",
+        "after the final resolution (resolved_at)",
+    ),
     ({"reference": "INC-0"}, "reference", "also item 0 of this batch"),
     ({"contract_service": "five"}, "contract_service", "must be a contract service id"),
 ]
