@@ -37,6 +37,8 @@ def acting_organization(
     memberships = list(memberships_of(user) if memberships is None else memberships)
     if not memberships:
         return None
+    if len(memberships) == 1:
+        return memberships[0].organization  # nothing to choose: no query
     chosen = (
         OrganizationChoice.objects.filter(user_id=user.pk)
         .values_list("organization_id", flat=True)
