@@ -3,6 +3,7 @@ period to settle by hand."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -64,6 +65,7 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
         labels = {
             "credit_cap_percent": "Credit cap (at-risk amount), % of the period's fees",
             "settlement_delay_days": "Settlement delay (days)",
+            "minimum_credit": "Minimum credit per statement",
         }
         help_texts = {
             "settlement_delay_days": "How long after a period closes late data is awaited.",
@@ -78,6 +80,8 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        # Empty means no minimum, as 0 does.
+        self.fields["minimum_credit"].required = False
         # Only customers these providers already serve, as in the API: other providers'
         # customers are not theirs to see. New customers come by invitation.
         self.fields["customer"].queryset = (
@@ -98,6 +102,10 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
 
     def clean_currency(self) -> str:
         return (self.cleaned_data.get("currency") or "").strip().upper()
+
+    def clean_minimum_credit(self) -> Decimal:
+        value = self.cleaned_data.get("minimum_credit")
+        return Decimal(0) if value is None else value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
