@@ -234,14 +234,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["slaportal.api.filtering.PortalFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "slaportal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "slaportal.api.errors.portal_exception_handler",
-    "DEFAULT_PARSER_CLASSES": [
-        "slaportal.api.parsers.SafeJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: a form or multipart body would be read as no fields at all (an upload
+    # names its own parser).
+    "DEFAULT_PARSER_CLASSES": ["slaportal.api.parsers.SafeJSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

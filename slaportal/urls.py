@@ -38,3 +38,9 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("", include("people.urls")),
 ]
+
+# Under /api/ Django's own errors answer in the API's JSON shape (slaportal.api.errors).
+handler400 = "slaportal.api.errors.bad_request"
+handler403 = "slaportal.api.errors.permission_denied"
+handler404 = "slaportal.api.errors.page_not_found"
+handler500 = "slaportal.api.errors.server_error"

@@ -1,9 +1,10 @@
 """Filters of the contracts API.
 
-Foreign keys are filtered by id with ``NumberFilter``, never ``ModelChoiceFilter``: the
+Foreign keys are filtered by id with :class:`IdFilter`, never ``ModelChoiceFilter``: the
 list is already scoped, so an id outside the scope simply matches nothing, where a
 choice filter would answer "not a valid choice" for a missing id and an empty list for
-an existing one — telling an outsider which ids exist.
+an existing one — telling an outsider which ids exist. An id is a whole number in digits
+0-9, documented as an integer: anything else is a 400 naming the parameter.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from contracts.models import (
     ServiceLevel,
     Ticket,
 )
+from slaportal.api.filtering import IdFilter
 
 
-def by_id(field_name: str, help_text: str = "") -> filters.NumberFilter:
-    return filters.NumberFilter(field_name=field_name, help_text=help_text or None)
+def by_id(field_name: str, help_text: str = "") -> IdFilter:
+    return IdFilter(field_name=field_name, help_text=help_text or None)
 
 
 class UTCDateTimeField(IsoDateTimeField):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
-from contracts.api.filters import by_id
+from contracts.api.filters import IdFilter, by_id
 from credits.models import Dispute, Notification, Statement
 
 
@@ -19,7 +21,7 @@ class StatementFilter(filters.FilterSet):
     period_start_before = filters.DateFilter(
         field_name="period_start", lookup_expr="lte", help_text="Inclusive."
     )
-    revision = filters.NumberFilter()
+    revision = IdFilter(help_text="A revision number.")
     latest = filters.BooleanFilter(
         method="filter_latest",
         help_text="true: only the latest revision of each period; false: only superseded ones.",
@@ -36,6 +38,7 @@ class StatementFilter(filters.FilterSet):
             "latest",
         ]
 
+    @extend_schema_field(OpenApiTypes.BOOL)
     def filter_latest(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset

@@ -11,7 +11,6 @@ from django.core.paginator import Page
 from django.db import connections, models
 from django.db.models import Count, Window
 from django.http import HttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
@@ -24,6 +23,7 @@ from credits import services, settlement
 from credits.api import filters, serializers
 from credits.api.serializers import SettleSerializer
 from credits.models import Dispute, Notification, Statement, StatementDocument, StatementLine
+from slaportal.api.filtering import PortalFilterBackend
 from slaportal.api.pagination import PortalPagination
 from slaportal.api.viewsets import ScopedGenericViewSet
 
@@ -113,7 +113,7 @@ class StatementPagination(PortalPagination):
         return HttpResponse(body.encode(), content_type=JSONRenderer.media_type)
 
 
-class StatementFilterBackend(DjangoFilterBackend):
+class StatementFilterBackend(PortalFilterBackend):
     """django-filter, skipped when the query names none of the filters: every filter
     ignores an absent value, so building and validating the form would change nothing."""
 

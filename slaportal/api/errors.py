@@ -15,7 +15,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models.deletion import ProtectedError, RestrictedError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, serializers, status
@@ -23,7 +24,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from slaportal.api.middleware import API_PREFIX
+
 NOT_FOUND = "Not found."
+SERVER_ERROR = "Server error: the request could not be completed. Try again later."
 
 
 class Conflict(exceptions.APIException):
@@ -56,16 +60,49 @@ def portal_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     elif isinstance(exc, Http404 | exceptions.NotFound):
         exc = exceptions.NotFound(NOT_FOUND)
     elif isinstance(exc, RequestDataTooBig):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
-        exc = exceptions.ParseError(
-            f"The body is larger than the {limit} MB the API reads at once; "
-            "send the items in smaller batches."
-        )
+        exc = exceptions.ParseError(_too_big())
     return drf_exception_handler(exc, context)
 
 
+def _too_big() -> str:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return (
+        f"The body is larger than the {limit} MB the API reads at once; "
+        "send the items in smaller batches."
+    )
+
+
+# Django's own error views (urls.handler400…500) answer what never reached a DRF view: a
+# path no route matches, an id that is not a number, a body Django refused before DRF
+# read it, an exception outside the views. Under /api/ they answer in the API's shape.
+
+
+def _api_error(request: HttpRequest, status_code: int, detail: str) -> HttpResponse | None:
+    if not request.path.startswith(API_PREFIX):
+        return None
+    return JsonResponse({"detail": detail}, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    detail = _too_big() if isinstance(exception, RequestDataTooBig) else "Bad request."
+    return _api_error(request, 400, detail) or defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    detail = str(exception) or "You do not have permission to perform this action."
+    return _api_error(request, 403, detail) or defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _api_error(request, 404, NOT_FOUND) or defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _api_error(request, 500, SERVER_ERROR) or defaults.server_error(request)
+
+
 class ErrorSerializer(serializers.Serializer):
-    """The body of every error that is not about fields: 401, 403, 404, 405, 409, 415."""
+    """The body of every error that is not about fields: 401, 403, 404, 405, 409, 415, 500."""
 
     detail = serializers.CharField()
 

@@ -29,7 +29,7 @@ class TokenRequestSerializer(AuthTokenSerializer):
 @extend_schema(
     request=TokenRequestSerializer,
     responses={
-        200: inline_serializer("Token", {"token": serializers.CharField()}),
+        200: inline_serializer("AuthToken", {"token": serializers.CharField()}),
         400: inline_serializer(
             "TokenError",
             {

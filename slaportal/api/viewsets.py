@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from django.db import models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
-from rest_framework import mixins, parsers, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,7 +38,9 @@ class ScopedGenericViewSet(viewsets.GenericViewSet):
     protected_message: ClassVar[str] = "Other data depends on this object; it cannot be deleted."
 
     permission_classes = [IsAuthenticated, ScopedWritePermission]
-    parser_classes = [SafeJSONParser, parsers.FormParser, parsers.MultiPartParser]
+    # JSON only: a form or multipart body would be read as no fields at all, and a PATCH
+    # of nothing answered 200 (an upload action names its own parser).
+    parser_classes = [SafeJSONParser]
     pagination_class = PortalPagination
     schema = PortalAutoSchema()
 

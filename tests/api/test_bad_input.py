@@ -93,7 +93,7 @@ def test_a_rule_parameter_beyond_float_range_is_a_400(world):
     [
         ("/api/v1/contracts/", {"page": "abc"}, 404),
         ("/api/v1/contracts/", {"page": "999"}, 404),
-        ("/api/v1/contracts/", {"page_size": "-5"}, 200),
+        ("/api/v1/contracts/", {"page_size": "-5"}, 400),
         ("/api/v1/contracts/", {"customer": "abc"}, 400),
         ("/api/v1/contracts/", {"customer": str(10**30)}, 200),
         ("/api/v1/contracts/", {"status": "open"}, 400),
