@@ -4,7 +4,8 @@ what the sweep's tasks do with a chunk.
 The sweep is driven by database state, not by messages arriving exactly once: every sweep
 asks which closed periods have no statement yet and enqueues them in chunks (one task per
 chunk of up to ``SWEEP_CHUNK`` contract periods, spread over enough tasks for many
-workers), so a lost message or a missed sweep is caught up by the next one. It then
+workers), so a lost message or a missed sweep is caught up by the next one, back to the
+reach (``SETTLEMENT_LOOKBACK_DAYS``): older history is an operator's backfill. It then
 enqueues the early warnings of active contracts, in chunks too. Tasks are sent by name:
 this package never imports the tasks that call it.
 """

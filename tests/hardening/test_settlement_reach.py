@@ -5,10 +5,14 @@ its history settled only by an operator's `settle --backfill --confirm`."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.db import connections
 
 from credits.management.commands.settle import Command
@@ -190,13 +194,10 @@ def test_bad_backfill_input_is_one_line_and_writes_nothing(monkeypatch, capsys, 
     assert not Statement.objects.exists()
 
 
-def test_the_lookback_setting_must_be_a_positive_number_of_days(monkeypatch):
-    import subprocess
-    import sys
-
+def test_the_lookback_setting_must_be_a_positive_number_of_days():
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        env={**__import__("os").environ, "SETTLEMENT_LOOKBACK_DAYS": "0"},
+        [sys.executable, str(django_settings.BASE_DIR / "manage.py"), "check"],
+        env={**os.environ, "SETTLEMENT_LOOKBACK_DAYS": "0"},
         capture_output=True,
         text=True,
     )
