@@ -530,3 +530,16 @@ def test_a_timeline_of_half_a_year_reads_the_calendar_in_a_few_queries(
         response = client.get(detail(used.pk, "timeline"), {"start": "2026-10-01", "weeks": "26"})
 
     assert len(response.json()) == 26 * 7
+
+
+def test_a_second_calendar_of_the_same_name_is_refused_on_name(personas, calendars):
+    client = client_for(personas.provider_editor)
+
+    response = client.post(URL, body(personas.provider, name="Office hours"), format="json")
+    renamed = client.patch(detail(calendars[1].pk), {"name": "Office hours"}, format="json")
+
+    for answer in (response, renamed):
+        assert answer.status_code == 400
+        assert list(answer.json()) == ["name"], answer.json()
+        assert "already has a calendar of this name" in answer.json()["name"][0]
+    assert ServiceCalendar.objects.filter(provider=personas.provider).count() == 2

@@ -45,6 +45,20 @@ class ServiceCalendarSerializer(ValidatedModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        # The name's uniqueness is checked in validate(), to answer on the name.
+        validators: list[Any] = []
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        provider = attrs.get("provider", getattr(self.instance, "provider", None))
+        name = attrs.get("name", getattr(self.instance, "name", None))
+        same = ServiceCalendar.objects.filter(provider=provider, name=name)
+        if self.instance is not None:
+            same = same.exclude(pk=self.instance.pk)
+        if provider is not None and same.exists():
+            raise serializers.ValidationError(
+                {"name": ["The provider already has a calendar of this name."]}
+            )
+        return super().validate(attrs)
 
     def create(self, validated_data: dict[str, Any]) -> ServiceCalendar:
         fields = {name: validated_data[name] for name in CALENDAR_FIELDS if name in validated_data}
