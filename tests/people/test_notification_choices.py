@@ -241,3 +241,22 @@ def test_preferences_page_saves_the_choices(personas, client):
     row = NotificationPreference.objects.get(user=personas.customer_member, topic="early_warning")
     assert (row.in_app, row.email, row.digest) == (True, False, True)
     assert timezone.now() >= row.updated_at
+
+
+def test_an_admin_sets_the_webhook_format_through_the_api(personas):
+    url = f"/api/v1/organizations/{personas.provider.pk}/"
+    response = api(personas.provider_admin).patch(
+        url,
+        {
+            "webhook_url": "https://hooks.example.test/acme",
+            "webhook_secret": "k",
+            "webhook_format": "teams",
+        },
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["webhook_format"] == "teams"
+    refused = api(personas.provider_admin).patch(url, {"webhook_format": "carrier-pigeon"})
+    assert refused.status_code == 400
+    assert refused.json() == {"webhook_format": ['"carrier-pigeon" is not a valid choice.']}
+    personas.provider.refresh_from_db()
+    assert personas.provider.webhook_format == "teams"

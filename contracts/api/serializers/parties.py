@@ -22,7 +22,16 @@ class OrganizationSerializer(ValidatedModelSerializer):
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "slug", "kind", "webhook_url", "webhook_secret", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "kind",
+            "webhook_url",
+            "webhook_secret",
+            "webhook_format",
+            "created_at",
+        ]
         extra_kwargs = {
             "webhook_secret": {"write_only": True},
             "webhook_url": {"help_text": "Shown only to the organisation's admins."},
