@@ -245,3 +245,27 @@ def test_api_accepting_without_a_remedy_is_a_400_naming_it(personas, dispute):
 
     assert response.status_code == 400
     assert set(response.json()) == {"remedy"}
+
+
+def test_browser_the_provider_reopens_from_the_statement_page_and_outsiders_get_404(
+    client, personas, statement, dispute
+):
+    from django.urls import reverse
+
+    resolve_dispute(
+        dispute=dispute, user=personas.provider_editor, status="rejected", resolution="No."
+    )
+    path = reverse("dispute-reopen", args=[dispute.pk])
+
+    client.force_login(personas.other_provider_member)
+    assert client.post(path).status_code == 404
+    client.force_login(personas.customer_member)
+    assert client.post(path).status_code == 403
+    client.force_login(personas.provider_editor)
+    page = client.get(reverse("statement-detail", args=[statement.pk])).content.decode()
+    assert f'action="{path}"' in page
+    response = client.post(path)
+
+    assert response.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.status == "open"
