@@ -378,3 +378,30 @@ def test_the_api_previews_imports_and_exports(personas, cs):
         outsider.get(f"/api/v1/openslo/export/?contract={personas.contract.pk}").status_code == 404
     )
     assert outsider.get("/api/v1/openslo/export/?contract=３").status_code == 400
+
+
+def test_the_import_page_previews_then_imports(personas, cs, client):
+    client.force_login(personas.provider_editor)
+    url = f"/providers/{personas.provider.slug}/integrations/openslo/"
+    text = OPENSLO.format(service=cs.service.code)
+    form = {"contract": personas.contract.pk, "document": text}
+    preview = client.post(url, {**form, "preview": ""})
+    assert preview.status_code == 200
+    page = preview.content.decode()
+    assert "search-speed-p90-fast" in page
+    assert "Import 3 objectives" in page
+    assert "AlertPolicy" in page
+    assert not ServiceLevel.objects.filter(key__startswith="search").exists()
+
+    refused = client.post(url, {**form, "document": UNSUPPORTED.format(service="x")})
+    assert "Cannot be imported" in refused.content.decode()
+    assert "$[2].apiVersion" in refused.content.decode()
+
+    done = client.post(url, {**form, "confirm": ""})
+    assert done.status_code == 302
+    assert ServiceLevel.objects.filter(key__startswith="search").count() == 3
+
+    client.force_login(personas.provider_viewer)
+    assert client.get(url).status_code == 403
+    client.force_login(personas.other_provider_member)
+    assert client.get(url).status_code == 404

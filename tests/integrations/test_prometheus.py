@@ -353,3 +353,19 @@ def test_a_private_address_is_refused_unless_the_operator_allows_it(personas, se
                 organization=personas.provider, name="meta", base_url="http://169.254.169.254/"
             )
         )
+
+
+def test_the_test_pull_asks_the_last_ten_steps_and_stores_nothing(clock, personas, cs, fake):
+    fake.value = lambda t: "NaN" if t == (NOW - timedelta(minutes=1)).timestamp() else "1"
+    pull = make_pull(personas, cs, fake)
+    answer = services.test_pull(pull=pull, now=NOW)
+    assert answer["samples"] == 9
+    assert len(answer["refused"]) == 1
+    assert float(fake.requests[0]["form"]["start"]) == (NOW - timedelta(minutes=10)).timestamp()
+    assert not samples(cs).exists()
+    pull.refresh_from_db()
+    assert pull.pulled_until is None
+    event = IntegrationEvent.objects.get()
+    assert (event.test, event.outcome) == (True, "refused")
+    fake.mode = "500"
+    assert "storage is down" in services.test_pull(pull=pull, now=NOW)["error"]
