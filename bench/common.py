@@ -163,6 +163,8 @@ class Worker(CeleryWorker):
     stop_timeout = 60
 
     def __init__(self, env: dict[str, str], name: str, concurrency: int = 1) -> None:
+        # The worker says it is ready at INFO (LOG_LEVEL sets Celery's level too).
+        env = {**env, "LOG_LEVEL": "INFO"}
         super().__init__(env, concurrency=concurrency, name=f"bench-{name}")
         self.log_path = ROOT / "var" / f"bench-worker-{name}.log"
         self.peak_rss_mb = 0.0

@@ -929,12 +929,15 @@ def _defaults_of(table: str, columns: Sequence[str]) -> tuple[list[str], tuple]:
             break
     else:
         return [], ()
+    given = {name.strip('"') for name in columns}
     names, values = [], []
     for column in model._meta.concrete_fields:
-        if column.column in columns or column.null or column.primary_key:
+        if column.column in given or column.null or column.primary_key:
             continue
-        if column.default is NOT_PROVIDED:
-            continue  # no default, or one the database fills in itself
+        if column.db_default is not NOT_PROVIDED:
+            continue  # the database fills it in
+        if column.default is NOT_PROVIDED and not column.empty_strings_allowed:
+            continue  # no default: the book must give it
         names.append(column.column)
         values.append(column.get_db_prep_save(column.get_default(), connection=_connection()))
     return names, tuple(values)
