@@ -166,6 +166,12 @@ class DisputeSerializer(serializers.ModelSerializer):
         help_text="The statements (ids) whose rows cite this dispute: the revisions its "
         "remedy issued."
     )
+    remedy = serializers.ChoiceField(
+        choices=Dispute.Remedy.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How an accepted dispute was remedied; empty for any other.",
+    )
 
     class Meta:
         model = Dispute
