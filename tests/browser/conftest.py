@@ -24,7 +24,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+# One Chromium per module, not per session: Playwright's loop lives as long as the browser,
+# and other folders (re-using these fixtures) and later tests that run async code (the
+# health checks) must not find it still running in the thread.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 

@@ -163,8 +163,13 @@ def test_customer_reads_credits_downloads_a_statement_and_disputes_a_line(
     csv_download.value.save_as(csv_path)
     rows = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     lines = list(latest.lines.all())
-    assert sorted(int(r["line_id"]) for r in rows) == sorted(line.pk for line in lines)
-    assert sorted(Decimal(r["amount"]) for r in rows) == sorted(line.amount for line in lines)
+    line_rows = [r for r in rows if r["line_id"]]
+    assert sorted(int(r["line_id"]) for r in line_rows) == sorted(line.pk for line in lines)
+    assert sorted(Decimal(r["amount"]) for r in line_rows) == sorted(x.amount for x in lines)
+    # Below the lines, the cap adjustment and the total: the amounts add up to it.
+    below = {r["key"]: Decimal(r["amount"]) for r in rows if not r["line_id"]}
+    assert below == {"cap_adjustment": Decimal("-150.00"), "total": Decimal("300.00")}
+    assert sum(Decimal(r["amount"]) for r in rows if r["key"] != "total") == below["total"]
 
     with page.expect_download() as pdf_download:
         page.get_by_role("link", name="Download PDF").click()
