@@ -109,25 +109,35 @@ def keeping_clocks(needed: bool = True) -> Iterator[None]:
         cursor.execute("SELECT set_config('slaportal.keeping_ticket_clocks', 'off', true)")
 
 
+def engine_ticket(
+    reference: str,
+    priority: str,
+    opened: datetime,
+    responded: datetime | None,
+    resolved: datetime | None,
+    stops: Sequence[engine.Interval] = (),
+    relief: Sequence[engine.Interval] = (),
+) -> engine.Ticket:
+    """A stored ticket as its clocks read it: one resolved without a recorded response was
+    answered by its resolution."""
+    return engine.Ticket(
+        reference,
+        priority,
+        opened,
+        first_response_at=responded or resolved,
+        resolved_at=resolved,
+        stops=tuple(stops),
+        relief=tuple(relief),
+    )
+
+
 def _engine_tickets(
     ticket_rows: Sequence[tuple], events: dict[int, list[engine.StatusEvent]]
 ) -> list[tuple[int, engine.Ticket]]:
     tickets = []
     for pk, reference, priority, opened, responded, resolved, _service in ticket_rows:
         stops = engine.stops_from_events(events[pk]) if pk in events else ()
-        tickets.append(
-            (
-                pk,
-                engine.Ticket(
-                    reference,
-                    priority,
-                    opened,
-                    first_response_at=responded or resolved,
-                    resolved_at=resolved,
-                    stops=stops,
-                ),
-            )
-        )
+        tickets.append((pk, engine_ticket(reference, priority, opened, responded, resolved, stops)))
     return tickets
 
 

@@ -209,7 +209,7 @@ def count_from_kept_clocks(plans: Sequence[Plan]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_COUNTS_SQL, params)
         counts = {row[0]: row[1:] for row in cursor.fetchall()}
-    clocks = _Clocks(calendars)
+    clocks = _Clocks()
     worst_done = _worst_done(params)
     worst_open = _worst_open(chosen, params, terms, counts, clocks)
     for idx, (plan, target) in enumerate(chosen):
@@ -238,8 +238,7 @@ def count_from_kept_clocks(plans: Sequence[Plan]) -> None:
 class _Clocks:
     """Business clocks of the batch's calendars, for the years a reading needs."""
 
-    def __init__(self, calendars: dict[int, ServiceCalendar]) -> None:
-        self._calendars = calendars
+    def __init__(self) -> None:
         self._clocks: dict[tuple[int | None, int, int], engine.BusinessClock] = {}
 
     def of(

@@ -28,6 +28,7 @@ from django.db.models import Q, QuerySet
 
 import engine
 from contracts.models import Contract, ResponsibilityLapse, Ticket, TicketEvent
+from contracts.services.ticket_clocks import engine_ticket
 from credits.settlement.calendars import attach_calendars
 from credits.settlement.inputs import (
     Instants,
@@ -186,14 +187,14 @@ def attach_tickets(plans: Sequence[Plan], book: TicketBook) -> None:
             # Only the lapses while the ticket was open can stop its clock.
             span = (record.opened_at, done or plan.window[1])
             inputs.tickets.append(
-                engine.Ticket(
+                engine_ticket(
                     record.reference,
                     record.priority,
                     record.opened_at,
-                    first_response_at=record.first_response_at or record.resolved_at,
-                    resolved_at=record.resolved_at,
-                    stops=record.stops,
-                    relief=tuple(sorted(lapse for lapse in relief if overlaps(*lapse, span))),
+                    record.first_response_at,
+                    record.resolved_at,
+                    record.stops,
+                    sorted(lapse for lapse in relief if overlaps(*lapse, span)),
                 )
             )
             inputs.records[record.reference] = record
