@@ -61,6 +61,12 @@ class ClockTerms:
     calendar: ServiceCalendar | None
     priority: str | None = None
 
+    @classmethod
+    def of(cls, objective: engine.Objective, calendar: ServiceCalendar | None) -> ClockTerms:
+        """The clock a ticket objective reads under its stored calendar (None: always)."""
+        limit = engine.threshold_seconds(objective.threshold)
+        return cls(objective.clock_kind, limit, calendar, objective.priority)
+
     def key(self, closures: Iterable[object] | None = None) -> str:
         """The set's name: changes whenever the calendar's definition does."""
         tickets = "*" if self.priority is None else self.priority

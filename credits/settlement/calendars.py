@@ -42,10 +42,10 @@ class ServiceHours:
 def _clock_terms(objective: engine.Objective, calendar: ServiceCalendar | None) -> str:
     """The name of a ticket objective's clock, as the kept clocks name it; a calendar the
     objective brings itself (a what-if preview) has none kept."""
-    limit = engine.threshold_seconds(objective.threshold)
     if objective.calendar is not None:
+        limit = engine.threshold_seconds(objective.threshold)
         return f"{objective.clock_kind}:{limit}:given:{objective.priority or '*'}"
-    return ClockTerms(objective.clock_kind, limit, calendar, objective.priority).key()
+    return ClockTerms.of(objective, calendar).key()
 
 
 def attach_calendars(plans: Sequence[Plan], earliest: datetime | None = None) -> ServiceHours:

@@ -173,13 +173,7 @@ def count_from_kept_clocks(plans: Sequence[Plan]) -> None:
     terms: dict[int, tuple[ClockTerms, str]] = {}
     for _plan, target in chosen:
         calendar = calendars.get(target.service_level.calendar_id)
-        objective = target.objective
-        spec = ClockTerms(
-            objective.clock_kind,
-            engine.threshold_seconds(objective.threshold),
-            calendar,
-            objective.priority,
-        )
+        spec = ClockTerms.of(target.objective, calendar)
         terms[id(target)] = (spec, spec.key(calendar.closures.all() if calendar else None))
     needed = {(t.contract_service.pk, terms[id(t)][1]) for _p, t in chosen}
     built = {
