@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract, ContractService, Organization, ServiceLevel, Ticket
 from credits.querysets import (
+    ClaimQuerySet,
     DisputeQuerySet,
     NotificationQuerySet,
     OpenPeriodProgressQuerySet,
@@ -162,7 +163,8 @@ class StatementLineTicket(models.Model):
 
 class StatementAdjustment(models.Model):
     """A row of a statement below its lines that moves its total: an adjustment agreed in
-    a dispute, or the note of a dispute accepted with a correction (zero).
+    a dispute, or the note of a dispute accepted with a correction or of an accepted claim
+    (zero).
 
     Lines, the cap adjustment and these rows add up to the statement's credit total, in
     the order of ``position``; the CSV and the PDF list them in that order. Immutable like
@@ -173,6 +175,7 @@ class StatementAdjustment(models.Model):
         MINIMUM_CREDIT = "minimum_credit", "Minimum credit"
         AGREED = "agreed", "Agreed adjustment"
         CORRECTION = "correction", "Correction after a dispute"
+        CLAIM = "claim", "Accepted claim"
 
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="adjustments")
     position = models.PositiveSmallIntegerField()
@@ -182,6 +185,9 @@ class StatementAdjustment(models.Model):
     dispute = models.ForeignKey(
         "Dispute", on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"
     )
+    claim = models.ForeignKey(
+        "Claim", on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"
+    )
 
     class Meta:
         ordering = ["statement_id", "position"]
@@ -190,7 +196,7 @@ class StatementAdjustment(models.Model):
                 fields=["statement", "position"], name="statement_adjustment_position_unique"
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["minimum_credit", "agreed", "correction"]),
+                condition=Q(kind__in=["minimum_credit", "agreed", "correction", "claim"]),
                 name="statement_adjustment_kind_valid",
             ),
         ]
@@ -302,6 +308,82 @@ class Dispute(models.Model):
         return f"Dispute on {self.line} ({self.status})"
 
 
+class Claim(models.Model):
+    """A customer's report of an outage the provider did not record, in a closed period.
+
+    Filed within the contract's ``claim_window_days`` after the period ends. Accepting it
+    records the outage as a provider incident (``incident``), which the period's next
+    revision counts and whose row cites the claim; rejecting it needs a reason and changes
+    nothing. Both parties are told at each step; earlier states stay in the history.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.PROTECT, related_name="claims"
+    )
+    # The uptime objective the outage counts against, as an incident's key.
+    key = models.SlugField(max_length=60, default="availability")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    description = models.TextField()
+    # The settlement period the outage lies in (the contract's days, inclusive).
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.TextField(blank=True)
+    incident = models.OneToOneField(
+        "contracts.Incident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claim",
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    filed_at = models.DateTimeField()
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClaimQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+        indexes = [models.Index(fields=["contract_service", "period_start"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__gt=models.F("started_at")),
+                name="claim_end_after_start",
+                violation_error_message="The end must be after the start.",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="claim_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", incident__isnull=True, resolved_at__isnull=True)
+                | Q(status="accepted", incident__isnull=False, resolved_at__isnull=False)
+                | (
+                    Q(status="rejected", incident__isnull=True, resolved_at__isnull=False)
+                    & ~Q(resolution="")
+                ),
+                name="claim_outcome_recorded",
+                violation_error_message="An accepted claim has its incident; a rejected one "
+                "its reason.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Claim #{self.pk} on {self.contract_service} ({self.status})"
+
+
 class Notification(models.Model):
     class Event(models.TextChoices):
         STATEMENT_ISSUED = "statement_issued", "Statement issued"
@@ -314,6 +396,8 @@ class Notification(models.Model):
         LAPSE_CONTESTED = "lapse_contested", "Responsibility lapse contested"
         LAPSE_RESOLVED = "lapse_resolved", "Contested lapse kept or withdrawn"
         MEMBER_JOINED = "member_joined", "Invitation accepted"
+        CLAIM_FILED = "claim_filed", "Claim filed"
+        CLAIM_RESOLVED = "claim_resolved", "Claim accepted or rejected"
         # Not events of their own: a day's e-mails in one, and a webhook's test message.
         DIGEST = "digest", "Daily digest"
         WEBHOOK_TEST = "webhook_test", "Webhook test"

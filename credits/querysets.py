@@ -51,6 +51,10 @@ class DisputeQuerySet(ContractScopedQuerySet):
     contract_path = "line__statement__contract"
 
 
+class ClaimQuerySet(ContractScopedQuerySet):
+    contract_path = "contract_service__contract"
+
+
 class OpenPeriodProgressQuerySet(ContractScopedQuerySet):
     contract_path = "contract_service__contract"
 

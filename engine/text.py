@@ -15,9 +15,10 @@ rounded by :func:`engine.money.quantize_money`, never to a fixed two places.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from engine.money import quantize_money
 from engine.numbers import round_half_up
@@ -187,3 +188,21 @@ def format_duration(seconds: int) -> str:
     if not minutes:
         return f"{rest} s"
     return f"{minutes:,} min {rest} s"
+
+
+# --------------------------------------------------------------------------- moments
+
+
+def local_moment(moment: datetime, tz: str) -> str:
+    """An instant on the contract's clock, with the zone's abbreviation:
+    ``"2026-11-30 00:00 CET"``."""
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def local_span(start: datetime, end: datetime, tz: str) -> str:
+    """An interval on the contract's clock: ``"2026-10-05 10:00 to 12:00 UTC"``, with the
+    end's day where it is another one."""
+    zone = ZoneInfo(tz)
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    until = "%H:%M %Z" if first.date() == last.date() else "%Y-%m-%d %H:%M %Z"
+    return f"{first:%Y-%m-%d %H:%M} to {last.strftime(until)}"

@@ -4,7 +4,9 @@ The rows below the lines each carry their amount and their sentence, and they ad
 lines total + cap adjustment + every adjustment = the credit total, exactly (every amount
 is quantized once to the currency's minor unit before it is added). The order is fixed:
 the cap limits what the lines earned; a total then below the contract's minimum credit is
-paid as 0; what the parties agreed to settle a dispute is added last, as agreed.
+paid as 0; what the parties agreed to settle a dispute is added last, as agreed. An
+accepted claim moves no money itself (its outage is an incident the lines counted): its row
+of 0 says why the figures changed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from engine.text import format_money
 MINIMUM_CREDIT = "minimum_credit"
 AGREED = "agreed"
 CORRECTION = "correction"
-ADJUSTMENT_KINDS = (MINIMUM_CREDIT, AGREED, CORRECTION)
+CLAIM = "claim"
+ADJUSTMENT_KINDS = (MINIMUM_CREDIT, AGREED, CORRECTION, CLAIM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,16 @@ class Remedy:
 
 
 @dataclass(frozen=True, slots=True)
+class AcceptedClaim:
+    """A customer's claim of the period that the provider accepted: its outage (described
+    in ``outage``, e.g. "Managed WAN, 2026-10-05 10:00 to 12:00 UTC") was recorded as an
+    incident, which the lines have counted."""
+
+    claim: int
+    outage: str
+
+
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     """A row below a statement's lines: its kind, signed amount and sentence."""
 
@@ -42,6 +55,7 @@ class Adjustment:
     amount: Decimal
     explanation: str
     dispute: int | None = None
+    claim: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +76,7 @@ def total_statement(
     currency: str,
     minimum_credit: Decimal | None = None,
     remedies: Sequence[Remedy] = (),
+    claims: Sequence[AcceptedClaim] = (),
 ) -> StatementTotal:
     """The credit total of a statement whose lines earned ``amounts``, with every row that
     moves it. Raises :class:`ParameterError` for a negative minimum or agreed amount."""
@@ -107,4 +122,14 @@ def total_statement(
             )
         )
         total += amount
+    for accepted in sorted(claims, key=lambda item: item.claim):
+        rows.append(
+            Adjustment(
+                CLAIM,
+                quantize_money(0, currency),
+                f"Claim #{accepted.claim} accepted: the outage it reports ({accepted.outage}) "
+                "is counted as a provider incident in the lines above.",
+                claim=accepted.claim,
+            )
+        )
     return StatementTotal(cap, tuple(rows), total)

@@ -109,6 +109,12 @@ class Contract(models.Model):
     settlement_delay_days = models.PositiveSmallIntegerField(
         default=2, validators=[MaxValueValidator(90)]
     )
+    claim_window_days = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(366)],
+        help_text="Days after a period ends in which the customer may claim an outage the "
+        "provider did not record; 0: no claims.",
+    )
     ticket_priorities = models.JSONField(
         default=default_ticket_priorities,
         help_text="The priority codes of the contract's tickets, e.g. P1 to P4; a ticket of "

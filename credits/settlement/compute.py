@@ -24,8 +24,13 @@ from credits.settlement.results import (
     SettlementError,
     canonical,
 )
-from credits.settlement.terms import TermsInForce, accepted_remedies, terms_in_force
-from engine.totals import Remedy, total_statement
+from credits.settlement.terms import (
+    TermsInForce,
+    accepted_claims,
+    accepted_remedies,
+    terms_in_force,
+)
+from engine.totals import AcceptedClaim, Remedy, total_statement
 
 
 def _relief_note(indicator: str, figures: Mapping[str, object]) -> str:
@@ -75,6 +80,7 @@ def compute_many(jobs: Sequence[Job]) -> list[ComputedStatement | SettlementErro
     its period's start; the same eight queries for any number of jobs."""
     in_force = terms_in_force(jobs)
     remedies = accepted_remedies(jobs)
+    claims = accepted_claims(jobs)
     # An objective being tried out (the what-if preview) wins over its stored versions.
     jobs = [
         dataclasses.replace(job, overrides={**terms.objectives, **(job.overrides or {})})
@@ -95,6 +101,7 @@ def compute_many(jobs: Sequence[Job]) -> list[ComputedStatement | SettlementErro
                     *measured,
                     terms=terms,
                     remedies=remedies.get((job.contract.pk, job.period.start), []),
+                    claims=claims.get((job.contract.pk, job.period.start), []),
                 )
             )
         except SettlementError as exc:
@@ -110,6 +117,7 @@ def _evaluate(
     *,
     terms: TermsInForce,
     remedies: Sequence[Remedy],
+    claims: Sequence[AcceptedClaim] = (),
 ) -> ComputedStatement:
     """The engine's verdict on one measured contract period."""
     currency = contract.currency
@@ -162,6 +170,7 @@ def _evaluate(
             currency=currency,
             minimum_credit=contract.minimum_credit,
             remedies=remedies,
+            claims=claims,
         )
     except engine.ParameterError as exc:
         raise SettlementError(f"{contract.reference}: {exc}") from None
@@ -185,7 +194,9 @@ def _evaluate(
     # Only when there are any, so that statements without them keep their fingerprints.
     if total.adjustments:
         payload["adjustments"] = [
-            [row.kind, str(row.amount), row.dispute] for row in total.adjustments
+            # A claim's id only where there is one: earlier fingerprints stay as they were.
+            [row.kind, str(row.amount), row.dispute, *([row.claim] if row.claim else [])]
+            for row in total.adjustments
         ]
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return ComputedStatement(

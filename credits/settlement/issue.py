@@ -86,6 +86,7 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
             amount=row.amount,
             explanation=row.explanation,
             dispute_id=row.dispute,
+            claim_id=row.claim,
         )
         for statement, (computed, _revision) in zip(statements, items, strict=True)
         for position, row in enumerate(computed.adjustments, start=1)

@@ -5,8 +5,8 @@ for every fee or objective that was ever amended or corrected, the version whose
 the latest at or before the period's start, as its latest row states it. An amendment
 from a later period therefore never reaches a period already closed; a correction of the
 version a period used does, and settling it again issues a new revision. The disputes of
-a period accepted with a remedy are read here too: each adds a row to its next revision.
-Two queries for any number of periods.
+a period accepted with a remedy, and its accepted claims, are read here too: each adds a
+row to its next revision. Three queries for any number of periods.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from decimal import Decimal
 import engine
 from contracts.models import ServiceLevel, TermsChange
 from contracts.models.terms import version_in_force
-from credits.models import Dispute
+from credits.models import Claim, Dispute
 from credits.settlement.inputs import Job
-from engine.totals import Remedy
+from engine.text import local_span
+from engine.totals import AcceptedClaim, Remedy
 
 
 @dataclass(slots=True)
@@ -110,4 +111,29 @@ def accepted_remedies(jobs: Sequence[Job]) -> dict[tuple[int, date], list[Remedy
     )
     for pk, contract_id, start, amount, resolution in rows.order_by("pk"):
         found[(contract_id, start)].append(Remedy(pk, amount, resolution))
+    return found
+
+
+def accepted_claims(jobs: Sequence[Job]) -> dict[tuple[int, date], list[AcceptedClaim]]:
+    """The claims accepted in each job's period (their outages are incidents by now);
+    one query."""
+    found: dict[tuple[int, date], list[AcceptedClaim]] = defaultdict(list)
+    if not jobs:
+        return found
+    rows = Claim.objects.filter(
+        status=Claim.Status.ACCEPTED,
+        contract_service__contract__in={job.contract.pk for job in jobs},
+        period_start__in={job.period.start for job in jobs},
+    ).values_list(
+        "pk",
+        "contract_service__contract_id",
+        "contract_service__contract__timezone",
+        "period_start",
+        "contract_service__service__name",
+        "started_at",
+        "ended_at",
+    )
+    for pk, contract_id, tz, start, service, started_at, ended_at in rows.order_by("pk"):
+        outage = f"{service}, {local_span(started_at, ended_at, tz)}"
+        found[(contract_id, start)].append(AcceptedClaim(pk, outage))
     return found
