@@ -1,5 +1,5 @@
-"""Writes of the credits app that people make: disputes, reading notifications, and the
-what-if preview's trial write of an objective being edited (always rolled back).
+"""Writes of the credits app that people make: disputes, claims, reading notifications,
+and the what-if preview's trial write of an objective being edited (always rolled back).
 
 Settlement (statements and their lines) lives in ``credits.settlement``. Views, serializers,
 forms and the admin call these functions, so the browser and the API cannot disagree
@@ -11,18 +11,22 @@ as for an id that does not exist); members without the right role get
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import engine
-from contracts.models import Contract, Organization, ServiceLevel
+from contracts.models import Contract, ContractService, Incident, Organization, ServiceLevel
 from contracts.querysets import may_edit
 from credits import notify, settlement
-from credits.models import Dispute, Notification, Statement, StatementLine
+from credits.models import Claim, Dispute, Notification, Statement, StatementLine
+from credits.settlement.periods import period_of
+from engine.text import local_moment, period_label
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser as User
@@ -215,6 +219,186 @@ def reopen_dispute(*, dispute: Dispute | int, user: User) -> Dispute:
         except IntegrityError:
             raise ValidationError({"line": OPEN_DISPUTE_EXISTS}) from None
         notify.dispute_reopened(dispute_id=locked.pk)
+    return locked
+
+
+def claim_deadline(contract: Contract, period: engine.Period) -> datetime:
+    """The last moment a claim of ``period`` may be filed: ``claim_window_days`` after the
+    period ends (local midnight after its last day, in the contract's time zone)."""
+    return period.end_at + timedelta(days=contract.claim_window_days)
+
+
+def _claim_period(
+    contract: Contract, started_at: datetime, ended_at: datetime, now: datetime
+) -> engine.Period:
+    """The closed period of ``contract`` the outage lies in, still open to claims; or a
+    ``ValidationError`` naming the field and why (the deadline, for a late claim)."""
+    if not contract.claim_window_days:
+        raise ValidationError(
+            {"contract_service": f"{contract.reference} does not allow claims (no claim window)."}
+        )
+    if (reason := settlement.why_not_settled(contract)) is not None:
+        raise ValidationError({"contract_service": reason})
+    if ended_at <= started_at:
+        raise ValidationError({"ended_at": "The end must be after the start."})
+    if ended_at > now:
+        raise ValidationError({"ended_at": "A claim reports an outage that is over."})
+    kind, tz = contract.settlement_period, contract.timezone
+    local_day = started_at.astimezone(ZoneInfo(tz)).date()
+    try:
+        period = period_of(contract, engine.period_containing(local_day, kind, tz).start)
+    except settlement.SettlementError as exc:
+        raise ValidationError({"started_at": str(exc)}) from None
+    label = period_label(period.start, period.end)
+    if ended_at > period.end_at:
+        raise ValidationError(
+            {
+                "ended_at": f"A claim covers one settlement period: {label} ends at "
+                f"{local_moment(period.end_at, contract.timezone)}; claim the rest separately."
+            }
+        )
+    if period.end_at > now:
+        raise ValidationError(
+            {
+                "started_at": f"{label} has not ended yet: claims are for closed periods "
+                "(ask the provider to record the incident)."
+            }
+        )
+    deadline = claim_deadline(contract, period)
+    if now > deadline:
+        raise ValidationError(
+            {
+                "started_at": f"Too late: claims for {label} could be filed until "
+                f"{local_moment(deadline, contract.timezone)} ({contract.claim_window_days} "
+                "days after the period ended)."
+            }
+        )
+    return period
+
+
+def file_claim(
+    *,
+    contract_service: ContractService | int,
+    user: User,
+    started_at: datetime,
+    ended_at: datetime,
+    description: str,
+    key: str = "availability",
+    now: datetime | None = None,
+) -> Claim:
+    """A customer claims an outage the provider did not record, in a closed period of a
+    contract that allows claims, before its deadline; both parties are told.
+
+    Allowed to the admins and editors of the contract's customer, and to staff. Raises
+    ``ContractService.DoesNotExist`` for an outsider exactly as for a missing id, and a
+    ``ValidationError`` per field otherwise (a late claim names the deadline).
+    """
+    cs_id = (
+        contract_service.pk if isinstance(contract_service, ContractService) else contract_service
+    )
+    found = (
+        ContractService.objects.visible_to(user).select_related("contract", "service").get(pk=cs_id)
+    )
+    contract = found.contract
+    if not may_edit(user, contract.customer_id, kind=Organization.Kind.CUSTOMER):
+        raise PermissionDenied("Only the customer's admins and editors may file a claim.")
+    description = (description or "").strip()
+    if not description:
+        raise ValidationError({"description": "Describe the outage you claim."})
+    key = (key or "").strip() or "availability"
+    now = now or timezone.now()
+    period = _claim_period(contract, started_at, ended_at, now)
+    claim = Claim(
+        contract_service=found,
+        key=key,
+        started_at=started_at,
+        ended_at=ended_at,
+        description=description,
+        period_start=period.start,
+        period_end=period.end,
+        filed_by=user,
+        filed_at=now,
+    )
+    claim.full_clean(exclude=["filed_by", "resolved_by", "incident"])
+    claim._history_user = user
+    with transaction.atomic():
+        claim.save()
+        # Written with the claim (both or neither); sent once it is committed.
+        notify.claim_filed(claim_id=claim.pk)
+    return claim
+
+
+def resolve_claim(
+    *,
+    claim: Claim | int,
+    user: User,
+    status: str,
+    resolution: str = "",
+    now: datetime | None = None,
+) -> Claim:
+    """The provider accepts or rejects an open claim; both parties are told.
+
+    Accepting records the claimed outage as a provider incident (overlapping incidents
+    count each minute once) and, where the period has a statement, settles it again in the
+    same transaction: the new revision counts the outage and cites the claim. Rejecting
+    needs a reason and changes nothing. Allowed to the admins and editors of the
+    contract's provider, and to staff.
+    """
+    claim_id = claim.pk if isinstance(claim, Claim) else claim
+    # Raises Claim.DoesNotExist for an outsider exactly as for a missing id.
+    found = (
+        Claim.objects.visible_to(user).select_related("contract_service__contract").get(pk=claim_id)
+    )
+    contract = found.contract_service.contract
+    if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
+        raise PermissionDenied("Only the provider's admins and editors may decide a claim.")
+    if found.status != Claim.Status.OPEN:
+        raise ValidationError({"status": "This claim has already been decided."})
+    errors: dict[str, str] = {}
+    if status not in (Claim.Status.ACCEPTED, Claim.Status.REJECTED):
+        errors["status"] = "Choose accepted or rejected."
+    resolution = (resolution or "").strip()
+    if status == Claim.Status.REJECTED and not resolution:
+        errors["resolution"] = "Give the reason for rejecting the claim."
+    if errors:
+        raise ValidationError(errors)
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The lock serialises two decisions of one claim: the second sees it decided.
+        locked = Claim.objects.select_for_update().get(pk=claim_id)
+        if locked.status != Claim.Status.OPEN:
+            raise ValidationError({"status": "This claim has already been decided."})
+        locked.status = status
+        locked.resolution = resolution
+        locked.resolved_by = user
+        locked.resolved_at = now
+        locked._history_user = user
+        if status == Claim.Status.ACCEPTED:
+            incident = Incident(
+                contract_service_id=locked.contract_service_id,
+                key=locked.key,
+                started_at=locked.started_at,
+                ended_at=locked.ended_at,
+                cause=Incident.Cause.PROVIDER,
+                description=f"Claim #{locked.pk}: {locked.description}",
+            )
+            incident._history_user = user
+            incident.save()
+            locked.incident = incident
+        locked.save()
+        if (
+            status == Claim.Status.ACCEPTED
+            and Statement.objects.filter(
+                contract=contract, period_start=locked.period_start
+            ).exists()
+        ):
+            try:
+                settlement.settle_period(
+                    contract=contract, period_start=locked.period_start, now=now
+                )
+            except settlement.SettlementError as exc:
+                raise ValidationError({"status": str(exc)}) from None
+        notify.claim_resolved(claim_id=locked.pk)
     return locked
 
 

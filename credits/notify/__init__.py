@@ -50,6 +50,8 @@ from credits.notify.outbox import (
 )
 from credits.notify.probe import send_test_webhook
 from credits.notify.publish import (
+    claim_filed,
+    claim_resolved,
     dispute_opened,
     dispute_reopened,
     dispute_resolved,
@@ -84,6 +86,8 @@ __all__ = [
     "address_refusal",
     "announce_pending",
     "claim",
+    "claim_filed",
+    "claim_resolved",
     "dispute_opened",
     "dispute_reopened",
     "dispute_resolved",

@@ -18,10 +18,11 @@ from typing import Any
 from django.utils import timezone
 
 from contracts.models import Contract, Organization, ResponsibilityLapse
-from credits.models import Dispute, EarlyWarning, Notification, Statement, StatementLine
+from credits.models import Claim, Dispute, EarlyWarning, Notification, Statement, StatementLine
 from engine.text import (
     date_range,
     format_money,
+    local_span,
     period_kind,
     period_label,
     plain_decimal,
@@ -51,6 +52,8 @@ TOPIC_OF_EVENT: dict[str, str] = {
     Event.LAPSE_RESOLVED: "lapse",
     Event.EARLY_WARNING: "early_warning",
     Event.MEMBER_JOINED: "invitation",
+    Event.CLAIM_FILED: "claim",
+    Event.CLAIM_RESOLVED: "claim",
 }
 assert set(TOPIC_OF_EVENT.values()) <= set(TOPICS), "an event's topic must be in people.topics"
 
@@ -469,6 +472,74 @@ def lapse_contest_notice(lapse_id: int, event: str) -> Notice:
         data=_lapse_data(lapse),
         organizations=parties(contract),
         context={"lapse": lapse, "responsibility": responsibility, "contract": contract},
+    )
+
+
+def _claim_data(claim: Claim) -> dict[str, Any]:
+    contract = claim.contract_service.contract
+    return {
+        "claim": claim.pk,
+        "status": claim.status,
+        "contract": contract.pk,
+        "contract_reference": contract.reference,
+        "contract_service": claim.contract_service_id,
+        "service": claim.contract_service.service.name,
+        "key": claim.key,
+        "started_at": claim.started_at.isoformat(),
+        "ended_at": claim.ended_at.isoformat(),
+        "period_start": claim.period_start.isoformat(),
+        "period_end": claim.period_end.isoformat(),
+        "description": claim.description,
+        "resolution": claim.resolution,
+        "incident": claim.incident_id,
+    }
+
+
+def claim_notice(claim_id: int, event: str) -> Notice:
+    """The customer filed a claim of an outage, or the provider accepted or rejected it
+    (``event``): both parties hear of it. Filing and deciding are separate events."""
+    claim = Claim.objects.select_related(
+        "contract_service__contract__provider",
+        "contract_service__contract__customer",
+        "contract_service__service",
+        "filed_by",
+        "resolved_by",
+    ).get(pk=claim_id)
+    contract = claim.contract_service.contract
+    outage = (
+        f"{claim.contract_service.service.name}, "
+        f"{local_span(claim.started_at, claim.ended_at, contract.timezone)}"
+    )
+    subject = f"claim #{claim.pk} on {contract.reference} ({outage})"
+    if event == Event.CLAIM_FILED:
+        title = f"Claim filed: {subject}"
+        body = (
+            f"{contract.customer.name} claims an outage the provider did not record, in "
+            f"{_with_days(claim.period_start, claim.period_end)}: {claim.description}"
+        )
+        occurred_at = claim.filed_at
+    else:
+        accepted = claim.status == Claim.Status.ACCEPTED
+        title = f"Claim {claim.get_status_display().lower()}: {subject}"
+        body = f"{contract.provider.name} {claim.get_status_display().lower()} the claim."
+        if accepted:
+            body += (
+                " The outage is recorded as a provider incident; the period's statement is "
+                "settled again and its new revision cites the claim."
+            )
+        if claim.resolution:
+            body += f" {'Note' if accepted else 'Reason'}: {claim.resolution}"
+        occurred_at = claim.resolved_at or timezone.now()
+    return Notice(
+        event=event,
+        object_id=claim.pk,
+        title=" ".join(title.split())[:300],
+        body=body,
+        link=f"/claims/{claim.pk}/",
+        occurred_at=occurred_at,
+        data=_claim_data(claim),
+        organizations=parties(contract),
+        context={"claim": claim, "contract": contract, "outage": outage},
     )
 
 

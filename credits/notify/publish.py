@@ -247,6 +247,16 @@ def lapse_resolved(*, lapse_id: int) -> None:
     publish([events.lapse_contest_notice(lapse_id, Event.LAPSE_RESOLVED)])
 
 
+def claim_filed(*, claim_id: int) -> None:
+    """Tell both parties that the customer claims an outage the provider did not record."""
+    publish([events.claim_notice(claim_id, Event.CLAIM_FILED)])
+
+
+def claim_resolved(*, claim_id: int) -> None:
+    """Tell both parties that the provider accepted or rejected a claim."""
+    publish([events.claim_notice(claim_id, Event.CLAIM_RESOLVED)])
+
+
 def member_joined(*, invitation_id: int) -> None:
     """Tell the organisation joined (and the provider that invited) of a new member."""
     publish([events.member_joined_notice(invitation_id)])
@@ -262,6 +272,8 @@ _PUBLISHERS = {
     Event.LAPSE_CONTESTED: ("lapse_id", lapse_contested),
     Event.LAPSE_RESOLVED: ("lapse_id", lapse_resolved),
     Event.MEMBER_JOINED: ("invitation_id", member_joined),
+    Event.CLAIM_FILED: ("claim_id", claim_filed),
+    Event.CLAIM_RESOLVED: ("claim_id", claim_resolved),
 }
 
 
