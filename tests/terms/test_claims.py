@@ -159,9 +159,7 @@ def test_a_claim_accepted_before_the_period_is_settled_is_cited_by_its_first_sta
 def test_a_claim_one_minute_after_the_deadline_is_refused_naming_the_deadline(
     personas, customer_editor, time_machine
 ):
-    c = contract(
-        provider=personas.provider, customer=personas.customer, tz="Europe/Berlin"
-    )
+    c = contract(provider=personas.provider, customer=personas.customer, tz="Europe/Berlin")
     c.claim_window_days = 30
     c.save()
     cs = service(c)
@@ -228,14 +226,14 @@ def test_a_claim_needs_a_description(wan, customer_editor):
     assert list(excinfo.value.message_dict) == ["description"]
 
 
-def test_a_rejection_needs_a_reason_and_changes_no_money(
-    personas, wan, statement, customer_editor
-):
+def test_a_rejection_needs_a_reason_and_changes_no_money(personas, wan, statement, customer_editor):
     claim = claim_of(wan, customer_editor, at(2026, 11, 5, 11), at(2026, 11, 5, 14))
 
     with pytest.raises(ValidationError) as excinfo:
         resolve_claim(claim=claim, user=personas.provider_editor, status="rejected")
-    assert excinfo.value.message_dict == {"resolution": ["Give the reason for rejecting the claim."]}
+    assert excinfo.value.message_dict == {
+        "resolution": ["Give the reason for rejecting the claim."]
+    }
     with pytest.raises(ValidationError) as excinfo:
         resolve_claim(claim=claim, user=personas.provider_editor, status="maybe")
     assert list(excinfo.value.message_dict) == ["status"]
