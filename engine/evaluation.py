@@ -68,6 +68,10 @@ class Objective:
     calendar: ServiceCalendar | None = None
     # The ticket priority a ticket objective is about; None is every priority.
     priority: str | None = None
+    # Chronic failure (SPEC §6): this many breaches within ``chronic_window`` consecutive
+    # periods give the customer a right to terminate; None: not agreed.
+    chronic_breaches: int | None = None
+    chronic_window: int | None = None
 
     def __post_init__(self) -> None:
         if self.indicator not in INDICATORS:
@@ -112,6 +116,7 @@ class Objective:
             raise ObjectiveError("a priority is a short code such as P1", field="priority")
         if self.priority == "":
             object.__setattr__(self, "priority", None)
+        _check_chronic(self)
         if self.rule is not None and not isinstance(self.rule, CreditRule):
             raise ObjectiveError("rule must be a parsed credit rule", field="credit_rule")
         validate_rule_for(self.rule, self.comparator)
@@ -140,6 +145,45 @@ class Objective:
     def in_service_hours(self) -> bool:
         """Whether only service hours count: a calendar that is not around the clock."""
         return self.calendar is not None and not self.calendar.is_always
+
+
+# A chronic-failure window reaches at most this many periods: two years of months.
+MAX_CHRONIC_WINDOW = 24
+
+
+def _whole(value: object, field: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ObjectiveError(f"{field} must be a whole number", field=field)
+    return value
+
+
+def _check_chronic(objective: Objective) -> None:
+    """Both chronic-failure terms or neither: 1 ≤ breaches ≤ window ≤ 24 periods."""
+    breaches = _whole(objective.chronic_breaches, "chronic_breaches")
+    window = _whole(objective.chronic_window, "chronic_window")
+    if (breaches is None) != (window is None):
+        field = "chronic_window" if window is None else "chronic_breaches"
+        raise ObjectiveError(
+            "give both the number of breaches and the window of periods, or neither",
+            field=field,
+        )
+    if breaches is not None and window is not None:
+        if not 1 <= window <= MAX_CHRONIC_WINDOW:
+            raise ObjectiveError(
+                f"chronic_window must be between 1 and {MAX_CHRONIC_WINDOW} periods",
+                field="chronic_window",
+            )
+        if not 1 <= breaches <= window:
+            raise ObjectiveError(
+                "chronic_breaches must be between 1 and the window's periods",
+                field="chronic_breaches",
+            )
+    object.__setattr__(objective, "chronic_breaches", breaches)
+    object.__setattr__(objective, "chronic_window", window)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,17 +29,64 @@ def _check_percent(value: Decimal, field: str, label: str | None = None) -> None
         raise RuleError(f"{label or field} must be between 0 and 100", field=field)
 
 
+# Earn-back reaches at most this many periods ahead: two years of months.
+MAX_EARN_BACK_PERIODS = 24
+
+
+def _check_earn_back(rule: object) -> None:
+    """``earn_back_periods`` (any rule): a whole number of periods, 1 to 24, or None."""
+    value = rule.earn_back_periods  # type: ignore[attr-defined]
+    if value is None:
+        return
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RuleError(
+            "earn_back_periods must be a whole number of periods", field="earn_back_periods"
+        )
+    if not 1 <= value <= MAX_EARN_BACK_PERIODS:
+        raise RuleError(
+            f"earn_back_periods must be between 1 and {MAX_EARN_BACK_PERIODS}",
+            field="earn_back_periods",
+        )
+    object.__setattr__(rule, "earn_back_periods", value)
+
+
+def _with_earn_back(rule: object, shape: dict[str, object]) -> dict[str, object]:
+    """The rule's JSON with ``earn_back_periods`` where it is set (a rule without it keeps
+    the shape, and the fingerprints, it always had)."""
+    value = rule.earn_back_periods  # type: ignore[attr-defined]
+    return shape if value is None else {**shape, "earn_back_periods": value}
+
+
+class _Rule:
+    """What every credit rule shares: its JSON shape, with ``earn_back_periods`` when set."""
+
+    __slots__ = ()
+
+    def _shape(self) -> dict[str, object]:
+        raise NotImplementedError
+
+    def to_json(self) -> dict[str, object]:
+        """The rule in the API's shape, decimals as strings."""
+        return _with_earn_back(self, self._shape())
+
+
 @dataclass(frozen=True, slots=True)
-class PerStepRule:
+class PerStepRule(_Rule):
     """``percent`` of the fee for every started ``step`` of shortfall, at most
     ``max_percent``."""
 
     step: Decimal
     percent: Decimal
     max_percent: Decimal | None = None
+    # Periods the objective must then meet for the provider to earn the credit back
+    # (SPEC §6); None: the credit is payable at once.
+    earn_back_periods: int | None = None
     kind: ClassVar[str] = "per_step"
 
     def __post_init__(self) -> None:
+        _check_earn_back(self)
         object.__setattr__(self, "step", to_decimal(self.step, "step"))
         object.__setattr__(self, "percent", to_decimal(self.percent, "percent"))
         if self.step <= 0:
@@ -49,8 +96,7 @@ class PerStepRule:
             object.__setattr__(self, "max_percent", to_decimal(self.max_percent, "max_percent"))
             _check_percent(self.max_percent, "max_percent")
 
-    def to_json(self) -> dict[str, object]:
-        """The rule in the API's shape, decimals as strings."""
+    def _shape(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "step": canonical_decimal(self.step),
@@ -75,13 +121,17 @@ class Tier:
 
 
 @dataclass(frozen=True, slots=True)
-class TieredRule:
+class TieredRule(_Rule):
     """The largest ``percent`` among the tiers whose bound the attainment crosses."""
 
     tiers: tuple[Tier, ...]
+    # Periods the objective must then meet for the provider to earn the credit back
+    # (SPEC §6); None: the credit is payable at once.
+    earn_back_periods: int | None = None
     kind: ClassVar[str] = "tiered"
 
     def __post_init__(self) -> None:
+        _check_earn_back(self)
         if isinstance(self.tiers, str | bytes | Mapping) or not isinstance(self.tiers, Iterable):
             raise RuleError("tiers must be a list of {bound, percent}", field="tiers")
         tiers = tuple(self.tiers)
@@ -98,8 +148,7 @@ class TieredRule:
             bounds.add(tier.bound)
         object.__setattr__(self, "tiers", tiers)
 
-    def to_json(self) -> dict[str, object]:
-        """The rule in the API's shape, decimals as strings."""
+    def _shape(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "tiers": [
@@ -110,14 +159,18 @@ class TieredRule:
 
 
 @dataclass(frozen=True, slots=True)
-class LinearRule:
+class LinearRule(_Rule):
     """``factor`` percent of the fee per point of shortfall, at most ``max_percent``."""
 
     factor: Decimal
     max_percent: Decimal | None = None
+    # Periods the objective must then meet for the provider to earn the credit back
+    # (SPEC §6); None: the credit is payable at once.
+    earn_back_periods: int | None = None
     kind: ClassVar[str] = "linear"
 
     def __post_init__(self) -> None:
+        _check_earn_back(self)
         object.__setattr__(self, "factor", to_decimal(self.factor, "factor"))
         if self.factor <= 0:
             raise RuleError("factor must be greater than 0", field="factor")
@@ -125,8 +178,7 @@ class LinearRule:
             object.__setattr__(self, "max_percent", to_decimal(self.max_percent, "max_percent"))
             _check_percent(self.max_percent, "max_percent")
 
-    def to_json(self) -> dict[str, object]:
-        """The rule in the API's shape, decimals as strings."""
+    def _shape(self) -> dict[str, object]:
         return {
             "kind": self.kind,
             "factor": canonical_decimal(self.factor),
@@ -135,15 +187,19 @@ class LinearRule:
 
 
 @dataclass(frozen=True, slots=True)
-class FlatRule:
+class FlatRule(_Rule):
     """Once per breached period: ``percent`` of the fee, or a fixed ``amount`` (never
     more than the fee)."""
 
     percent: Decimal | None = None
     amount: Decimal | None = None
+    # Periods the objective must then meet for the provider to earn the credit back
+    # (SPEC §6); None: the credit is payable at once.
+    earn_back_periods: int | None = None
     kind: ClassVar[str] = "flat"
 
     def __post_init__(self) -> None:
+        _check_earn_back(self)
         if self.percent is not None and self.amount is not None:
             raise RuleError("give either percent or amount, not both", field="amount")
         if self.percent is None and self.amount is None:
@@ -156,8 +212,7 @@ class FlatRule:
             if self.amount < 0:
                 raise RuleError("amount must not be negative", field="amount")
 
-    def to_json(self) -> dict[str, object]:
-        """The rule in the API's shape, decimals as strings."""
+    def _shape(self) -> dict[str, object]:
         if self.amount is not None:
             return {"kind": self.kind, "amount": canonical_decimal(self.amount)}
         assert self.percent is not None
@@ -165,19 +220,22 @@ class FlatRule:
 
 
 @dataclass(frozen=True, slots=True)
-class PoolRule:
+class PoolRule(_Rule):
     """``allocation_percent`` of the period's at-risk amount."""
 
     allocation_percent: Decimal
+    # Periods the objective must then meet for the provider to earn the credit back
+    # (SPEC §6); None: the credit is payable at once.
+    earn_back_periods: int | None = None
     kind: ClassVar[str] = "pool"
 
     def __post_init__(self) -> None:
+        _check_earn_back(self)
         value = to_decimal(self.allocation_percent, "allocation_percent")
         object.__setattr__(self, "allocation_percent", value)
         _check_percent(value, "allocation_percent")
 
-    def to_json(self) -> dict[str, object]:
-        """The rule in the API's shape, decimals as strings."""
+    def _shape(self) -> dict[str, object]:
         return {"kind": self.kind, "allocation_percent": canonical_decimal(self.allocation_percent)}
 
 
@@ -194,11 +252,11 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "pool": ("allocation_percent",),
 }
 _OPTIONAL: dict[str, tuple[str, ...]] = {
-    "per_step": ("max_percent",),
-    "tiered": (),
-    "linear": ("max_percent",),
-    "flat": ("percent", "amount"),
-    "pool": (),
+    "per_step": ("max_percent", "earn_back_periods"),
+    "tiered": ("earn_back_periods",),
+    "linear": ("max_percent", "earn_back_periods"),
+    "flat": ("percent", "amount", "earn_back_periods"),
+    "pool": ("earn_back_periods",),
 }
 
 

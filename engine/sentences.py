@@ -28,6 +28,28 @@ def _check_period_name(period_name: str) -> None:
         raise ValueError(f"unknown period {period_name!r}: use week, month or quarter")
 
 
+def _earn_back_clause(rule: CreditRule | None, period_name: str) -> str:
+    if rule is None or not rule.earn_back_periods:
+        return ""
+    count = rule.earn_back_periods
+    periods = f"{count} {period_name}{'' if count == 1 else 's'}"
+    return (
+        f"; the credit is held, and the provider earns it back if the target is met in each "
+        f"of the next {periods}"
+    )
+
+
+def _chronic_clause(objective: Objective, period_name: str) -> str:
+    breaches, window = objective.chronic_breaches, objective.chronic_window
+    if not breaches or not window:
+        return ""
+    return (
+        f"; {breaches} breach{'' if breaches == 1 else 'es'} within {window} consecutive "
+        f"{period_name}{'' if window == 1 else 's'} are a chronic failure, which gives the "
+        "customer a right to terminate"
+    )
+
+
 def _rule_clause(
     rule: CreditRule | None,
     *,
@@ -98,7 +120,7 @@ def describe_rule(
         percentage=True,
         target=None,
         currency=currency,
-    )
+    ) + _earn_back_clause(rule, period_name)
     return clause[:1].upper() + clause[1:] + "."
 
 
@@ -153,6 +175,8 @@ def describe_objective(
         target=objective.target,
         currency=currency,
     )
+    clause += _earn_back_clause(objective.rule, period_name)
+    clause += _chronic_clause(objective, period_name)
     if objective.in_service_hours:
         text += " " + describe_calendar(objective.calendar, closed_days_text)
     return f"{text}; {clause}."

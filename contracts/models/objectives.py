@@ -76,6 +76,18 @@ class ServiceLevel(models.Model):
         blank=True,
         help_text="Ticket objectives: the priority measured, e.g. P1; empty for every one.",
     )
+    # Chronic failure (SPEC §6): this many breaches within ``chronic_window`` consecutive
+    # periods give the customer a right to terminate; both empty: not agreed.
+    chronic_breaches = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Chronic failure: this many breaches within the window; empty for none.",
+    )
+    chronic_window = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Chronic failure: the window, in consecutive settlement periods.",
+    )
 
     objects = ServiceLevelQuerySet.as_manager()
     history = HistoricalRecords()
@@ -226,6 +238,14 @@ class ServiceLevel(models.Model):
                 errors["target"] = "A percentage target lies between 0 and 100."
             if self.indicator == self.Indicator.COUNT and self.target < 0:
                 errors["target"] = "A count target cannot be negative."
+        try:
+            # The engine states the rule (both or neither, breaches within the window).
+            self.as_objective()
+        except engine.ObjectiveError as exc:
+            if exc.field in ("chronic_breaches", "chronic_window"):
+                errors[exc.field] = str(exc)[:1].upper() + str(exc)[1:] + "."
+        except (engine.ParameterError, TypeError, ValueError):
+            pass  # the other fields have their own messages
         if self.credit_rule is not None:
             try:
                 rule = engine.parse_rule(self.credit_rule)
@@ -265,6 +285,8 @@ class ServiceLevel(models.Model):
             rule=self.rule,
             threshold=self.threshold,
             threshold_comparator=self.threshold_comparator,
+            chronic_breaches=self.chronic_breaches,
+            chronic_window=self.chronic_window,
         )
 
     def describe(self, *, service_name: str, period_name: str) -> str:

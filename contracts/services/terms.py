@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 AMENDMENT = TermsChange.Kind.AMENDMENT
 CORRECTION = TermsChange.Kind.CORRECTION
 OBJECTIVE_TERMS = ("target", "comparator", "threshold", "threshold_comparator", "credit_rule")
+# Kept only when agreed, so that the versions kept before they existed compare equal.
+CHRONIC_TERMS = ("chronic_breaches", "chronic_window")
 CHOOSE = "Say whether this is an amendment (from a period start) or a correction (retroactive)."
 
 
@@ -58,13 +60,17 @@ def versioned_terms(item: ContractService | ServiceLevel) -> dict[str, Any]:
     if isinstance(item, ContractService):
         return {"fee": _number(item.fee)}
     rule = engine.parse_rule(item.credit_rule)
-    return {
+    terms: dict[str, Any] = {
         "target": _number(item.target),
         "comparator": item.comparator,
         "threshold": _number(item.threshold),
         "threshold_comparator": item.threshold_comparator or None,
         "credit_rule": None if rule is None else rule.to_json(),
     }
+    for name in CHRONIC_TERMS:
+        if getattr(item, name) is not None:
+            terms[name] = getattr(item, name)
+    return terms
 
 
 def stored_terms(item: ContractService | ServiceLevel) -> dict[str, Any] | None:
@@ -143,6 +149,8 @@ def _apply(item: ContractService | ServiceLevel, terms: dict[str, Any]) -> None:
     item.threshold = None if terms["threshold"] is None else Decimal(terms["threshold"])
     item.threshold_comparator = terms["threshold_comparator"]
     item.credit_rule = terms["credit_rule"]
+    for name in CHRONIC_TERMS:
+        setattr(item, name, terms.get(name))
 
 
 def _item_filter(item: ContractService | ServiceLevel) -> dict[str, object]:

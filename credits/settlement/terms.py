@@ -47,6 +47,8 @@ def objective_with_terms(level: ServiceLevel, terms: Mapping[str, object]) -> en
         threshold=None if terms.get("threshold") is None else Decimal(str(terms["threshold"])),
         threshold_comparator=terms.get("threshold_comparator") or None,
         rule=engine.parse_rule(terms.get("credit_rule")),
+        chronic_breaches=terms.get("chronic_breaches"),
+        chronic_window=terms.get("chronic_window"),
     )
     if level.priority:
         objective = dataclasses.replace(objective, priority=level.priority)
