@@ -11,11 +11,12 @@ find them and lets callers write ``from contracts.models import Contract``.
 
 from contracts.models.calendars import CalendarClosure, ServiceCalendar
 from contracts.models.contracts import Contract, ContractService, Service
-from contracts.models.measurements import Measurement
+from contracts.models.measurements import Measurement, MeasurementRollup, ThresholdRollup
 from contracts.models.objectives import ServiceLevel
 from contracts.models.parties import Membership, Organization
 from contracts.models.records import Incident, MaintenanceWindow
 from contracts.models.responsibilities import Responsibility, ResponsibilityLapse
+from contracts.models.settled import SettledThrough
 from contracts.models.terms import TermsChange
 from contracts.models.tickets import Ticket, TicketClock, TicketClockSet, TicketEvent
 
@@ -26,6 +27,7 @@ __all__ = [
     "Incident",
     "MaintenanceWindow",
     "Measurement",
+    "MeasurementRollup",
     "Membership",
     "Organization",
     "Responsibility",
@@ -33,7 +35,9 @@ __all__ = [
     "Service",
     "ServiceCalendar",
     "ServiceLevel",
+    "SettledThrough",
     "TermsChange",
+    "ThresholdRollup",
     "Ticket",
     "TicketClock",
     "TicketClockSet",
