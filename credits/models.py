@@ -105,6 +105,9 @@ class StatementLine(models.Model):
     fee = models.DecimalField(**MONEY, help_text="The prorated fee of the period.")
     credit_percent = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     amount = models.DecimalField(**MONEY, default=0)
+    # The part of ``amount`` held for earn-back (SPEC §6): shown, not payable; a later
+    # statement pays it or says the provider earned it back.
+    held = models.DecimalField(**MONEY, default=0)
     explanation = models.TextField()
 
     objects = StatementLineQuerySet.as_manager()
@@ -117,6 +120,10 @@ class StatementLine(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(amount__gte=0), name="statement_line_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(held__gte=0, held__lte=models.F("amount")),
+                name="statement_line_held_within_amount",
             ),
         ]
 
@@ -176,6 +183,10 @@ class StatementAdjustment(models.Model):
         AGREED = "agreed", "Agreed adjustment"
         CORRECTION = "correction", "Correction after a dispute"
         CLAIM = "claim", "Accepted claim"
+        EARN_BACK_HELD = "earn_back_held", "Held for earn-back"
+        EARN_BACK_PAID = "earn_back_paid", "Held credit payable"
+        EARNED_BACK = "earned_back", "Held credit earned back"
+        CHRONIC_FAILURE = "chronic_failure", "Chronic failure"
 
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="adjustments")
     position = models.PositiveSmallIntegerField()
@@ -196,13 +207,63 @@ class StatementAdjustment(models.Model):
                 fields=["statement", "position"], name="statement_adjustment_position_unique"
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["minimum_credit", "agreed", "correction", "claim"]),
+                condition=Q(
+                    kind__in=[
+                        "minimum_credit",
+                        "agreed",
+                        "correction",
+                        "claim",
+                        "earn_back_held",
+                        "earn_back_paid",
+                        "earned_back",
+                        "chronic_failure",
+                    ]
+                ),
                 name="statement_adjustment_kind_valid",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.amount}"
+
+
+class ChronicFailure(models.Model):
+    """An objective in chronic failure (SPEC §6): its K-th breach within M consecutive
+    periods, found when that period was settled. Written once per objective and period,
+    when the statement that found it is issued, and both parties are told then; settling
+    again, or a revision that no longer finds it, never writes or tells it again. The count
+    of breaches starts again after it, so one run of breaches is one failure."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="chronic_failures"
+    )
+    contract_service = models.ForeignKey(
+        ContractService, on_delete=models.PROTECT, related_name="chronic_failures"
+    )
+    key = models.SlugField(max_length=60)
+    name = models.CharField(max_length=200)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    breaches = models.PositiveSmallIntegerField()
+    window = models.PositiveSmallIntegerField()
+    explanation = models.TextField()
+    # The revision that found it.
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="chronic_failures"
+    )
+    found_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["contract_id", "-period_start", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract_service", "key", "period_start"],
+                name="chronic_failure_once_per_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Chronic failure of {self.key} ({self.period_start})"
 
 
 class StatementDocument(models.Model):
@@ -396,6 +457,7 @@ class Notification(models.Model):
         LAPSE_CONTESTED = "lapse_contested", "Responsibility lapse contested"
         LAPSE_RESOLVED = "lapse_resolved", "Contested lapse kept or withdrawn"
         MEMBER_JOINED = "member_joined", "Invitation accepted"
+        CHRONIC_FAILURE = "chronic_failure", "Chronic failure"
         CLAIM_FILED = "claim_filed", "Claim filed"
         CLAIM_RESOLVED = "claim_resolved", "Claim accepted or rejected"
         # Not events of their own: a day's e-mails in one, and a webhook's test message.
