@@ -1,17 +1,20 @@
-"""What the contract pages show of settlement, which belongs to another app.
+"""What the contract pages show of settlement and of the integrations, which belong to
+other apps.
 
 Dependencies run one way: the settlement side builds on contracts, never the reverse. So
 the contract pages ask this port for the figures only settlement knows (this year's
 credits, the state of the open period, statements, early warnings, the periods that may be
 settled, the what-if preview), and the settlement side plugs its implementation in when it
 loads (``CreditsConfig.ready``). Without one the pages show no credits and no settle form,
-and say that the preview is unavailable.
+and say that the preview is unavailable. Likewise the integrations tell which objectives
+are fed by a Prometheus pull and how the pull fares (``IntegrationsConfig.ready``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -86,3 +89,52 @@ def plug(settlement: Settlement) -> None:
 def settlement() -> Settlement | None:
     """The installed settlement side, or None when there is none."""
     return _settlement
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveFeed:
+    """How one objective of a contract service is fed automatically (a Prometheus pull),
+    and how the last pulls went: what the objective's page shows its provider."""
+
+    source: str
+    query: str
+    enabled: bool
+    pulled_until: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    failures: int
+    next_attempt_at: datetime | None
+    samples_recorded: int
+    samples_refused: int
+    last_refusal: str
+    edit_url: str | None
+
+
+class Feeds(Protocol):
+    # The indicators of the objectives a feed can fill with samples.
+    indicators: tuple[str, ...]
+
+    def objective_feeds(
+        self, contract: Contract, user: User
+    ) -> dict[tuple[int, str], ObjectiveFeed]:
+        """Per (contract service id, objective key), the feeds of ``contract`` that ``user``
+        may see (a provider's members; never a customer)."""
+
+    def new_feed_url(self, contract: Contract, user: User) -> str | None:
+        """Where ``user`` sets up a feed for one of ``contract``'s objectives (ending in a
+        query string that the objective's ``contract_service`` and ``key`` complete), or
+        None when they may not."""
+
+
+_feeds: Feeds | None = None
+
+
+def plug_feeds(feeds: Feeds) -> None:
+    """Install the integrations side (called once, when its app loads)."""
+    global _feeds
+    _feeds = feeds
+
+
+def feeds() -> Feeds | None:
+    """The installed integrations side, or None when there is none."""
+    return _feeds

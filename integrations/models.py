@@ -385,6 +385,9 @@ class PrometheusPull(models.Model):
     samples_refused = models.BigIntegerField(default=0, editable=False)
     last_refusal = models.TextField(blank=True, editable=False)
 
+    # The objectives whose samples a query's values can be.
+    INDICATORS = ("ratio", "threshold", "count")
+
     objects = PrometheusPullQuerySet.as_manager()
 
     class Meta:
@@ -420,7 +423,7 @@ class PrometheusPull(models.Model):
                 objective = effective_service_level(self.contract_service, self.key)
                 if objective is None:
                     errors["key"] = f"No objective {self.key!r} applies to this contract service."
-                elif objective.indicator not in ("ratio", "threshold", "count"):
+                elif objective.indicator not in self.INDICATORS:
                     errors["key"] = (
                         f"{self.key!r} is a {objective.indicator} objective; Prometheus samples "
                         "feed ratio, threshold and count objectives."

@@ -88,6 +88,7 @@ def integrations_page(user: User, organization: Organization) -> IntegrationsPag
         )
         .order_by("name")
     )
+    _name_contract_services(receivers)
     sources = list(
         PrometheusSource.objects.visible_to(user)
         .filter(organization=organization)
@@ -114,6 +115,25 @@ def integrations_page(user: User, organization: Organization) -> IntegrationsPag
         events=events,
         refused_count=refused.count(),
     )
+
+
+def _name_contract_services(receivers: list[Receiver]) -> None:
+    """Give each ticket receiver ``mapped_contract_services``: its projects or groups with
+    the contract service each maps to, in words (one query for all receivers)."""
+    ids = {
+        cs_id
+        for r in receivers
+        for cs_id in (r.ticket_settings or {}).get("contract_services", {}).values()
+    }
+    names = {
+        cs.pk: f"{cs.contract.reference} · {cs.service.name}"
+        for cs in ContractService.objects.filter(pk__in=ids).select_related("contract", "service")
+    }
+    for r in receivers:
+        table = (r.ticket_settings or {}).get("contract_services", {})
+        r.mapped_contract_services = [
+            (name, names.get(cs_id, f"contract service {cs_id}")) for name, cs_id in table.items()
+        ]
 
 
 def recent_events(user: User, organization: Organization) -> QuerySet[IntegrationEvent]:

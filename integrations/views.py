@@ -7,11 +7,12 @@ token is its authentication. Everything else is a provider member's page.
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import (
@@ -29,9 +30,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts.models import Contract, Organization
 from contracts.querysets import may_edit
+from contracts.views.common import apply_form_errors
 from integrations import selectors, services
-from integrations.forms import OpenSLOImportForm
-from integrations.models import PrometheusPull, Receiver
+from integrations.forms import (
+    AlertMappingForm,
+    OpenSLOImportForm,
+    PrometheusPullForm,
+    PrometheusSourceForm,
+    ReceiverForm,
+)
+from integrations.models import AlertMapping, PrometheusPull, PrometheusSource, Receiver
 from integrations.services import openslo
 
 EVENTS_PER_PAGE = 100
@@ -206,3 +214,345 @@ def openslo_export(request: HttpRequest, pk: int) -> HttpResponse:
     name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in contract.reference)
     response["Content-Disposition"] = f'attachment; filename="{name}-openslo.yaml"'
     return response
+
+
+# --------------------------------------------------------------------------- setting up
+
+
+def _back(slug: str, anchor: str) -> str:
+    return reverse("integrations", args=[slug]) + f"#{anchor}"
+
+
+def _form_page(
+    request: HttpRequest,
+    organization: Organization,
+    *,
+    form: Any,
+    title: str,
+    intro: str = "",
+    anchor: str,
+) -> HttpResponse:
+    return render(
+        request,
+        "integrations/form.html",
+        {
+            "organization": organization,
+            "form": form,
+            "title": title,
+            "intro": intro,
+            "cancel_url": _back(organization.slug, anchor),
+        },
+    )
+
+
+def _token_page(
+    request: HttpRequest, organization: Organization, receiver: Receiver, token: str, *, new: bool
+) -> HttpResponse:
+    """The receiver's URL and token, shown this once (only a hash is kept)."""
+    response = render(
+        request,
+        "integrations/receiver_token.html",
+        {
+            "organization": organization,
+            "receiver": receiver,
+            "token": token,
+            "new": new,
+            "url": request.build_absolute_uri(
+                reverse("integration-hook", args=[str(receiver.public_id)])
+            ),
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _editable_receiver(request: HttpRequest, organization: Organization, pk: int) -> Receiver:
+    return get_object_or_404(
+        Receiver.objects.editable_by(request.user).filter(organization=organization), pk=pk
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def receiver_create(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
+    organization = _editable(request, slug)
+    if kind not in Receiver.Kind.values:
+        raise Http404("No such kind of receiver.")
+    receiver = Receiver(organization=organization, kind=kind)
+    if kind == Receiver.Kind.TICKETS:
+        # A ticket receiver writes with the rights of the editor who last saved it.
+        receiver.acting_user = request.user
+    form = ReceiverForm(request.POST or None, instance=receiver)
+    if request.method == "POST" and form.is_valid():
+        try:
+            receiver, token = services.create_receiver(receiver=form.save(commit=False))
+        except ValidationError as error:
+            apply_form_errors(form, error)
+        else:
+            return _token_page(request, organization, receiver, token, new=True)
+    noun = "an Alertmanager" if kind == Receiver.Kind.ALERTMANAGER else "a ticket system"
+    return _form_page(
+        request,
+        organization,
+        form=form,
+        title=f"New receiver for {noun}",
+        intro="Its URL and secret token are shown once, when it is saved.",
+        anchor="receivers",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def receiver_edit(request: HttpRequest, slug: str, receiver_pk: int) -> HttpResponse:
+    organization = _editable(request, slug)
+    receiver = _editable_receiver(request, organization, receiver_pk)
+    if receiver.kind == Receiver.Kind.TICKETS:
+        receiver.acting_user = request.user
+    form = ReceiverForm(request.POST or None, instance=receiver)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_receiver(receiver=form.save(commit=False))
+        except ValidationError as error:
+            apply_form_errors(form, error)
+        else:
+            messages.success(request, f"Receiver {receiver.name} saved.")
+            return redirect(_back(slug, "receivers"))
+    intro = (
+        "Saving makes you the editor whose rights its tickets are written with."
+        if receiver.kind == Receiver.Kind.TICKETS
+        else ""
+    )
+    return _form_page(
+        request,
+        organization,
+        form=form,
+        title=f"Edit receiver {receiver.name}",
+        intro=intro,
+        anchor="receivers",
+    )
+
+
+@login_required
+@require_POST
+def receiver_rotate(request: HttpRequest, slug: str, receiver_pk: int) -> HttpResponse:
+    organization = _editable(request, slug)
+    receiver = _editable_receiver(request, organization, receiver_pk)
+    token = services.rotate_token(receiver=receiver)
+    return _token_page(request, organization, receiver, token, new=False)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def receiver_delete(request: HttpRequest, slug: str, receiver_pk: int) -> HttpResponse:
+    organization = _editable(request, slug)
+    receiver = _editable_receiver(request, organization, receiver_pk)
+    if request.method == "POST":
+        services.delete_receiver(receiver=receiver)
+        messages.success(request, f"Receiver {receiver.name} deleted.")
+        return redirect(_back(slug, "receivers"))
+    return render(
+        request,
+        "contracts/confirm_delete.html",
+        {
+            "what": f"the receiver {receiver.name}",
+            "consequence": "Deliveries to its URL are refused from now on. The incidents and "
+            "tickets it recorded stay.",
+            "cancel_url": _back(slug, "receivers"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mapping_form(
+    request: HttpRequest, slug: str, receiver_pk: int, mapping_pk: int | None = None
+) -> HttpResponse:
+    organization = _editable(request, slug)
+    receiver = _editable_receiver(request, organization, receiver_pk)
+    if receiver.kind != Receiver.Kind.ALERTMANAGER:
+        raise Http404("Only Alertmanager receivers have alert mappings.")
+    mapping = (
+        get_object_or_404(receiver.mappings.all(), pk=mapping_pk)
+        if mapping_pk
+        else AlertMapping(receiver=receiver)
+    )
+    form = AlertMappingForm(request.POST or None, instance=mapping, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_mapping(mapping=form.save(commit=False))
+        except ValidationError as error:
+            apply_form_errors(form, error)
+        else:
+            messages.success(request, f"Alerts {mapping} mapped for {receiver.name}.")
+            return redirect(_back(slug, "receivers"))
+    return _form_page(
+        request,
+        organization,
+        form=form,
+        title=f"{'Edit the' if mapping.pk else 'New'} alert mapping of {receiver.name}",
+        intro="An alert carrying every one of these labels opens an incident of the contract "
+        "service's uptime objective while it fires.",
+        anchor="receivers",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mapping_delete(
+    request: HttpRequest, slug: str, receiver_pk: int, mapping_pk: int
+) -> HttpResponse:
+    organization = _editable(request, slug)
+    receiver = _editable_receiver(request, organization, receiver_pk)
+    mapping = get_object_or_404(receiver.mappings.all(), pk=mapping_pk)
+    if request.method == "POST":
+        services.delete_mapping(mapping=mapping)
+        messages.success(request, f"Alert mapping {mapping} deleted.")
+        return redirect(_back(slug, "receivers"))
+    return render(
+        request,
+        "contracts/confirm_delete.html",
+        {
+            "what": f"the alert mapping {mapping}",
+            "consequence": "Alerts it matched are refused from now on, unless another mapping "
+            "matches them. The incidents they became stay.",
+            "cancel_url": _back(slug, "receivers"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def source_form(request: HttpRequest, slug: str, source_pk: int | None = None) -> HttpResponse:
+    organization = _editable(request, slug)
+    source = (
+        get_object_or_404(
+            PrometheusSource.objects.editable_by(request.user).filter(organization=organization),
+            pk=source_pk,
+        )
+        if source_pk
+        else PrometheusSource(organization=organization)
+    )
+    form = PrometheusSourceForm(request.POST or None, instance=source)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_source(source=form.save(commit=False))
+        except ValidationError as error:
+            apply_form_errors(form, error)
+        else:
+            messages.success(request, f"Prometheus source {source.name} saved.")
+            return redirect(_back(slug, "prometheus"))
+    return _form_page(
+        request,
+        organization,
+        form=form,
+        title=f"Edit Prometheus source {source.name}" if source.pk else "New Prometheus source",
+        intro="A Prometheus server, or anything answering its HTTP API (Thanos, Mimir, "
+        "VictoriaMetrics). A token or password is stored encrypted and never shown; or name "
+        "the environment variable that holds it.",
+        anchor="prometheus",
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def source_delete(request: HttpRequest, slug: str, source_pk: int) -> HttpResponse:
+    organization = _editable(request, slug)
+    source = get_object_or_404(
+        PrometheusSource.objects.editable_by(request.user).filter(organization=organization),
+        pk=source_pk,
+    )
+    if request.method == "POST":
+        services.delete_source(source=source)
+        messages.success(request, f"Prometheus source {source.name} deleted.")
+        return redirect(_back(slug, "prometheus"))
+    return render(
+        request,
+        "contracts/confirm_delete.html",
+        {
+            "what": f"the Prometheus source {source.name}",
+            "consequence": "Its pulls are deleted with it; the samples they recorded stay.",
+            "cancel_url": _back(slug, "prometheus"),
+        },
+    )
+
+
+def _pull_initial(request: HttpRequest) -> dict[str, Any]:
+    """A new pull named from an objective's page (?contract_service=…&key=…)."""
+    initial: dict[str, Any] = {
+        "start_at": timezone.now().replace(minute=0, second=0, microsecond=0),
+    }
+    cs = request.GET.get("contract_service", "")
+    if cs.isascii() and cs.isdigit():
+        initial["contract_service"] = int(cs)
+    if request.GET.get("key"):
+        initial["key"] = request.GET["key"]
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pull_form(request: HttpRequest, slug: str, pull_pk: int | None = None) -> HttpResponse:
+    organization = _editable(request, slug)
+    pull = (
+        get_object_or_404(
+            PrometheusPull.objects.editable_by(request.user).filter(
+                source__organization=organization
+            ),
+            pk=pull_pk,
+        )
+        if pull_pk
+        else PrometheusPull()
+    )
+    if not pull.pk and not PrometheusSource.objects.filter(organization=organization).exists():
+        messages.info(request, "Add a Prometheus source first: the server the query is asked.")
+        return redirect("prometheus-source-create", slug=slug)
+    # The form's times are UTC, as Prometheus' are.
+    with timezone.override(UTC):
+        form = PrometheusPullForm(
+            request.POST or None,
+            instance=pull,
+            organization=organization,
+            initial=_pull_initial(request) if not pull.pk else None,
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                pull = services.save_pull(pull=form.save(commit=False))
+            except ValidationError as error:
+                apply_form_errors(form, error)
+            else:
+                messages.success(request, f"Prometheus pull of {pull.key} saved.")
+                return redirect(_back(slug, "prometheus"))
+        return _form_page(
+            request,
+            organization,
+            form=form,
+            title=f"Edit the Prometheus pull of {pull.key}" if pull.pk else "New Prometheus pull",
+            intro="The query is asked with query_range, one step at a time from the first "
+            "evaluation time on; each value becomes a sample of the objective, through the "
+            "same checks as the measurements API.",
+            anchor="prometheus",
+        )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pull_delete(request: HttpRequest, slug: str, pull_pk: int) -> HttpResponse:
+    organization = _editable(request, slug)
+    pull = get_object_or_404(
+        PrometheusPull.objects.editable_by(request.user).filter(source__organization=organization),
+        pk=pull_pk,
+    )
+    if request.method == "POST":
+        services.delete_pull(pull=pull)
+        messages.success(request, f"Prometheus pull of {pull.key} deleted.")
+        return redirect(_back(slug, "prometheus"))
+    return render(
+        request,
+        "contracts/confirm_delete.html",
+        {
+            "what": f"the Prometheus pull of {pull.key}",
+            "consequence": "Nothing more is pulled into the objective; the samples already "
+            "recorded stay.",
+            "cancel_url": _back(slug, "prometheus"),
+        },
+    )

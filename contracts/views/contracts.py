@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, Value
@@ -229,6 +231,9 @@ class ObjectiveRow:
     source: str
     source_label: str
     overrides: str
+    # How the objective is fed automatically (a Prometheus pull), for the provider's eyes.
+    feed: hooks.ObjectiveFeed | None = None
+    new_feed_url: str | None = None
 
 
 @dataclass
@@ -244,13 +249,17 @@ def _short(sl: ServiceLevel) -> str:
     return f"{LEVEL_NAMES[sl.level]} ({sl.get_comparator_display()} {sl.target.normalize():f})"
 
 
-def _service_objectives(contract: Contract) -> list[ServiceObjectives]:
+def _service_objectives(
+    contract: Contract, feeds: hooks.Feeds | None = None, user: User | None = None
+) -> list[ServiceObjectives]:
     period = contract.settlement_period
+    fed = feeds.objective_feeds(contract, user) if feeds and user else {}
+    new_feed_url = feeds.new_feed_url(contract, user) if feeds and user else None
     result = []
     for effective in effective_service_levels(contract):
         cs = effective.contract_service
         rows = []
-        for _key, ranked in effective.candidates.items():
+        for key, ranked in effective.candidates.items():
             winner = ranked[0]
             rows.append(
                 ObjectiveRow(
@@ -264,6 +273,15 @@ def _service_objectives(contract: Contract) -> list[ServiceObjectives]:
                         + LEVEL_NAMES[winner.level]
                     ),
                     overrides=", ".join(_short(sl) for sl in ranked[1:]),
+                    feed=fed.get((cs.pk, key)),
+                    new_feed_url=(
+                        f"{new_feed_url}{urlencode({'contract_service': cs.pk, 'key': key})}"
+                        if new_feed_url
+                        and winner.enabled
+                        and (cs.pk, key) not in fed
+                        and winner.indicator in feeds.indicators
+                        else None
+                    ),
                 )
             )
         result.append(ServiceObjectives(contract_service=cs, rows=rows))
@@ -278,6 +296,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     settlement = hooks.settlement()
     editable = can_edit(request.user, contract)
     provider_side = organizations_of(request.user).filter(pk=contract.provider_id).exists()
+    feeds = hooks.feeds() if provider_side else None
     contract_objectives = ServiceLevel.objects.filter(
         contract=contract, level=ServiceLevel.Level.CUSTOMER
     ).order_by("key")
@@ -288,7 +307,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contract": contract,
         "can_edit": editable,
         "provider_side": provider_side,
-        "service_objectives": _service_objectives(contract),
+        "service_objectives": _service_objectives(contract, feeds, request.user),
         "contract_objectives": [
             (sl, sentence(sl, "each service", contract.settlement_period))
             for sl in contract_objectives
