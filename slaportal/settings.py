@@ -254,7 +254,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # An organisation's kind and the party that recorded a lapse are one set of choices.
-    "ENUM_NAME_OVERRIDES": {"PartyEnum": "contracts.models.Organization.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "PartyEnum": "contracts.models.Organization.Kind",
+        # Disputes and claims share their states and decisions: one name each.
+        "ReviewStatusEnum": "credits.models.Claim.Status",
+        "DecisionEnum": [("accepted", "accepted"), ("rejected", "rejected")],
+    },
 }
 
 # Celery for a system that moves money: a task is acknowledged only once it has finished,
@@ -318,6 +323,21 @@ CELERY_TASK_ROUTES = {
 SETTLEMENT_LOOKBACK_DAYS = env_int("SETTLEMENT_LOOKBACK_DAYS", 400)
 if SETTLEMENT_LOOKBACK_DAYS < 1:
     raise ImproperlyConfigured("SETTLEMENT_LOOKBACK_DAYS must be a number of days, 1 or more")
+# Settlement reads whole UTC hours of samples from the rollups kept at ingestion (PostgreSQL);
+# off, it reads every sample (the reference the rollups are tested against).
+SETTLEMENT_READS_ROLLUPS = env_bool("SETTLEMENT_READS_ROLLUPS", True)
+# Samples are partitioned by month (PostgreSQL): the contracts.measurement_partitions task
+# creates this many months ahead, and detaches the months older than the retention (0:
+# keep every month), writing each to MEASUREMENT_ARCHIVE_DIR as gzipped CSV before dropping
+# it (empty: the detached table is kept, named ..._archived, for an operator's pg_dump).
+MEASUREMENT_PARTITIONS_AHEAD = env_int("MEASUREMENT_PARTITIONS_AHEAD", 3)
+MEASUREMENT_RETENTION_MONTHS = env_int("MEASUREMENT_RETENTION_MONTHS", 0)
+MEASUREMENT_ARCHIVE_DIR = env_str("MEASUREMENT_ARCHIVE_DIR", "")
+if MEASUREMENT_PARTITIONS_AHEAD < 1 or MEASUREMENT_RETENTION_MONTHS < 0:
+    raise ImproperlyConfigured(
+        "MEASUREMENT_PARTITIONS_AHEAD must be 1 or more and MEASUREMENT_RETENTION_MONTHS 0 "
+        "(keep every month) or more"
+    )
 # Celery's Django fix-up closes the database connection around every task unless told to
 # reuse it; a new connection costs more than a sweep task's queries.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)

@@ -11,6 +11,13 @@ windows and provider incidents that shape uptime.
 An objective with a service calendar counts only the samples observed inside its service
 hours: its window is read as the service intervals inside it (``Target.hours``), each an
 index range scan of its own, so that the calendar costs no Python per sample.
+
+On PostgreSQL the whole UTC hours of each interval are read from the hourly rollups kept at
+ingestion (``contracts.MeasurementRollup``, ``contracts.ThresholdRollup``), and only the
+parts of an interval that are not whole hours (a zone half an hour off UTC, a lapse from
+10:20, an open period up to now) from the samples: a month costs the same whatever the
+number of samples in it. ``SETTLEMENT_READS_ROLLUPS = False`` reads every sample instead
+(the reference the rollups are tested against).
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -312,26 +320,101 @@ def _merged(intervals: Iterable[Instants], window: Instants) -> list[Instants]:
     return merged
 
 
-def _interval_aggregates(
-    rows: Sequence[tuple[int, Target, Instants]], size: int
-) -> list[dict[str, object]]:
-    """Per index below ``size``, the figures of its (target, interval) rows added up."""
-    params: dict[str, list[object]] = defaultdict(list)
+# The same figures from the hourly rollups of [low, high), both whole UTC hours. A
+# threshold's meeting count comes from the count kept for that threshold when it is
+# complete; else from the hour's bounds when they decide it (every value or none meets);
+# else from the hour's samples.
+_ROLLUP_AGGREGATES_SQL = """
+SELECT t.idx, a.samples, a.judged, a.ok_count, a.valued, a.value_sum, a.meeting
+FROM unnest(%(r_idx)s::int[], %(r_cs)s::bigint[], %(r_key)s::text[], %(r_low)s::timestamptz[],
+            %(r_high)s::timestamptz[], %(r_thr)s::numeric[], %(r_cmp)s::text[])
+     AS t(idx, cs, key, low, high, thr, cmp)
+CROSS JOIN LATERAL (
+    SELECT sum(r.samples) AS samples, sum(r.judged) AS judged, sum(r.ok_count) AS ok_count,
+           sum(r.valued) AS valued, sum(r.value_sum) AS value_sum,
+           sum(CASE WHEN t.cmp IS NULL OR r.valued = 0 THEN 0 ELSE coalesce(
+               (SELECT k.meeting FROM contracts_thresholdrollup k
+                WHERE k.contract_service_id = r.contract_service_id AND k.key = r.key
+                  AND k.hour = r.hour AND k.comparator = t.cmp AND k.threshold = t.thr
+                  AND k.complete),
+               CASE WHEN (t.cmp = 'gte' AND r.value_min >= t.thr)
+                      OR (t.cmp = 'lte' AND r.value_max <= t.thr) THEN r.valued
+                    WHEN (t.cmp = 'gte' AND r.value_max < t.thr)
+                      OR (t.cmp = 'lte' AND r.value_min > t.thr) THEN 0
+               ELSE (SELECT count(*) FROM contracts_measurement m
+                     WHERE m.contract_service_id = r.contract_service_id AND m.key = r.key
+                       AND m.observed_at >= r.hour
+                       AND m.observed_at < r.hour + interval '1 hour'
+                       AND CASE t.cmp WHEN 'gte' THEN m.value >= t.thr
+                                      ELSE m.value <= t.thr END)
+               END) END) AS meeting
+    FROM contracts_measurementrollup r
+    WHERE r.contract_service_id = t.cs AND r.key = t.key
+      AND r.hour >= t.low AND r.hour < t.high
+) AS a
+"""
+_HOUR = timedelta(hours=1)
+
+
+def _hour_floor(instant: datetime) -> datetime:
+    return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceil(instant: datetime) -> datetime:
+    floor = _hour_floor(instant)
+    return floor if floor == instant else floor + _HOUR
+
+
+def split_by_hours(low: datetime, high: datetime) -> tuple[Instants | None, list[Instants]]:
+    """``[low, high)`` as its whole UTC hours (read from the rollups; None: no whole hour)
+    and the parts around them (read from the samples)."""
+    first, last = _hour_ceil(low), _hour_floor(high)
+    if first >= last:
+        return None, [(low, high)]
+    edges = [(start, end) for start, end in ((low, first), (last, high)) if start < end]
+    return (first, last), edges
+
+
+def _params(
+    rows: Sequence[tuple[int, Target, Instants]], prefix: str = ""
+) -> dict[str, list[object]]:
+    params: dict[str, list[object]] = {
+        f"{prefix}{name}": [] for name in ("idx", "cs", "key", "low", "high", "thr", "cmp")
+    }
     for idx, target, (low, high) in rows:
         objective = target.objective
         threshold = objective.indicator == "threshold"
-        params["idx"].append(idx)
-        params["cs"].append(target.contract_service.pk)
-        params["key"].append(objective.key)
-        params["low"].append(low)
-        params["high"].append(high)
-        params["thr"].append(objective.threshold if threshold else None)
-        params["cmp"].append(objective.threshold_comparator if threshold else None)
+        params[f"{prefix}idx"].append(idx)
+        params[f"{prefix}cs"].append(target.contract_service.pk)
+        params[f"{prefix}key"].append(objective.key)
+        params[f"{prefix}low"].append(low)
+        params[f"{prefix}high"].append(high)
+        params[f"{prefix}thr"].append(objective.threshold if threshold else None)
+        params[f"{prefix}cmp"].append(objective.threshold_comparator if threshold else None)
+    return params
+
+
+def _interval_aggregates(
+    rows: Sequence[tuple[int, Target, Instants]], size: int
+) -> list[dict[str, object]]:
+    """Per index below ``size``, the figures of its (target, interval) rows added up: one
+    query, whole hours from the rollups and the rest from the samples."""
     totals: list[dict[str, object]] = [dict.fromkeys(_COUNTED, 0) for _ in range(size)]
     if not rows:
         return totals
+    raw: list[tuple[int, Target, Instants]] = []
+    hourly: list[tuple[int, Target, Instants]] = []
+    for idx, target, (low, high) in rows:
+        if not settings.SETTLEMENT_READS_ROLLUPS:
+            raw.append((idx, target, (low, high)))
+            continue
+        hours, edges = split_by_hours(low, high)
+        if hours is not None:
+            hourly.append((idx, target, hours))
+        raw.extend((idx, target, edge) for edge in edges)
+    params = _params(raw) | _params(hourly, "r_")
     with connection.cursor() as cursor:
-        cursor.execute(_BATCH_AGGREGATES_SQL, params)
+        cursor.execute(f"{_BATCH_AGGREGATES_SQL} UNION ALL {_ROLLUP_AGGREGATES_SQL}", params)
         for idx, *figures in cursor.fetchall():
             for name, value in zip(_COUNTED, figures, strict=True):
                 totals[idx][name] += value or 0
