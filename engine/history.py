@@ -85,6 +85,9 @@ class HistoryRow:
     amount: Decimal
     explanation: str
     key: LineKey | None = None
+    # The held credit a row decides and the period that held it ("" for a hold).
+    credit: Decimal = Decimal(0)
+    origin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +168,7 @@ def earn_back(
                 f"the next {_periods_word(line.earn_back_periods, period_name)}; if one of "
                 f"them misses it, it becomes payable on that {period_name}'s statement.",
                 line.key,
+                amount,
             )
         )
     current = {line.key: line for line in lines}
@@ -196,6 +200,8 @@ def earn_back(
                         credit,
                         f"Earn-back: {what} is payable, as {why}.",
                         key,
+                        credit,
+                        period.label,
                     )
                 )
                 delta += credit
@@ -209,6 +215,8 @@ def earn_back(
                         f"Earn-back: {what} was earned back by the provider, as the target "
                         f"was met in {_joined(decided)}. Nothing is payable for it.",
                         key,
+                        credit,
+                        period.label,
                     )
                 )
                 continue
@@ -220,6 +228,8 @@ def earn_back(
                         f"Earn-back: {what} is payable, as the contract ends before the "
                         f"{period_name}s that would decide it.",
                         key,
+                        credit,
+                        period.label,
                     )
                 )
                 delta += credit

@@ -4,19 +4,32 @@ The rows below the lines each carry their amount and their sentence, and they ad
 lines total + cap adjustment + every adjustment = the credit total, exactly (every amount
 is quantized once to the currency's minor unit before it is added). The order is fixed:
 the cap limits what the lines earned; a total then below the contract's minimum credit is
-paid as 0; what the parties agreed to settle a dispute is added last, as agreed. An
+paid as 0; earn-back then holds what the period's lines earned and pays or forgives what
+earlier periods held (:mod:`engine.history`), and a chronic failure found says so in a row of
+0; what the parties agreed to settle a dispute is added last, as agreed. An
 accepted claim moves no money itself (its outage is an incident the lines counted): its row
 of 0 says why the figures changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from engine.cap import CapResult, apply_cap
 from engine.errors import ParameterError
+from engine.history import (
+    CHRONIC_FAILURE,
+    HISTORY_KINDS,
+    ChronicFinding,
+    CurrentLine,
+    HistoryRow,
+    LineKey,
+    PeriodOutcome,
+    chronic_failures,
+    earn_back,
+)
 from engine.money import quantize_money
 from engine.text import format_money
 
@@ -24,7 +37,7 @@ MINIMUM_CREDIT = "minimum_credit"
 AGREED = "agreed"
 CORRECTION = "correction"
 CLAIM = "claim"
-ADJUSTMENT_KINDS = (MINIMUM_CREDIT, AGREED, CORRECTION, CLAIM)
+ADJUSTMENT_KINDS = (MINIMUM_CREDIT, AGREED, CORRECTION, CLAIM, *HISTORY_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +72,29 @@ class Adjustment:
 
 
 @dataclass(frozen=True, slots=True)
+class History:
+    """What the period being settled needs of its contract's earlier periods: their
+    outcomes (oldest first, None: not settled), this period's lines as judged, whether it
+    is the contract's last, and the words for it (``period_name`` "month", ``label``
+    "March 2027")."""
+
+    earlier: Sequence[PeriodOutcome | None]
+    lines: Sequence[CurrentLine]
+    final: bool
+    period_name: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatementTotal:
     cap: CapResult
     adjustments: tuple[Adjustment, ...]
     credit_total: Decimal
+    # What each line holds for earn-back, and the chronic failures found.
+    held: Mapping[LineKey, Decimal] = field(default_factory=dict)
+    chronic: tuple[ChronicFinding, ...] = ()
+    # Earn-back's rows with what each decides (the held credit, the period that held it).
+    earn_back: tuple[HistoryRow, ...] = ()
 
     @property
     def lines_total(self) -> Decimal:
@@ -77,6 +109,7 @@ def total_statement(
     minimum_credit: Decimal | None = None,
     remedies: Sequence[Remedy] = (),
     claims: Sequence[AcceptedClaim] = (),
+    history: History | None = None,
 ) -> StatementTotal:
     """The credit total of a statement whose lines earned ``amounts``, with every row that
     moves it. Raises :class:`ParameterError` for a negative minimum or agreed amount."""
@@ -97,6 +130,28 @@ def total_statement(
                 )
             )
             total = quantize_money(0, currency)
+    held: Mapping[LineKey, Decimal] = {}
+    chronic: tuple[ChronicFinding, ...] = ()
+    decided: tuple[HistoryRow, ...] = ()
+    if history is not None:
+        kept = earn_back(
+            history.earlier,
+            history.lines,
+            available=total,
+            final=history.final,
+            currency=currency,
+            period_name=history.period_name,
+            label=history.label,
+        )
+        held = kept.held
+        decided = kept.rows
+        rows.extend(Adjustment(row.kind, row.amount, row.explanation) for row in kept.rows)
+        total += kept.delta
+        chronic = chronic_failures(
+            history.earlier, history.lines, label=history.label, period_name=history.period_name
+        )
+        zero = quantize_money(0, currency)
+        rows.extend(Adjustment(CHRONIC_FAILURE, zero, found.explanation) for found in chronic)
     for remedy in sorted(remedies, key=lambda item: item.dispute):
         if remedy.amount is None:
             note = f": {remedy.resolution}" if remedy.resolution else "."
@@ -132,4 +187,4 @@ def total_statement(
                 claim=accepted.claim,
             )
         )
-    return StatementTotal(cap, tuple(rows), total)
+    return StatementTotal(cap, tuple(rows), total, held, chronic, decided)

@@ -50,6 +50,7 @@ from credits.notify.outbox import (
 )
 from credits.notify.probe import send_test_webhook
 from credits.notify.publish import (
+    chronic_failure,
     claim_filed,
     claim_resolved,
     dispute_opened,
@@ -85,6 +86,7 @@ __all__ = [
     "DeliveryRefused",
     "address_refusal",
     "announce_pending",
+    "chronic_failure",
     "claim",
     "claim_filed",
     "claim_resolved",

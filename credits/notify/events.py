@@ -18,7 +18,15 @@ from typing import Any
 from django.utils import timezone
 
 from contracts.models import Contract, Organization, ResponsibilityLapse
-from credits.models import Claim, Dispute, EarlyWarning, Notification, Statement, StatementLine
+from credits.models import (
+    ChronicFailure,
+    Claim,
+    Dispute,
+    EarlyWarning,
+    Notification,
+    Statement,
+    StatementLine,
+)
 from engine.text import (
     date_range,
     format_money,
@@ -52,6 +60,8 @@ TOPIC_OF_EVENT: dict[str, str] = {
     Event.LAPSE_RESOLVED: "lapse",
     Event.EARLY_WARNING: "early_warning",
     Event.MEMBER_JOINED: "invitation",
+    # Found when a statement is settled, and told with it.
+    Event.CHRONIC_FAILURE: "statement",
     Event.CLAIM_FILED: "claim",
     Event.CLAIM_RESOLVED: "claim",
 }
@@ -257,6 +267,42 @@ def no_data_notice(statement: Statement, lines: list[StatementLine]) -> Notice |
         data=data,
         organizations=[contract.provider],
         context={"statement": statement, "contract": contract, "lines": missing},
+    )
+
+
+def chronic_failure_notice(failure_id: int) -> Notice:
+    """An objective is in chronic failure: both parties hear of it, with the breaches that
+    make it and the statement that found it."""
+    failure = ChronicFailure.objects.select_related(
+        "contract__provider", "contract__customer", "contract_service__service", "statement"
+    ).get(pk=failure_id)
+    contract = failure.contract
+    service = failure.contract_service.service.name
+    label = period_label(failure.period_start, failure.period_end)
+    return Notice(
+        event=Event.CHRONIC_FAILURE,
+        object_id=failure.pk,
+        title=f"Chronic failure: {failure.name} of {service} in {contract.reference}, "
+        f"{failure.breaches} breaches by {label}",
+        body=f"{failure.explanation} Found by the statement of {contract.reference} for "
+        f"{_with_days(failure.period_start, failure.period_end)} "
+        f"(revision {failure.statement.revision}).",
+        link=_statement_link(failure.statement_id),
+        occurred_at=failure.found_at,
+        data={
+            "chronic_failure": failure.pk,
+            "contract": contract.pk,
+            "contract_reference": contract.reference,
+            "contract_service": failure.contract_service_id,
+            "key": failure.key,
+            "period_start": failure.period_start.isoformat(),
+            "period_end": failure.period_end.isoformat(),
+            "breaches": failure.breaches,
+            "window": failure.window,
+            "statement": failure.statement_id,
+        },
+        organizations=parties(contract),
+        context={"failure": failure, "contract": contract},
     )
 
 

@@ -257,6 +257,12 @@ def claim_resolved(*, claim_id: int) -> None:
     publish([events.claim_notice(claim_id, Event.CLAIM_RESOLVED)])
 
 
+def chronic_failure(*, failure_id: int) -> None:
+    """Tell both parties that an objective is in chronic failure (the customer's right to
+    terminate); once, whatever settles its period again."""
+    publish([events.chronic_failure_notice(failure_id)])
+
+
 def member_joined(*, invitation_id: int) -> None:
     """Tell the organisation joined (and the provider that invited) of a new member."""
     publish([events.member_joined_notice(invitation_id)])
@@ -272,6 +278,7 @@ _PUBLISHERS = {
     Event.LAPSE_CONTESTED: ("lapse_id", lapse_contested),
     Event.LAPSE_RESOLVED: ("lapse_id", lapse_resolved),
     Event.MEMBER_JOINED: ("invitation_id", member_joined),
+    Event.CHRONIC_FAILURE: ("failure_id", chronic_failure),
     Event.CLAIM_FILED: ("claim_id", claim_filed),
     Event.CLAIM_RESOLVED: ("claim_id", claim_resolved),
 }

@@ -17,11 +17,14 @@ from celery import signature
 from django.db import transaction
 
 from credits import notify
-from credits.models import PendingAnnouncement, Statement
+from credits.models import ChronicFailure, PendingAnnouncement, Statement
 from credits.settlement.results import SettlementResult
 
 # How a settlement tells both parties of a new statement (see settle_periods).
 Announce = bool | Literal["queued"]
+
+# By name, as the announcements: a worker publishes the event.
+PUBLISH_TASK = "credits.notify"
 
 # By name: credits.tasks imports this package. A signature by name runs the registered
 # task itself where there is one (eagerly in tests, with its own options), and is sent by
@@ -47,6 +50,20 @@ def announce_statement(statement: Statement, has_no_data: bool) -> None:
     notify_on_commit("statement_issued", statement_id=statement.pk)
     if has_no_data:
         notify_on_commit("no_data", statement_id=statement.pk)
+
+
+def announce_chronic_failures(failures: Sequence[ChronicFailure], announce: Announce) -> None:
+    """Tell both parties of each chronic failure just recorded, once the transaction
+    commits: in this process, or (``"queued"``, the sweep) by a worker. A failure is
+    recorded once, so it is told once; the event's id makes a second publication a no-op."""
+    if not announce:
+        return
+    for failure in failures:
+        if announce == "queued":
+            task = signature(PUBLISH_TASK, args=("chronic_failure", failure.pk))
+            transaction.on_commit(task.apply_async, robust=True)
+        else:
+            notify_on_commit("chronic_failure", failure_id=failure.pk)
 
 
 def queue_announcements(issued: Sequence[SettlementResult], now: datetime) -> None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import engine
 from contracts.models import Contract, ContractService
+from credits.settlement.history import BatchHistory, line_label, uses_history
 from credits.settlement.inputs import Job
 from credits.settlement.measures import Measured, measure_many
 from credits.settlement.periods import period_of
@@ -30,7 +31,9 @@ from credits.settlement.terms import (
     accepted_remedies,
     terms_in_force,
 )
-from engine.totals import AcceptedClaim, Remedy, total_statement
+from engine.history import CurrentLine, LineOutcome
+from engine.text import period_label
+from engine.totals import AcceptedClaim, History, Remedy, total_statement
 
 
 def _relief_note(indicator: str, figures: Mapping[str, object]) -> str:
@@ -75,9 +78,13 @@ def compute_period(
     return outcome
 
 
-def compute_many(jobs: Sequence[Job]) -> list[ComputedStatement | SettlementError]:
+def compute_many(
+    jobs: Sequence[Job], *, history: BatchHistory | None = None
+) -> list[ComputedStatement | SettlementError]:
     """Each job's statement, or the reason it cannot be computed, on the terms in force at
-    its period's start; the same eight queries for any number of jobs."""
+    its period's start; the same eight queries for any number of jobs, and three more for
+    contracts with earn-back or chronic failure, whose periods are computed in order, each
+    on the ones before it (``history``: a batch's, shared with a later call)."""
     in_force = terms_in_force(jobs)
     remedies = accepted_remedies(jobs)
     claims = accepted_claims(jobs)
@@ -88,25 +95,44 @@ def compute_many(jobs: Sequence[Job]) -> list[ComputedStatement | SettlementErro
         else job
         for job, terms in zip(jobs, in_force, strict=True)
     ]
-    outcomes: list[ComputedStatement | SettlementError] = []
-    for job, terms, measured in zip(jobs, in_force, measure_many(jobs), strict=True):
+    measured_jobs = measure_many(jobs)
+    reaching = {
+        job.contract.pk
+        for job, terms, measured in zip(jobs, in_force, measured_jobs, strict=True)
+        if terms.history
+        or (
+            not isinstance(measured, SettlementError)
+            and any(uses_history(target.objective) for target, _m, _f in measured[1])
+        )
+    }
+    if reaching:
+        history = history if history is not None else BatchHistory()
+        periods: dict[Contract, list[engine.Period]] = {}
+        for job in jobs:
+            if job.contract.pk in reaching:
+                periods.setdefault(job.contract, []).append(job.period)
+        history.load(periods)
+    outcomes: list[ComputedStatement | SettlementError | None] = [None] * len(jobs)
+    # Each contract's periods in order: a period's earn-back reads the ones before it.
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].contract.pk, jobs[i].period.start))
+    for index in order:
+        job, terms, measured = jobs[index], in_force[index], measured_jobs[index]
         if isinstance(measured, SettlementError):
-            outcomes.append(measured)
+            outcomes[index] = measured
             continue
         try:
-            outcomes.append(
-                _evaluate(
-                    job.contract,
-                    job.period,
-                    *measured,
-                    terms=terms,
-                    remedies=remedies.get((job.contract.pk, job.period.start), []),
-                    claims=claims.get((job.contract.pk, job.period.start), []),
-                )
+            outcomes[index] = _evaluate(
+                job.contract,
+                job.period,
+                *measured,
+                terms=terms,
+                remedies=remedies.get((job.contract.pk, job.period.start), []),
+                claims=claims.get((job.contract.pk, job.period.start), []),
+                history=history if job.contract.pk in reaching else None,
             )
         except SettlementError as exc:
-            outcomes.append(exc)
-    return outcomes
+            outcomes[index] = exc
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _evaluate(
@@ -118,6 +144,7 @@ def _evaluate(
     terms: TermsInForce,
     remedies: Sequence[Remedy],
     claims: Sequence[AcceptedClaim] = (),
+    history: BatchHistory | None = None,
 ) -> ComputedStatement:
     """The engine's verdict on one measured contract period."""
     currency = contract.currency
@@ -163,6 +190,20 @@ def _evaluate(
                 tickets=None if target.tickets is None else target.tickets.records,
             )
         )
+    current = [
+        CurrentLine(
+            key=(line.contract_service.pk, line.objective.key),
+            label=line_label(line.objective.label, line.contract_service.service.name),
+            met=line.result.met,
+            amount=line.result.amount,
+            earn_back_periods=line.objective.rule.earn_back_periods
+            if line.objective.rule is not None
+            else None,
+            chronic_breaches=line.objective.chronic_breaches,
+            chronic_window=line.objective.chronic_window,
+        )
+        for line in lines
+    ]
     try:
         total = total_statement(
             [line.result.amount for line in lines],
@@ -171,9 +212,34 @@ def _evaluate(
             minimum_credit=contract.minimum_credit,
             remedies=remedies,
             claims=claims,
+            history=None
+            if history is None
+            else History(
+                earlier=history.earlier(contract, period),
+                lines=current,
+                # The contract's last period: no later one could decide what it held.
+                final=contract.end_date is not None and period.end >= contract.end_date,
+                period_name=contract.settlement_period,
+                label=period_label(period.start, period.end),
+            ),
         )
     except engine.ParameterError as exc:
         raise SettlementError(f"{contract.reference}: {exc}") from None
+    if history is not None:
+        history.record(
+            contract,
+            period,
+            {
+                item.key: LineOutcome(
+                    met=item.met,
+                    held=total.held.get(item.key, Decimal(0)),
+                    earn_back_periods=item.earn_back_periods,
+                    label=item.label,
+                )
+                for item in current
+            },
+            [found.key for found in total.chronic],
+        )
     cap = total.cap
     payload = {
         "contract": contract.pk,
@@ -192,6 +258,13 @@ def _evaluate(
         "cap_adjustment": str(cap.cap_adjustment),
     }
     # Only when there are any, so that statements without them keep their fingerprints.
+    if total.earn_back:
+        # What each row decides, not only what it moves: an earned-back credit moves 0.
+        payload["earn_back"] = [
+            [row.kind, f"{row.key[0]}:{row.key[1]}", row.origin, str(row.credit)]
+            for row in total.earn_back
+            if row.key is not None
+        ]
     if total.adjustments:
         payload["adjustments"] = [
             # A claim's id only where there is one: earlier fingerprints stay as they were.
@@ -199,6 +272,18 @@ def _evaluate(
             for row in total.adjustments
         ]
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if total.held:
+        # The line says what it holds; the row below the lines takes it off the total.
+        lines = [
+            dataclasses.replace(
+                line,
+                explanation=f"{line.explanation} Held for earn-back: "
+                f"{engine.format_money(held, currency)}.",
+            )
+            if (held := total.held.get((line.contract_service.pk, line.objective.key)))
+            else line
+            for line in lines
+        ]
     return ComputedStatement(
         contract=contract,
         period=period,
@@ -212,4 +297,6 @@ def _evaluate(
         fingerprint=hashlib.sha256(text.encode()).hexdigest(),
         adjustments=total.adjustments,
         terms_change=terms.change,
+        held=dict(total.held),
+        chronic=total.chronic,
     )

@@ -21,9 +21,15 @@ from django.utils import timezone
 
 import engine
 from contracts.models import Contract
-from credits.models import Statement, StatementAdjustment, StatementLine
-from credits.settlement.announce import Announce, announce_statement, queue_announcements
+from credits.models import ChronicFailure, Statement, StatementAdjustment, StatementLine
+from credits.settlement.announce import (
+    Announce,
+    announce_chronic_failures,
+    announce_statement,
+    queue_announcements,
+)
 from credits.settlement.compute import compute_many
+from credits.settlement.history import BatchHistory
 from credits.settlement.inputs import Job
 from credits.settlement.periods import check_settleable
 from credits.settlement.results import (
@@ -53,6 +59,7 @@ _LINE_FIELDS = (
     "fee",
     "credit_percent",
     "amount",
+    "held",
     "explanation",
 )
 
@@ -114,6 +121,7 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
                 line.result.fee,
                 line.result.credit_percent,
                 line.result.amount,
+                computed.held_of(line),
                 line.explanation,
             )
             for statement, (computed, _revision) in zip(statements, items, strict=True)
@@ -218,7 +226,10 @@ def settle_periods(
             else:
                 jobs[key] = Job(locked[key[0]], period, period.end_at, settling=True)
         to_write: dict[tuple[int, date], tuple[ComputedStatement, int]] = {}
-        for key, computed in zip(jobs, compute_many(list(jobs.values())), strict=True):
+        history = BatchHistory()
+        for key, computed in zip(
+            jobs, compute_many(list(jobs.values()), history=history), strict=True
+        ):
             previous = latest.get(key)
             if isinstance(computed, SettlementError):
                 outcomes[key] = computed
@@ -226,17 +237,20 @@ def settle_periods(
                 outcomes[key] = SettlementResult(previous, created=False)
             else:
                 to_write[key] = (computed, previous.revision + 1 if previous else 1)
+        to_write |= _settle_later(history, to_write, set(jobs), locked, now)
         if to_write:
             issued = []
             for key, result in _insert(to_write, now).items():
                 outcomes[key] = result
                 if result.created:
                     issued.append(result)
+            failures = _record_chronic_failures(to_write, outcomes, now)
             if announce == "queued":
                 queue_announcements(issued, now)
             elif announce:
                 for result in issued:
                     announce_statement(result.statement, result.has_no_data)
+            announce_chronic_failures(failures, announce)
     for outcome in outcomes.values():
         if isinstance(outcome, SettlementResult) and outcome.created:
             statement = outcome.statement
@@ -244,6 +258,94 @@ def settle_periods(
                 "%s issued: credit %s %s", statement, statement.credit_total, statement.currency
             )
     return [outcomes[pair] for pair in pairs]
+
+
+def _settle_later(
+    history: BatchHistory,
+    changed: Mapping[tuple[int, date], tuple[ComputedStatement, int]],
+    done: set[tuple[int, date]],
+    locked: Mapping[int, Contract],
+    now: datetime,
+) -> dict[tuple[int, date], tuple[ComputedStatement, int]]:
+    """The new revisions of the periods issued after a period that changes: their
+    earn-back and chronic failure read it (credits.settlement.history). Each is computed
+    again on the batch's history; a revision only where its figures change, which may
+    change the ones after it in turn."""
+    written: dict[tuple[int, date], tuple[ComputedStatement, int]] = {}
+    pending = [key for key in changed if key[0] in history.contracts]
+    done = set(done)
+    while pending:
+        jobs: dict[tuple[int, date], Job] = {}
+        for contract_id, start in pending:
+            for later in history.later_settled(contract_id, start):
+                key = (contract_id, later)
+                if key in done or key in jobs:
+                    continue
+                try:
+                    period = check_settleable(
+                        contract=locked[contract_id], period_start=later, now=now
+                    )
+                except SettlementError:
+                    continue  # out of the portal's reach now: left as issued
+                jobs[key] = Job(locked[contract_id], period, period.end_at, settling=True)
+        if not jobs:
+            break
+        done |= set(jobs)
+        latest = _latest_statements(jobs)
+        pending = []
+        for key, computed in zip(
+            jobs, compute_many(list(jobs.values()), history=history), strict=True
+        ):
+            previous = latest.get(key)
+            if isinstance(computed, SettlementError):
+                logger.warning("%s not settled again: %s", key, computed)
+            elif previous is None or previous.fingerprint != computed.fingerprint:
+                written[key] = (computed, previous.revision + 1 if previous else 1)
+                pending.append(key)
+    return written
+
+
+def _record_chronic_failures(
+    to_write: Mapping[tuple[int, date], tuple[ComputedStatement, int]],
+    outcomes: Mapping[tuple[int, date], SettlementResult | SettlementError],
+    now: datetime,
+) -> list[ChronicFailure]:
+    """Record the chronic failures the new statements found, each once per objective and
+    period (a revision finding it again records nothing); returns those recorded now."""
+    found = []
+    for key, (computed, _revision) in to_write.items():
+        result = outcomes.get(key)
+        if not isinstance(result, SettlementResult) or not result.created:
+            continue
+        names = {(line.contract_service.pk, line.objective.key): line for line in computed.lines}
+        for finding in computed.chronic:
+            found.append((computed, result.statement, finding, names[finding.key]))
+    if not found:
+        return []
+    recorded = set(
+        ChronicFailure.objects.filter(
+            contract_service_id__in={finding.key[0] for _c, _s, finding, _l in found},
+            period_start__in={computed.period.start for computed, _s, _f, _l in found},
+        ).values_list("contract_service_id", "key", "period_start")
+    )
+    failures = [
+        ChronicFailure(
+            contract=computed.contract,
+            contract_service_id=finding.key[0],
+            key=finding.key[1],
+            name=line.objective.label,
+            period_start=computed.period.start,
+            period_end=computed.period.end,
+            breaches=finding.breaches,
+            window=finding.window,
+            explanation=finding.explanation,
+            statement=statement,
+            found_at=now,
+        )
+        for computed, statement, finding, line in found
+        if (*finding.key, computed.period.start) not in recorded
+    ]
+    return ChronicFailure.objects.bulk_create(failures)
 
 
 def _insert(

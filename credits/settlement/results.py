@@ -8,7 +8,7 @@ are what a statement's fingerprint and its lines' stored figures are made of.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -16,6 +16,7 @@ from fractions import Fraction
 import engine
 from contracts.models import Contract, ContractService, ServiceLevel, TermsChange
 from credits.models import Statement
+from engine.history import ChronicFinding, LineKey
 from engine.totals import Adjustment
 
 
@@ -98,6 +99,8 @@ class ComputedLine:
             terms["calendar"] = self.service_level.calendar_id
         if objective.priority is not None:
             terms["priority"] = objective.priority
+        if objective.chronic_breaches:
+            terms["chronic"] = [objective.chronic_breaches, objective.chronic_window]
         return {
             "contract_service": self.contract_service.pk,
             "service_level": self.service_level.pk,
@@ -130,6 +133,13 @@ class ComputedStatement:
     adjustments: tuple[Adjustment, ...] = ()
     # The latest amendment or correction among the terms used; None: as first agreed.
     terms_change: TermsChange | None = None
+    # What each line holds for earn-back, by (contract service id, key); the chronic
+    # failures found in the period.
+    held: Mapping[LineKey, Decimal] = field(default_factory=dict)
+    chronic: tuple[ChronicFinding, ...] = ()
+
+    def held_of(self, line: ComputedLine) -> Decimal:
+        return self.held.get((line.contract_service.pk, line.objective.key), Decimal(0))
 
     @property
     def has_no_data(self) -> bool:

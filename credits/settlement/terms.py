@@ -22,6 +22,7 @@ import engine
 from contracts.models import ServiceLevel, TermsChange
 from contracts.models.terms import version_in_force
 from credits.models import Claim, Dispute
+from credits.settlement.history import terms_use_history
 from credits.settlement.inputs import Job
 from engine.text import local_span
 from engine.totals import AcceptedClaim, Remedy
@@ -35,6 +36,9 @@ class TermsInForce:
     fees: dict[int, Decimal] = field(default_factory=dict)
     objectives: dict[int, engine.Objective] = field(default_factory=dict)
     change: TermsChange | None = None
+    # Some version of an objective of the contract has earn-back or chronic failure: its
+    # statements read the periods before them (credits.settlement.history).
+    history: bool = False
 
 
 def objective_with_terms(level: ServiceLevel, terms: Mapping[str, object]) -> engine.Objective:
@@ -65,7 +69,10 @@ def terms_in_force(jobs: Sequence[Job]) -> list[TermsInForce]:
         .select_related("service_level__calendar", "service_level__contract")
         .order_by("id")
     )
+    with_history: set[int] = set()
     for change in rows:
+        if change.service_level_id and terms_use_history(change.terms):
+            with_history.add(change.contract_id)
         item = (
             ("fee", change.contract_service_id)
             if change.contract_service_id
@@ -74,7 +81,7 @@ def terms_in_force(jobs: Sequence[Job]) -> list[TermsInForce]:
         by_contract[change.contract_id][item].append(change)
     result = []
     for job in jobs:
-        in_force = TermsInForce()
+        in_force = TermsInForce(history=job.contract.pk in with_history)
         for (kind, item_id), changes in by_contract.get(job.contract.pk, {}).items():
             chosen = version_in_force(changes, job.period.start)
             if chosen is None:
