@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from credits.models import (
+    Claim,
     Delivery,
     Dispute,
     EarlyWarning,
@@ -128,3 +129,52 @@ class EarlyWarningAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["key", "message", "contract_service__contract__reference"]
     list_select_related = ["contract_service__contract", "contract_service__service"]
     date_hierarchy = "period_start"
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Claims are filed and decided through their service (the window, the incident, the
+    revision, both parties told); here operators follow them, and accept open ones."""
+
+    list_display = [
+        "pk",
+        "contract_service",
+        "started_at",
+        "ended_at",
+        "period_start",
+        "status",
+        "filed_by",
+        "filed_at",
+        "resolved_by",
+        "resolved_at",
+    ]
+    list_filter = ["status", "contract_service__contract__provider", "period_start"]
+    search_fields = [
+        "description",
+        "resolution",
+        "contract_service__contract__reference",
+        "contract_service__service__name",
+    ]
+    list_select_related = ["contract_service__contract", "contract_service__service", "filed_by"]
+    date_hierarchy = "filed_at"
+    actions = ["accept_claims"]
+
+    @admin.action(description="Accept the selected open claims (record their incidents)")
+    def accept_claims(self, request: HttpRequest, queryset: Any) -> None:
+        from django.contrib import messages as admin_messages
+        from django.core.exceptions import PermissionDenied, ValidationError
+
+        from credits import services
+
+        accepted = 0
+        for claim in queryset.filter(status=Claim.Status.OPEN):
+            try:
+                services.resolve_claim(claim=claim, user=request.user, status="accepted")
+            except ValidationError as exc:
+                refusal = " ".join(exc.messages)
+                self.message_user(request, f"Claim #{claim.pk}: {refusal}", admin_messages.ERROR)
+            except PermissionDenied as exc:
+                self.message_user(request, f"Claim #{claim.pk}: {exc}", admin_messages.ERROR)
+            else:
+                accepted += 1
+        self.message_user(request, f"{accepted} claim(s) accepted.")

@@ -8,8 +8,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from contracts.models import Contract
-from credits.models import Dispute
+from contracts.forms.common import DateInput, DateTimeInput
+from contracts.models import Contract, ContractService
+from credits.models import Claim, Dispute
 
 
 class StatementFilterForm(forms.Form):
@@ -92,6 +93,80 @@ class ResolveDisputeForm(forms.Form):
         min_value=0,
         max_digits=16,
         decimal_places=3,
+    )
+
+
+class ClaimFilterForm(forms.Form):
+    """Filters of the claim list (all optional)."""
+
+    status = forms.ChoiceField(
+        choices=[("", "All"), *Claim.Status.choices], required=False, label="Status"
+    )
+    contract = forms.ModelChoiceField(
+        queryset=Contract.objects.none(), required=False, empty_label="All contracts"
+    )
+    period = forms.DateField(
+        required=False,
+        label="Period containing",
+        widget=DateInput(),
+        help_text="Claims of the settlement period that contains this day.",
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["contract"].queryset = (
+            Contract.objects.visible_to(user).select_related("customer").order_by("reference")
+        )
+        self.fields["contract"].label_from_instance = lambda c: f"{c.reference} — {c.customer}"
+
+
+class ClaimForm(forms.Form):
+    """A customer claims an outage the provider did not record."""
+
+    contract_service = forms.ModelChoiceField(
+        queryset=ContractService.objects.none(),
+        label="Service",
+        error_messages={"required": "Choose the service that was down."},
+    )
+    started_at = forms.DateTimeField(
+        label="Outage started", widget=DateTimeInput(), help_text="In the portal's time zone."
+    )
+    ended_at = forms.DateTimeField(
+        label="Outage ended", widget=DateTimeInput(), help_text="In the portal's time zone."
+    )
+    description = forms.CharField(
+        label="What happened",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        error_messages={"required": "Describe the outage you claim."},
+    )
+
+    def __init__(self, *args: Any, services: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["contract_service"]
+        field.queryset = services
+        field.label_from_instance = lambda cs: (
+            f"{cs.service.name} — {cs.contract.reference} "
+            f"(claims within {cs.contract.claim_window_days} days)"
+        )
+
+
+class ResolveClaimForm(forms.Form):
+    """The provider accepts or rejects a claim."""
+
+    status = forms.ChoiceField(
+        label="Decision",
+        choices=[(Claim.Status.ACCEPTED, "Accept"), (Claim.Status.REJECTED, "Reject")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose to accept or reject the claim."},
+    )
+    resolution = forms.CharField(
+        label="Reason or note",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=5000,
+        required=False,
+        help_text="Needed to reject; the customer reads it. Accepting records the outage as "
+        "a provider incident and settles the period again.",
     )
 
 

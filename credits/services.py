@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import engine
+from contracts import dates
 from contracts.models import Contract, ContractService, Incident, Organization, ServiceLevel
 from contracts.querysets import may_edit
 from credits import notify, settlement
@@ -228,6 +229,13 @@ def claim_deadline(contract: Contract, period: engine.Period) -> datetime:
     return period.end_at + timedelta(days=contract.claim_window_days)
 
 
+def claim_deadline_of(claim: Claim) -> datetime:
+    """The deadline of the claim's period (what a later claim of it is refused with)."""
+    contract = claim.contract_service.contract
+    period = engine.Period(claim.period_start, claim.period_end, contract.timezone)
+    return claim_deadline(contract, period)
+
+
 def _claim_period(
     contract: Contract, started_at: datetime, ended_at: datetime, now: datetime
 ) -> engine.Period:
@@ -239,6 +247,13 @@ def _claim_period(
         )
     if (reason := settlement.why_not_settled(contract)) is not None:
         raise ValidationError({"contract_service": reason})
+    out_of_range = {
+        name: dates.OUT_OF_RANGE
+        for name, value in (("started_at", started_at), ("ended_at", ended_at))
+        if not dates.is_within_range(value)
+    }
+    if out_of_range:
+        raise ValidationError(out_of_range)
     if ended_at <= started_at:
         raise ValidationError({"ended_at": "The end must be after the start."})
     if ended_at > now:

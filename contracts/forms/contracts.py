@@ -54,6 +54,7 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             "credit_cap_percent",
             "minimum_credit",
             "settlement_delay_days",
+            "claim_window_days",
         ]
         widgets = {
             "start_date": DateInput(),
@@ -66,9 +67,12 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             "credit_cap_percent": "Credit cap (at-risk amount), % of the period's fees",
             "settlement_delay_days": "Settlement delay (days)",
             "minimum_credit": "Minimum credit per statement",
+            "claim_window_days": "Claim window (days)",
         }
         help_texts = {
             "settlement_delay_days": "How long after a period closes late data is awaited.",
+            "claim_window_days": "How long after a period closes the customer may claim an "
+            "outage you did not record; 0: no claims.",
             "timezone": "IANA name, e.g. Europe/Amsterdam: periods follow its calendar.",
         }
 

@@ -107,7 +107,7 @@ class StatementAdjustmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StatementAdjustment
-        fields = ["position", "kind", "amount", "explanation", "dispute"]
+        fields = ["position", "kind", "amount", "explanation", "dispute", "claim"]
         read_only_fields = fields
 
 

@@ -3,12 +3,14 @@
 from rest_framework.routers import SimpleRouter
 
 from credits.api import views
+from credits.api.claims import ClaimViewSet
 
 router = SimpleRouter()
 router.register("statements", views.StatementViewSet, basename="statement")
 # Only the detail action settle/: the contract itself is the contracts API's.
 router.register("contracts", views.ContractSettlementViewSet, basename="contract")
 router.register("disputes", views.DisputeViewSet, basename="dispute")
+router.register("claims", ClaimViewSet, basename="claim")
 router.register("notifications", views.NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls

@@ -10,6 +10,12 @@ Each job has its module; the names callers use are importable from here
 (``from credits import selectors`` then ``selectors.dashboard(...)``).
 """
 
+from credits.selectors.claims import (
+    claim_list,
+    claim_revisions,
+    claimable_services,
+    get_claim,
+)
 from credits.selectors.dashboard import (
     ContractCredit,
     Dashboard,
@@ -52,11 +58,15 @@ __all__ = [
     "MonthCredit",
     "ObjectiveHistory",
     "ObjectiveStatus",
+    "claim_list",
+    "claim_revisions",
+    "claimable_services",
     "dashboard",
     "dashboard_memberships",
     "dashboard_organizations",
     "dashboard_stamp",
     "dispute_list",
+    "get_claim",
     "get_statement",
     "latest_revisions",
     "line_tickets",

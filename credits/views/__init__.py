@@ -7,9 +7,10 @@ goes through ``credits.services`` (or settlement, for settling by hand), whose e
 shown beside the field they concern.
 
 One module per group of pages: ``dashboard``, ``statements``, ``disputes``,
-``objectives``, ``responsibilities``, ``notifications``, ``settle``.
+``objectives``, ``responsibilities``, ``notifications``, ``settle``, ``claims``.
 """
 
+from credits.views.claims import claim_detail, claim_list, claim_new, claim_resolve
 from credits.views.dashboard import dashboard
 from credits.views.disputes import dispute_list, dispute_open, dispute_reopen, dispute_resolve
 from credits.views.notifications import (
@@ -29,6 +30,10 @@ from credits.views.statements import (
 )
 
 __all__ = [
+    "claim_detail",
+    "claim_list",
+    "claim_new",
+    "claim_resolve",
     "contract_settle",
     "dashboard",
     "dispute_list",

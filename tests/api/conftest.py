@@ -26,7 +26,7 @@ from contracts.models import (
     Service,
     ServiceLevel,
 )
-from credits.models import Dispute, Notification, Statement, StatementLine
+from credits.models import Claim, Dispute, Notification, Statement, StatementLine
 from tests.factories import ServiceLevelFactory
 
 PERSONAS = (
@@ -55,6 +55,7 @@ PREFIXES = {
     "measurement": "measurements",
     "statement": "statements",
     "dispute": "disputes",
+    "claim": "claims",
     "notification": "notifications",
     "invitation": "invitations",
 }
@@ -115,6 +116,8 @@ class World:
     other_statement: Statement
     dispute: Dispute
     other_dispute: Dispute
+    claim: Claim
+    other_claim: Claim
     notifications: dict[str, Notification]
 
     def user(self, persona: str) -> Any:
@@ -250,6 +253,24 @@ def world(personas) -> World:
     other_dispute = Dispute.objects.create(
         line=other_line, reason="Not ours.", opened_by=p.other_customer_member
     )
+    # ACME-1 and UMB-1 allow claims for 30 days after a period ends: one open claim each
+    # (of January 2026, ACME-1's by its customer's member).
+    for contract in (p.contract, p.other_contract):
+        contract.claim_window_days = 30
+        contract.save(update_fields=["claim_window_days"])
+    claim, other_claim = (
+        Claim.objects.create(
+            contract_service=service,
+            started_at=at("2026-01-20T10:00:00+00:00"),
+            ended_at=at("2026-01-20T11:00:00+00:00"),
+            description="Down, and nothing was recorded.",
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 1, 31),
+            filed_by=by,
+            filed_at=at("2026-02-02T09:00:00+00:00"),
+        )
+        for service, by in ((cs, p.customer_member), (other_cs, p.other_customer_member))
+    )
     notifications = {}
     for persona in PERSONAS[1:]:
         user = getattr(p, persona)
@@ -286,5 +307,7 @@ def world(personas) -> World:
         other_statement=other_statement,
         dispute=dispute,
         other_dispute=other_dispute,
+        claim=claim,
+        other_claim=other_claim,
         notifications=notifications,
     )

@@ -3,7 +3,7 @@ and every list counted exactly.
 
 Columns, in order: anonymous, provider admin, provider editor, provider viewer, customer
 member, other customer's member, other provider's member, operator. Outsiders always get
-404 (never 403); insiders without the role get 403; customers write only disputes.
+404 (never 403); insiders without the role get 403; customers write only disputes and claims.
 """
 
 from __future__ import annotations
@@ -255,6 +255,26 @@ ENDPOINTS = [
         },
     ),
     Endpoint(
+        "claim",
+        obj=lambda w: w.claim,
+        counts=ONE_A_SIDE,
+        create=lambda w: {
+            "contract_service": w.cs.pk,
+            "started_at": "2026-01-21T10:00:00Z",
+            "ended_at": "2026-01-21T11:30:00Z",
+            "description": "The link was down.",
+        },
+        update=lambda w: {"status": "rejected", "resolution": "Our probes saw it up."},
+        expect={
+            "retrieve": READ,
+            # Customer editors file (the customer's member here is a viewer), outsiders do
+            # not find the service; provider editors decide.
+            "create": "401 403 403 403 403 400 400 201",
+            "update": "401 200 200 403 403 404 404 200",
+            "delete": NOT_OFFERED,
+        },
+    ),
+    Endpoint(
         "notification",
         obj=lambda w: w.notifications["provider_admin"],
         counts="- 1 1 1 1 1 1 1",
@@ -338,6 +358,9 @@ def test_permission_matrix(world, endpoint, operation, time_machine):
         pytest.importorskip("credits.settlement", reason="credits.settlement is not there yet")
         # October 2026 has ended, whatever today's date.
         time_machine.move_to(datetime(2026, 11, 15, 12, 0, tzinfo=UTC), tick=False)
+    if endpoint.basename == "claim":
+        # January 2026 has closed and its claim window (30 days) is still open.
+        time_machine.move_to(datetime(2026, 2, 10, 12, 0, tzinfo=UTC), tick=False)
     if endpoint.basename == "dispute" and operation in ("create", "update"):
         pytest.importorskip("credits.services", reason="credits.services is not there yet")
     answered: dict[str, int] = {}
@@ -393,6 +416,7 @@ def test_an_unknown_id_and_an_outsiders_id_answer_alike(world):
         ("servicelevel", "contract", {"level": "customer"}, lambda w: w.p.other_contract.pk),
         ("service", "provider", {"code": "x", "name": "x"}, lambda w: w.p.other_provider.pk),
         ("dispute", "line", {"reason": "x"}, lambda w: w.other_dispute.line_id),
+        ("claim", "contract_service", {"description": "x"}, lambda w: w.other_cs.pk),
     ],
 )
 def test_a_foreign_key_outside_the_scope_reads_as_missing(world, basename, field, body, outside):
@@ -415,6 +439,8 @@ def test_a_filter_on_an_outsiders_id_is_an_empty_list(world):
     client = client_for(world.p.provider_editor)
     for basename, param, value in [
         ("statement", "contract", world.p.other_contract.pk),
+        ("claim", "contract", world.p.other_contract.pk),
+        ("claim", "contract_service", world.other_cs.pk),
         ("contractservice", "contract", world.p.other_contract.pk),
         ("measurement", "contract_service", world.other_cs.pk),
         ("servicelevel", "provider", world.p.other_provider.pk),

@@ -110,6 +110,7 @@ def _fixed_ids(world: World) -> dict[str, int]:
         "/api/v1/service-levels/{id}/": world.reports.pk,
         "/api/v1/statements/{id}/": world.statement.pk,
         "/api/v1/incidents/{id}/": world.incident.pk,
+        "/api/v1/claims/{id}/": world.claim.pk,
     }
 
 

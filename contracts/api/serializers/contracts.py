@@ -54,6 +54,7 @@ class ContractSerializer(ValidatedModelSerializer):
             "credit_cap_percent",
             "minimum_credit",
             "settlement_delay_days",
+            "claim_window_days",
             "ticket_priorities",
             "created_at",
         ]
