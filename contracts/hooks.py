@@ -66,6 +66,10 @@ class Settlement(Protocol):
     def settle_choices(self, contract: Contract, count: int) -> list[tuple[str, str]] | None:
         """The last ``count`` closed periods that may be settled, newest first."""
 
+    def chronic_failures(self, contract: Contract) -> list[Model]:
+        """The contract's chronic failures, newest first, each with its statement's
+        ``url`` (both parties see them: the customer's right to terminate)."""
+
     def what_if(
         self,
         service_level: ServiceLevel,

@@ -23,7 +23,7 @@ from contracts.hooks import PeriodState, PreviewRow, PreviewUnavailable
 from contracts.models import Contract, ServiceLevel
 from contracts.selectors import engine_calendar
 from credits import services, settlement
-from credits.models import EarlyWarning, OpenPeriodProgress, Statement
+from credits.models import ChronicFailure, EarlyWarning, OpenPeriodProgress, Statement
 
 State = OpenPeriodProgress.State
 # A warning of a worse state replaces a milder one as the period's state.
@@ -137,6 +137,16 @@ class SettlementOnContractPages:
 
     def settle_choices(self, contract: Contract, count: int) -> list[tuple[str, str]] | None:
         return settle_choices(contract, count)
+
+    def chronic_failures(self, contract: Contract) -> list[ChronicFailure]:
+        failures = list(
+            ChronicFailure.objects.filter(contract=contract)
+            .select_related("contract_service__service", "statement")
+            .order_by("-period_start", "contract_service__service__code", "key")
+        )
+        for failure in failures:
+            failure.url = reverse("statement-detail", args=[failure.statement_id])
+        return failures
 
     def what_if(
         self,

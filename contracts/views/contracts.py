@@ -328,6 +328,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "statement_list_url": _reverse_or_none("statement-list"),
         "level_names": LEVEL_NAMES,
         "terms_timeline": terms_timeline(contract),
+        "chronic_failures": settlement.chronic_failures(contract) if settlement else [],
     }
     if editable:
         if settlement is not None:
