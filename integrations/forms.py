@@ -237,8 +237,11 @@ class AlertMappingForm(ModelErrorsMixin, forms.ModelForm):
                 continue
             name, separator, value = part.partition("=")
             name, value = name.strip(), value.strip()
-            if value[:1] in "\"'" and len(value) > 1 and value[-1] == value[0]:
+            quoted = value[:1] in ("'", '"')
+            if quoted and len(value) > 1 and value[-1] == value[0]:
                 value = value[1:-1]
+            elif quoted:
+                value = ""  # an opening quote without its closing one
             if not separator or not LABEL_NAME.match(name) or not value:
                 raise ValidationError(
                     f'{part!r}: write name="value" (a label name of letters, digits and _).'
@@ -283,6 +286,7 @@ class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
         model = PrometheusSource
         fields = ["name", "base_url", "auth", "username", "secret_env", "timeout_seconds"]
         labels = {
+            "auth": "Authentication",
             "secret_env": "…or the environment variable holding it",
             "timeout_seconds": "Timeout (seconds)",
         }
