@@ -8,6 +8,7 @@ from slaportal.api.views import api_root, obtain_token
 from slaportal.forms import AdminLoginForm, LoginForm
 from slaportal.observability.health import PortalHealthView, WebHealthView, WorkersHealthView
 from slaportal.observability.metrics import metrics_view
+from slaportal.views import PortalLogoutView, favicon
 
 api_v1 = [
     path("", api_root, name="api-root"),
@@ -29,6 +30,9 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("", contract_views.home, name="home"),
     path("accounts/login/", LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("accounts/logout/", PortalLogoutView.as_view(), name="logout"),
+    # Pages outside the layout (the admin's) ask for /favicon.ico.
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so that API route names never collide with the browser pages' names.

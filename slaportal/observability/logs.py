@@ -41,6 +41,17 @@ class FailedCheckWithoutTraceback(logging.Filter):
         return True
 
 
+class ClientErrorWithoutTraceback(logging.Filter):
+    """A 403 or 404 is the answer to the request, not a fault of the portal: its line says
+    so without the traceback of the ``PermissionDenied`` or ``Http404`` behind it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def logging_config(fmt: str, level: str) -> dict[str, Any]:
     """The ``LOGGING`` dict for ``fmt`` (``json`` or ``console``); configures structlog
     to hand its events to it."""
@@ -79,8 +90,16 @@ def logging_config(fmt: str, level: str) -> dict[str, Any]:
                 "foreign_pre_chain": _SHARED,
             },
         },
-        "filters": {"failed_check": {"()": FailedCheckWithoutTraceback}},
+        "filters": {
+            "failed_check": {"()": FailedCheckWithoutTraceback},
+            "client_error": {"()": ClientErrorWithoutTraceback},
+        },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"health_check": {"filters": ["failed_check"]}},
+        "loggers": {
+            "health_check": {"filters": ["failed_check"]},
+            # Django's own console handler (DEBUG) would print every record a second time.
+            "django": {"handlers": [], "propagate": True},
+            "django.request": {"filters": ["client_error"]},
+        },
     }
