@@ -44,6 +44,23 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             copy.write_row(row)
 
 
+def copy_lines(model: type[models.Model], fields: Sequence[str], lines: Sequence[str]) -> None:
+    """Insert rows already written in ``COPY``'s text format (one line per row, columns of
+    ``fields`` separated by tabs, ``\\N`` for null, escaped by the caller), all or none, in
+    one ``COPY``: no value is adapted in Python, which is what makes it the fastest way in.
+    PostgreSQL only."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(
+        connection.ops.quote_name(model._meta.get_field(name).column) for name in fields
+    )
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        copy.write("".join(lines))
+
+
 def grant_app_role(role: str, using: str = "default") -> None:
     """Give ``role`` the rows of every table and sequence in the schema, and nothing else:
     run by the owner role after migrating, so that a new table is the app's to use at once

@@ -22,7 +22,7 @@ from contracts.metrics import SAMPLES_RECORDED
 from contracts.models import ContractService, Measurement, ServiceLevel
 from contracts.selectors import candidate_service_levels, resolve
 from engine.numbers import is_plain_integer, is_plain_number
-from slaportal.db import insert_rows
+from slaportal.db import copy_lines
 
 MAX_BATCH = 10_000
 MEASUREMENT_FIELDS = ("contract_service", "key", "observed_at", "value", "ok")
@@ -35,6 +35,8 @@ _MAX_VALUE = Decimal("1e14")
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 _LARGEST_OFFSET = timedelta(hours=15, minutes=59)
+# A sample as stored: contract service id, key, observed_at, value, ok.
+Row = tuple[int, str, datetime, Decimal | None, bool | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,90 +159,200 @@ def record_measurements(
             [ItemError(0, "non_field_errors", f"at most {MAX_BATCH:,} samples per batch")],
         )
 
-    errors: list[ItemError] = []
     ids: set[int] = set()
     for item in items:
-        if isinstance(item, Mapping):
+        if type(item) is dict and type(cs_id := item.get("contract_service")) is int:
+            ids.add(cs_id)
+        elif isinstance(item, Mapping):
             with contextlib.suppress(ValueError):
                 ids.add(parse_contract_service_id(item.get("contract_service")))
     scope = contract_services if contract_services is not None else ContractService.objects
     known = scope.filter(pk__in=ids).select_related("contract")
     objectives = _objectives_by_service(known)
+    plain = _plain_kinds(objectives)
 
-    rows: list[tuple[int, str, datetime, Decimal | None, bool | None]] = []
+    errors: list[ItemError] = []
+    rows: list[Row] = []
+    lines: list[str] = []
     for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            errors.append(ItemError(index, "non_field_errors", "must be an object"))
+        # Most samples are plain: read them quickly; anything else is read by the full
+        # check, which names each fault exactly.
+        fast = _plain_sample(item, plain)
+        if fast is not None:
+            if not errors:
+                rows.append(fast[0])
+                lines.append(fast[1])
             continue
-        unknown = set(item) - set(MEASUREMENT_FIELDS) - {"id"}
-        if unknown:
-            errors.append(
-                ItemError(
-                    index, "non_field_errors", f"unknown field(s): {', '.join(sorted(unknown))}"
-                )
-            )
-        item_errors: list[ItemError] = []
-        cs_id = key = observed_at = value = ok = None
-        try:
-            cs_id = parse_contract_service_id(item.get("contract_service"))
-            if cs_id not in objectives:
-                raise ValueError(f"contract service {cs_id} does not exist")
-        except ValueError as exc:
-            item_errors.append(ItemError(index, "contract_service", str(exc)))
-            cs_id = None
-        key = item.get("key")
-        if not isinstance(key, str) or not _KEY.match(key) or len(key) > 60:
-            item_errors.append(ItemError(index, "key", "must be a slug such as availability"))
-            key = None
-        try:
-            observed_at = parse_aware_datetime(item.get("observed_at"))
-        except ValueError as exc:
-            item_errors.append(ItemError(index, "observed_at", str(exc)))
-        try:
-            value = _parse_decimal(item.get("value"))
-        except ValueError as exc:
-            item_errors.append(ItemError(index, "value", str(exc)))
-        try:
-            ok = _parse_bool(item.get("ok"))
-        except ValueError as exc:
-            item_errors.append(ItemError(index, "ok", str(exc)))
-        bad_fields = {error.field for error in item_errors}
-        if cs_id is not None and key is not None:
-            objective = objectives[cs_id].get(key)
-            if objective is None:
-                item_errors.append(
-                    ItemError(index, "key", f"no objective {key!r} applies to this service")
-                )
-            elif objective.indicator == ServiceLevel.Indicator.UPTIME:
-                item_errors.append(
-                    ItemError(index, "key", f"{key!r} is measured by uptime: record incidents")
-                )
-            elif objective.indicator == ServiceLevel.Indicator.RATIO and ok is None:
-                if "ok" not in bad_fields:
-                    item_errors.append(ItemError(index, "ok", "a ratio sample needs ok true/false"))
-            elif objective.indicator == ServiceLevel.Indicator.THRESHOLD and value is None:
-                if "value" not in bad_fields:
-                    item_errors.append(
-                        ItemError(index, "value", "a threshold sample needs a value")
-                    )
-            elif (
-                objective.indicator == ServiceLevel.Indicator.COUNT
-                and value is not None
-                and value < 0
-            ):
-                # A negative count would cancel recorded errors or leads.
-                item_errors.append(ItemError(index, "value", "a count cannot be negative"))
+        row, item_errors = _checked_sample(index, item, objectives)
         if item_errors:
             errors.extend(item_errors)
         elif not errors:
-            rows.append((cs_id, key, observed_at, value, ok))  # type: ignore[arg-type]
+            rows.append(row)  # type: ignore[arg-type]
+            lines.append(_copy_line(row))  # type: ignore[arg-type]
     if errors:
         raise BatchRejected(errors)
-    insert_rows(Measurement, MEASUREMENT_FIELDS, rows)
+    copy_lines(Measurement, MEASUREMENT_FIELDS, lines)
     # Counted once the samples are committed: a batch rolled back with its caller's
     # transaction was never recorded.
     transaction.on_commit(functools.partial(SAMPLES_RECORDED.inc, len(rows)))
     return len(rows)
+
+
+_ALLOWED_FIELDS = frozenset((*MEASUREMENT_FIELDS, "id"))
+_NULL = "\\N"
+_COPY_BOOL = {None: _NULL, True: "t", False: "f"}
+_RATIO, _THRESHOLD, _COUNT = (
+    ServiceLevel.Indicator.RATIO,
+    ServiceLevel.Indicator.THRESHOLD,
+    ServiceLevel.Indicator.COUNT,
+)
+
+
+def _plain_kinds(objectives: dict[int, dict[str, ServiceLevel]]) -> dict[int, dict[str, str]]:
+    """Per contract service, the indicator of each key a sample may name as it is (a slug
+    of at most 60 characters, not measured by uptime)."""
+    return {
+        cs_id: {
+            key: level.indicator
+            for key, level in levels.items()
+            if isinstance(key, str)
+            and _KEY.match(key)
+            and len(key) <= 60
+            and level.indicator in (_RATIO, _THRESHOLD, _COUNT)
+        }
+        for cs_id, levels in objectives.items()
+    }
+
+
+def _plain_sample(item: Any, plain: dict[int, dict[str, str]]) -> tuple[Row, str] | None:
+    """The row and COPY line of a sample that is plainly right (an int id in scope, a known
+    key, an ISO date-time with offset in range, a value in digits or none, ok as a boolean
+    or none), or ``None``: the full check (:func:`_checked_sample`) decides. Accepts only
+    what the full check accepts, and reads it the same."""
+    try:
+        if type(item) is not dict or not _ALLOWED_FIELDS.issuperset(item):
+            return None
+        cs_id = item.get("contract_service")
+        if type(cs_id) is not int:
+            return None
+        key = item.get("key")
+        indicator = plain[cs_id][key]
+        raw_at = item.get("observed_at")
+        observed_at = datetime.fromisoformat(raw_at)
+        offset = observed_at.utcoffset()
+        if offset is None or abs(offset) > _LARGEST_OFFSET:
+            return None
+        if not _EARLIEST <= observed_at < _LATEST:
+            return None
+        raw_value = item.get("value")
+        if raw_value is None:
+            value = None
+            value_text = _NULL
+        elif (type(raw_value) is str and raw_value.isascii() and "_" not in raw_value) or type(
+            raw_value
+        ) is int:
+            value = Decimal(raw_value)
+            if (
+                not value.is_finite() or abs(value) >= _MAX_VALUE or value.as_tuple().exponent < -6  # type: ignore[operator]
+            ):
+                return None
+            value_text = str(value)
+        else:
+            return None
+        ok = item.get("ok")
+        if ok is not None and type(ok) is not bool:
+            return None
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+    if indicator == _RATIO:
+        if ok is None:
+            return None
+    elif indicator == _THRESHOLD:
+        if value is None:
+            return None
+    elif value is not None and value < 0:
+        return None
+    # The usual ISO form goes to PostgreSQL as it came; any other, rewritten in UTC.
+    at_text = raw_at if _PLAIN_ISO.fullmatch(raw_at) else observed_at.astimezone(UTC).isoformat()
+    return (
+        (cs_id, key, observed_at, value, ok),
+        f"{cs_id}\t{key}\t{at_text}\t{value_text}\t{_COPY_BOOL[ok]}\n",
+    )
+
+
+_PLAIN_ISO = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?[+-][0-9]{2}:[0-9]{2}"
+)
+
+
+def _copy_line(row: Row) -> str:
+    cs_id, key, observed_at, value, ok = row
+    value_text = _NULL if value is None else str(value)
+    at_text = observed_at.astimezone(UTC).isoformat()
+    return f"{cs_id}\t{key}\t{at_text}\t{value_text}\t{_COPY_BOOL[ok]}\n"
+
+
+def _checked_sample(
+    index: int, item: Any, objectives: dict[int, dict[str, ServiceLevel]]
+) -> tuple[Row | None, list[ItemError]]:
+    """Every fault of one sample, each naming its field; the row when there is none."""
+    if not isinstance(item, Mapping):
+        return None, [ItemError(index, "non_field_errors", "must be an object")]
+    item_errors: list[ItemError] = []
+    unknown = set(item) - set(MEASUREMENT_FIELDS) - {"id"}
+    if unknown:
+        item_errors.append(
+            ItemError(index, "non_field_errors", f"unknown field(s): {', '.join(sorted(unknown))}")
+        )
+    cs_id = key = observed_at = value = ok = None
+    try:
+        cs_id = parse_contract_service_id(item.get("contract_service"))
+        if cs_id not in objectives:
+            raise ValueError(f"contract service {cs_id} does not exist")
+    except ValueError as exc:
+        item_errors.append(ItemError(index, "contract_service", str(exc)))
+        cs_id = None
+    key = item.get("key")
+    if not isinstance(key, str) or not _KEY.match(key) or len(key) > 60:
+        item_errors.append(ItemError(index, "key", "must be a slug such as availability"))
+        key = None
+    try:
+        observed_at = parse_aware_datetime(item.get("observed_at"))
+    except ValueError as exc:
+        item_errors.append(ItemError(index, "observed_at", str(exc)))
+    try:
+        value = _parse_decimal(item.get("value"))
+    except ValueError as exc:
+        item_errors.append(ItemError(index, "value", str(exc)))
+    try:
+        ok = _parse_bool(item.get("ok"))
+    except ValueError as exc:
+        item_errors.append(ItemError(index, "ok", str(exc)))
+    bad_fields = {error.field for error in item_errors}
+    if cs_id is not None and key is not None:
+        objective = objectives[cs_id].get(key)
+        if objective is None:
+            item_errors.append(
+                ItemError(index, "key", f"no objective {key!r} applies to this service")
+            )
+        elif objective.indicator == ServiceLevel.Indicator.UPTIME:
+            item_errors.append(
+                ItemError(index, "key", f"{key!r} is measured by uptime: record incidents")
+            )
+        elif objective.indicator == ServiceLevel.Indicator.RATIO and ok is None:
+            if "ok" not in bad_fields:
+                item_errors.append(ItemError(index, "ok", "a ratio sample needs ok true/false"))
+        elif objective.indicator == ServiceLevel.Indicator.THRESHOLD and value is None:
+            if "value" not in bad_fields:
+                item_errors.append(ItemError(index, "value", "a threshold sample needs a value"))
+        elif (
+            objective.indicator == ServiceLevel.Indicator.COUNT and value is not None and value < 0
+        ):
+            # A negative count would cancel recorded errors or leads.
+            item_errors.append(ItemError(index, "value", "a count cannot be negative"))
+    if item_errors:
+        return None, item_errors
+    return (cs_id, key, observed_at, value, ok), []  # type: ignore[return-value]
 
 
 def delete_measurements(*, measurements: QuerySet) -> int:
