@@ -44,6 +44,13 @@ class StatementLineSerializer(serializers.ModelSerializer):
     credit_percent = PlainDecimalField(max_digits=12, decimal_places=6, read_only=True)
     fee = MoneyField(currency="statement.currency", read_only=True)
     amount = MoneyField(currency="statement.currency", read_only=True)
+    held = MoneyField(
+        currency="statement.currency",
+        read_only=True,
+        help_text="The part of amount held for earn-back: shown, not payable; a later "
+        "statement pays it (earn_back_paid) or says the provider earned it back "
+        "(earned_back).",
+    )
     credit_rule = CreditRuleField(read_only=True)
     measure = serializers.JSONField(read_only=True, help_text="The exact figures used.")
 
@@ -65,6 +72,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
             "fee",
             "credit_percent",
             "amount",
+            "held",
             "explanation",
             "credit_rule",
             "measure",
@@ -94,6 +102,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
             "fee": plain_money(line.fee, currency),
             "credit_percent": plain_decimal(line.credit_percent),
             "amount": plain_money(line.amount, currency),
+            "held": plain_money(line.held, currency),
             "explanation": line.explanation,
             "credit_rule": None
             if rule is None
@@ -120,8 +129,9 @@ class StatementSerializer(serializers.ModelSerializer):
     adjustments = StatementAdjustmentSerializer(
         many=True,
         read_only=True,
-        help_text="The rows below the lines, in order (minimum credit, agreed adjustments, "
-        "corrections after a dispute): lines + cap_adjustment + these = credit_total.",
+        help_text="The rows below the lines, in order (minimum credit; earn-back: held, "
+        "paid, earned back; chronic failure, 0; agreed adjustments, corrections after a "
+        "dispute, accepted claims): lines + cap_adjustment + these = credit_total.",
     )
     terms_change = serializers.IntegerField(
         source="terms_change_id",
