@@ -194,6 +194,7 @@ class ServiceLevelInline(nested_admin.NestedStackedInline):
         ("indicator", "comparator", "target", "enabled"),
         ("threshold", "threshold_comparator"),
         "credit_rule",
+        ("chronic_breaches", "chronic_window"),
         ("change", "effective_from", "change_note"),
     ]
     exclude = ["provider"]

@@ -78,6 +78,15 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
     flat_percent = _rule_input("Percent of the fee")
     flat_amount = _rule_input("Or a fixed amount")
     allocation_percent = _rule_input("Percent of the at-risk amount")
+    earn_back_periods = forms.IntegerField(
+        label="Earn-back periods (optional)",
+        required=False,
+        min_value=1,
+        max_value=24,
+        help_text="The credit is held; the provider earns it back if the target is met in "
+        "each of this many following periods, and it is paid on the statement of the first "
+        "that misses it. Empty: the credit is payable at once.",
+    )
 
     class Meta:
         model = ServiceLevel
@@ -92,6 +101,8 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
             "calendar",
             "priority",
             "enabled",
+            "chronic_breaches",
+            "chronic_window",
         ]
         widgets = {
             "target": decimal_input(),
@@ -103,6 +114,8 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
             "calendar": "Service calendar",
             "priority": "Ticket priority",
             "enabled": "In force",
+            "chronic_breaches": "Chronic failure after (breaches)",
+            "chronic_window": "Within (consecutive periods)",
         }
         help_texts = {
             "target": "A percentage (0–100) for uptime, ratio and threshold; a number for count.",
@@ -112,6 +125,9 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
             "clocks); none for around the clock.",
             "priority": "Response and resolution time only: the tickets measured, e.g. P1; "
             "empty for every priority.",
+            "chronic_breaches": "E.g. 3 breaches within 6 periods: the customer may then "
+            "terminate, and both parties are told once. Both empty: not agreed.",
+            "chronic_window": "The window the breaches are counted in, in settlement periods.",
         }
 
     def __init__(
@@ -170,6 +186,8 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
         for param, name in RULE_INPUTS[kind].items():
             if param != "tiers" and rule.get(param) is not None:
                 values[name] = str(rule[param])
+        if rule.get("earn_back_periods") is not None:
+            values["earn_back_periods"] = rule["earn_back_periods"]
         if kind == "tiered":
             values["tier_rows"] = [
                 {"bound": str(t.get("bound", "")), "percent": str(t.get("percent", ""))}
@@ -206,6 +224,9 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
         if not kind:
             return None
         rule: dict[str, Any] = {"kind": kind}
+        # Any kind may hold its credit for earn-back.
+        if self.cleaned_data.get("earn_back_periods") is not None:
+            rule["earn_back_periods"] = self.cleaned_data["earn_back_periods"]
         if kind == "tiered":
             rows = []
             for form in self.tier_formset.forms:
@@ -284,6 +305,8 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
                 return "rule_kind"
             if code == "comparator":
                 return "comparator"
+            if code == "earn_back_periods":
+                return "earn_back_periods"
             return RULE_INPUTS.get(kind, {}).get(code, "rule_kind")
         if field in ("contract", "service", "level", "provider"):
             return "scope"

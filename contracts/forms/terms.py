@@ -97,4 +97,6 @@ class ServiceLevelAdminForm(TermsEditFields, forms.ModelForm):
             "credit_rule",
             "calendar",
             "priority",
+            "chronic_breaches",
+            "chronic_window",
         ]

@@ -88,12 +88,26 @@ class ServiceLevelSerializer(TermsEditMixin, ValidatedModelSerializer):
             "credit_rule",
             "calendar",
             "priority",
+            "chronic_breaches",
+            "chronic_window",
             "description",
             "change",
             "effective_from",
             "change_note",
         ]
         extra_kwargs = {
+            "chronic_breaches": {
+                "min_value": 1,
+                "max_value": 24,
+                "help_text": "Chronic failure: this many breaches within chronic_window "
+                "consecutive settlement periods give the customer a right to terminate; both "
+                "parties are told once. Null with chronic_window: not agreed.",
+            },
+            "chronic_window": {
+                "min_value": 1,
+                "max_value": 24,
+                "help_text": "Chronic failure: the window, in consecutive settlement periods.",
+            },
             "threshold": {
                 "help_text": "Threshold objectives: the value samples are compared with. "
                 "Ticket objectives (response_time, resolution_time): minutes on the clock."

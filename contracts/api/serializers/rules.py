@@ -19,7 +19,21 @@ def _rule_number(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=27, decimal_places=12, **kwargs)
 
 
-class PerStepRuleSerializer(serializers.Serializer):
+class _HeldForEarnBack(serializers.Serializer):
+    """What every rule may add: its credit held for earn-back."""
+
+    earn_back_periods = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=24,
+        help_text="The credit is held; the provider earns it back if the target is met in "
+        "each of this many following periods, else it is paid on the statement of the "
+        "first that misses it. Absent or null: payable at once.",
+    )
+
+
+class PerStepRuleSerializer(_HeldForEarnBack):
     kind = serializers.ChoiceField(choices=["per_step"])
     step = _rule_number(help_text="Points of shortfall per step; every started step counts.")
     percent = _rule_number(help_text="Percent of the fee credited per step.")
@@ -31,26 +45,26 @@ class TierSerializer(serializers.Serializer):
     percent = _rule_number()
 
 
-class TieredRuleSerializer(serializers.Serializer):
+class TieredRuleSerializer(_HeldForEarnBack):
     kind = serializers.ChoiceField(choices=["tiered"])
     tiers = TierSerializer(
         many=True, help_text="From the mildest breach to the worst; the largest crossed wins."
     )
 
 
-class LinearRuleSerializer(serializers.Serializer):
+class LinearRuleSerializer(_HeldForEarnBack):
     kind = serializers.ChoiceField(choices=["linear"])
     factor = _rule_number(help_text="Percent of the fee per point of shortfall.")
     max_percent = _rule_number(required=False, allow_null=True)
 
 
-class FlatRuleSerializer(serializers.Serializer):
+class FlatRuleSerializer(_HeldForEarnBack):
     kind = serializers.ChoiceField(choices=["flat"])
     percent = _rule_number(required=False, allow_null=True, help_text="Either this…")
     amount = _rule_number(required=False, allow_null=True, help_text="…or a fixed amount.")
 
 
-class PoolRuleSerializer(serializers.Serializer):
+class PoolRuleSerializer(_HeldForEarnBack):
     kind = serializers.ChoiceField(choices=["pool"])
     allocation_percent = _rule_number(help_text="Share of the period's at-risk amount.")
 
