@@ -24,6 +24,7 @@ from contracts.models import Contract, ServiceLevel
 from contracts.selectors import engine_calendar
 from credits import services, settlement
 from credits.models import ChronicFailure, EarlyWarning, OpenPeriodProgress, Statement
+from engine import text
 
 State = OpenPeriodProgress.State
 # A warning of a worse state replaces a milder one as the period's state.
@@ -57,7 +58,7 @@ def settle_choices(contract: Contract, count: int) -> list[tuple[str, str]] | No
         settled[start] = max(settled.get(start, 0), revision)
     choices = []
     for period in reversed(periods):
-        label = f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}"
+        label = text.period_label(period.start, period.end)
         if period.start in settled:
             label += f" (settled, revision {settled[period.start]})"
         choices.append((period.start.isoformat(), label))
@@ -172,7 +173,10 @@ class SettlementOnContractPages:
                 period=period,
                 service=line.contract_service.service.name,
                 attainment=(
-                    engine.format_attainment(line.result.attainment)
+                    text.format_measured(
+                        line.result.attainment,
+                        percentage=line.objective.indicator != ServiceLevel.Indicator.COUNT,
+                    )
                     if line.result.attainment is not None
                     else "no data"
                 ),

@@ -19,6 +19,7 @@ from contracts.selectors import candidate_service_levels, effective_service_leve
 from credits import settlement
 from credits.models import EarlyWarning, OpenPeriodProgress, Statement, StatementLine
 from credits.querysets import later_revisions
+from engine import text
 
 if TYPE_CHECKING:
     from contracts.querysets import User
@@ -65,24 +66,7 @@ class ObjectiveStatus:
         source = self.progress or self.service_level
         bound = "at least" if source.comparator == "gte" else "at most"
         unit = " %" if self.is_percentage else ""
-        return f"{bound} {format(source.target.normalize(), 'f')}{unit}"
-
-    @property
-    def period_text(self) -> str:
-        """``1 Nov–30 Nov 2026``."""
-        start, end = self.period.start, self.period.end
-        return f"{start.day} {start:%b}–{end.day} {end:%b %Y}"
-
-    @property
-    def last_period_text(self) -> str:
-        return f"{self.last_line.statement.period_start:%b %Y}" if self.last_line else ""
-
-    @property
-    def attainment_text(self) -> str:
-        """3 decimals, as statements show it; empty when no figure is known yet."""
-        if self.attainment is None:
-            return ""
-        return engine.format_attainment(Fraction(self.attainment))
+        return f"{bound} {text.format_decimal(source.target)}{unit}"
 
 
 def open_period_objectives(user: User, contracts: list[Contract]) -> list[ObjectiveStatus]:
