@@ -379,6 +379,11 @@ def resolve_claim(
         raise ValidationError(errors)
     now = now or timezone.now()
     with transaction.atomic():
+        # Settlers of the contract take turns on its row (credits.settlement.issue): holding
+        # it while the incident is recorded and the statement looked for, a settler running
+        # now either issued its statement already (settled again below) or computes once
+        # this commits (and counts the incident). Never a statement that misses the claim.
+        Contract.objects.select_for_update(no_key=True).get(pk=contract.pk)
         # The lock serialises two decisions of one claim: the second sees it decided.
         locked = Claim.objects.select_for_update().get(pk=claim_id)
         if locked.status != Claim.Status.OPEN:
