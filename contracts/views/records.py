@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.forms import BaseModelForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_http_methods
 
 from contracts import services
@@ -38,6 +39,31 @@ class Records:
     # The service that validates and stores one from the plain form; lapses have a form
     # of their own (recording one tells both parties).
     save: Callable[[Any], Any] | None = None
+    # What the edit page lists of the record's past versions, oldest first.
+    history: Callable[[Any], list[Change]] | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    at: Any
+    by: str
+    what: str
+
+
+def incident_changes(incident: Incident) -> list[Change]:
+    """Each stored version of an incident: when, by whom (a receiver writes as nobody),
+    and its cause then, so that a reclassification is seen with its author."""
+    versions = incident.history.select_related("history_user").order_by("history_date")
+    return [
+        Change(
+            at=v.history_date,
+            by=str(v.history_user) if v.history_user else "an integration or the system",
+            what=f"{'created' if v.history_type == '+' else 'changed'}: cause "
+            f"{Incident.Cause(v.cause).label.lower()}, "
+            f"{localtime(v.started_at):%Y-%m-%d %H:%M}–{localtime(v.ended_at):%Y-%m-%d %H:%M}",
+        )
+        for v in versions
+    ]
 
 
 LAPSES = Records(
@@ -59,6 +85,7 @@ INCIDENTS = Records(
     lambda contract: Incident.objects.filter(contract_service__contract=contract),
     lambda incident: services.delete_incident(incident=incident),
     lambda incident: services.save_incident(incident=incident),
+    incident_changes,
 )
 
 
@@ -85,6 +112,7 @@ def record_form(
             "title": f"Edit {records.noun}" if instance else f"New {records.noun}",
             "timezone_note": contract.timezone,
             "cancel_url": detail_url(contract, records.anchor),
+            "changes": records.history(instance) if records.history and instance else None,
         },
     )
 

@@ -205,7 +205,9 @@ def test_an_editor_reclassifies_the_cause_and_later_deliveries_keep_it(
     )
     assert answer.status_code == 200, answer.content
     assert incident.history.count() == 2
-    assert incident.history.first().cause == "third_party"
+    reclassified = incident.history.first()
+    assert reclassified.cause == "third_party"
+    assert reclassified.history_user == personas.provider_editor
 
     post(live_server, alert_receiver, payload(alert("resolved", ends="2026-11-10T11:50:00Z")))
     incident.refresh_from_db()

@@ -547,6 +547,11 @@ def test_an_editor_reclassifying_an_incidents_cause_in_the_browser_leaves_a_hist
     assert history[-1].history_type == "~"
     assert history[-1].history_user == personas.provider_editor
     assert history[0].history_user is None  # the receiver wrote the first one
+    # The edit page lists the changes with their author.
+    changes = editor.get(url).content.decode()
+    changes = changes[changes.index('<ol class="changes">') :]
+    assert "by an integration or the system — created: cause provider" in changes
+    assert "by provider-editor — changed: cause customer" in changes
     # A viewer may not reclassify: nothing changes.
     viewer = browser_for(personas.provider_viewer)
     assert viewer.post(url, {"cause": "provider"}).status_code == 403
