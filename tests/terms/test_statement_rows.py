@@ -129,6 +129,7 @@ def test_api_the_statement_names_its_terms_version_and_lists_its_rows(client, pe
             "amount": "-0.60",
             "explanation": statement.adjustments.get().explanation,
             "dispute": None,
+            "claim": None,
         }
     ]
     assert body["credit_total"] == "0.00"
