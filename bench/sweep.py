@@ -66,6 +66,8 @@ CREDITS_TABLES = (
     "credits_notification",
     "credits_delivery",
     "credits_earlywarning",
+    # Each contract's settled-through day goes with the statements it counts.
+    "contracts_settledthrough",
 )
 
 

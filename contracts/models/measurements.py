@@ -52,8 +52,14 @@ class MeasurementRollup(models.Model):
     not made of whole hours (a half-hour zone, a lapse at 10:20) is read from the samples.
     Every figure is exact: counts, and the sum of values as a decimal."""
 
+    # No database constraint: a per-row check would cost every rollup written (the samples
+    # behind it are checked); Django still deletes them with their contract service.
     contract_service = models.ForeignKey(
-        ContractService, on_delete=models.CASCADE, related_name="+", db_index=False
+        ContractService,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     key = models.SlugField(max_length=60, db_index=False)
     hour = models.DateTimeField()
@@ -85,8 +91,14 @@ class ThresholdRollup(models.Model):
     hour held samples before the threshold was known: its counts then miss them, and the
     hour is decided from the bounds or the samples."""
 
+    # No database constraint: a per-row check would cost every rollup written (the samples
+    # behind it are checked); Django still deletes them with their contract service.
     contract_service = models.ForeignKey(
-        ContractService, on_delete=models.CASCADE, related_name="+", db_index=False
+        ContractService,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     key = models.SlugField(max_length=60, db_index=False)
     hour = models.DateTimeField()
