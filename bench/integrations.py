@@ -13,8 +13,9 @@ path, without HTTP). Target: pull ≤ 2× the baseline.
 
 **Receiver** (``--receiver``). gunicorn with two workers; ``--senders`` threads post
 Alertmanager payloads (a firing alert, then its resolution, each a new incident) to the
-live receiver, then the same number of threads read ``GET /api/v1/contracts/`` with a
-token. Prints alerts/s and each p99; target: the receiver's p99 ≤ 1.5× the list's.
+live receiver, and the same number of threads read ``GET /api/v1/contracts/`` with a
+token, the two loads taking turns in eight rounds (so both meet the same outside load).
+Prints alerts/s and each p99; target: the receiver's p99 ≤ 1.5× the list's.
 
 Runs in its own database (``slaportal_bench_integrations``; ``$BENCH_DATABASE_URL``
 overrides). Dates are fixed (2025): nothing depends on the day it runs. A step that stores
@@ -170,6 +171,18 @@ def baseline_run(cs, points: int, series: int) -> float:
     return elapsed[0]
 
 
+# The receiver's and the list's loads alternate this many times.
+ROUNDS = 8
+
+
+def rounds(total: int, count: int) -> list[tuple[int, int]]:
+    """``count`` consecutive ranges covering ``range(total)``, each of an even length but
+    the last (a firing alert and its resolution stay in one round)."""
+    size = max(2, total // count // 2 * 2)
+    starts = list(range(0, total, size))
+    return [(start, min(start + size, total)) for start in starts]
+
+
 def p99(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98]
 
@@ -267,11 +280,18 @@ def receiver_run(provider, cs, url: str, requests_total: int, senders: int) -> N
 
         # Warm both paths (imports, connections) before measuring either.
         list(ThreadPoolExecutor(senders).map(listing, range(senders)))
-        with timed() as elapsed, ThreadPoolExecutor(senders) as pool:
-            alert_latencies = list(pool.map(alert, range(requests_total)))
-        alert_seconds = elapsed[0]
-        with ThreadPoolExecutor(senders) as pool:
-            list_latencies = list(pool.map(listing, range(requests_total)))
+        # The two loads take turns in rounds, so that both meet the same outside load (a
+        # shared machine's changes from one minute to the next) rather than one the first
+        # half of the run and the other the second.
+        alert_latencies: list[float] = []
+        list_latencies: list[float] = []
+        alert_seconds = 0.0
+        for first, last in rounds(requests_total, ROUNDS):
+            with timed() as elapsed, ThreadPoolExecutor(senders) as pool:
+                alert_latencies += pool.map(alert, range(first, last))
+            alert_seconds += elapsed[0]
+            with ThreadPoolExecutor(senders) as pool:
+                list_latencies += pool.map(listing, range(first, last))
         incidents = Incident.objects.filter(contract_service=cs).count()
         if incidents != requests_total // 2:
             raise Refused(

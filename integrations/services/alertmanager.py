@@ -367,6 +367,21 @@ def receive_alerts(
             test=test,
         )
         raise
+    # One transaction for the delivery, its incidents and its log line: one commit (the
+    # receiver's cost under load is mostly commits), and the log never tells of incidents
+    # that were rolled back.
+    with transaction.atomic():
+        return _receive(receiver, payload, alerts, refused, now, test)
+
+
+def _receive(
+    receiver: Receiver,
+    payload: Any,
+    alerts: list[_Alert],
+    refused: list[str],
+    now: datetime,
+    test: bool,
+) -> AlertsReceived:
     received = AlertsReceived(refused=list(refused))
     mappings = list(
         AlertMapping.objects.filter(receiver=receiver).select_related(
