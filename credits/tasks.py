@@ -65,6 +65,13 @@ def deliver(delivery_id: int) -> str:
     return notify.send_delivery(delivery_id=delivery_id)
 
 
+@shared_task(name="credits.deliver_batch", ignore_result=True)
+def deliver_batch(delivery_ids: list[int]) -> dict[str, int]:
+    """Attempt a batch of deliveries: e-mails over one SMTP connection, webhooks one
+    session per URL; each claimed first and judged on its own (a failure is retried alone)."""
+    return notify.send_batch(delivery_ids=delivery_ids)
+
+
 @shared_task(name="credits.retry_due_deliveries", ignore_result=True)
 def retry_due_deliveries() -> int:
     """Periodic: re-enqueue every pending delivery that is due, then every statement

@@ -312,6 +312,7 @@ CELERY_TASK_ROUTES = {
         "credits.announce_statements",
         "credits.notify",
         "credits.deliver",
+        "credits.deliver_batch",
         "credits.retry_due_deliveries",
         "credits.send_digests",
     )

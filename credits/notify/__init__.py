@@ -8,8 +8,10 @@ warning, missing data) becomes, in one transaction:
 
 Every event has a deterministic ``event_id`` (uuid5 of ``"<event>:<object id>"``) and the
 rows are unique on it, so publishing the same event twice creates nothing new. Deliveries
-are sent after the transaction commits, each by its own ``credits.deliver`` task, so that a
-failing channel never blocks another one nor the caller. The ``Delivery`` row, not the
+are sent after the transaction commits, in batches (``credits.deliver_batch``: a batch's
+e-mails over one SMTP connection, its webhooks one HTTP session per URL), each message
+judged on its own, so that a failing address or channel never holds back another nor the
+caller; a failed one is retried alone (``credits.deliver``). The ``Delivery`` row, not the
 message, is the truth: a task claims it with a conditional ``UPDATE`` before sending (two
 workers or a redelivered message never send twice), failures are retried with exponential
 backoff and jitter up to ``WEBHOOK_MAX_ATTEMPTS``, and the periodic
@@ -21,6 +23,8 @@ One job per module, each importing only those before it:
 - :mod:`~credits.notify.events`: what each event says (ids, titles, bodies, webhook data);
 - :mod:`~credits.notify.webhooks`: where a webhook may go, posting and signing it;
 - :mod:`~credits.notify.delivery`: claiming, sending and retrying deliveries;
+- :mod:`~credits.notify.batch`: sending many at once (one SMTP connection, one HTTP
+  session per webhook), each judged on its own;
 - :mod:`~credits.notify.formats`: a webhook's shape (signed JSON, Slack, Teams);
 - :mod:`~credits.notify.publish`: writing an event's notifications and deliveries, as
   each person chose (``people``);
@@ -32,6 +36,7 @@ One job per module, each importing only those before it:
 The Celery tasks live in :mod:`credits.tasks` and call the functions exported here.
 """
 
+from credits.notify.batch import send_batch
 from credits.notify.delivery import (
     claim,
     enqueue_due_deliveries,
@@ -108,6 +113,7 @@ __all__ = [
     "resolve_target",
     "retry_delay",
     "retry_due_deliveries",
+    "send_batch",
     "send_delivery",
     "send_digests",
     "send_test_webhook",

@@ -17,6 +17,7 @@ import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from celery import signature
 from django.conf import settings
@@ -31,6 +32,10 @@ from credits.notify.webhooks import DeliveryRefused, send_webhook
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "credits.deliver"
+DELIVER_BATCH_TASK = "credits.deliver_batch"
+# Deliveries per batch task: enough that a connection serves many, few enough that a batch
+# ends well inside the task's time limit when every receiver is slow.
+BATCH_SIZE = 200
 
 
 def max_attempts() -> int:
@@ -65,7 +70,8 @@ def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta
     return timedelta(seconds=min(base * jitter, _retry_max_seconds()))
 
 
-def _send_email(delivery: Delivery) -> None:
+def email_message(delivery: Delivery, connection: Any = None) -> EmailMultiAlternatives:
+    """An e-mail delivery's message (sent through ``connection`` when one is given)."""
     payload = delivery.payload
     message = EmailMultiAlternatives(
         subject=payload["subject"],
@@ -73,9 +79,14 @@ def _send_email(delivery: Delivery) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.recipient],
         headers={"X-SLA-Event": delivery.event, "X-SLA-Event-Id": str(delivery.event_id)},
+        connection=connection,
     )
     message.attach_alternative(payload["html"], "text/html")
-    message.send(fail_silently=False)
+    return message
+
+
+def _send_email(delivery: Delivery) -> None:
+    email_message(delivery).send(fail_silently=False)
 
 
 _SENDERS = {Delivery.Channel.EMAIL: _send_email, Delivery.Channel.WEBHOOK: send_webhook}
@@ -156,15 +167,24 @@ def enqueue_delivery(delivery_id: int, *, countdown: float | None = None) -> Non
     signature(DELIVER_TASK, args=(delivery_id,)).apply_async(countdown=countdown)
 
 
+def enqueue_batch(delivery_ids: list[int]) -> None:
+    """Hand deliveries to one ``credits.deliver_batch`` task (run here in eager mode)."""
+    signature(DELIVER_BATCH_TASK, args=(delivery_ids,)).apply_async()
+
+
 def enqueue(delivery_ids: Iterable[int]) -> None:
-    """One ``credits.deliver`` task per delivery; a broker that is down stops the rest."""
-    for delivery_id in delivery_ids:
+    """One ``credits.deliver_batch`` task per ``BATCH_SIZE`` deliveries (e-mails over one
+    SMTP connection, webhooks one session per URL; see :mod:`credits.notify.batch`); a
+    broker that is down stops the rest."""
+    ids = list(delivery_ids)
+    for offset in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[offset : offset + BATCH_SIZE]
         try:
-            enqueue_delivery(delivery_id)
+            enqueue_batch(chunk)
         except Exception:
             # The broker is unreachable: the rows are pending and due, the periodic task
             # will enqueue them again. Trying the others now would only fail the same way.
-            logger.exception("could not enqueue delivery %s; it will be retried", delivery_id)
+            logger.exception("could not enqueue %d deliveries; they will be retried", len(chunk))
             return
 
 

@@ -9,11 +9,14 @@ signed with the organisation's secret (:func:`sign`); receivers check it with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import json
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +28,8 @@ from contracts.webhook_targets import address_refusal, private_targets_allowed
 from credits.models import Delivery
 
 SIGNATURE_HEADER = "X-SLA-Signature"
+# Bytes of a receiver's answer read (and ignored) to keep its connection alive.
+_ANSWER_READ = 64 * 1024
 USER_AGENT = "SLA-Portal-Webhook/1"
 
 
@@ -105,9 +110,30 @@ def verify_signature(body: bytes, secret: str, header: str) -> bool:
     return hmac.compare_digest(sign(bytes(body), secret).encode(), header.strip().encode())
 
 
-def send_webhook(delivery: Delivery) -> None:
+@contextmanager
+def webhook_session() -> Iterator[requests.Session]:
+    """A session for many deliveries to one webhook (:func:`send_webhook`'s ``session``):
+    its connections stay open between them."""
+    with requests.Session() as session:
+        # No proxies from the environment: they would bypass the address check.
+        session.trust_env = False
+        yield session
+
+
+def _pinned(session: requests.Session, scheme: str, host: str, address: str) -> None:
+    """Route the session's requests for ``scheme`` to ``address``, keeping the adapter (and
+    its open connections) of an address it already has."""
+    adapters = session.__dict__.setdefault("_pinned_adapters", {})
+    adapter = adapters.get((host, address))
+    if adapter is None:
+        adapter = adapters[(host, address)] = PinnedAdapter(host, address)
+    session.mount(f"{scheme}://", adapter)
+
+
+def send_webhook(delivery: Delivery, session: requests.Session | None = None) -> None:
     """Post one webhook delivery, signed, to its pinned address; raise unless it got a 2xx
-    (``DeliveryRefused`` when it must not be tried at all)."""
+    (``DeliveryRefused`` when it must not be tried at all). ``session``: one from
+    :func:`webhook_session`, shared by the deliveries of a batch to the same webhook."""
     organization = delivery.organization
     if organization.webhook_url != delivery.recipient or not organization.webhook_secret:
         raise DeliveryRefused("the organisation no longer has this webhook (or its secret)")
@@ -124,10 +150,10 @@ def send_webhook(delivery: Delivery) -> None:
         "X-SLA-Event": delivery.event,
         "X-SLA-Event-Id": str(delivery.event_id),
     }
-    with requests.Session() as session:
-        # No proxies from the environment: they would bypass the address check.
-        session.trust_env = False
-        session.mount(f"{scheme}://", PinnedAdapter(host, address))
+    with contextlib.ExitStack() as stack:
+        if session is None:
+            session = stack.enter_context(webhook_session())
+        _pinned(session, scheme, host, address)
         response = session.post(
             delivery.recipient,
             data=body,
@@ -136,7 +162,9 @@ def send_webhook(delivery: Delivery) -> None:
             allow_redirects=False,
             stream=True,
         )
-        # The receiver's answer is not read: only its status matters.
+        # Only the status matters; a short answer is read to its end so that the
+        # connection can serve the next delivery, a longer one is dropped with it.
+        response.raw.read(_ANSWER_READ, decode_content=False)
         response.close()
     if not 200 <= response.status_code < 300:
         location = response.headers.get("Location", "")

@@ -467,7 +467,7 @@ def test_retry_delay_doubles_with_jitter_and_is_capped(settings):
 def test_the_periodic_task_enqueues_due_deliveries_only(personas, monkeypatch, time_machine):
     time_machine.move_to(datetime(2026, 11, 3, 3, 0, tzinfo=UTC), tick=False)
     enqueued: list[int] = []
-    monkeypatch.setattr(notify_delivery, "enqueue_delivery", enqueued.append)
+    monkeypatch.setattr(notify_delivery, "enqueue_batch", enqueued.extend)
     statement = make_statement(personas.contract)
     notify.statement_issued(statement_id=statement.pk)
     due, later, sent, spent = Delivery.objects.order_by("pk")[:4]

@@ -1,0 +1,169 @@
+"""Notification benchmark: the sweep's statements announced to both parties, by real
+workers, over real SMTP and HTTP on loopback, against the sweep's own time.
+
+    python -m bench.notify [--contracts 20000] [--samples 10000000] [--workers 2]
+                           [--timeout 3600]
+
+Loads (or reuses) the book of ``bench.sweep`` in a database of its own
+(``slaportal_bench_notify``; ``$BENCH_DATABASE_URL`` overrides), gives every provider a
+signed-JSON webhook and every tenth customer a Slack-shaped one, all to a local HTTP/1.1
+receiver, and starts an SMTP server (aiosmtpd), each in a process of its own
+(``tests/scale_notify/sinks.py``). Then, with every statement deleted, starts the workers
+(e-mail through ``smtp://127.0.0.1``), sends the ``credits.sweep`` task as beat does, and
+times (1) the sweep: until every period of the book has a statement, and (2) notifying:
+until the outbox is empty and no delivery is pending (in-app notifications written,
+every e-mail received by the SMTP server, every webhook answered). Prints both, what the
+sinks received and how many connections it took. Target: notifying, from the sweep's end,
+≤ 2× the sweep's own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from bench.common import Refused, Worker, bench_url, machine, process_env, setup_django
+from tests.processes import purge_queue
+from tests.scale_notify.sinks import SinkProcess
+
+TARGET = 2.0
+# The statements' own announcements (the early warnings of open periods that the sweep
+# also sends are counted by the sinks, not waited for).
+STATEMENTS = "event IN ('statement_issued', 'no_data')"
+SECRET = "bench-notify-secret"
+
+
+def give_webhooks(url: str) -> int:
+    """A webhook for every provider (signed JSON) and every tenth customer (Slack)."""
+    from contracts.models import Organization
+
+    providers = list(Organization.objects.filter(kind="provider").values_list("pk", flat=True))
+    customers = list(Organization.objects.filter(kind="customer").values_list("pk", flat=True))
+    chosen = [(pk, "json") for pk in providers] + [(pk, "slack") for pk in customers[::10]]
+    try:
+        from people.models import Webhook
+    except ImportError:  # webhooks still on the organisation (before people.Webhook)
+        for shape in ("json", "slack"):
+            Organization.objects.filter(pk__in=[pk for pk, s in chosen if s == shape]).update(
+                webhook_url=url, webhook_secret=SECRET, webhook_format=shape
+            )
+    else:
+        Webhook.objects.all().delete()
+        Webhook.objects.bulk_create(
+            Webhook(organization_id=pk, url=url, secret=SECRET, format=shape)
+            for pk, shape in chosen
+        )
+    return len(chosen)
+
+
+def counts() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM credits_pendingannouncement),"
+            f" (SELECT count(*) FROM credits_notification WHERE {STATEMENTS}),"
+            f" (SELECT count(*) FROM credits_delivery WHERE {STATEMENTS} AND status = 'pending'),"
+            f" (SELECT count(*) FROM credits_delivery WHERE {STATEMENTS} AND status = 'sent'"
+            "   AND channel = 'email'),"
+            f" (SELECT count(*) FROM credits_delivery WHERE {STATEMENTS} AND status = 'sent'"
+            "   AND channel = 'webhook'),"
+            " (SELECT count(*) FROM credits_delivery WHERE status IN ('failed', 'refused'))"
+        )
+        row = cursor.fetchone()
+    names = ("outbox", "notifications", "pending", "emails", "webhooks", "failed")
+    return dict(zip(names, row, strict=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.notify", description=__doc__)
+    parser.add_argument("--contracts", type=int, default=20_000)
+    parser.add_argument("--samples", type=int, default=10_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=3600)
+    args = parser.parse_args(argv)
+    if not 1 <= args.contracts <= 20_000 or not 1 <= args.samples <= 10_000_000:
+        parser.error("--contracts must be 1–20,000 and --samples 1–10,000,000")
+    if not 1 <= args.workers <= 8 or not 10 <= args.timeout <= 7200:
+        parser.error("--workers must be 1–8 and --timeout 10–7,200 seconds")
+
+    os.environ["CELERY_BROKER_URL"] = process_env("")["CELERY_BROKER_URL"]
+    url = setup_django(bench_url("bench_notify"))
+    from bench.sweep import (
+        count_due,
+        count_statements,
+        delete_statements,
+        last_day,
+        load_book,
+        send_sweep,
+        settle_after_the_book,
+    )
+
+    print(f"machine: {machine()}")
+    summary = load_book(args.contracts, args.samples, args.seed)
+    until = last_day(summary)
+    with SinkProcess("smtp") as smtp, SinkProcess("http") as http:
+        hooks = give_webhooks(f"http://127.0.0.1:{http.port}/hooks/sla")
+        print(f"webhooks: {hooks:,} organisations, to a local HTTP/1.1 receiver")
+        env = process_env(
+            url,
+            EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
+            WEBHOOK_ALLOW_PRIVATE_TARGETS="1",
+        )
+        delete_statements()
+        purge_queue(env)
+        after = settle_after_the_book(until)
+        if after:
+            print(f"  {after:,} due periods after the book settled first, untimed, unannounced")
+        due = count_due(until)
+        if due != summary["contract_periods"]:
+            raise Refused("bench.notify", f"{due:,} of the book's periods are due now")
+        pool = [Worker(env, name=f"notify-{n}") for n in range(args.workers)]
+        try:
+            for worker in pool:
+                worker.start()
+            started = time.perf_counter()
+            send_sweep()
+            swept = notified = None
+            while time.perf_counter() - started < args.timeout:
+                if swept is None and count_statements(until) >= due:
+                    swept = time.perf_counter() - started
+                if swept is not None:
+                    now = counts()
+                    if not now["outbox"] and not now["pending"] and now["emails"]:
+                        notified = time.perf_counter() - started
+                        break
+                time.sleep(0.2)
+        finally:
+            for worker in pool:
+                worker.stop()
+        final = counts()
+        if swept is None or notified is None:
+            raise Refused(
+                "bench.notify",
+                f"not done within {args.timeout:g} s (swept: {swept}, counts: {final})",
+            )
+        time.sleep(0.5)  # the sinks publish their counts every 0.2 s
+        print(f"sweep, {args.workers} workers: {due:,} statements in {swept:7.1f} s")
+        print(
+            f"notified: {final['notifications']:,} in-app notifications, "
+            f"{final['emails']:,} e-mails and {final['webhooks']:,} webhooks sent "
+            f"({final['failed']:,} failed or refused), {notified:.1f} s after the sweep "
+            f"started, {notified - swept:.1f} s after it ended"
+        )
+        print(
+            f"sinks: SMTP {smtp.count:,} messages over {smtp.connections:,} connections; "
+            f"HTTP {http.count:,} requests over {http.connections:,} connections"
+        )
+    ratio = (notified - swept) / swept
+    print(
+        f"target: notifying {notified - swept:.1f} s ÷ sweep {swept:.1f} s = {ratio:.2f} "
+        f"(≤ {TARGET:g}): {'met' if ratio <= TARGET else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""Sending deliveries in batches: one SMTP connection for a batch's e-mails, one pooled HTTP
+session per webhook target, and the outcomes recorded in a few ``UPDATE``s.
+
+A ``credits.deliver_batch`` task claims its rows as :func:`~credits.notify.delivery.claim`
+does one (pending, due, attempts left; rows another worker holds are skipped), so a batch
+sent twice, or a row also handed to ``credits.deliver``, is never sent twice. Each message
+is sent and judged on its own: a refused address or a receiver that fails costs that
+delivery one attempt and schedules its retry alone (``credits.deliver``, with backoff), and
+the others of the batch go on over the same connection (a new one if the server dropped
+it).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from credits.models import Delivery
+from credits.notify.delivery import (
+    _claim_seconds,
+    _due,
+    email_message,
+    enqueue_delivery,
+    max_attempts,
+    retry_delay,
+)
+from credits.notify.webhooks import DeliveryRefused, send_webhook, webhook_session
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcomes:
+    """What became of each delivery of a batch."""
+
+    sent: list[int] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    failed: list[tuple[Delivery, str]] = field(default_factory=list)
+
+    def failure(self, delivery: Delivery, exc: BaseException) -> None:
+        if isinstance(exc, DeliveryRefused):
+            logger.warning("delivery %s refused: %s", delivery.pk, exc)
+            self.refused.append((delivery.pk, str(exc)[:2000]))
+        else:
+            self.failed.append((delivery, f"{type(exc).__name__}: {exc}"[:2000]))
+
+
+def claim_batch(
+    delivery_ids: list[int], *, now: datetime | None = None
+) -> tuple[datetime, list[Delivery]]:
+    """Claim every pending, due delivery of ``delivery_ids`` that no one else holds, for one
+    attempt each; returns the claim's token and the rows claimed (attempts counted)."""
+    now = now or timezone.now()
+    token = now + timedelta(seconds=_claim_seconds())
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                _due(now),
+                pk__in=delivery_ids,
+                status=Delivery.Status.PENDING,
+                attempts__lt=max_attempts(),
+            )
+            .values_list("pk", flat=True)
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids).update(
+                next_attempt_at=token, attempts=F("attempts") + 1
+            )
+    if not ids:
+        return token, []
+    rows = Delivery.objects.filter(pk__in=ids, next_attempt_at=token).select_related("organization")
+    return token, list(rows.order_by("channel", "recipient", "pk"))
+
+
+def send_batch(*, delivery_ids: list[int]) -> dict[str, int]:
+    """Make one attempt at each delivery of ``delivery_ids`` that is ours to send; returns
+    how many were sent, refused, failed for good and left to retry."""
+    token, rows = claim_batch(delivery_ids)
+    outcomes = Outcomes()
+    emails = [row for row in rows if row.channel == Delivery.Channel.EMAIL]
+    if emails:
+        send_emails(emails, outcomes)
+    targets: dict[str, list[Delivery]] = defaultdict(list)
+    for row in rows:
+        if row.channel == Delivery.Channel.WEBHOOK:
+            targets[row.recipient].append(row)
+    for deliveries in targets.values():
+        send_webhooks(deliveries, outcomes)
+    return record(outcomes, token)
+
+
+def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
+    """Every e-mail over one SMTP connection, each message on its own."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as exc:
+        for delivery in deliveries:
+            outcomes.failure(delivery, exc)
+        return
+    try:
+        for delivery in deliveries:
+            try:
+                if not connection.send_messages([email_message(delivery, connection)]):
+                    raise smtplib.SMTPException("the message was not sent")
+            except Exception as exc:
+                outcomes.failure(delivery, exc)
+                if not _usable(connection):
+                    _reopen(connection)
+            else:
+                outcomes.sent.append(delivery.pk)
+    finally:
+        connection.close()
+
+
+def _usable(connection: Any) -> bool:
+    """Whether an SMTP connection still serves after a failed message: a refused address
+    leaves it open (smtplib resets the transaction), a 421 or a dropped line does not.
+    Backends that hold no SMTP session (tests, development) are always usable."""
+    session = getattr(connection, "connection", None)
+    if not isinstance(session, smtplib.SMTP):
+        return not hasattr(connection, "connection")
+    try:
+        return session.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _reopen(connection) -> None:
+    connection.close()
+    try:
+        connection.open()
+    except Exception:
+        # The next message opens it again (and fails on its own if the server is gone).
+        logger.warning("could not reopen the SMTP connection", exc_info=True)
+
+
+def send_webhooks(deliveries: list[Delivery], outcomes: Outcomes) -> None:
+    """Every delivery to one webhook URL through one session, so its connections are kept
+    alive between them; each request is judged on its own."""
+    with webhook_session() as session:
+        for delivery in deliveries:
+            try:
+                send_webhook(delivery, session=session)
+            except Exception as exc:
+                outcomes.failure(delivery, exc)
+            else:
+                outcomes.sent.append(delivery.pk)
+
+
+def record(outcomes: Outcomes, token: datetime) -> dict[str, int]:
+    """Write what became of each delivery, only where the claim is still ours."""
+    now = timezone.now()
+    mine = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at=token)
+    counts = {"sent": 0, "refused": 0, "failed": 0, "retry": 0}
+    if outcomes.sent:
+        counts["sent"] = mine.filter(pk__in=outcomes.sent).update(
+            status=Delivery.Status.SENT, sent_at=now, last_error=""
+        )
+        if counts["sent"] < len(outcomes.sent):
+            logger.warning("some deliveries were sent after their claim had expired")
+    for pk, error in outcomes.refused:
+        counts["refused"] += mine.filter(pk=pk).update(
+            status=Delivery.Status.REFUSED, last_error=error
+        )
+    for delivery, error in outcomes.failed:
+        if delivery.attempts >= max_attempts():
+            logger.error("delivery %s failed for good: %s", delivery.pk, error)
+            counts["failed"] += mine.filter(pk=delivery.pk).update(
+                status=Delivery.Status.FAILED, last_error=error
+            )
+            continue
+        delay = retry_delay(delivery.attempts)
+        logger.info("delivery %s failed (%s); retry in %s", delivery.pk, error, delay)
+        counts["retry"] += mine.filter(pk=delivery.pk).update(
+            next_attempt_at=now + delay, last_error=error
+        )
+        # Retried alone; if this message is lost, the periodic task finds the row due.
+        transaction.on_commit(
+            partial(enqueue_delivery, delivery.pk, countdown=delay.total_seconds()),
+            robust=True,
+        )
+    return counts

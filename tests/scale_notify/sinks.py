@@ -1,0 +1,184 @@
+"""A real SMTP server and a real HTTP receiver on 127.0.0.1 that count what reaches them:
+the notification tests and ``bench.notify`` send to them over loopback (not Django's locmem
+backend), so that connections, refusals and dropped connections are the network's.
+
+``SmtpSink`` is aiosmtpd's server; an address in ``refuse`` is refused at ``RCPT`` (550),
+one in ``drop`` makes the server answer 421 and close the connection. ``WebhookSink`` is an
+HTTP/1.1 server (keep-alive) that answers ``statuses`` in turn (the last one repeats).
+Both count connections and messages; :func:`serve_in_process` runs one in a process of its
+own (the benchmark's volume would otherwise share one core with its poller).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """An SMTP server on 127.0.0.1 that keeps (or counts) what it is sent."""
+
+    def __init__(self, refuse: tuple[str, ...] = (), drop: tuple[str, ...] = (), keep=True):
+        self.refuse = {address.lower() for address in refuse}
+        self.drop = {address.lower() for address in drop}
+        self.keep = keep
+        self.messages: list[dict[str, Any]] = []
+        self.count = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+        sink = self
+
+        class CountingSMTP(SMTP):
+            def connection_made(self, transport: Any) -> None:
+                with sink._lock:
+                    sink.connections += 1
+                super().connection_made(transport)
+
+        class Counting(Controller):
+            def factory(self) -> SMTP:
+                return CountingSMTP(self.handler, **self.SMTP_kwargs)
+
+        self.controller = Counting(self, hostname="127.0.0.1", port=_free_port())
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.drop:
+            server.transport.close()
+            return "421 4.3.0 closing the connection"
+        if address.lower() in self.refuse:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            self.count += 1
+            if self.keep:
+                self.messages.append(
+                    {"to": list(envelope.rcpt_tos), "content": envelope.original_content}
+                )
+        return "250 Message accepted"
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    def __enter__(self) -> SmtpSink:
+        self.controller.start()
+        # start() connects once to check the server answers: that one is not a client's.
+        with self._lock:
+            self.connections = 0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+class WebhookSink:
+    """An HTTP/1.1 receiver on 127.0.0.1: keeps each request, counts connections."""
+
+    def __init__(self, statuses: list[int] | None = None, keep: bool = True) -> None:
+        self.statuses = list(statuses or [200])
+        self.keep = keep
+        self.requests: list[dict[str, Any]] = []
+        self.count = 0
+        self.connections = 0
+        self._lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # The answer's head and body are two writes: with Nagle's algorithm the body
+            # would wait for the client's delayed ACK (40 ms) on every kept-alive request.
+            disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                with sink._lock:
+                    sink.connections += 1
+                super().setup()
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with sink._lock:
+                    sink.count += 1
+                    if sink.keep:
+                        sink.requests.append(
+                            {"path": self.path, "headers": dict(self.headers), "body": body}
+                        )
+                    status = sink.statuses.pop(0) if len(sink.statuses) > 1 else sink.statuses[0]
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> WebhookSink:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _serve(kind: str, ready: Any, stop: Any, counts: Any) -> None:
+    sink = SmtpSink(keep=False) if kind == "smtp" else WebhookSink(keep=False)
+    with sink:
+        ready.send(sink.port)
+        while not stop.wait(0.2):
+            counts[0], counts[1] = sink.count, sink.connections
+        counts[0], counts[1] = sink.count, sink.connections
+
+
+class SinkProcess:
+    """A sink (``"smtp"`` or ``"http"``) in a process of its own, keeping counts only:
+    ``count`` (messages or requests) and ``connections``."""
+
+    def __init__(self, kind: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._counts = context.Array("q", 2)
+        self._parent, child = context.Pipe()
+        self.process = context.Process(
+            target=_serve, args=(kind, child, self._stop, self._counts), daemon=True
+        )
+
+    def __enter__(self) -> SinkProcess:
+        self.process.start()
+        if not self._parent.poll(60):
+            raise RuntimeError("the sink did not start")
+        self.port = self._parent.recv()
+        return self
+
+    @property
+    def count(self) -> int:
+        return self._counts[0]
+
+    @property
+    def connections(self) -> int:
+        return self._counts[1]
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.process.join(timeout=30)
+        if self.process.is_alive():
+            self.process.kill()
