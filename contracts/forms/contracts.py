@@ -86,6 +86,8 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Empty means no minimum, as 0 does.
         self.fields["minimum_credit"].required = False
+        # Empty keeps the window as it is (none, for a new contract).
+        self.fields["claim_window_days"].required = False
         # Only customers these providers already serve, as in the API: other providers'
         # customers are not theirs to see. New customers come by invitation.
         self.fields["customer"].queryset = (
@@ -110,6 +112,10 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
     def clean_minimum_credit(self) -> Decimal:
         value = self.cleaned_data.get("minimum_credit")
         return Decimal(0) if value is None else value
+
+    def clean_claim_window_days(self) -> int:
+        value = self.cleaned_data.get("claim_window_days")
+        return self.instance.claim_window_days if value is None else value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

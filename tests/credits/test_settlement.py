@@ -617,10 +617,10 @@ def test_settling_a_period_takes_the_same_few_queries_whatever_the_number_of_ser
     c = _book_with_services(services)
     assert Measurement.objects.count() == services * 350
 
-    # Twelve queries (the samples inside the lapse are counted apart; the terms in force
-    # and the accepted disputes are one each; the lines' COPY is not counted) and four
-    # savepoint statements, whatever the number of services or samples.
-    with django_assert_max_num_queries(16):
+    # Thirteen queries (the samples inside the lapse are counted apart; the terms in force,
+    # the accepted disputes and the accepted claims are one each; the lines' COPY is not
+    # counted) and four savepoint statements, whatever the number of services or samples.
+    with django_assert_max_num_queries(17):
         statement = settle_september(c).statement
 
     assert statement.lines.count() == services * 3

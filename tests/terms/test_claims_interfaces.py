@@ -322,3 +322,30 @@ def test_both_portals_list_claims_with_filters(personas, wan, customer_editor):
     # A filter on another's contract is refused as an unknown choice, never shown.
     outsider = browser(personas.other_customer_member)
     assert outsider.get("/claims/", {"contract": wan.contract_id}).status_code == 400
+
+
+def test_the_contract_form_sets_the_claim_window_and_an_empty_one_keeps_it(personas):
+    from django.urls import reverse
+
+    from tests.contracts.test_views import _contract_data
+
+    page = browser(personas.provider_editor)
+    data = _contract_data(provider=personas.provider.pk, customer=personas.customer.pk)
+
+    created = page.post(reverse("contract-create"), data)
+    made = personas.provider.contracts_as_provider.get(reference="ACME-9")
+    assert created.status_code == 302 and made.claim_window_days == 0
+    refused = page.post(
+        reverse("contract-edit", args=[made.pk]), {**data, "claim_window_days": "400"}
+    )
+    assert refused.status_code in (200, 400)
+    assert "claim_window_days" in refused.context["form"].errors
+    page.post(reverse("contract-edit", args=[made.pk]), {**data, "claim_window_days": "45"})
+    made.refresh_from_db()
+    assert made.claim_window_days == 45
+    page.post(reverse("contract-edit", args=[made.pk]), {**data, "title": "Renamed"})
+    made.refresh_from_db()
+    assert (made.title, made.claim_window_days) == ("Renamed", 45)
+    assert (
+        "within 45 days after a period ends" in page.get(f"/contracts/{made.pk}/").content.decode()
+    )
