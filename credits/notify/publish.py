@@ -23,6 +23,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import escape
 
 from contracts.models import Membership, Organization
 from credits.models import Delivery, Notification
@@ -35,14 +36,29 @@ from people.topics import DEFAULT_CHANNELS
 Choices = dict[tuple[int, str], dict[str, bool]]
 
 
-def _render_email(notice: Notice, organization: Organization) -> dict[str, str]:
+# Stands for the organisation's name while an event's e-mail is rendered once for every
+# organisation told of it (private-use characters: in no template and no escaping), then
+# replaced by each one's name; the layout's "a member of …" is the only difference.
+_ORGANIZATION_NAME = "\ue000organization\ue000"
+
+
+@dataclass(frozen=True)
+class _AnyOrganization:
+    name: str = _ORGANIZATION_NAME
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _render_email(notice: Notice) -> dict[str, str]:
+    """The event's e-mail, for any organisation (see :func:`_email_for`)."""
     context = {
         **notice.context,
         "title": notice.title,
         "body": notice.body,
         "event": notice.event,
         "event_id": str(notice.event_id),
-        "organization": organization,
+        "organization": _AnyOrganization(),
         "link_url": settings.SITE_URL.rstrip("/") + notice.link,
         "site_url": settings.SITE_URL,
     }
@@ -51,6 +67,15 @@ def _render_email(notice: Notice, organization: Organization) -> dict[str, str]:
         "subject": " ".join(notice.title.split())[:250],
         "text": render_to_string(f"credits/email/{notice.event}.txt", context),
         "html": render_to_string(f"credits/email/{notice.event}.html", context),
+    }
+
+
+def _email_for(rendered: dict[str, str], organization: Organization) -> dict[str, str]:
+    """The event's e-mail as the members of ``organization`` receive it."""
+    return {
+        "subject": rendered["subject"],
+        "text": rendered["text"].replace(_ORGANIZATION_NAME, organization.name),
+        "html": rendered["html"].replace(_ORGANIZATION_NAME, escape(organization.name)),
     }
 
 
@@ -111,8 +136,9 @@ def _rows_of(
     event_id = notice.event_id
     users_seen: set[int] = set()
     emails_seen: set[str] = set()
+    rendered: dict[str, str] | None = None
     for organization in dict.fromkeys(notice.organizations):
-        rendered: dict[str, str] | None = None
+        email: dict[str, str] | None = None
         for user in members[organization.pk]:
             # A person in both organisations is told once, as a member of the first.
             if user.pk in users_seen:
@@ -147,7 +173,8 @@ def _rows_of(
             address = (user.email or "").strip()
             if channels["email"] and address and address.lower() not in emails_seen:
                 emails_seen.add(address.lower())
-                rendered = rendered or _render_email(notice, organization)
+                rendered = rendered or _render_email(notice)
+                email = email or _email_for(rendered, organization)
                 rows.deliveries.append(
                     Delivery(
                         event_id=event_id,
@@ -155,7 +182,7 @@ def _rows_of(
                         channel=Delivery.Channel.EMAIL,
                         organization=organization,
                         recipient=address,
-                        payload=rendered,
+                        payload=email,
                         next_attempt_at=now,
                     )
                 )

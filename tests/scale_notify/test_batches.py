@@ -217,3 +217,26 @@ def test_publishing_hands_the_deliveries_over_in_batches_each_on_one_connection(
     assert smtp.connections == 3
     assert len(smtp.messages) == 10
     assert set(statuses().values()) == {"sent"}
+
+
+def test_an_event_rendered_once_tells_each_organisation_its_own_name_escaped(personas):
+    personas.customer.name = "Globex & <Sons>"
+    personas.customer.save()
+    announce(personas, members=0)
+    payloads = {
+        delivery.organization_id: delivery.payload
+        for delivery in Delivery.objects.filter(channel="email")
+    }
+
+    provider, customer = payloads[personas.provider.pk], payloads[personas.customer.pk]
+    assert "a member of Acme Networks in the SLA Portal" in provider["text"]
+    assert "a member of Globex & <Sons> in the SLA Portal" in customer["text"]
+    assert "a member of Globex &amp; &lt;Sons&gt; in the" in customer["html"]
+    assert "Globex & <Sons>" not in customer["html"]
+    # Nothing else differs, and no stand-in is left anywhere.
+    assert provider["subject"] == customer["subject"]
+    assert (
+        provider["text"].replace("member of Acme Networks", "member of Globex & <Sons>")
+        == customer["text"]
+    )
+    assert not any("\ue000" in part for payload in payloads.values() for part in payload.values())
