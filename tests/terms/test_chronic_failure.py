@@ -139,8 +139,8 @@ def test_the_count_starts_again_after_a_failure(book, django_capture_on_commit_c
 def test_the_sweeps_settlement_tells_it_through_a_worker_once(
     book,
     personas,
-    eager_tasks,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    eager_tasks,  # noqa: F811 - the fixture imported above
+    django_capture_on_commit_callbacks,
 ):
     c, cs = book
     month(cs, 1, 95)
