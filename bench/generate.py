@@ -1184,7 +1184,9 @@ def write_book(
             progress(total_samples, total_samples, "samples")
         copied = time.perf_counter() - loaded_at
         for _name, definition in indexes:
-            cursor.execute(definition)
+            # The samples are partitioned: a partitioned table's index is defined ON ONLY
+            # the parent, and built like that it would cover no partition.
+            cursor.execute(definition.replace(" ON ONLY ", " ON "))
         for name, definition in foreign_keys:
             cursor.execute(f'ALTER TABLE {MEASUREMENT_TABLE} ADD CONSTRAINT "{name}" {definition}')
         report(
