@@ -502,15 +502,13 @@ def build_book(spec: BookSpec) -> Book:
         name = base if n < len(PROVIDER_NAMES) else f"{base} {n // len(PROVIDER_NAMES) + 1}"
         slug = f"p{n + 1}-" + base.lower().replace(" ", "-")
         providers.append(len(book.organizations) + 1)
-        book.organizations.append((providers[-1], name, slug, "provider", "", "", created))
+        book.organizations.append((providers[-1], name, slug, "provider", created))
     customers: list[int] = []
     for n in range(n_customers):
         base = CUSTOMER_NAMES[n % len(CUSTOMER_NAMES)]
         slug = f"c{n + 1}-" + base.lower().replace(" ", "-")
         customers.append(len(book.organizations) + 1)
-        book.organizations.append(
-            (customers[-1], f"{base} {n + 1}", slug, "customer", "", "", created)
-        )
+        book.organizations.append((customers[-1], f"{base} {n + 1}", slug, "customer", created))
 
     # Services, and the corporate and service-level objectives of every provider.
     catalogue: dict[int, list[int]] = {}
@@ -1033,7 +1031,7 @@ def write_book(
         _copy_rows(
             cursor,
             "contracts_organization",
-            ["id", "name", "slug", "kind", "webhook_url", "webhook_secret", "created_at"],
+            ["id", "name", "slug", "kind", "created_at"],
             book.organizations,
         )
         _copy_rows(

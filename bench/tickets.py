@@ -223,14 +223,11 @@ def write_book(tickets: int, samples: int, first: date, seed: int) -> TicketBook
                 "name",
                 "slug",
                 "kind",
-                "webhook_url",
-                "webhook_secret",
                 "created_at",
-                "webhook_format",
             ],
             [
-                (1, "Acme Service Desk", "acme-service-desk", "provider", "", "", now, "json"),
-                (2, "Globex", "globex", "customer", "", "", now, "json"),
+                (1, "Acme Service Desk", "acme-service-desk", "provider", now),
+                (2, "Globex", "globex", "customer", now),
             ],
         )
         _copy_rows(

@@ -137,9 +137,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(WritesThroughServices, SimpleHistoryAdmin):
-    # Webhooks are HTTPS endpoints: a URL typed without a scheme means https.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "slug", "kind", "webhook_url"]
+    list_display = ["name", "slug", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}

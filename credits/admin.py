@@ -104,6 +104,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "channel",
         "recipient",
         "organization",
+        "webhook",
         "status",
         "attempts",
         "next_attempt_at",
@@ -178,3 +179,7 @@ class ClaimAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
             else:
                 accepted += 1
         self.message_user(request, f"{accepted} claim(s) accepted.")
+
+
+# Organisations' webhooks (kept apart: their form, actions and log).
+from credits import webhook_admin  # noqa: E402, F401

@@ -513,6 +513,15 @@ class Delivery(models.Model):
         Organization, on_delete=models.CASCADE, related_name="deliveries"
     )
     recipient = models.CharField(max_length=500)
+    # The webhook a webhook delivery goes to (its log); kept when the webhook is removed,
+    # which refuses what was still pending for it.
+    webhook = models.ForeignKey(
+        "people.Webhook",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -525,11 +534,23 @@ class Delivery(models.Model):
         ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
         constraints = [
+            # An e-mail address hears of an event once; each webhook hears of it once, even
+            # where two organisations' webhooks share a URL.
             models.UniqueConstraint(
-                fields=["event_id", "channel", "recipient"], name="delivery_once_per_recipient"
+                fields=["event_id", "recipient"],
+                condition=Q(channel="email"),
+                name="delivery_once_per_address",
+            ),
+            models.UniqueConstraint(
+                fields=["event_id", "webhook"],
+                condition=Q(channel="webhook"),
+                name="delivery_once_per_webhook",
             ),
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_log"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient}: {self.status}"

@@ -40,5 +40,20 @@ urlpatterns = [
     path("notifications/read-all/", views.notification_read_all, name="notification-read-all"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification-read"),
     path("organizations/<slug:slug>/webhook/", webhooks.webhook_settings, name="webhook-settings"),
-    path("organizations/<slug:slug>/webhook/test/", webhooks.webhook_test, name="webhook-test"),
+    path("organizations/<slug:slug>/webhooks/", webhooks.webhook_list, name="webhook-list"),
+    path(
+        "organizations/<slug:slug>/webhooks/<int:pk>/",
+        webhooks.webhook_detail,
+        name="webhook-detail",
+    ),
+    path(
+        "organizations/<slug:slug>/webhooks/<int:pk>/test/",
+        webhooks.webhook_test,
+        name="webhook-test",
+    ),
+    path(
+        "organizations/<slug:slug>/webhooks/<int:pk>/delete/",
+        webhooks.webhook_delete,
+        name="webhook-delete",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""Invitations, the organisation a person acts for, notification choices, digest items."""
+"""Invitations, the organisation a person acts for, notification choices, digest items,
+and the organisations' webhooks."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Membership, Organization
-from people.querysets import InvitationQuerySet
+from contracts.webhook_targets import url_refusal
+from people.querysets import InvitationQuerySet, WebhookQuerySet
 from people.topics import TOPICS
 
 
@@ -178,3 +180,72 @@ class DigestItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Webhook(models.Model):
+    """One of an organisation's webhooks: where the events of the chosen topics go, in
+    which shape, signed with its own secret. An organisation may have several (a signed
+    JSON receiver for its tools, a Slack channel for its people…); its admins set them."""
+
+    class Format(models.TextChoices):
+        JSON = "json", "Signed JSON"
+        SLACK = "slack", "Slack (incoming webhook)"
+        TEAMS = "teams", "Microsoft Teams (incoming webhook)"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    name = models.CharField(
+        max_length=100, blank=True, help_text="A name for people, e.g. “#ops channel”."
+    )
+    url = models.URLField(max_length=500, verbose_name="URL")
+    secret = models.CharField(max_length=200, help_text="Key of the X-SLA-Signature HMAC.")
+    # Chat tools read their own shapes; every format is signed all the same.
+    format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON)
+    # The topics (people.topics) whose events it receives; none chosen means every event,
+    # those of topics added later included.
+    topics = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WebhookQuerySet.as_manager()
+    # Who pointed the organisation's events where, and when; never the secret.
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        ordering = ["organization_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(format__in=["json", "slack", "teams"]), name="webhook_format_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "url"],
+                name="webhook_url_once_per_organization",
+                violation_error_message="The organisation already has a webhook to this URL.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.url:
+            # Refused when typed, with its reason, rather than at the first delivery.
+            refusal = url_refusal(self.url)
+            if refusal:
+                errors["url"] = refusal
+        if not self.secret:
+            errors["secret"] = "A webhook needs a secret to sign with."
+        if not isinstance(self.topics, list) or not all(
+            isinstance(topic, str) and topic in TOPICS for topic in self.topics
+        ):
+            errors["topics"] = f"Choose topics among {', '.join(TOPICS)} (none: every event)."
+        elif len(set(self.topics)) != len(self.topics):
+            errors["topics"] = "Name each topic once."
+        if errors:
+            raise ValidationError(errors)
+
+    def receives(self, topic: str | None) -> bool:
+        """Whether an event of ``topic`` goes to this webhook (an event of no topic, such
+        as a test message, goes to every webhook)."""
+        return not self.topics or topic is None or topic in self.topics

@@ -27,3 +27,14 @@ class InvitationQuerySet(ScopedQuerySet):
     def pending(self) -> InvitationQuerySet:
         """Neither accepted nor revoked, and not expired."""
         return self.filter(status="pending", expires_at__gt=timezone.now())
+
+
+class WebhookQuerySet(ScopedQuerySet):
+    """An organisation's webhooks are its admins' business only: their URLs reach its
+    tools, and other members (and counterparties) find none."""
+
+    def _visible_q(self, user: User) -> Q:
+        return Q(organization_id__in=member_org_ids(user, ("admin",)))
+
+    def _editable_q(self, user: User) -> Q:
+        return self._visible_q(user)

@@ -1,5 +1,6 @@
 """Writes of people's things: invitations and their acceptance, the organisation a person
-acts for, notification choices, API tokens, leaving an organisation.
+acts for, notification choices, API tokens, members' roles and leaving an organisation,
+and the organisation's webhooks.
 
 Views, serializers, forms and the admin call these, so the browser, the API and the admin
 cannot disagree about who may invite whom. Outsiders get ``DoesNotExist`` (a 404, as for
@@ -34,8 +35,9 @@ from rest_framework.authtoken.models import Token
 
 from contracts.models import Membership, Organization
 from contracts.querysets import customers_served_by, is_anonymous, member_org_ids
+from contracts.services import delete_membership, save_membership
 from people import tokens
-from people.models import Invitation, NotificationPreference, OrganizationChoice
+from people.models import Invitation, NotificationPreference, OrganizationChoice, Webhook
 from people.signals import member_joined
 from people.topics import CHANNELS, TOPICS
 
@@ -427,25 +429,47 @@ def revoke_token(*, user: User, prefix: str) -> None:
 
 
 def change_role(*, membership: Membership, role: str, user: User | None) -> Membership:
-    """Give a member another role (kept in the membership's history)."""
+    """Give a member another role (kept in the membership's history); the organisation's
+    last admin is not demoted (a ``ValidationError``, nothing changed)."""
     role = _role(role)
-    with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
-        membership.role = role
-        membership._history_user = user
-        membership.full_clean()
-        membership.save()
-    return membership
+    membership = Membership.objects.get(pk=membership.pk)
+    membership.role = role
+    membership._history_user = user
+    return save_membership(membership=membership)
 
 
 def leave_organization(*, membership: Membership, user: User | None) -> None:
     """End a membership: the person's pages, sessions and tokens stop showing the
     organisation's data at their next request (every read is scoped per request), and a
-    choice to act for it is forgotten."""
+    choice to act for it is forgotten. The organisation's last admin does not leave (a
+    ``ValidationError``, nothing changed)."""
     with transaction.atomic():
-        membership = Membership.objects.select_for_update().get(pk=membership.pk)
         OrganizationChoice.objects.filter(
             user_id=membership.user_id, organization_id=membership.organization_id
         ).delete()
-        membership._history_user = user
-        membership.delete()
+        delete_membership(membership=membership, user=user)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+def save_webhook(*, webhook: Webhook, user: User | None) -> Webhook:
+    """Validate and store one of an organisation's webhooks (new or changed); the caller
+    found the organisation among those the user administers. Its topics are kept in the
+    order of ``people.topics``."""
+    if isinstance(webhook.topics, list) and all(isinstance(t, str) for t in webhook.topics):
+        chosen = set(webhook.topics)
+        if len(chosen) == len(webhook.topics) and chosen <= set(TOPICS):
+            webhook.topics = [topic for topic in TOPICS if topic in chosen]
+    with transaction.atomic():
+        webhook.full_clean()
+        webhook._history_user = user
+        webhook.save()
+    return webhook
+
+
+def delete_webhook(*, webhook: Webhook, user: User | None) -> None:
+    """Remove a webhook: deliveries still pending for it are refused, not sent."""
+    with transaction.atomic():
+        webhook._history_user = user
+        webhook.delete()

@@ -88,6 +88,10 @@ class MembershipViewSet(ScopedViewSet):
     create_policy = "org_admin"
     list_select_related = ("user",)
 
+    def perform_destroy(self, instance: models.Model) -> None:
+        # Through the service: an organisation's last admin is not removed (a 400).
+        services.delete_membership(membership=instance, user=self.request.user)
+
 
 class ServiceViewSet(ScopedViewSet):
     """Services a provider offers: `code` is unique per provider."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,7 +11,6 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from contracts.querysets import MembershipQuerySet, OrganizationQuerySet
-from contracts.webhook_targets import url_refusal
 
 
 class Organization(models.Model):
@@ -20,20 +21,6 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    webhook_url = models.URLField(blank=True, help_text="Receives signed JSON events.")
-    webhook_secret = models.CharField(
-        max_length=200, blank=True, help_text="Key of the X-SLA-Signature HMAC."
-    )
-
-    class WebhookFormat(models.TextChoices):
-        JSON = "json", "Signed JSON"
-        SLACK = "slack", "Slack (incoming webhook)"
-        TEAMS = "teams", "Microsoft Teams (incoming webhook)"
-
-    # Chat tools read their own shapes; every format is signed all the same.
-    webhook_format = models.CharField(
-        max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON
-    )
     # The provider whose invitation brought this customer to the portal: it serves the
     # customer (sees it, may contract with it) before their first contract exists.
     introduced_by = models.ForeignKey(
@@ -55,26 +42,10 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=["provider", "customer"]), name="organization_kind_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(webhook_format__in=["json", "slack", "teams"]),
-                name="organization_webhook_format_valid",
-            ),
         ]
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self) -> None:
-        errors: dict[str, str] = {}
-        if self.webhook_url:
-            # Refused when typed, with its reason, rather than at the first delivery.
-            refusal = url_refusal(self.webhook_url)
-            if refusal:
-                errors["webhook_url"] = refusal
-            if not self.webhook_secret:
-                errors["webhook_secret"] = "A webhook needs a secret to sign with."
-        if errors:
-            raise ValidationError(errors)
 
 
 class Membership(models.Model):
@@ -110,3 +81,50 @@ class Membership(models.Model):
     @property
     def can_edit(self) -> bool:
         return self.role in (self.Role.ADMIN, self.Role.EDITOR)
+
+    def clean(self) -> None:
+        # Demoting the last admin would leave nobody to invite, set webhooks or choose
+        # who else administers: the organisation keeps one.
+        if self.pk is None or self.role == self.Role.ADMIN:
+            return
+        stored = Membership.objects.filter(pk=self.pk).only("pk", "role", "organization_id")
+        lost = organizations_losing_their_last_admin(stored)
+        if lost:
+            raise ValidationError({"role": last_admin_message(lost)})
+
+
+def organizations_losing_their_last_admin(
+    memberships: Iterable[Membership],
+) -> list[Organization]:
+    """The organisations that would have no admin who can act (an active user) left if
+    these memberships, as stored, stopped being admins (demoted, removed, their people
+    deactivated). An organisation whose admins are all inactive already loses nothing.
+    Callers that go on to write lock the organisations first (``lock_admins_of``)."""
+    leaving = [m for m in memberships if m.role == Membership.Role.ADMIN]
+    if not leaving:
+        return []
+    leaving_ids = [m.pk for m in leaving]
+    acting = Membership.objects.filter(
+        organization_id__in={m.organization_id for m in leaving},
+        role=Membership.Role.ADMIN,
+        user__is_active=True,
+    )
+    losing = set(acting.filter(pk__in=leaving_ids).values_list("organization_id", flat=True))
+    keeping = set(acting.exclude(pk__in=leaving_ids).values_list("organization_id", flat=True))
+    return list(Organization.objects.filter(pk__in=losing - keeping).order_by("name"))
+
+
+def lock_admins_of(organization_ids: Iterable[int]) -> None:
+    """Serialise changes of who administers these organisations until the transaction
+    ends: two admins demoting each other at once must not both succeed."""
+    ids = sorted(set(organization_ids))
+    if ids:
+        list(Organization.objects.select_for_update().filter(pk__in=ids).values_list("pk"))
+
+
+def last_admin_message(organizations: Iterable[Organization]) -> str:
+    names = ", ".join(org.name for org in organizations)
+    return (
+        f"{names} must keep an admin: make another member an admin first "
+        "(an organisation cannot lose its last admin)."
+    )

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from contracts.models import Membership, Organization
+from contracts.models.parties import (
+    last_admin_message,
+    lock_admins_of,
+    organizations_losing_their_last_admin,
+)
 
 
 def save_organization(*, organization: Organization) -> Organization:
@@ -22,13 +29,24 @@ def delete_organization(*, organization: Organization) -> None:
 
 
 def save_membership(*, membership: Membership) -> Membership:
-    """Validate and store a user's role in an organisation."""
+    """Validate and store a user's role in an organisation; an organisation's last admin
+    is not demoted (``Membership.clean``), checked again under a lock."""
     with transaction.atomic():
+        lock_admins_of([membership.organization_id])
         membership.full_clean()
         membership.save()
     return membership
 
 
-def delete_membership(*, membership: Membership) -> None:
+def delete_membership(*, membership: Membership, user: AbstractBaseUser | None = None) -> None:
+    """End a membership (``user``: whose hand, for the history); the organisation's last
+    admin is not removed (a ``ValidationError``, nothing changed)."""
     with transaction.atomic():
-        membership.delete()
+        lock_admins_of([membership.organization_id])
+        # As stored (the history records what was removed, not a stale copy).
+        stored = Membership.objects.get(pk=membership.pk)
+        lost = organizations_losing_their_last_admin([stored])
+        if lost:
+            raise ValidationError(last_admin_message(lost))
+        stored._history_user = user
+        stored.delete()

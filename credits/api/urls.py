@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from credits.api import views
+from credits.api import views, webhooks
 from credits.api.claims import ClaimViewSet
 
 router = SimpleRouter()
@@ -12,5 +12,6 @@ router.register("contracts", views.ContractSettlementViewSet, basename="contract
 router.register("disputes", views.DisputeViewSet, basename="dispute")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("notifications", views.NotificationViewSet, basename="notification")
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 
 urlpatterns = router.urls

@@ -128,7 +128,7 @@ def send_delivery(*, delivery_id: int) -> str:
     token = claim(delivery_id=delivery_id)
     if token is None:
         return "skipped"
-    delivery = Delivery.objects.select_related("organization").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("organization", "webhook").get(pk=delivery_id)
     mine = Delivery.objects.filter(
         pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at=token
     )

@@ -41,7 +41,7 @@ def teams_message(title: str, body: str, link: str) -> dict[str, Any]:
 
 def webhook_payload(notice: Notice, shape: str) -> dict[str, Any]:
     """What an organisation's webhook receives of an event, in the organisation's shape
-    (``Organization.webhook_format``)."""
+    (``Webhook.format``)."""
     if shape == "slack":
         return slack_message(notice.title, notice.body, notice.link)
     if shape == "teams":

@@ -3,8 +3,9 @@
 An event becomes, in one transaction, one ``Notification`` per member of each
 organisation concerned (the in-app inbox), one ``Delivery`` per e-mail address, one
 ``DigestItem`` per member who takes the topic in the daily digest, and one delivery per
-organisation webhook. Each person's choices for the event's topic (``people``) decide
-which of their own channels it takes; webhooks are the organisation's. The rows are
+webhook of the organisation that takes the event's topic. Each person's choices for the
+event's topic (``people``) decide which of their own channels it takes; webhooks are the
+organisation's, each with its own topics. The rows are
 unique on the event's id, so publishing the same event twice creates nothing new. Each
 delivery is sent after the transaction commits, by its own task, so that a failing
 channel never blocks another one nor the caller.
@@ -29,7 +30,7 @@ from contracts.models import Membership, Organization
 from credits.models import Delivery, Notification
 from credits.notify import delivery, events, formats
 from credits.notify.events import TOPIC_OF_EVENT, Event, Notice
-from people.models import DigestItem
+from people.models import DigestItem, Webhook
 from people.selectors import preferences_by_user
 from people.topics import DEFAULT_CHANNELS
 
@@ -93,12 +94,15 @@ def publish(notices: Sequence[Notice]) -> None:
     for membership in memberships:
         members[membership.organization_id].append(membership.user)
     choices = preferences_by_user(user.pk for users in members.values() for user in users)
+    webhooks: dict[int, list[Webhook]] = {pk: [] for pk in organization_ids}
+    for webhook in Webhook.objects.filter(organization_id__in=organization_ids).order_by("id"):
+        webhooks[webhook.organization_id].append(webhook)
     rows = _Rows(notifications=[], deliveries=[], digest=[])
     for notice in notices:
-        _rows_of(notice, members, choices, now, rows)
+        _rows_of(notice, members, choices, now, rows, webhooks)
     with transaction.atomic():
-        # Unique (event_id, user) and (event_id, channel, recipient): a second publication
-        # of the same event inserts nothing.
+        # Unique (event_id, user), (event_id, address) and (event_id, webhook): a second
+        # publication of the same event inserts nothing.
         Notification.objects.bulk_create(rows.notifications, ignore_conflicts=True)
         Delivery.objects.bulk_create(rows.deliveries, ignore_conflicts=True)
         DigestItem.objects.bulk_create(rows.digest, ignore_conflicts=True)
@@ -130,9 +134,11 @@ def _rows_of(
     choices: Choices,
     now: datetime,
     rows: _Rows,
+    webhooks: dict[int, list[Webhook]],
 ) -> None:
     """One event's notifications (one per person), digest items and deliveries (one per
-    address and one per webhook), each person's as they chose for the event's topic."""
+    address and one per webhook), each person's as they chose for the event's topic, each
+    webhook's as its topics say."""
     event_id = notice.event_id
     users_seen: set[int] = set()
     emails_seen: set[str] = set()
@@ -186,15 +192,18 @@ def _rows_of(
                         next_attempt_at=now,
                     )
                 )
-        if organization.webhook_url:
+        for webhook in webhooks[organization.pk]:
+            if not webhook.receives(TOPIC_OF_EVENT.get(notice.event)):
+                continue
             rows.deliveries.append(
                 Delivery(
                     event_id=event_id,
                     event=notice.event,
                     channel=Delivery.Channel.WEBHOOK,
                     organization=organization,
-                    recipient=organization.webhook_url,
-                    payload=formats.webhook_payload(notice, organization.webhook_format),
+                    webhook=webhook,
+                    recipient=webhook.url,
+                    payload=formats.webhook_payload(notice, webhook.format),
                     next_attempt_at=now,
                 )
             )

@@ -3,7 +3,7 @@
 A webhook URL is chosen by an organisation, so the portal must not become a way to reach
 its own network: every address the host resolves to is checked (:func:`address_refusal`)
 and the connection is pinned to a checked one (:class:`PinnedAdapter`). The body is
-signed with the organisation's secret (:func:`sign`); receivers check it with
+signed with the webhook's secret (:func:`sign`); receivers check it with
 :func:`verify_signature`.
 """
 
@@ -134,9 +134,11 @@ def send_webhook(delivery: Delivery, session: requests.Session | None = None) ->
     """Post one webhook delivery, signed, to its pinned address; raise unless it got a 2xx
     (``DeliveryRefused`` when it must not be tried at all). ``session``: one from
     :func:`webhook_session`, shared by the deliveries of a batch to the same webhook."""
-    organization = delivery.organization
-    if organization.webhook_url != delivery.recipient or not organization.webhook_secret:
-        raise DeliveryRefused("the organisation no longer has this webhook (or its secret)")
+    webhook = delivery.webhook
+    if webhook is None:
+        raise DeliveryRefused("the webhook was removed")
+    if webhook.url != delivery.recipient or not webhook.secret:
+        raise DeliveryRefused("the webhook's URL changed since (or it has no secret)")
     scheme, host, port, address = resolve_target(delivery.recipient)
     body = webhook_body(delivery.payload)
     # The connection goes to the pinned address, so the Host header must name the host.
@@ -146,7 +148,7 @@ def send_webhook(delivery: Delivery, session: requests.Session | None = None) ->
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "Host": host_header,
-        SIGNATURE_HEADER: sign(body, organization.webhook_secret),
+        SIGNATURE_HEADER: sign(body, webhook.secret),
         "X-SLA-Event": delivery.event,
         "X-SLA-Event-Id": str(delivery.event_id),
     }

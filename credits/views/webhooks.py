@@ -1,7 +1,9 @@
-"""An organisation's webhook, for its admins: where it goes, its shape, a test message,
-and the log of what was delivered."""
+"""An organisation's webhooks, for its admins: several per organisation, each with its
+URL, shape, secret and topics, a test message, and its own delivery log."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -9,36 +11,52 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contracts import services as contract_services
 from contracts.models import Organization
 from contracts.views.common import apply_form_errors
 from credits import notify
-from credits.selectors.webhooks import webhook_deliveries
+from credits.selectors.webhooks import webhook_log, webhooks_of
+from people import services as people_services
+from people.models import Webhook
 from people.selectors import administered
+from people.topics import TOPICS
 
 
 class WebhookForm(forms.ModelForm):
-    webhook_secret = forms.CharField(
+    # Webhooks are HTTPS endpoints: a URL typed without a scheme means https.
+    url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        label="URL",
+        help_text="An https address that receives the chosen events.",
+    )
+    secret = forms.CharField(
         required=False,
         max_length=200,
         widget=forms.PasswordInput(render_value=False),
         label="Secret",
         help_text="Signs every message (X-SLA-Signature). Leave empty to keep the current one.",
     )
+    topics = forms.MultipleChoiceField(
+        choices=list(TOPICS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Events",
+        help_text="The topics whose events it receives; none ticked: every event.",
+    )
 
     class Meta:
-        model = Organization
-        fields = ["webhook_url", "webhook_format", "webhook_secret"]
-        labels = {"webhook_url": "URL", "webhook_format": "Format"}
-        help_texts = {
-            "webhook_url": "An https address that receives every event of the organisation. "
-            "Empty: no webhook.",
-        }
+        model = Webhook
+        fields = ["name", "url", "format", "secret", "topics"]
 
-    def clean_webhook_secret(self) -> str:
-        return self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.fields["secret"].help_text = "Signs every message (X-SLA-Signature)."
+
+    def clean_secret(self) -> str:
+        return self.cleaned_data["secret"] or self.instance.secret
 
 
 def _organization(request: HttpRequest, slug: str) -> Organization:
@@ -46,26 +64,59 @@ def _organization(request: HttpRequest, slug: str) -> Organization:
     return get_object_or_404(administered(request.user), slug=slug)
 
 
+def _webhook(request: HttpRequest, slug: str, pk: int) -> Webhook:
+    organization = _organization(request, slug)
+    return get_object_or_404(
+        Webhook.objects.select_related("organization"), pk=pk, organization=organization
+    )
+
+
+def _save(request: HttpRequest, form: WebhookForm) -> Webhook | None:
+    if not form.is_valid():
+        return None
+    try:
+        return people_services.save_webhook(webhook=form.save(commit=False), user=request.user)
+    except ValidationError as exc:
+        apply_form_errors(form, exc)
+        return None
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
-def webhook_settings(request: HttpRequest, slug: str) -> HttpResponse:
+def webhook_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """The organisation's webhooks, and the form to add one."""
     organization = _organization(request, slug)
-    form = WebhookForm(request.POST or None, instance=organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            contract_services.save_organization(organization=form.save(commit=False))
-        except ValidationError as exc:
-            apply_form_errors(form, exc)
-        else:
-            messages.success(request, "Webhook saved.")
-            return redirect("webhook-settings", slug=organization.slug)
+    form = WebhookForm(request.POST or None, instance=Webhook(organization=organization))
+    if request.method == "POST":
+        webhook = _save(request, form)
+        if webhook is not None:
+            messages.success(request, f"Webhook {webhook} added: send it a test message.")
+            return redirect("webhook-detail", slug=organization.slug, pk=webhook.pk)
     return render(
         request,
-        "credits/webhook_settings.html",
+        "credits/webhook_list.html",
+        {"organization": organization, "form": form, "webhooks": webhooks_of(organization)},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def webhook_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """One webhook: change it, send a test message, read its delivery log."""
+    webhook = _webhook(request, slug, pk)
+    form = WebhookForm(request.POST or None, instance=webhook)
+    if request.method == "POST" and _save(request, form) is not None:
+        messages.success(request, "Webhook saved.")
+        return redirect("webhook-detail", slug=slug, pk=webhook.pk)
+    return render(
+        request,
+        "credits/webhook_detail.html",
         {
-            "organization": organization,
+            "organization": webhook.organization,
+            "webhook": webhook,
             "form": form,
-            "deliveries": webhook_deliveries(organization),
+            "deliveries": webhook_log(webhook),
         },
         status=400 if form.errors else 200,
     )
@@ -73,12 +124,24 @@ def webhook_settings(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def webhook_test(request: HttpRequest, slug: str) -> HttpResponse:
-    organization = _organization(request, slug)
-    try:
-        notify.send_test_webhook(organization=organization)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Test message queued: its delivery appears in the log below.")
-    return redirect("webhook-settings", slug=organization.slug)
+def webhook_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    webhook = _webhook(request, slug, pk)
+    notify.send_test_webhook(webhook=webhook)
+    messages.success(request, "Test message queued: its delivery appears in the log below.")
+    return redirect("webhook-detail", slug=slug, pk=webhook.pk)
+
+
+@login_required
+@require_POST
+def webhook_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    webhook = _webhook(request, slug, pk)
+    people_services.delete_webhook(webhook=webhook, user=request.user)
+    messages.success(request, f"Webhook {webhook} removed: nothing more is sent to it.")
+    return redirect("webhook-list", slug=slug)
+
+
+@login_required
+@require_GET
+def webhook_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    # The page of the single webhook an organisation once had: its list now.
+    return redirect("webhook-list", slug=_organization(request, slug).slug)

@@ -58,6 +58,7 @@ PREFIXES = {
     "claim": "claims",
     "notification": "notifications",
     "invitation": "invitations",
+    "webhook": "webhooks",
 }
 
 

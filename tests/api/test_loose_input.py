@@ -10,7 +10,8 @@ import pytest
 from django.urls import reverse
 
 import engine
-from contracts.models import Contract, Organization
+from contracts.models import Contract
+from people.models import Webhook
 from tests.api.conftest import client_for, url
 from tests.contracts.test_views import _contract_data
 
@@ -21,6 +22,10 @@ LOOSE_NUMBERS = ["１２", "1_0", "١٢", "1_000.5", "１.５"]
 
 def patch_json(client, path, body):
     return client.patch(path, json.dumps(body), content_type="application/json")
+
+
+def post_json(client, path, body):
+    return client.post(path, json.dumps(body), content_type="application/json")
 
 
 @pytest.mark.parametrize("text", LOOSE_NUMBERS)
@@ -167,15 +172,15 @@ def test_a_webhook_url_that_would_be_refused_at_delivery_is_refused_at_save(
 ):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     org = world.p.provider
-    response = patch_json(
+    response = post_json(
         client_for(world.p.provider_admin),
-        url("organization", org.pk),
-        {"webhook_url": target, "webhook_secret": "s" * 32},
+        url("webhook"),
+        {"organization": org.pk, "url": target, "secret": "s" * 32},
     )
     assert response.status_code == 400, response.content
-    assert list(response.json()) == ["webhook_url"]
-    assert reason in response.json()["webhook_url"][0]
-    assert Organization.objects.get(pk=org.pk).webhook_url == org.webhook_url
+    assert list(response.json()) == ["url"]
+    assert reason in response.json()["url"][0]
+    assert not Webhook.objects.filter(organization=org).exists()
 
 
 def test_a_public_webhook_url_is_saved_without_resolving_it(world, settings, monkeypatch):
@@ -185,22 +190,26 @@ def test_a_public_webhook_url_is_saved_without_resolving_it(world, settings, mon
         raise AssertionError("no DNS lookup when saving")
 
     monkeypatch.setattr("socket.getaddrinfo", no_dns)
-    response = patch_json(
+    response = post_json(
         client_for(world.p.provider_admin),
-        url("organization", world.p.provider.pk),
-        {"webhook_url": "https://hooks.example.com/in", "webhook_secret": "s" * 32},
+        url("webhook"),
+        {
+            "organization": world.p.provider.pk,
+            "url": "https://hooks.example.com/in",
+            "secret": "s" * 32,
+        },
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 201, response.content
 
 
 def test_a_loopback_webhook_is_saved_where_private_targets_are_allowed(world, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
-    response = patch_json(
+    response = post_json(
         client_for(world.p.provider_admin),
-        url("organization", world.p.provider.pk),
-        {"webhook_url": "http://127.0.0.1:8080/in", "webhook_secret": "s" * 32},
+        url("webhook"),
+        {"organization": world.p.provider.pk, "url": "http://127.0.0.1:8080/in", "secret": "s"},
     )
-    assert response.status_code == 200, response.content
+    assert response.status_code == 201, response.content
 
 
 # --------------------------------------------------------------------------- browser forms

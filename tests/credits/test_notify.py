@@ -27,6 +27,7 @@ from credits.context_processors import unread_notifications
 from credits.models import Delivery, EarlyWarning, Notification, Statement, StatementLine
 from credits.notify import delivery as notify_delivery
 from credits.services import mark_notifications_read
+from people.models import Webhook
 from tests.factories import MembershipFactory, ResponsibilityFactory, UserFactory
 
 ISSUED_AT = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
@@ -163,10 +164,10 @@ def private_targets(settings):
     return settings
 
 
-def set_webhook(organization: Any, url: str, secret: str = "s3cret") -> None:
-    organization.webhook_url = url
-    organization.webhook_secret = secret
-    organization.save()
+def set_webhook(organization: Any, url: str, secret: str = "s3cret", shape: str = "json") -> Any:
+    """Give the organisation one webhook, to ``url``, in ``shape`` (replacing any it had)."""
+    Webhook.objects.filter(organization=organization).delete()
+    return Webhook.objects.create(organization=organization, url=url, secret=secret, format=shape)
 
 
 # --------------------------------------------------------------------------- statements
@@ -629,9 +630,9 @@ def test_many_statements_are_announced_together_in_a_constant_number_of_queries(
             credit="0",
             lines=[{"key": "availability", "attainment": None}],
         )
-        # Statements and lines, members, their notification choices, savepoint,
-        # notifications, deliveries, release.
-        with django_assert_num_queries(8):
+        # Statements and lines, members, their notification choices, the organisations'
+        # webhooks, savepoint, notifications, deliveries, release.
+        with django_assert_num_queries(9):
             notify.statements_issued([s.pk for s in [*statements, gap]], no_data_ids=[gap.pk])
         return [*statements, gap]
 

@@ -305,8 +305,18 @@ def test_a_name_that_does_not_resolve_is_retried_later(personas, monkeypatch):
 @pytest.mark.usefixtures("private_targets")
 def test_an_organisation_that_removed_its_webhook_is_not_posted_to(personas, connections):
     delivery = webhook_for(personas, "https://hooks.globex.example/sla")
-    personas.customer.webhook_url = ""
-    personas.customer.save()
+    personas.customer.webhooks.all().delete()
+
+    assert notify.send_delivery(delivery_id=delivery.pk) == "refused"
+    assert connections == []
+    delivery.refresh_from_db()
+    assert delivery.last_error == "the webhook was removed"
+
+
+@pytest.mark.usefixtures("private_targets")
+def test_a_webhook_whose_url_changed_is_not_posted_to_the_old_one(personas, connections):
+    delivery = webhook_for(personas, "https://hooks.globex.example/sla")
+    personas.customer.webhooks.update(url="https://hooks.globex.example/new")
 
     assert notify.send_delivery(delivery_id=delivery.pk) == "refused"
     assert connections == []

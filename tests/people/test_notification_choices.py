@@ -14,9 +14,15 @@ from contracts.models import ResponsibilityLapse
 from credits import notify
 from credits.models import Delivery, Notification
 from credits.notify import events
-from people.models import DigestItem, NotificationPreference
+from people.models import DigestItem, NotificationPreference, Webhook
 from people.topics import TOPICS
-from tests.credits.test_notify import Receiver, eager_tasks, make_statement, private_targets
+from tests.credits.test_notify import (
+    Receiver,
+    eager_tasks,
+    make_statement,
+    private_targets,
+    set_webhook,
+)
 from tests.factories import ResponsibilityFactory
 
 pytestmark = pytest.mark.django_db
@@ -169,10 +175,7 @@ def test_webhooks_arrive_signed_in_the_organisations_format(
     personas, eager_tasks, private_targets, django_capture_on_commit_callbacks, shape, check
 ):
     with Receiver() as receiver:
-        customer = personas.customer
-        customer.webhook_url, customer.webhook_secret = receiver.url, "s3cret"
-        customer.webhook_format = shape
-        customer.save()
+        set_webhook(personas.customer, receiver.url, "s3cret", shape)
         statement = make_statement(personas.contract)
         with django_capture_on_commit_callbacks(execute=True):
             notify.statement_issued(statement_id=statement.pk)
@@ -188,47 +191,56 @@ def test_an_admin_sends_a_test_message_and_reads_the_delivery_log(
     client.force_login(personas.provider_admin)
     with Receiver(statuses=[500]) as receiver:
         saved = client.post(
-            "/organizations/acme/webhook/",
-            {"webhook_url": receiver.url, "webhook_format": "slack", "webhook_secret": "k3y"},
+            "/organizations/acme/webhooks/",
+            {"name": "#ops", "url": receiver.url, "format": "slack", "secret": "k3y"},
         )
         assert saved.status_code == 302
+        webhook = Webhook.objects.get(organization=personas.provider)
+        assert saved["Location"] == f"/organizations/acme/webhooks/{webhook.pk}/"
         with django_capture_on_commit_callbacks(execute=True):
-            client.post("/organizations/acme/webhook/test/")
+            client.post(f"/organizations/acme/webhooks/{webhook.pk}/test/")
     (request,) = receiver.requests
     assert json.loads(request["body"])["text"].startswith("*Test message from the SLA Portal*")
     delivery = Delivery.objects.get(event="webhook_test")
+    assert delivery.webhook == webhook
     assert delivery.attempts == 1 and delivery.last_error == "RuntimeError: HTTP 500"
-    page = client.get("/organizations/acme/webhook/").content.decode()
+    page = client.get(f"/organizations/acme/webhooks/{webhook.pk}/").content.decode()
     assert f'data-delivery="{delivery.pk}" data-status="pending"' in page
     assert "RuntimeError: HTTP 500" in page
     # Saving again without a secret keeps the one there is.
     client.post(
-        "/organizations/acme/webhook/", {"webhook_url": receiver.url, "webhook_format": "json"}
+        f"/organizations/acme/webhooks/{webhook.pk}/",
+        {"name": "#ops", "url": receiver.url, "format": "json"},
     )
-    personas.provider.refresh_from_db()
-    assert personas.provider.webhook_secret == "k3y"
+    webhook.refresh_from_db()
+    assert (webhook.secret, webhook.format) == ("k3y", "json")
 
 
-def test_only_the_organisations_admins_reach_its_webhook_page(personas, client):
+def test_only_the_organisations_admins_reach_its_webhook_pages(personas, client):
+    webhook = set_webhook(personas.provider, "https://hooks.example.test/acme")
     for user in (
         personas.provider_editor,
         personas.customer_member,
         personas.other_customer_member,
     ):
         client.force_login(user)
-        assert client.get("/organizations/acme/webhook/").status_code == 404
-        assert client.post("/organizations/acme/webhook/test/").status_code == 404
+        assert client.get("/organizations/acme/webhooks/").status_code == 404
+        assert client.get(f"/organizations/acme/webhooks/{webhook.pk}/").status_code == 404
+        assert client.post(f"/organizations/acme/webhooks/{webhook.pk}/test/").status_code == 404
+        assert client.post(f"/organizations/acme/webhooks/{webhook.pk}/delete/").status_code == 404
+    assert not Delivery.objects.exists()
+    assert Webhook.objects.filter(pk=webhook.pk).exists()
 
 
 def test_a_webhook_to_a_private_address_is_refused_beside_the_field(personas, client):
     client.force_login(personas.provider_admin)
     response = client.post(
-        "/organizations/acme/webhook/",
-        {"webhook_url": "http://10.0.0.1/hook", "webhook_format": "json", "webhook_secret": "k"},
+        "/organizations/acme/webhooks/",
+        {"url": "http://10.0.0.1/hook", "format": "json", "secret": "k"},
     )
     assert response.status_code == 400
-    personas.provider.refresh_from_db()
-    assert personas.provider.webhook_url == ""
+    assert "a private address" in response.content.decode()
+    assert not Webhook.objects.exists()
 
 
 def test_preferences_page_saves_the_choices(personas, client):
@@ -241,22 +253,3 @@ def test_preferences_page_saves_the_choices(personas, client):
     row = NotificationPreference.objects.get(user=personas.customer_member, topic="early_warning")
     assert (row.in_app, row.email, row.digest) == (True, False, True)
     assert timezone.now() >= row.updated_at
-
-
-def test_an_admin_sets_the_webhook_format_through_the_api(personas):
-    url = f"/api/v1/organizations/{personas.provider.pk}/"
-    response = api(personas.provider_admin).patch(
-        url,
-        {
-            "webhook_url": "https://hooks.example.test/acme",
-            "webhook_secret": "k",
-            "webhook_format": "teams",
-        },
-    )
-    assert response.status_code == 200, response.json()
-    assert response.json()["webhook_format"] == "teams"
-    refused = api(personas.provider_admin).patch(url, {"webhook_format": "carrier-pigeon"})
-    assert refused.status_code == 400
-    assert refused.json() == {"webhook_format": ['"carrier-pigeon" is not a valid choice.']}
-    personas.provider.refresh_from_db()
-    assert personas.provider.webhook_format == "teams"

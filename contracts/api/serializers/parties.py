@@ -11,53 +11,19 @@ from django.db import transaction
 from rest_framework import serializers
 
 from contracts.models import Membership, Organization
-from contracts.querysets import is_anonymous
+from contracts.services.parties import save_membership
 from slaportal.api.errors import api_errors
 from slaportal.api.fields import ScopedPrimaryKeyRelatedField
 from slaportal.api.serializers import ValidatedModelSerializer
 
 
 class OrganizationSerializer(ValidatedModelSerializer):
+    # An organisation's webhooks are a resource of their own (/api/v1/webhooks/).
     immutable_fields = ("slug", "kind")
 
     class Meta:
         model = Organization
-        fields = [
-            "id",
-            "name",
-            "slug",
-            "kind",
-            "webhook_url",
-            "webhook_secret",
-            "webhook_format",
-            "created_at",
-        ]
-        extra_kwargs = {
-            "webhook_secret": {"write_only": True},
-            "webhook_url": {"help_text": "Shown only to the organisation's admins."},
-        }
-
-    def _administered(self) -> set[int]:
-        ids = self.context.get("_administered_org_ids")
-        if ids is None:
-            user = self.user
-            ids = set()
-            if not is_anonymous(user):
-                ids = set(
-                    Membership.objects.filter(user_id=user.pk, role="admin").values_list(
-                        "organization_id", flat=True
-                    )
-                )
-            self.context["_administered_org_ids"] = ids
-        return ids
-
-    def to_representation(self, instance: Organization) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        user = self.user
-        # Where a counterparty receives its events is its own business.
-        if not (user is not None and user.is_staff) and instance.pk not in self._administered():
-            data["webhook_url"] = ""
-        return data
+        fields = ["id", "name", "slug", "kind", "created_at"]
 
 
 class MembershipSerializer(ValidatedModelSerializer):
@@ -112,6 +78,12 @@ class MembershipSerializer(ValidatedModelSerializer):
         user.set_password(password)
         self._new_user = user
         return attrs
+
+    def update(self, instance: Membership, validated_data: dict[str, Any]) -> Membership:
+        # Through the service: the last admin's demotion is checked again under a lock.
+        membership = self._validated_instance
+        membership._history_user = self.user
+        return save_membership(membership=membership)
 
     def create(self, validated_data: dict[str, Any]) -> Membership:
         with transaction.atomic():
