@@ -18,11 +18,11 @@ as the sweeps of those five years would have). The latest month settled ``--repe
 times. Target: at most 1.2× the time of the book one month deep. Also prints the due-period
 query alone with and without the settled-through day.
 
-``huge``: 20,000 contracts and 100,000,000 samples in one month, written with ``COPY``
-straight into the month partitions (round the triggers) and rolled up afterwards by the
-rebuild function; the month's sweep with two workers, printed next to one ``GROUP BY`` over
-the month's rollups (target: at most 5×). Needs about 30 GB of disk; drop its database
-afterwards (``--drop``).
+``huge``: 20,000 contracts and 100,000,000 samples (``--huge-samples``) in one month,
+written with ``COPY`` straight into the month partitions (round the triggers) and rolled
+up afterwards by the rebuild function; the month's sweep with two workers, printed next
+to one ``GROUP BY`` over the month's rollups (target: at most 5×). Needs about 30 GB of
+disk; drop its database afterwards (``--drop``).
 
 Samples are loaded with the partition loader below for every part (the book's structure by
 ``bench.generate``), so every book is rolled up the same way.
@@ -410,7 +410,7 @@ def rollup_group_by(first: date, last: date, repeat: int = 3) -> tuple[float, li
 def part_huge(args: argparse.Namespace) -> bool:
     url = bench_url("bench_scale_huge_h5")
     switch_database(url)
-    summary = load_book(_spec(HUGE_CONTRACTS, HUGE_SAMPLES), "100M")
+    summary = load_book(_spec(HUGE_CONTRACTS, args.huge_samples), f"{args.huge_samples:,} samples")
     first, last = month_of(summary)
     base, base_times = rollup_group_by(first, last)
     print(f"  GROUP BY over the month's rollups: {base:.2f} s ({describe(base_times)})")
@@ -448,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--drop", action="store_true", help="drop the huge book's database")
+    parser.add_argument(
+        "--huge-samples", type=int, default=HUGE_SAMPLES, help="samples of the huge book"
+    )
     parser.add_argument(
         "--before", action="store_true", help="also sweep once reading every sample"
     )
