@@ -232,3 +232,27 @@ def test_what_is_held_never_takes_the_total_below_zero_under_the_cap():
     assert january.lines.get().held == Decimal("50.00")
     assert rows(january) == [("earn_back_held", Decimal("-50.00"))]
     assert january.credit_total == Decimal("0.00")
+
+
+def queries_to_settle(c, starts) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        settle_periods([(c.pk, start) for start in starts], now=NOW, announce=False)
+    return len(captured.captured_queries)
+
+
+def test_a_batch_with_earn_back_costs_the_same_queries_whatever_its_number_of_periods():
+    small, large, plain = book(), book(), book(rule={"kind": "flat", "percent": "10"})
+    for _c, cs in (small, large, plain):
+        for start in (JANUARY, FEBRUARY, MARCH, APRIL):
+            month(cs, start, 95)
+
+    without = queries_to_settle(plain[0], [JANUARY, FEBRUARY])
+    two = queries_to_settle(small[0], [JANUARY, FEBRUARY])
+    four = queries_to_settle(large[0], [JANUARY, FEBRUARY, MARCH, APRIL])
+
+    # Three more than without earn-back (the periods' latest revisions, their lines, the
+    # chronic failures recorded), whatever the number of periods.
+    assert two == four == without + 3
