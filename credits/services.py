@@ -24,6 +24,7 @@ import engine
 from contracts import dates
 from contracts.models import Contract, ContractService, Incident, Organization, ServiceLevel
 from contracts.querysets import may_edit
+from contracts.selectors import effective_service_level
 from credits import notify, settlement
 from credits.models import Claim, Dispute, Notification, Statement, StatementLine
 from credits.settlement.periods import period_of
@@ -321,6 +322,15 @@ def file_claim(
     if not description:
         raise ValidationError({"description": "Describe the outage you claim."})
     key = (key or "").strip() or "availability"
+    objective = effective_service_level(found, key)
+    if objective is None or objective.indicator != ServiceLevel.Indicator.UPTIME:
+        # Its incident would count against nothing: the claim could never change a figure.
+        raise ValidationError(
+            {
+                "key": f"No uptime objective {key!r} applies to {found.service.name} in "
+                f"{contract.reference}."
+            }
+        )
     now = now or timezone.now()
     period = _claim_period(contract, started_at, ended_at, now)
     claim = Claim(

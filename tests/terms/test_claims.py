@@ -163,6 +163,7 @@ def test_a_claim_one_minute_after_the_deadline_is_refused_naming_the_deadline(
     c.claim_window_days = 30
     c.save()
     cs = service(c)
+    objective(c, key="availability", indicator="uptime", target="99.9")
     # November ends at 2026-12-01 00:00 CET; 30 days later: 2026-12-31 00:00 CET, which is
     # 2026-12-30 23:00 UTC.
     start, end = at(2026, 11, 9, 10, tz="Europe/Berlin"), at(2026, 11, 9, 11, tz="Europe/Berlin")
@@ -224,6 +225,19 @@ def test_a_claim_needs_a_description(wan, customer_editor):
             now=FILED,
         )
     assert list(excinfo.value.message_dict) == ["description"]
+
+
+@pytest.mark.parametrize("key", ["latency", "reports"])
+def test_a_claim_counts_against_an_uptime_objective_of_the_service(wan, customer_editor, key):
+    objective(wan.contract, key="reports", indicator="ratio", target="99")
+
+    with pytest.raises(ValidationError) as excinfo:
+        claim_of(wan, customer_editor, at(2026, 11, 5, 11), at(2026, 11, 5, 14), key=key)
+
+    assert excinfo.value.message_dict == {
+        "key": [f"No uptime objective '{key}' applies to Managed WAN in WAN-1."]
+    }
+    assert not Claim.objects.exists()
 
 
 def test_a_rejection_needs_a_reason_and_changes_no_money(personas, wan, statement, customer_editor):
