@@ -27,8 +27,14 @@ from credits.models import ChronicFailure, EarlyWarning, OpenPeriodProgress, Sta
 from engine import text
 
 State = OpenPeriodProgress.State
-# A warning of a worse state replaces a milder one as the period's state.
-_SEVERITY = {State.AT_RISK: 1, State.BREACHED: 2}
+# A contract's period stands as its worst objective.
+_SEVERITY = {
+    State.NO_DATA: 0,
+    State.ON_TRACK: 1,
+    State.TOO_FEW: 2,
+    State.AT_RISK: 3,
+    State.BREACHED: 4,
+}
 
 
 def period_state(state: str) -> PeriodState:
@@ -100,12 +106,13 @@ class SettlementOnContractPages:
         return Subquery(totals, output_field=DecimalField(max_digits=18, decimal_places=3))
 
     def period_states(self, contracts: Sequence[Contract]) -> dict[int, PeriodState]:
-        """The state of each contract's current period, in the dashboard's words: the
-        worst early warning raised for it (breached, at risk), on track when none, no data
-        yet when the contract is not active or has no services."""
+        """The state of each contract's current period, from the rows the dashboard shows
+        (:mod:`credits.progress`), so both pages give one answer: the worst state of its
+        objectives (breached, at risk, too few samples, on track); no data yet when
+        nothing has been measured in the period (or the contract is not active)."""
         now = timezone.now()
         starts = {c.pk: _current_period_start(c, now) for c in contracts}
-        rows = EarlyWarning.objects.filter(
+        rows = OpenPeriodProgress.objects.filter(
             contract_service__contract_id__in=[c.pk for c in contracts],
             period_start__in={s for s in starts.values() if s is not None},
         ).values_list("contract_service__contract_id", "period_start", "state")
@@ -113,14 +120,14 @@ class SettlementOnContractPages:
         for contract_id, period_start, state in rows:
             if starts.get(contract_id) != period_start:
                 continue
-            if _SEVERITY.get(state, 0) > _SEVERITY.get(worst.get(contract_id), 0):
+            if _SEVERITY[state] > _SEVERITY[worst.get(contract_id, State.NO_DATA)]:
                 worst[contract_id] = state
         states = {}
         for contract in contracts:
             if contract.status != Contract.Status.ACTIVE or not contract.has_services:
                 states[contract.pk] = period_state(State.NO_DATA)
             else:
-                states[contract.pk] = period_state(worst.get(contract.pk, State.ON_TRACK))
+                states[contract.pk] = period_state(worst.get(contract.pk, State.NO_DATA))
         return states
 
     def statements(self, contract: Contract, user: User, limit: int) -> list[Statement]:

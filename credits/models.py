@@ -610,6 +610,8 @@ class OpenPeriodProgress(models.Model):
         AT_RISK = "at_risk", "At risk"
         BREACHED = "breached", "Breached"
         NO_DATA = "no_data", "No data yet"
+        # Data, but fewer samples than the projection judges from: neither on track nor not.
+        TOO_FEW = "too_few", "Too few samples"
 
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.CASCADE, related_name="open_progress"

@@ -3,7 +3,8 @@
 Measuring an open period costs about six queries per contract, too many for a page that
 lists every contract of an organisation. The early-warning run measures every active
 contract's open period anyway, so it hands its measures here and one row per objective
-records where each stands: on track, at risk, breached, or no data yet. The dashboard then
+records where each stands: on track, at risk, breached, too few samples to tell, or no
+data yet. The dashboard then
 reads those rows in one query, whatever the number of contracts.
 """
 
@@ -54,6 +55,12 @@ def _state(
         return OpenPeriodProgress.State.NO_DATA, None, ""
     warning = engine.project_breach(objective, measure, elapsed)
     if warning is None:
+        if engine.too_few_samples(measure):
+            return (
+                OpenPeriodProgress.State.TOO_FEW,
+                None,
+                engine.describe_too_few(objective, measure),
+            )
         return OpenPeriodProgress.State.ON_TRACK, None, ""
     return warning.state, warning.projected_credit_percent, warning.explanation
 

@@ -45,10 +45,13 @@ from engine.periods import (
     prorate,
 )
 from engine.projection import (
+    MIN_SAMPLES,
     BreachWarning,
+    describe_too_few,
     project_breach,
     project_ticket_breach,
     projected_credit_amount,
+    too_few_samples,
 )
 from engine.rules import (
     CreditRule,
@@ -175,7 +178,10 @@ __all__ = [  # noqa: RUF022
     "apply_cap",
     # Early warning.
     "BreachWarning",
+    "MIN_SAMPLES",
+    "describe_too_few",
     "project_breach",
+    "too_few_samples",
     "project_ticket_breach",
     "projected_credit_amount",
     # Sentences and figures as text.

@@ -16,8 +16,34 @@ from engine.measures import CountMeasure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
 from engine.numbers import HUNDRED, stored_credit_percent
 from engine.rules import FlatRule, PoolRule
-from engine.text import format_decimal, format_fraction, format_measured
+from engine.text import format_decimal, format_fraction, format_measured, format_percent
 from engine.tickets import TicketClock, TicketMeasure, describe_threshold
+
+# Ratio, threshold and ticket objectives are judged only from this many samples on.
+MIN_SAMPLES = 10
+
+
+def too_few_samples(measure_so_far: ObjectiveMeasure, min_samples: int = MIN_SAMPLES) -> bool:
+    """Whether an open period has data, but too few samples (or tickets) for
+    :func:`project_breach` to judge it: then it is neither on track nor at risk yet."""
+    if measure_so_far.attainment is None or isinstance(
+        measure_so_far, CountMeasure | UptimeMeasure
+    ):
+        return False
+    return measure_so_far.total < min_samples
+
+
+def describe_too_few(objective: Objective, measure_so_far: ObjectiveMeasure) -> str:
+    """``"75 % so far from 4 samples: too few to tell yet (10 needed)."``"""
+    percentage = objective.is_percentage
+    bound = "at least" if objective.comparator == "gte" else "at most"
+    target_text = format_decimal(objective.target) + (" %" if percentage else "")
+    count = measure_so_far.total
+    return (
+        f"{format_measured(measure_so_far.attainment, percentage=percentage)} so far against "
+        f"{bound} {target_text} from {count} sample{'s' if count != 1 else ''}: too few to "
+        f"tell yet ({MIN_SAMPLES} needed)."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +67,7 @@ def project_breach(
     measure_so_far: ObjectiveMeasure,
     elapsed_fraction: Fraction,
     *,
-    min_samples: int = 10,
+    min_samples: int = MIN_SAMPLES,
 ) -> BreachWarning | None:
     """Warn before a credit accrues: is the objective already lost, or burning its error
     budget fast enough to be lost by the end of the period?
@@ -113,7 +139,7 @@ def project_breach(
             f"{format_measured(projected, percentage=percentage)} against {bound} {target_text}"
         )
     if credit_decimal is not None:
-        text += f"; projected credit {format_decimal(credit_decimal)} % of the fee"
+        text += f"; projected credit {format_percent(credit)} of the fee"
     return BreachWarning(state, now, projected, credit_decimal, text + ".")
 
 
@@ -164,7 +190,7 @@ def project_ticket_breach(
     if not (projected < target if objective.comparator == "gte" else projected > target):
         text += ", still on target"
     elif credit_decimal is not None:
-        text += f"; projected credit {format_decimal(credit_decimal)} % of the fee"
+        text += f"; projected credit {format_percent(credit)} of the fee"
     return BreachWarning(
         state, now if now is not None else projected, projected, credit_decimal, text + "."
     )

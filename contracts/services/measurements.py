@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from contracts.metrics import SAMPLES_RECORDED
 from contracts.models import ContractService, Measurement, ServiceLevel
 from contracts.selectors import candidate_service_levels, resolve
+from contracts.services.open_periods import measure_open_periods_soon
 from engine.numbers import is_plain_integer, is_plain_number
 from slaportal.db import copy_lines
 
@@ -192,6 +193,7 @@ def record_measurements(
     if errors:
         raise BatchRejected(errors)
     copy_lines(Measurement, MEASUREMENT_FIELDS, lines)
+    measure_open_periods_soon(cs.contract_id for cs in known)
     # Counted once the samples are committed: a batch rolled back with its caller's
     # transaction was never recorded.
     transaction.on_commit(functools.partial(SAMPLES_RECORDED.inc, len(rows)))

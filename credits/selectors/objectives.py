@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -16,7 +14,6 @@ from django.utils import timezone
 import engine
 from contracts.models import Contract, ContractService, ServiceLevel
 from contracts.selectors import candidate_service_levels, effective_service_level, resolve
-from credits import settlement
 from credits.models import EarlyWarning, OpenPeriodProgress, Statement, StatementLine
 from credits.querysets import later_revisions
 from engine import text
@@ -24,7 +21,6 @@ from engine import text
 if TYPE_CHECKING:
     from contracts.querysets import User
 
-logger = logging.getLogger(__name__)
 
 HISTORY_PERIODS = 24
 
@@ -48,8 +44,13 @@ class ObjectiveStatus:
 
     @property
     def state(self) -> str:
-        """on_track, at_risk, breached or no_data (nothing measured yet counts as no data)."""
+        """on_track, at_risk, breached, too_few or no_data (nothing measured yet: no data)."""
         return self.progress.state if self.progress else OpenPeriodProgress.State.NO_DATA
+
+    @property
+    def state_label(self) -> str:
+        """The state in words, as every page says it: ``on track``, ``too few samples``."""
+        return OpenPeriodProgress.State(self.state).label.lower()
 
     @property
     def attainment(self) -> Decimal | None:
@@ -150,10 +151,17 @@ class ObjectiveHistory:
     points: list[AttainmentPoint]
     open_period: engine.Period | None
     warning: EarlyWarning | None
-    # The open period's exact attainment from its data so far (None: no data yet).
-    open_attainment: Fraction | None = None
-    open_explanation: str = ""
-    open_computed: bool = False
+    # The open period as the dashboard and the contract list show it (credits.progress):
+    # None until it has been measured.
+    progress: OpenPeriodProgress | None = None
+
+    @property
+    def open_state(self) -> str:
+        return self.progress.state if self.progress else OpenPeriodProgress.State.NO_DATA
+
+    @property
+    def open_state_label(self) -> str:
+        return OpenPeriodProgress.State(self.open_state).label.lower()
 
     @property
     def name(self) -> str:
@@ -209,29 +217,8 @@ def objective_history(
         open_period=open_period,
         warning=warning,
     )
-    if open_period is not None and service_level is not None:
-        _attach_open_attainment(history, contract, open_period)
+    if open_period is not None:
+        history.progress = OpenPeriodProgress.objects.filter(
+            contract_service=cs, key=key, period_start=open_period.start
+        ).first()
     return history
-
-
-def _attach_open_attainment(
-    history: ObjectiveHistory, contract: Contract, period: engine.Period
-) -> None:
-    """Compute the open period from its data so far with the settlement module (a read:
-    nothing is written). A preview never fails the page: the early warning and the
-    settled history still show."""
-    try:
-        computed = settlement.compute_period(contract=contract, period_start=period.start)
-    except settlement.SettlementError:
-        return  # e.g. a pool rule without an at-risk amount: the statement will say so
-    except Exception:
-        logger.exception("previewing the open period of contract %s failed", contract.pk)
-        return
-    for line in computed.lines:
-        if line.contract_service.pk == history.contract_service.pk and (
-            line.objective.key == history.key
-        ):
-            history.open_computed = True
-            history.open_attainment = line.result.attainment
-            history.open_explanation = line.explanation
-            return

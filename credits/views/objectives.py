@@ -83,13 +83,11 @@ def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -
             description="The service credit this objective earned in each period.",
             unit=contract.currency,
         ),
-        "open_attainment_text": text.format_measured(history.open_attainment, percentage=percentage)
-        if history.open_attainment is not None
-        else (
-            text.format_measured(history.warning.attainment, percentage=percentage)
-            if history.warning is not None and history.warning.attainment is not None
-            else ""
-        ),
+        "open_attainment_text": text.format_measured(
+            history.progress.attainment, percentage=percentage
+        )
+        if history.progress is not None and history.progress.attainment is not None
+        else "",
         "source_text": SOURCE_LEVELS.get(history.service_level.level, "")
         if history.service_level is not None
         else "",

@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contracts.models import Contract, ContractService, ServiceLevel
-from credits.models import EarlyWarning, Statement
+from credits.models import EarlyWarning, OpenPeriodProgress, Statement
 from tests.factories import (
     ContractFactory,
     ContractServiceFactory,
@@ -314,33 +314,48 @@ def test_the_list_shows_this_years_credits_from_the_latest_revision_of_each_peri
     assert "0.00 EUR" in _row(page, "ACME-DRAFT")
 
 
-def test_the_list_shows_the_worst_early_warning_of_the_current_period(personas, client):
+def _progress(cs: ContractService, key: str, start: date, state: str) -> None:
+    """The open period's measure of one objective, as the dashboard shows it."""
+    OpenPeriodProgress.objects.create(
+        contract_service=cs,
+        key=key,
+        period_start=start,
+        period_end=date(start.year, start.month, 28),
+        service_level=ServiceLevel.objects.get_or_create(
+            level="corporate",
+            provider=cs.contract.provider,
+            key=key,
+            defaults={"name": key, "indicator": "ratio", "target": Decimal("99")},
+        )[0],
+        indicator="ratio",
+        comparator="gte",
+        target=Decimal("99"),
+        state=state,
+        measured_at=NOW,
+    )
+
+
+def test_the_list_shows_the_worst_state_of_the_current_period_as_the_dashboard(personas, client):
     cs = personas.contract.services.get()
     second = ContractServiceFactory(contract=personas.contract)
-    EarlyWarning.objects.create(
-        contract_service=cs, key="a", period_start=date(2026, 11, 1), state="at_risk", message=""
-    )
-    EarlyWarning.objects.create(
-        contract_service=second,
-        key="b",
-        period_start=date(2026, 11, 1),
-        state="breached",
-        message="",
-    )
+    _progress(cs, "a", date(2026, 11, 1), "at_risk")
+    _progress(second, "b", date(2026, 11, 1), "breached")
     quiet = ContractFactory(provider=personas.provider, customer=personas.customer)
     quiet_cs = ContractServiceFactory(contract=quiet)
-    # A warning of an earlier period no longer describes this one.
-    EarlyWarning.objects.create(
-        contract_service=quiet_cs,
-        key="a",
-        period_start=date(2026, 10, 1),
-        state="breached",
-        message="",
-    )
+    # A state of an earlier period no longer describes this one.
+    _progress(quiet_cs, "a", date(2026, 10, 1), "breached")
+    _progress(quiet_cs, "a", date(2026, 11, 1), "on_track")
+    few = ContractFactory(provider=personas.provider, customer=personas.customer)
+    _progress(ContractServiceFactory(contract=few), "a", date(2026, 11, 1), "too_few")
+    unmeasured = ContractFactory(provider=personas.provider, customer=personas.customer)
+    ContractServiceFactory(contract=unmeasured)
     client.force_login(personas.provider_editor)
     page = client.get(reverse("contract-list")).content.decode()
     assert 'class="badge breached">breached' in _row(page, "ACME-1")
     assert 'class="badge met">on track' in _row(page, quiet.reference)
+    assert 'class="badge no_data">too few samples' in _row(page, few.reference)
+    # Nothing measured yet says so, as the dashboard does (it said "on track").
+    assert 'class="badge no_data">no data yet' in _row(page, unmeasured.reference)
     assert 'class="badge no_data">no data' in _row(page, "ACME-DRAFT")
 
 

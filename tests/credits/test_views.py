@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from contracts.models import Measurement
 from credits.models import OpenPeriodProgress
+from credits.settlement import warn_early
 from tests.credits.test_views_support import (
     LineSpec,
     availability_objective,
@@ -381,9 +382,13 @@ def test_objective_page_shows_the_open_periods_attainment_so_far(client, persona
         )
     client.force_login(personas.customer_member)
     url = reverse("objective-detail", args=[book["cs"].pk, "availability"])
+    # Not measured yet: the page says so, as the dashboard does, rather than a figure of
+    # its own.
+    assert "Not measured yet this period." in client.get(url).content.decode()
+    warn_early(contract=book["cs"].contract)
     html = client.get(url).content.decode()
     assert '<strong id="open-attainment">80.000 %</strong>' in html
-    assert "Apr 2026" in html
+    assert "April 2026" in html
 
 
 def test_objective_page_of_an_unknown_key_is_404(client, personas, book):

@@ -3,6 +3,7 @@ browser lays them out, so a missing space shows ("CR-GLOBEXSales")."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 _BLOCKS = {
@@ -53,7 +54,7 @@ class _Text(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
-            self.parts.append(data)
+            self.parts.append(re.sub(r"\s+", " ", data))
 
 
 def page_text(html: str) -> str:
