@@ -79,7 +79,9 @@ def claim_batch(
             )
     if not ids:
         return token, []
-    rows = Delivery.objects.filter(pk__in=ids, next_attempt_at=token).select_related("organization")
+    rows = Delivery.objects.filter(pk__in=ids, next_attempt_at=token).select_related(
+        "organization", "webhook"
+    )
     return token, list(rows.order_by("channel", "recipient", "pk"))
 
 
