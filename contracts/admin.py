@@ -13,8 +13,9 @@ from typing import Any
 import nested_admin
 from django.contrib import admin
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.forms import BaseForm, BaseModelFormSet
+from django.forms import BaseForm, BaseInlineFormSet, BaseModelFormSet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -38,6 +39,7 @@ from contracts.models import (
     Ticket,
     TicketEvent,
 )
+from contracts.models.parties import last_admin_message, organizations_losing_their_last_admin
 from contracts.services.terms import TermsEdit
 
 
@@ -129,8 +131,22 @@ class WritesThroughServices:
             _DELETES[type(obj)](obj)
 
 
+class MembershipInlineFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # Removing the last admin in the organisation's page: refused beside the members,
+        # before the service would refuse it (each form's clean() refuses a demotion).
+        removed = [form.instance for form in self.deleted_forms if form.instance.pk]
+        lost = organizations_losing_their_last_admin(
+            Membership.objects.filter(pk__in=[m.pk for m in removed])
+        )
+        if lost:
+            raise ValidationError(last_admin_message(lost))
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    formset = MembershipInlineFormSet
     extra = 0
     autocomplete_fields = ["user"]
 
@@ -151,6 +167,15 @@ class MembershipAdmin(WritesThroughServices, SimpleHistoryAdmin):
     search_fields = ["user__username", "user__email", "organization__name"]
     list_select_related = ["user", "organization"]
     autocomplete_fields = ["user", "organization"]
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        # The confirmation page names the organisations that would lose their last admin,
+        # as it names protected objects, and deletes nothing.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        lost = organizations_losing_their_last_admin(objs)
+        if lost:
+            protected = [*protected, last_admin_message(lost)]
+        return deleted, counts, perms_needed, protected
 
 
 @admin.register(Service)

@@ -1,5 +1,7 @@
 """The people app in the admin: invitations (sent, revoked and resent through the
-services, as in the browser and the API), choices and digest items, with their history."""
+services, as in the browser and the API), choices and digest items, with their history;
+and the users, whose deactivation or deletion may not leave an organisation without an
+admin."""
 
 from __future__ import annotations
 
@@ -7,11 +9,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from contracts.models import Membership
+from contracts.models.parties import last_admin_message, organizations_losing_their_last_admin
 from people import services
 from people.models import DigestItem, Invitation, NotificationPreference, OrganizationChoice
 
@@ -122,3 +129,36 @@ class DigestItemAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "title"]
     list_select_related = ["user"]
     readonly_fields = [f.name for f in DigestItem._meta.fields]
+
+
+def _last_admin_of(users: Any) -> list:
+    """The organisations these users are the last acting admins of."""
+    return organizations_losing_their_last_admin(Membership.objects.filter(user__in=users))
+
+
+class PortalUserChangeForm(UserChangeForm):
+    def clean_is_active(self) -> bool:
+        active = self.cleaned_data["is_active"]
+        if self.instance.pk and self.instance.is_active and not active:
+            lost = _last_admin_of([self.instance])
+            if lost:
+                raise ValidationError(last_admin_message(lost))
+        return active
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    form = PortalUserChangeForm
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        # Deleting the last admin would end the organisation's administration: refused on
+        # the confirmation page, as a protected object is.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        lost = _last_admin_of(objs)
+        if lost:
+            protected = [*protected, last_admin_message(lost)]
+        return deleted, counts, perms_needed, protected

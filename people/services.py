@@ -280,13 +280,40 @@ def resend(*, user: User, invitation: Invitation | int) -> Invitation:
 
 
 class InvitationRefused(Exception):
-    """Why a link cannot be accepted: ``reason`` is invalid, expired, accepted, revoked or
-    other_email; ``invitation`` is known for all but invalid (and an old expired link)."""
+    """Why a link cannot be accepted: ``reason`` is invalid, expired, accepted, revoked,
+    other_email or has_account; ``invitation`` is known for all but invalid (and an old
+    expired link). ``message`` says it in a sentence (the API's answer; the browser's page
+    says it at more length)."""
 
     def __init__(self, reason: str, invitation: Invitation | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.invitation = invitation
+
+    @property
+    def message(self) -> str:
+        invitation = self.invitation
+        if self.reason == "expired" and invitation is not None:
+            return (
+                f"This invitation expired on {invitation.expires_at:%Y-%m-%d %H:%M} UTC: ask "
+                f"{invitation.invited_by_organization.name} to send it again. Nothing was changed."
+            )
+        return REFUSALS.get(self.reason, REFUSALS["invalid"])
+
+
+REFUSALS = {
+    "invalid": "This invitation link is not valid: open it again from the e-mail, or ask for "
+    "a new invitation. Nothing was changed.",
+    "expired": "This invitation link has expired: ask for it to be sent again. Nothing was "
+    "changed.",
+    "accepted": "This invitation was already accepted: a link joins once. Nothing was changed.",
+    "revoked": "This invitation was revoked: ask for a new one if you still need access. "
+    "Nothing was changed.",
+    "other_email": "This invitation was sent to another e-mail address than your account's: "
+    "accept it as its addressee. Nothing was changed.",
+    "has_account": "An account with this invitation's address exists: authenticate as it and "
+    "accept again. Nothing was changed.",
+}
 
 
 @dataclass

@@ -213,10 +213,15 @@ def member_change(request: HttpRequest, slug: str, member_pk: int) -> HttpRespon
     organization = _administered_org(request, slug)
     membership = get_object_or_404(selectors.members_of(organization), pk=member_pk)
     if request.POST.get("remove"):
-        services.leave_organization(membership=membership, user=request.user)
-        messages.success(
-            request, f"{membership.user.get_username()} no longer belongs to {organization.name}."
-        )
+        try:
+            services.leave_organization(membership=membership, user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request,
+                f"{membership.user.get_username()} no longer belongs to {organization.name}.",
+            )
     else:
         form = MemberRoleForm(request.POST)
         if form.is_valid():

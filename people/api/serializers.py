@@ -100,3 +100,40 @@ class ApiTokenSerializer(serializers.Serializer):
         help_text="The token's first 8 characters: enough to revoke it, not to use it."
     )
     created = serializers.DateTimeField()
+
+
+class InvitationAcceptSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=500, help_text="The signed token of the link: the path segment after accept/."
+    )
+    username = serializers.CharField(
+        required=False,
+        max_length=150,
+        help_text="Without authentication: the new account's name (no account has the address).",
+    )
+    password = serializers.CharField(
+        required=False,
+        max_length=128,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        write_only=True,
+        help_text="Without authentication: the new account's password.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = (
+            sorted(set(self.initial_data) - set(self.fields))
+            if isinstance(self.initial_data, dict)
+            else []
+        )
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+class AcceptedInvitationSerializer(serializers.Serializer):
+    organization = serializers.IntegerField(source="organization_id")
+    organization_name = serializers.CharField(source="organization.name")
+    role = serializers.CharField()
+    user = serializers.IntegerField(source="user_id")
+    username = serializers.CharField(source="user.username")

@@ -9,22 +9,25 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contracts.models import Organization
+from contracts.querysets import is_anonymous
 from people import selectors, services
 from people.api.filters import InvitationFilter
 from people.api.serializers import (
+    AcceptedInvitationSerializer,
     ApiTokenSerializer,
+    InvitationAcceptSerializer,
     InvitationRequestSerializer,
     InvitationSerializer,
     PreferenceSerializer,
 )
 from people.models import Invitation, NotificationPreference
 from people.topics import TOPICS
-from slaportal.api.errors import api_errors
+from slaportal.api.errors import ErrorSerializer, api_errors
 from slaportal.api.parsers import SafeJSONParser
 from slaportal.api.schema import PortalAutoSchema
 from slaportal.api.viewsets import ScopedGenericViewSet
@@ -80,6 +83,72 @@ class InvitationViewSet(
         except DjangoValidationError as exc:
             raise _as_api_errors(exc) from None
         return Response(self.get_serializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=InvitationAcceptSerializer,
+        responses={
+            200: AcceptedInvitationSerializer,
+            201: AcceptedInvitationSerializer,
+            404: ErrorSerializer,
+        },
+        summary="Accept an invitation: as the authenticated caller (the address must be "
+        "theirs), or without authentication by creating the account (username, password).",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        permission_classes=[AllowAny],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def accept(self, request: Request) -> Response:
+        """The link's checks, as in the browser: a link not valid is a 404; expired,
+        revoked, already used, for another address (or for an address that has an account,
+        without authentication) a 400 saying so. Nothing is changed then."""
+        body = InvitationAcceptSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        signed_in = not is_anonymous(request.user)
+        try:
+            if signed_in:
+                if "username" in data or "password" in data:
+                    raise exceptions.ValidationError(
+                        {
+                            name: ["Authenticated, you accept as yourself: leave it out."]
+                            for name in ("username", "password")
+                            if name in data
+                        }
+                    )
+                membership = services.accept(token=data["token"], user=request.user)
+                created = False
+            else:
+                # What the link says comes first: a bad link, or an address with an account.
+                opened = services.open_link(data["token"])
+                if opened.existing_user:
+                    raise services.InvitationRefused("has_account", opened.invitation)
+                missing = {
+                    name: ["Required to create the account (or authenticate to accept)."]
+                    for name in ("username", "password")
+                    if name not in data
+                }
+                if missing:
+                    raise exceptions.ValidationError(missing)
+                user = services.accept_as_new_user(
+                    token=data["token"], username=data["username"], password=data["password"]
+                )
+                membership = user.memberships.select_related("organization").get()
+                created = True
+        except services.InvitationRefused as refusal:
+            if refusal.reason == "invalid":
+                # Said as such, not the generic "not found": the caller holds a link.
+                return Response({"detail": refusal.message}, status=status.HTTP_404_NOT_FOUND)
+            raise exceptions.ValidationError({"token": [refusal.message]}) from None
+        except DjangoValidationError as exc:
+            raise _as_api_errors(exc) from None
+        return Response(
+            AcceptedInvitationSerializer(membership).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
     @extend_schema(request=None, responses={200: InvitationSerializer})
     @action(detail=True, methods=["post"])
