@@ -349,3 +349,38 @@ def test_the_contract_form_sets_the_claim_window_and_an_empty_one_keeps_it(perso
     assert (
         "within 45 days after a period ends" in page.get(f"/contracts/{made.pk}/").content.decode()
     )
+
+
+def test_the_claim_list_page_costs_the_same_queries_for_one_claim_or_many(
+    personas, wan, customer_editor
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    page = browser(personas.provider_viewer)
+
+    def queries_of_the_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert page.get("/claims/").status_code == 200
+        return len(captured)
+
+    file_claim(
+        contract_service=wan,
+        user=customer_editor,
+        started_at=at(2026, 11, 5, 11),
+        ended_at=at(2026, 11, 5, 14),
+        description="Down.",
+    )
+    one = queries_of_the_list()
+    for day in (9, 10, 11):
+        file_claim(
+            contract_service=wan,
+            user=customer_editor,
+            started_at=at(2026, 11, day, 8),
+            ended_at=at(2026, 11, day, 9),
+            description="Down again.",
+        )
+
+    assert queries_of_the_list() == one
+    # Session, user, memberships, the filter form's contracts, can-file, count, page…
+    assert one <= 8, one
