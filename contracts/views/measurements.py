@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -10,8 +12,60 @@ from django.views.decorators.http import require_http_methods
 
 from contracts import services
 from contracts.forms import MeasurementUploadForm
-from contracts.models import ContractService
+from contracts.models import Contract, ContractService, ServiceLevel
+from contracts.selectors import candidate_service_levels, resolve
 from contracts.views.common import detail_url, editable_contract
+
+Indicator = ServiceLevel.Indicator
+# The column a sample of each kind of objective fills; the others come from incidents
+# (uptime) or from the ticket feed (response and resolution times).
+SAMPLE_COLUMN = {Indicator.RATIO: "ok", Indicator.THRESHOLD: "value", Indicator.COUNT: "value"}
+EXAMPLE_CELLS = {"ok": ",true", "value": "24,"}
+
+
+@dataclass(frozen=True, slots=True)
+class UploadKey:
+    """A key a sample of one contract service may name, and the column it fills."""
+
+    contract_service: ContractService
+    service_level: ServiceLevel
+    column: str | None
+
+    @property
+    def source(self) -> str:
+        if self.column:
+            return f"the {self.column} column"
+        if self.service_level.indicator == Indicator.UPTIME:
+            return "incidents, not samples"
+        return "the ticket feed, not samples"
+
+
+def upload_keys(contract: Contract) -> list[UploadKey]:
+    """Every objective in force on the contract's services, with the column its samples
+    fill: what the upload accepts, from the same resolution the upload checks against."""
+    contract_services = list(
+        contract.services.select_related("service").order_by("service__code", "pk")
+    )
+    levels = candidate_service_levels(contracts=[contract], contract_services=contract_services)
+    return [
+        UploadKey(cs, sl, SAMPLE_COLUMN.get(sl.indicator))
+        for cs in contract_services
+        for sl in sorted(resolve(cs, contract, levels).service_levels, key=lambda sl: sl.key)
+    ]
+
+
+def example_csv(keys: list[UploadKey]) -> str:
+    """A file the upload accepts: one row for the first key of each column (empty when
+    no key takes samples)."""
+    rows = ["contract_service,key,observed_at,value,ok"]
+    for column in ("ok", "value"):
+        key = next((k for k in keys if k.column == column), None)
+        if key is not None:
+            rows.append(
+                f"{key.contract_service.service.code},{key.service_level.key},"
+                f"2026-10-05T09:00:00+00:00,{EXAMPLE_CELLS[column]}"
+            )
+    return "\n".join(rows) + "\n" if len(rows) > 1 else ""
 
 
 @login_required
@@ -37,7 +91,7 @@ def measurement_upload(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"{stored:,} sample(s) stored for {contract.reference}.")
             return redirect(detail_url(contract, "measurements"))
-    contract_services = contract.services.select_related("service").order_by("service__code")
+    keys = upload_keys(contract)
     return render(
         request,
         "contracts/measurement_upload.html",
@@ -45,6 +99,7 @@ def measurement_upload(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "contract": contract,
             "row_errors": row_errors,
-            "contract_services": contract_services,
+            "keys": keys,
+            "example": example_csv(keys),
         },
     )
