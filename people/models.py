@@ -199,7 +199,11 @@ class Webhook(models.Model):
         max_length=100, blank=True, help_text="A name for people, e.g. “#ops channel”."
     )
     url = models.URLField(max_length=500, verbose_name="URL")
-    secret = models.CharField(max_length=200, help_text="Key of the X-SLA-Signature HMAC.")
+    secret = models.CharField(
+        max_length=200,
+        help_text="Key of the X-SLA-Signature HMAC.",
+        error_messages={"blank": "A webhook needs a secret to sign with."},
+    )
     # Chat tools read their own shapes; every format is signed all the same.
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON)
     # The topics (people.topics) whose events it receives; none chosen means every event,
@@ -234,8 +238,6 @@ class Webhook(models.Model):
             refusal = url_refusal(self.url)
             if refusal:
                 errors["url"] = refusal
-        if not self.secret:
-            errors["secret"] = "A webhook needs a secret to sign with."
         if not isinstance(self.topics, list) or not all(
             isinstance(topic, str) and topic in TOPICS for topic in self.topics
         ):

@@ -56,7 +56,14 @@ class WebhookForm(forms.ModelForm):
             self.fields["secret"].help_text = "Signs every message (X-SLA-Signature)."
 
     def clean_secret(self) -> str:
-        return self.cleaned_data["secret"] or self.instance.secret
+        # Left empty, the secret stays; a new webhook has none to keep (the form would not
+        # let the model judge an empty optional field).
+        secret = self.cleaned_data["secret"] or self.instance.secret
+        if not secret:
+            raise forms.ValidationError(
+                Webhook._meta.get_field("secret").error_messages["blank"], code="blank"
+            )
+        return secret
 
 
 def _organization(request: HttpRequest, slug: str) -> Organization:

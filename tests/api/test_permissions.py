@@ -311,7 +311,39 @@ ENDPOINTS = [
         },
         actions={"revoke": ("post", True, None), "resend": ("post", True, None)},
     ),
+    Endpoint(
+        "webhook",
+        obj=lambda w: webhook_of_provider(w),
+        # An organisation's webhooks are its admins' (and operators') only.
+        counts="- 1 0 0 0 0 0 1",
+        create=lambda w: {
+            "organization": w.p.provider.pk,
+            "url": "https://hooks.example.test/new",
+            "secret": "s",
+            "topics": ["statement"],
+        },
+        update=lambda w: {"name": "Renamed", "topics": ["dispute", "lapse"]},
+        expect={
+            "retrieve": "401 200 404 404 404 404 404 200",
+            # The other customer's admin administers an organisation, but not this one.
+            "create": "401 201 403 403 403 400 403 201",
+            "update": "401 200 404 404 404 404 404 200",
+            "delete": "401 204 404 404 404 404 404 204",
+            "test": "401 202 404 404 404 404 404 202",
+            "deliveries": "401 200 404 404 404 404 404 200",
+        },
+        actions={"test": ("post", True, None), "deliveries": ("get", True, None)},
+    ),
 ]
+
+
+def webhook_of_provider(world: World) -> Any:
+    """A webhook of the provider (made inside each persona's savepoint)."""
+    from people.models import Webhook
+
+    return Webhook.objects.create(
+        organization=world.p.provider, url="https://hooks.example.test/acme", secret="s"
+    )
 
 
 def invitation_into_provider(world: World) -> Any:
