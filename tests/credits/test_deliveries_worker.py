@@ -55,7 +55,7 @@ def test_a_real_worker_delivers_the_signed_webhook_and_the_emails(
         assert Delivery.objects.filter(event_id=first).count() == 5
 
         # A statement whose messages never reached the broker: the rows are the truth.
-        monkeypatch.setattr(notify_delivery, "enqueue_delivery", lambda delivery_id: None)
+        monkeypatch.setattr(notify_delivery, "enqueue_batch", lambda delivery_ids: None)
         revision_2 = make_statement(personas.contract, revision=2, credit="100.00")
         notify.statement_issued(statement_id=revision_2.pk)
         second = notify.event_id_for("statement_issued", revision_2.pk)

@@ -190,7 +190,7 @@ def test_running_deliver_again_for_a_sent_delivery_sends_nothing(personas, time_
 @pytest.mark.usefixtures("private_targets")
 def test_two_workers_delivering_at_once_send_once(personas, monkeypatch):
     # Committed for real here: keep the enqueue-on-commit away from the shared broker.
-    monkeypatch.setattr(notify_delivery, "enqueue_delivery", lambda delivery_id: None)
+    monkeypatch.setattr(notify_delivery, "enqueue_batch", lambda delivery_ids: None)
     with Receiver([200], delay=0.3) as receiver:
         delivery = webhook_for(personas, receiver.url)
         barrier = threading.Barrier(2)
