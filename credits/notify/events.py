@@ -90,6 +90,8 @@ class Notice:
     # Tells apart events of one object that can happen again (a dispute resolved once
     # more after the provider reopened it); 0 for the events that happen once.
     occurrence: int = 0
+    # The person whose action this is: told of it by no channel of their own (they know).
+    actor_id: int | None = None
 
     @property
     def event_id(self) -> uuid.UUID:
@@ -421,6 +423,9 @@ def dispute_notice(dispute_id: int, event: str) -> Notice:
             "contract": contract,
         },
         occurrence=int(dispute.reopened_at.timestamp()) if dispute.reopened_at else 0,
+        actor_id=dispute.opened_by_id
+        if event == Event.DISPUTE_OPENED
+        else (dispute.resolved_by_id if event == Event.DISPUTE_RESOLVED else None),
     )
 
 
@@ -459,6 +464,7 @@ def lapse_notice(lapse_id: int) -> Notice:
         },
         organizations=parties(contract),
         context={"lapse": lapse, "responsibility": responsibility, "contract": contract},
+        actor_id=lapse.recorded_by_id,
     )
 
 
@@ -518,6 +524,7 @@ def lapse_contest_notice(lapse_id: int, event: str) -> Notice:
         data=_lapse_data(lapse),
         organizations=parties(contract),
         context={"lapse": lapse, "responsibility": responsibility, "contract": contract},
+        actor_id=lapse.contested_by_id if event == Event.LAPSE_CONTESTED else lapse.resolved_by_id,
     )
 
 

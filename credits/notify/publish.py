@@ -146,8 +146,9 @@ def _rows_of(
     for organization in dict.fromkeys(notice.organizations):
         email: dict[str, str] | None = None
         for user in members[organization.pk]:
-            # A person in both organisations is told once, as a member of the first.
-            if user.pk in users_seen:
+            # A person in both organisations is told once, as a member of the first; the
+            # person who acted is not told of their own action.
+            if user.pk in users_seen or user.pk == notice.actor_id:
                 continue
             users_seen.add(user.pk)
             channels = _channels(choices, user, notice.event)
