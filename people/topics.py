@@ -25,3 +25,6 @@ CHANNELS: dict[str, str] = {
 # What a person receives before choosing: the portal and an e-mail at once, as before
 # choices existed.
 DEFAULT_CHANNELS: dict[str, bool] = {"in_app": True, "email": True, "digest": False}
+
+# The topics as (value, label) choices: forms, serializers and the API schema's TopicEnum.
+TOPIC_CHOICES: list[tuple[str, str]] = list(TOPICS.items())

@@ -26,6 +26,7 @@ from people.forms import (
     PreferencesForm,
     SignUpForm,
 )
+from people.timezones import remember_viewer_timezone
 
 # --------------------------------------------------------------------------- invitations
 
@@ -168,7 +169,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         if joined:
             services.choose_organization(user=user, organization=invitation.organization)
             messages.success(
-                request, f"Welcome to {invitation.organization.name}: you are a {invitation.role}."
+                request,
+                f"Welcome to {invitation.organization.name}: you joined as {invitation.role}.",
             )
             return redirect("dashboard")
     login_url = f"{reverse('login')}?next={request.path}"
@@ -263,6 +265,7 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
     except (Organization.DoesNotExist, ValueError):
         messages.error(request, "You do not belong to that organisation.")
         return HttpResponseRedirect(_safe_next(request, reverse("dashboard")))
+    remember_viewer_timezone(request, organization)
     messages.success(request, f"You are acting for {organization.name}.")
     return HttpResponseRedirect(_safe_next(request, reverse("dashboard")))
 

@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After CSPMiddleware: its responses pass here first (inline styles under /admin/).
+    "slaportal.middleware.AdminInlineStylesMiddleware",
+    "slaportal.middleware.ViewerTimezoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Axes must come last so that it sees the outcome of every authentication attempt.
@@ -259,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         # Disputes and claims share their states and decisions: one name each.
         "ReviewStatusEnum": "credits.models.Claim.Status",
         "DecisionEnum": [("accepted", "accepted"), ("rejected", "rejected")],
+        # A preference's topic and a webhook's topics: one list (people.topics).
+        "TopicEnum": "people.topics.TOPIC_CHOICES",
     },
 }
 

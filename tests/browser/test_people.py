@@ -63,7 +63,7 @@ def test_a_provider_invites_a_new_customer_who_sees_the_contract_once_active(
     customer.get_by_label("Password again").fill(PASSWORD)
     customer.get_by_role("button", name="Create account and join").click()
     customer.wait_for_url("**/dashboard/")
-    assert "Welcome to Hooli: you are a admin." in customer.content()
+    assert "Welcome to Hooli: you joined as admin." in customer.content()
     # The same link again: a clear page, not an error.
     customer.goto(link_in(message))
     assert "This invitation was already used" in customer.content()
