@@ -259,6 +259,12 @@ class AlertMappingForm(ModelErrorsMixin, forms.ModelForm):
             return "labels"
         return super().route_error(field, error)
 
+    def _post_clean(self) -> None:
+        # Unreadable labels leave the mapping without matchers: the model would only add
+        # that it needs some, beside the reason already shown.
+        if "labels" not in self._errors:
+            super()._post_clean()
+
 
 class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
     """A Prometheus server; its secret is typed here, stored encrypted, and never shown."""

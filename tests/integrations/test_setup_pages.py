@@ -5,6 +5,7 @@ their field; viewers 403, outsiders 404; the objective shows how its pull fares.
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -44,7 +45,7 @@ def field_error(html: str, name: str) -> str:
     if match is None:
         return ""
     errors = re.findall(r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', match.group(1), re.S)
-    return " ".join(re.sub(r"<[^>]+>", "", e) for e in errors).replace("&#x27;", "'")
+    return html_module.unescape(" ".join(re.sub(r"<[^>]+>", "", e) for e in errors))
 
 
 def token_on(html: str) -> str:
@@ -142,7 +143,9 @@ def test_an_editor_maps_alert_labels_to_a_contract_services_uptime_objective(
     bad_labels = editor.post(
         url, {"labels": "service", "contract_service": cs.pk, "key": "availability"}
     )
-    assert "write name=" in field_error(bad_labels.content.decode(), "labels")
+    assert field_error(bad_labels.content.decode(), "labels") == (
+        "'service': write name=\"value\" (a label name of letters, digits and _)."
+    )
     not_uptime = editor.post(
         url, {"labels": "service=web", "contract_service": cs.pk, "key": "success"}
     )
