@@ -19,6 +19,7 @@ from django.forms import BaseForm, BaseInlineFormSet, BaseModelFormSet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+import engine
 from contracts import services
 from contracts.forms.terms import ContractServiceAdminForm, ServiceLevelAdminForm, TermsEditFields
 from contracts.models import (
@@ -186,13 +187,49 @@ class ServiceAdmin(WritesThroughServices, SimpleHistoryAdmin):
     list_select_related = ["provider"]
 
 
+def rule_in_words(level: ServiceLevel) -> str:
+    """An objective's credit rule as the one sentence the portal uses for it."""
+    if level.pk is None or level.contract_id is None:
+        return "—"
+    try:
+        return engine.describe_rule(
+            level.rule,
+            comparator=level.comparator,
+            period_name=level.contract.settlement_period,
+            currency=level.contract.currency,
+        )
+    except (ValueError, engine.RuleError):
+        return "—"
+
+
+def terms_in_words(change: TermsChange) -> str:
+    """A terms change as words: each term named, a credit rule as its sentence."""
+    parts = []
+    comparator = (change.terms or {}).get("comparator") or "gte"
+    for name, value in (change.terms or {}).items():
+        if value is None:
+            continue
+        if name == "credit_rule":
+            try:
+                value = engine.describe_rule(
+                    engine.parse_rule(value),
+                    comparator=comparator,
+                    period_name=change.contract.settlement_period,
+                    currency=change.contract.currency,
+                )
+            except (ValueError, TypeError, engine.RuleError):
+                value = "a credit rule that cannot be read"
+        parts.append(f"{name.replace('_', ' ')}: {value}")
+    return "; ".join(parts) or "—"
+
+
 class IncidentInline(nested_admin.NestedTabularInline):
     model = Incident
     extra = 0
     fields = ["key", "started_at", "ended_at", "cause", "description"]
 
 
-class ContractServiceInline(nested_admin.NestedTabularInline):
+class ContractServiceInline(nested_admin.NestedStackedInline):
     model = ContractService
     form = ContractServiceAdminForm
     extra = 0
@@ -206,7 +243,8 @@ class ContractServiceInline(nested_admin.NestedTabularInline):
 
 
 class ServiceLevelInline(nested_admin.NestedStackedInline):
-    """Customer and contract-service objectives of this contract."""
+    """Customer and contract-service objectives of this contract; each credit rule is
+    also said in words beside its JSON."""
 
     model = ServiceLevel
     form = ServiceLevelAdminForm
@@ -217,10 +255,16 @@ class ServiceLevelInline(nested_admin.NestedStackedInline):
         ("indicator", "comparator", "target", "enabled"),
         ("threshold", "threshold_comparator"),
         "credit_rule",
+        "credit_rule_text",
         ("chronic_breaches", "chronic_window"),
         ("change", "effective_from", "change_note"),
     ]
     exclude = ["provider"]
+    readonly_fields = ["credit_rule_text"]
+
+    @admin.display(description="Credit rule in words")
+    def credit_rule_text(self, level: ServiceLevel) -> str:
+        return rule_in_words(level)
 
 
 class ResponsibilityLapseInline(nested_admin.NestedTabularInline):
@@ -237,20 +281,25 @@ class ResponsibilityInline(nested_admin.NestedStackedInline):
     inlines = [ResponsibilityLapseInline]
 
 
-class MaintenanceWindowInline(nested_admin.NestedTabularInline):
+class MaintenanceWindowInline(nested_admin.NestedStackedInline):
     model = MaintenanceWindow
     extra = 0
     fields = ["contract_service", "start", "end", "description"]
 
 
-class TermsChangeInline(nested_admin.NestedTabularInline):
-    """The timeline of the contract's terms: kept as made, never edited here."""
+class TermsChangeInline(nested_admin.NestedStackedInline):
+    """The timeline of the contract's terms: kept as made, never edited here; the terms in
+    words (a credit rule as its sentence), not as stored JSON."""
 
     model = TermsChange
     extra = 0
-    fields = ["kind", "contract_service", "service_level", "effective_from", "terms", "note"]
+    fields = ["kind", "contract_service", "service_level", "effective_from", "terms_text", "note"]
     readonly_fields = fields
     can_delete = False
+
+    @admin.display(description="Terms")
+    def terms_text(self, change: TermsChange) -> str:
+        return terms_in_words(change)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -13,6 +13,14 @@ from simple_history.models import HistoricalRecords
 from contracts.querysets import MembershipQuerySet, OrganizationQuerySet
 
 
+def validate_timezone(value: str) -> None:
+    """An IANA zone name, as contracts take (``Europe/Berlin``)."""
+    from contracts.models.contracts import _timezones
+
+    if value not in _timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.")
+
+
 class Organization(models.Model):
     class Kind(models.TextChoices):
         PROVIDER = "provider", "Provider"
@@ -30,6 +38,14 @@ class Organization(models.Model):
         blank=True,
         related_name="introduced",
         limit_choices_to={"kind": "provider"},
+    )
+    # The zone the organisation's members read times in (pages, the inbox); a contract's
+    # periods keep the contract's own zone.
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="IANA time zone in which members see times, e.g. Europe/Berlin.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
