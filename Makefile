@@ -11,6 +11,9 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 # shift (Python waits with sem_clockwait, which it does not translate), so tests sleep
 # instead; redis-server cannot start under it, so tests start theirs without it.
 SHIFT ?= +548d
+# pytest-xdist processes for the main run, each with its own test database and broker
+# database (tests/parallel.py); a test file stays on one of them, with its fixtures.
+TEST_WORKERS ?= 2
 FAKETIME := faketime -f $(SHIFT)
 SHIFTED_ENV := DATABASE_URL=$${SHIFTED_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/slaportal_shifted} \
 	CELERY_BROKER_URL=$${SHIFTED_BROKER_URL:-redis://127.0.0.1:6379/14} DEBUG=1
@@ -46,7 +49,7 @@ test: $(VENV)/.dev-installed
 	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/python manage.py check
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
-	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(TEST_ENV) $(FAKETIME) $(BIN)/python -m pytest -m dates $(PYTEST_ARGS)
 
 ## test-shifted: the whole suite with the clock 548 days ahead (e.g. SHIFT=+3y for another date)
