@@ -323,7 +323,7 @@ def _merged(intervals: Iterable[Instants], window: Instants) -> list[Instants]:
 # The same figures from the hourly rollups of [low, high), both whole UTC hours. A
 # threshold's meeting count comes from the count kept for that threshold when it is
 # complete; else from the hour's bounds when they decide it (every value or none meets);
-# else from the hour's samples.
+# else from the hour's samples (a function: see migration contracts.0015).
 _ROLLUP_AGGREGATES_SQL = """
 SELECT t.idx, a.samples, a.judged, a.ok_count, a.valued, a.value_sum, a.meeting
 FROM unnest(%(r_idx)s::int[], %(r_cs)s::bigint[], %(r_key)s::text[], %(r_low)s::timestamptz[],
@@ -341,12 +341,8 @@ CROSS JOIN LATERAL (
                       OR (t.cmp = 'lte' AND r.value_max <= t.thr) THEN r.valued
                     WHEN (t.cmp = 'gte' AND r.value_max < t.thr)
                       OR (t.cmp = 'lte' AND r.value_min > t.thr) THEN 0
-               ELSE (SELECT count(*) FROM contracts_measurement m
-                     WHERE m.contract_service_id = r.contract_service_id AND m.key = r.key
-                       AND m.observed_at >= r.hour
-                       AND m.observed_at < r.hour + interval '1 hour'
-                       AND CASE t.cmp WHEN 'gte' THEN m.value >= t.thr
-                                      ELSE m.value <= t.thr END)
+               ELSE contracts_measurement_hour_meeting(
+                   r.contract_service_id, r.key, r.hour, t.cmp, t.thr)
                END) END) AS meeting
     FROM contracts_measurementrollup r
     WHERE r.contract_service_id = t.cs AND r.key = t.key
