@@ -48,5 +48,7 @@ def delete_membership(*, membership: Membership, user: AbstractBaseUser | None =
         lost = organizations_losing_their_last_admin([stored])
         if lost:
             raise ValidationError(last_admin_message(lost))
-        stored._history_user = user
+        if user is not None:
+            # Otherwise the history takes the request's user (simple_history's middleware).
+            stored._history_user = user
         stored.delete()

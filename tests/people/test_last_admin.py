@@ -186,3 +186,18 @@ def test_the_organisation_page_in_the_admin_refuses_removing_its_last_admin(
     assert response.status_code == 200
     assert REFUSAL in response.content.decode()
     assert state() == before
+
+
+def test_with_another_admin_the_admin_deletes_a_membership_and_the_history_says_who(
+    personas, sole_admin, client
+):
+    MembershipFactory(
+        user=UserFactory(username="second-admin"), organization=personas.provider, role="admin"
+    )
+    client.force_login(personas.operator)
+
+    client.post(f"/admin/contracts/membership/{sole_admin.pk}/delete/", {"post": "yes"})
+
+    assert not Membership.objects.filter(pk=sole_admin.pk).exists()
+    removal = Membership.history.filter(id=sole_admin.pk).latest()
+    assert (removal.history_type, removal.history_user) == ("-", personas.operator)
