@@ -101,5 +101,6 @@ def measurement_upload(request: HttpRequest, pk: int) -> HttpResponse:
             "row_errors": row_errors,
             "keys": keys,
             "example": example_csv(keys),
+            "can_edit": True,  # only the provider's editors reach this page
         },
     )
