@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from contracts.models import ContractService, ServiceLevel
-from contracts.services.terms import AMENDMENT, CORRECTION, TermsEdit, check_edit, contract_of
+from contracts.services.terms import AMENDMENT, CORRECTION, TermsEdit, check_edit
 
 
 class TermsEditFields(forms.Form):
@@ -39,9 +39,9 @@ class TermsEditFields(forms.Form):
     TERMS_FIELDS = ("change", "effective_from", "change_note")
 
     def drop_terms_fields_when_adding(self) -> None:
-        """Only an edit of a contract's fee or objective has versions to amend or correct
-        (a provider-wide objective applies everywhere at once)."""
-        if not self.instance.pk or contract_of(self.instance) is None:
+        """Only an edit has versions to amend or correct (a provider-wide objective's are
+        kept in each contract it applies to)."""
+        if not self.instance.pk:
             for name in self.TERMS_FIELDS:
                 self.fields.pop(name, None)
 

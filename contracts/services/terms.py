@@ -7,8 +7,13 @@ today) retroactively. Each is kept as a :class:`~contracts.models.TermsChange`; 
 itself (``ContractService.fee``, the objective's fields) always holds the latest version,
 which is what forms show and edit.
 
-Objectives of the corporate and service levels are shared by every contract of the
-provider and are not versioned per contract: an edit of them applies everywhere.
+Objectives of the corporate and service levels are shared by the contracts they apply to
+(every contract of the provider; every contract of the service). Their versions are kept
+per contract all the same, in each contract's own periods: an amendment takes effect from
+each contract's next period start (or from a day that starts a period of every contract
+still running then), a correction rewrites the version each contract had on the day
+corrected. So every contract's timeline and statements name the change, its customer sees
+it, and settlement reads one place (:mod:`credits.settlement.terms`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
 
 AMENDMENT = TermsChange.Kind.AMENDMENT
 CORRECTION = TermsChange.Kind.CORRECTION
+ORIGINAL = TermsChange.Kind.ORIGINAL
 OBJECTIVE_TERMS = ("target", "comparator", "threshold", "threshold_comparator", "credit_rule")
 # Kept only when agreed, so that the versions kept before they existed compare equal.
 CHRONIC_TERMS = ("chronic_breaches", "chronic_window")
@@ -90,6 +96,20 @@ def contract_of(item: ContractService | ServiceLevel) -> Contract | None:
     return None
 
 
+def contracts_of(item: ContractService | ServiceLevel) -> list[Contract]:
+    """Every contract whose terms ``item`` is part of: its own, or for a provider-wide
+    objective each contract it may apply to (ended ones too: settling one of their periods
+    again must find the terms it used)."""
+    contract = contract_of(item)
+    if contract is not None:
+        return [contract]
+    if item.level == ServiceLevel.Level.SERVICE:
+        found = Contract.objects.filter(services__service_id=item.service_id)
+    else:
+        found = Contract.objects.filter(provider_id=item.provider_id)
+    return list(found.distinct().order_by("pk"))
+
+
 def local_today(contract: Contract, now: datetime) -> date:
     return now.astimezone(ZoneInfo(contract.timezone)).date()
 
@@ -106,26 +126,44 @@ def check_edit(
     item: ContractService | ServiceLevel, edit: TermsEdit | None, *, now: datetime
 ) -> TermsEdit:
     """The edit with its default date, or ``ValidationError`` naming the field: an
-    amendment starts on a period start of the contract, not before the current period."""
+    amendment starts on a period start of the contract, not before the current period.
+    For a provider-wide objective the default date stays empty (each contract's next
+    period start) and a date given must suit every contract still running on it."""
     if edit is None:
         edit = TermsEdit()
     if item.pk is None:
         return edit  # a new fee or objective has no earlier version to amend
     if edit.kind not in (AMENDMENT, CORRECTION):
         raise ValidationError({"change": CHOOSE})
-    contract = contract_of(item)
-    if contract is None or edit.kind == CORRECTION:
+    if edit.kind == CORRECTION:
         return edit
-    if edit.effective_from is None:
-        return TermsEdit(AMENDMENT, next_period_start(contract, now), edit.note)
-    day = edit.effective_from
+    contract = contract_of(item)
+    if contract is not None:
+        if edit.effective_from is None:
+            return TermsEdit(AMENDMENT, next_period_start(contract, now), edit.note)
+        check_amendment_start(contract, edit.effective_from, now=now)
+        return edit
+    if edit.effective_from is not None:
+        day = edit.effective_from
+        for shared in contracts_of(item):
+            if shared.end_date is None or shared.end_date >= day:
+                check_amendment_start(shared, day, now=now, name=True)
+    return edit
+
+
+def check_amendment_start(
+    contract: Contract, day: date, *, now: datetime, name: bool = False
+) -> None:
+    """``ValidationError`` on ``effective_from`` unless ``day`` starts a period of
+    ``contract`` that has not ended (``name``: the message names the contract)."""
     kind = contract.settlement_period
+    prefix = f"{contract.reference}: " if name else ""
     period = engine.period_containing(day, kind, contract.timezone)
     if period.start != day:
         raise ValidationError(
             {
-                "effective_from": f"An amendment takes effect from the start of a period: "
-                f"{day:%Y-%m-%d} is inside the period starting {period.start:%Y-%m-%d}."
+                "effective_from": f"{prefix}An amendment takes effect from the start of a "
+                f"period: {day:%Y-%m-%d} is inside the period starting {period.start:%Y-%m-%d}."
             }
         )
     today = local_today(contract, now)
@@ -133,11 +171,10 @@ def check_edit(
     if day < current.start:
         raise ValidationError(
             {
-                "effective_from": f"An amendment cannot reach a period that has begun: the "
-                f"earliest start is {current.start:%Y-%m-%d}; correct the terms instead."
+                "effective_from": f"{prefix}An amendment cannot reach a period that has begun: "
+                f"the earliest start is {current.start:%Y-%m-%d}; correct the terms instead."
             }
         )
-    return edit
 
 
 def _apply(item: ContractService | ServiceLevel, terms: dict[str, Any]) -> None:
@@ -168,42 +205,63 @@ def record_terms_change(
     now: datetime | None = None,
 ) -> TermsChange | None:
     """Keep the change of ``item``'s terms from ``before`` (what was stored) to what it
-    holds now (already saved), as ``edit`` says; nothing for a new item, an unchanged one
-    or a provider-wide objective. Afterwards the row holds the latest version again (a
-    correction of an earlier version leaves a later amendment in force). Call it inside
-    the transaction that saved ``item``."""
-    contract = contract_of(item)
+    holds now (already saved), as ``edit`` says, in each contract it is part of (see
+    :func:`contracts_of`); nothing for a new item or an unchanged one. Afterwards the row
+    holds the latest version again (a correction of an earlier version leaves a later
+    amendment in force). Call it inside the transaction that saved ``item``. Returns the
+    change kept in the first contract."""
     after = versioned_terms(item)
-    if contract is None or before is None or before == after:
+    if before is None or before == after:
         return None
     now = now or timezone.now()
     made_by = user if user is not None and user.is_authenticated else None
-    scope = {"contract": contract, **_item_filter(item)}
-    changes = list(TermsChange.objects.select_for_update().filter(**scope).order_by("id"))
-    if not changes:
-        changes.append(
-            TermsChange.objects.create(
-                **scope, kind=TermsChange.Kind.ORIGINAL, terms=before, made_at=now
-            )
-        )
-    if edit.kind == AMENDMENT:
-        start = edit.effective_from
-    else:
-        day = edit.effective_from or local_today(contract, now)
-        corrected = version_in_force(changes, day) or changes[0]
-        start = corrected.effective_from
-    change = TermsChange.objects.create(
-        **scope,
-        kind=edit.kind,
-        effective_from=start,
-        terms=after,
-        note=edit.note,
-        made_by=made_by,
-        made_at=now,
+    contracts = contracts_of(item)
+    if not contracts:
+        return None
+    # Bulk writes: a corporate objective may be part of thousands of contracts.
+    history: dict[int, list[TermsChange]] = {contract.pk: [] for contract in contracts}
+    rows = TermsChange.objects.select_for_update().filter(
+        contract__in=contracts, **_item_filter(item)
     )
-    changes.append(change)
-    latest = latest_version(changes)
-    if latest.terms != after:
-        _apply(item, latest.terms)
+    for row in rows.order_by("id"):
+        history[row.contract_id].append(row)
+    originals = [
+        TermsChange(
+            contract=contract, **_item_filter(item), kind=ORIGINAL, terms=before, made_at=now
+        )
+        for contract in contracts
+        if not history[contract.pk]
+    ]
+    for original in TermsChange.objects.bulk_create(originals):
+        history[original.contract_id].append(original)
+    made = TermsChange.objects.bulk_create(
+        TermsChange(
+            contract=contract,
+            **_item_filter(item),
+            kind=edit.kind,
+            effective_from=_start(contract, history[contract.pk], edit, now),
+            terms=after,
+            note=edit.note,
+            made_by=made_by,
+            made_at=now,
+        )
+        for contract in contracts
+    )
+    for change in made:
+        history[change.contract_id].append(change)
+    latest = latest_version(history[contracts[0].pk]).terms
+    if latest != after:
+        _apply(item, latest)
         item.save()
-    return change
+    return made[0]
+
+
+def _start(
+    contract: Contract, changes: list[TermsChange], edit: TermsEdit, now: datetime
+) -> date | None:
+    """The first day of the version ``edit`` sets in ``contract``: an amendment's start
+    (by default the contract's next period), or the start of the version corrected."""
+    if edit.kind == AMENDMENT:
+        return edit.effective_from or next_period_start(contract, now)
+    day = edit.effective_from or local_today(contract, now)
+    return (version_in_force(changes, day) or changes[0]).effective_from
