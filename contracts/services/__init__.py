@@ -48,7 +48,9 @@ from contracts.services.parties import (
 from contracts.services.records import (
     delete_incident,
     delete_maintenance_window,
+    record_incidents,
     save_incident,
+    save_incident_ends,
     save_maintenance_window,
 )
 from contracts.services.responsibilities import (
@@ -87,6 +89,7 @@ __all__ = [
     "delete_service_level",
     "delete_tickets",
     "import_ics",
+    "record_incidents",
     "record_lapse",
     "record_measurements",
     "record_measurements_csv",
@@ -100,6 +103,7 @@ __all__ = [
     "save_contract",
     "save_contract_service",
     "save_incident",
+    "save_incident_ends",
     "save_lapse",
     "save_maintenance_window",
     "save_membership",

@@ -20,11 +20,12 @@ ever changed here, so a cause an editor reclassified stays.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from contracts import services as contract_services
@@ -209,101 +210,240 @@ def _running_end(starts_at: datetime, now: datetime) -> datetime:
     return max(now, starts_at + timedelta(seconds=1))
 
 
-def _record_firing(alert: _Alert, mapping: AlertMapping, receiver: Receiver, now: datetime) -> str:
-    where = f"{alert.describe()} → {mapping.contract_service} / {mapping.key}"
-    # This occurrence, or the same alert still open under another start (Alertmanager
-    # restarted, say): the same outage, one incident rather than two overlapping ones.
-    candidates = list(
-        AlertIncident.objects.select_for_update()
-        .filter(mapping=mapping, fingerprint=alert.fingerprint)
-        .filter(Q(starts_at=alert.starts_at) | Q(ends_at__isnull=True))
-        .order_by("starts_at")
-    )
-    row = next((c for c in candidates if c.starts_at == alert.starts_at), None) or next(
-        iter(candidates), None
-    )
-    if row is not None:
-        row.last_seen_at = max(row.last_seen_at, now)
-        row.save(update_fields=["last_seen_at"])
+def _where(alert: _Alert, mapping: AlertMapping) -> str:
+    return f"{alert.describe()} → {mapping.contract_service} / {mapping.key}"
+
+
+@dataclass
+class _Delivery:
+    """What one delivery changes, worked out in memory from the rows it locked and then
+    written in a few statements whatever the number of alerts (the receiver's cost under
+    load is round trips to the database)."""
+
+    receiver: Receiver
+    now: datetime
+    rows: list[AlertIncident]
+    incidents: dict[int, Incident]
+    new_rows: list[AlertIncident] = field(default_factory=list)
+    # Each new row's incident, not stored yet, by the row's id().
+    new_incidents: dict[int, Incident] = field(default_factory=dict)
+    changed_rows: dict[int, AlertIncident] = field(default_factory=dict)
+    ended: dict[int, Incident] = field(default_factory=dict)
+    # Lines are formatted once the new incidents have their ids.
+    lines: list[Callable[[], str]] = field(default_factory=list)
+
+    def incident_of(self, row: AlertIncident) -> Incident | None:
+        if row.pk is None:
+            return self.new_incidents[id(row)]
+        return self.incidents.get(row.incident_id) if row.incident_id else None
+
+    def touch(self, row: AlertIncident) -> None:
+        row.last_seen_at = max(row.last_seen_at, self.now)
+        if row.pk is not None:
+            self.changed_rows[row.pk] = row
+
+    def end(self, incident: Incident, ended_at: datetime) -> None:
+        incident.ended_at = ended_at
+        if incident.pk is not None:
+            self.ended[incident.pk] = incident
+
+    def open(self, alert: _Alert, mapping: AlertMapping, ends_at: datetime | None) -> Incident:
+        row = AlertIncident(
+            mapping=mapping,
+            fingerprint=alert.fingerprint,
+            starts_at=alert.starts_at,
+            ends_at=ends_at,
+            alertname=alert.labels.get("alertname", "")[:200],
+            last_seen_at=self.now,
+        )
+        incident = Incident(
+            contract_service=mapping.contract_service,
+            key=mapping.key,
+            started_at=alert.starts_at,
+            ended_at=ends_at or _running_end(alert.starts_at, self.now),
+            cause=Incident.Cause.PROVIDER,
+            description=_description(alert, self.receiver),
+        )
+        self.rows.append(row)
+        self.new_rows.append(row)
+        self.new_incidents[id(row)] = incident
+        return incident
+
+    def firing(self, alert: _Alert, mapping: AlertMapping) -> None:
+        where = _where(alert, mapping)
+        # This occurrence, or the same alert still open under another start (Alertmanager
+        # restarted, say): the same outage, one incident rather than two overlapping ones.
+        candidates = sorted(
+            (
+                row
+                for row in self._of(alert, mapping)
+                if row.starts_at == alert.starts_at or row.ends_at is None
+            ),
+            key=lambda row: row.starts_at,
+        )
+        row = next((c for c in candidates if c.starts_at == alert.starts_at), None) or next(
+            iter(candidates), None
+        )
+        if row is None:
+            incident = self.open(alert, mapping, None)
+            self.lines.append(lambda: f"opened: incident #{incident.pk} for {where}")
+            return
+        self.touch(row)
         if row.ends_at is not None:
-            return f"unchanged: {where} was already resolved"
-        if _extend(row, now, force=True):
-            return f"extended: incident #{row.incident_id} for {where}, still firing"
-        return f"unchanged: incident #{row.incident_id} for {where} is open"
-    incident = contract_services.save_incident(
-        incident=Incident(
-            contract_service=mapping.contract_service,
-            key=mapping.key,
-            started_at=alert.starts_at,
-            ended_at=_running_end(alert.starts_at, now),
-            cause=Incident.Cause.PROVIDER,
-            description=_description(alert, receiver),
-        )
-    )
-    AlertIncident.objects.create(
-        mapping=mapping,
-        fingerprint=alert.fingerprint,
-        starts_at=alert.starts_at,
-        incident=incident,
-        alertname=alert.labels.get("alertname", "")[:200],
-        last_seen_at=now,
-    )
-    return f"opened: incident #{incident.pk} for {where}"
-
-
-def _record_resolved(
-    alert: _Alert, mapping: AlertMapping, receiver: Receiver, now: datetime
-) -> str:
-    where = f"{alert.describe()} → {mapping.contract_service} / {mapping.key}"
-    row = (
-        AlertIncident.objects.select_for_update()
-        .filter(mapping=mapping, fingerprint=alert.fingerprint, starts_at=alert.starts_at)
-        .first()
-    )
-    if row is None:
-        row = (
-            AlertIncident.objects.select_for_update()
-            .filter(
-                mapping=mapping,
-                fingerprint=alert.fingerprint,
-                ends_at__isnull=True,
-                starts_at__lt=alert.ends_at,
+            self.lines.append(lambda: f"unchanged: {where} was already resolved")
+            return
+        incident = self.incident_of(row)
+        if incident is not None and incident.ended_at < self.now:
+            self.end(incident, self.now)
+            self.lines.append(
+                lambda: f"extended: incident #{incident.pk} for {where}, still firing"
             )
-            .order_by("starts_at")
-            .first()
+            return
+        self.lines.append(lambda: f"unchanged: incident #{row.incident_id} for {where} is open")
+
+    def resolved(self, alert: _Alert, mapping: AlertMapping) -> None:
+        where = _where(alert, mapping)
+        ours = self._of(alert, mapping)
+        row = next((r for r in ours if r.starts_at == alert.starts_at), None) or min(
+            (r for r in ours if r.ends_at is None and r.starts_at < alert.ends_at),
+            key=lambda r: r.starts_at,
+            default=None,
         )
-    if row is not None and row.ends_at is not None:
-        return f"unchanged: {where} was already resolved"
-    if row is not None:
+        if row is None:
+            incident = self.open(alert, mapping, alert.ends_at)
+            self.lines.append(
+                lambda: (
+                    f"recorded: incident #{incident.pk} for {where} "
+                    "(resolved before its firing arrived)"
+                )
+            )
+            return
+        if row.ends_at is not None:
+            self.lines.append(lambda: f"unchanged: {where} was already resolved")
+            return
         row.ends_at = alert.ends_at
-        row.last_seen_at = max(row.last_seen_at, now)
-        row.save(update_fields=["ends_at", "last_seen_at"])
-        incident = _locked_incident(row)
+        self.touch(row)
+        incident = self.incident_of(row)
         if incident is None:
-            return f"unchanged: the incident of {where} was deleted in the portal"
-        incident.ended_at = max(alert.ends_at, incident.started_at + timedelta(seconds=1))
-        contract_services.save_incident(incident=incident)
-        return f"closed: incident #{incident.pk} for {where}"
-    incident = contract_services.save_incident(
-        incident=Incident(
-            contract_service=mapping.contract_service,
-            key=mapping.key,
-            started_at=alert.starts_at,
-            ended_at=alert.ends_at,
-            cause=Incident.Cause.PROVIDER,
-            description=_description(alert, receiver),
-        )
+            self.lines.append(
+                lambda: f"unchanged: the incident of {where} was deleted in the portal"
+            )
+            return
+        self.end(incident, max(alert.ends_at, incident.started_at + timedelta(seconds=1)))
+        self.lines.append(lambda: f"closed: incident #{incident.pk} for {where}")
+
+    def _of(self, alert: _Alert, mapping: AlertMapping) -> list[AlertIncident]:
+        return [
+            row
+            for row in self.rows
+            if row.mapping_id == mapping.pk and row.fingerprint == alert.fingerprint
+        ]
+
+    def formatted(self) -> list[str]:
+        return [line() for line in self.lines]
+
+
+class _Overtaken(Exception):
+    """A concurrent delivery stored one of this delivery's new occurrences first."""
+
+
+def _lock(pairs: list[tuple[_Alert, AlertMapping]]) -> tuple[list[AlertIncident], dict]:
+    """The stored occurrences the delivery's alerts may meet, and their open incidents,
+    locked (in id order, so that concurrent deliveries queue rather than deadlock)."""
+    mapping_ids = {mapping.pk for _, mapping in pairs}
+    fingerprints = {alert.fingerprint for alert, _ in pairs}
+    starts = {alert.starts_at for alert, _ in pairs}
+    rows = list(
+        AlertIncident.objects.select_for_update()
+        .filter(mapping_id__in=mapping_ids, fingerprint__in=fingerprints)
+        .filter(Q(starts_at__in=starts) | Q(ends_at__isnull=True))
+        .order_by("pk")
     )
-    AlertIncident.objects.create(
-        mapping=mapping,
-        fingerprint=alert.fingerprint,
-        starts_at=alert.starts_at,
-        ends_at=alert.ends_at,
-        incident=incident,
-        alertname=alert.labels.get("alertname", "")[:200],
-        last_seen_at=now,
+    wanted = {(mapping.pk, alert.fingerprint) for alert, mapping in pairs}
+    rows = [row for row in rows if (row.mapping_id, row.fingerprint) in wanted]
+    open_incidents = sorted(
+        {row.incident_id for row in rows if row.ends_at is None and row.incident_id}
     )
-    return f"recorded: incident #{incident.pk} for {where} (resolved before its firing arrived)"
+    incidents = (
+        Incident.objects.select_for_update().in_bulk(open_incidents) if open_incidents else {}
+    )
+    return rows, incidents
+
+
+_INSERT_NEW = """
+INSERT INTO {table} ({columns}) VALUES {values}
+ON CONFLICT (mapping_id, fingerprint, starts_at) DO NOTHING
+RETURNING id, mapping_id, fingerprint, starts_at
+"""
+_NEW_FIELDS = ("mapping", "fingerprint", "starts_at", "ends_at", "alertname", "last_seen_at")
+
+
+def _insert_new(rows: list[AlertIncident]) -> None:
+    """Insert new occurrences (their incidents still to come) in one statement; raises
+    ``_Overtaken``, having taken back what it inserted, when a concurrent delivery stored
+    one of them first. Django's ``bulk_create`` would either raise on the first conflict
+    or, ignoring conflicts, not say which rows went in."""
+    meta = AlertIncident._meta
+    fields = [meta.get_field(name) for name in _NEW_FIELDS]
+    quote = connection.ops.quote_name
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = _INSERT_NEW.format(
+        table=quote(meta.db_table),
+        columns=", ".join(quote(f.column) for f in fields),
+        values=", ".join([one] * len(rows)),
+    )
+    params = [
+        f.get_db_prep_save(getattr(row, f.attname), connection) for row in rows for f in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        inserted = {(m, fp, starts): pk for pk, m, fp, starts in cursor.fetchall()}
+    if len(inserted) < len(rows):
+        AlertIncident.objects.filter(pk__in=inserted.values()).delete()
+        raise _Overtaken
+    for row in rows:
+        row.pk = inserted[(row.mapping_id, row.fingerprint, row.starts_at)]
+
+
+def _write(delivery: _Delivery) -> None:
+    rows = list(delivery.changed_rows.values())
+    if delivery.new_rows:
+        # The occurrences first: a concurrent delivery of the same occurrence that got
+        # there first makes this one plan again from what that one stored, before any
+        # incident was written.
+        _insert_new(delivery.new_rows)
+        pending = [delivery.new_incidents[id(row)] for row in delivery.new_rows]
+        contract_services.record_incidents(incidents=pending)
+        for row, incident in zip(delivery.new_rows, pending, strict=True):
+            row.incident = incident
+        rows += delivery.new_rows
+    contract_services.save_incident_ends(incidents=list(delivery.ended.values()))
+    if rows:
+        AlertIncident.objects.bulk_update(rows, ["ends_at", "last_seen_at", "incident"])
+
+
+def _record(
+    pairs: list[tuple[_Alert, AlertMapping]], receiver: Receiver, now: datetime
+) -> list[str]:
+    """Record the delivery's (alert, mapping) pairs in order; the lines saying what each
+    became."""
+    for attempt in range(3):
+        rows, incidents = _lock(pairs)
+        delivery = _Delivery(receiver=receiver, now=now, rows=rows, incidents=incidents)
+        for alert, mapping in pairs:
+            if alert.status == "firing":
+                delivery.firing(alert, mapping)
+            else:
+                delivery.resolved(alert, mapping)
+        try:
+            with transaction.atomic(savepoint=False):
+                _write(delivery)
+        except _Overtaken:
+            if attempt == 2:
+                raise IntegrityError("Alert occurrences kept being stored concurrently.") from None
+            continue
+        return delivery.formatted()
+    raise AssertionError("unreachable")
 
 
 def _locked_incident(row: AlertIncident) -> Incident | None:
@@ -322,27 +462,6 @@ def _extend(row: AlertIncident, now: datetime, *, force: bool = False) -> bool:
     incident.ended_at = now
     contract_services.save_incident(incident=incident)
     return True
-
-
-def _one_alert(
-    alert: _Alert, mappings: list[AlertMapping], receiver: Receiver, now: datetime
-) -> list[str]:
-    results = []
-    for mapping in mappings:
-        # A savepoint per mapping: a concurrent delivery that inserted the same occurrence
-        # first makes this one find it on the second try.
-        for attempt in range(2):
-            try:
-                with transaction.atomic():
-                    if alert.status == "firing":
-                        results.append(_record_firing(alert, mapping, receiver, now))
-                    else:
-                        results.append(_record_resolved(alert, mapping, receiver, now))
-                break
-            except IntegrityError:
-                if attempt:
-                    raise
-    return results
 
 
 def receive_alerts(
@@ -388,6 +507,7 @@ def _receive(
             "contract_service__contract", "contract_service__service"
         )
     )
+    pairs = []
     for alert in alerts:
         matching = [mapping for mapping in mappings if mapping.matches(alert.labels)]
         if not matching:
@@ -400,8 +520,9 @@ def _receive(
                     f"{mapping.contract_service} / {mapping.key}"
                 )
             continue
-        for line in _one_alert(alert, matching, receiver, now):
-            (received.unchanged if line.startswith("unchanged") else received.recorded).append(line)
+        pairs.extend((alert, mapping) for mapping in matching)
+    for line in _record(pairs, receiver, now) if pairs else []:
+        (received.unchanged if line.startswith("unchanged") else received.recorded).append(line)
     statuses = sorted({alert.status for alert in alerts})
     log_event(
         organization_id=receiver.organization_id,
