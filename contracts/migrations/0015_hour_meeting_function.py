@@ -7,7 +7,7 @@
 from django.db import migrations
 
 CREATE = """
-CREATE FUNCTION contracts_measurement_hour_meeting(
+CREATE OR REPLACE FUNCTION contracts_measurement_hour_meeting(
     p_cs bigint, p_key text, p_hour timestamptz, p_cmp text, p_thr numeric
 ) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
 BEGIN
