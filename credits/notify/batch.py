@@ -7,19 +7,22 @@ sent twice, or a row also handed to ``credits.deliver``, is never sent twice. Ea
 is sent and judged on its own: a refused address or a receiver that fails costs that
 delivery one attempt and schedules its retry alone (``credits.deliver``, with backoff), and
 the others of the batch go on over the same connection (a new one if the server dropped
-it).
+it). A batch that has used half the task's soft time limit (slow receivers) hands the rest
+back untouched to a new batch, rather than being killed with sent messages unrecorded.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F
@@ -30,6 +33,7 @@ from credits.notify.delivery import (
     _claim_seconds,
     _due,
     email_message,
+    enqueue,
     enqueue_delivery,
     max_attempts,
     retry_delay,
@@ -46,6 +50,15 @@ class Outcomes:
     sent: list[int] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)
     failed: list[tuple[Delivery, str]] = field(default_factory=list)
+    # Not attempted: the batch ran out of time (slow receivers); handed back untouched.
+    released: list[int] = field(default_factory=list)
+    deadline: float = field(default_factory=lambda: time.monotonic() + _budget_seconds())
+
+    def out_of_time(self, delivery: Delivery) -> bool:
+        if time.monotonic() < self.deadline:
+            return False
+        self.released.append(delivery.pk)
+        return True
 
     def failure(self, delivery: Delivery, exc: BaseException) -> None:
         if isinstance(exc, DeliveryRefused):
@@ -53,6 +66,12 @@ class Outcomes:
             self.refused.append((delivery.pk, str(exc)[:2000]))
         else:
             self.failed.append((delivery, f"{type(exc).__name__}: {exc}"[:2000]))
+
+
+def _budget_seconds() -> float:
+    # Half the task's soft time limit: a batch whose receivers are all slow stops in time
+    # and hands the rest back, rather than being killed with sent messages unrecorded.
+    return float(getattr(settings, "CELERY_TASK_SOFT_TIME_LIMIT", 540)) / 2
 
 
 def claim_batch(
@@ -113,6 +132,8 @@ def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
         return
     try:
         for delivery in deliveries:
+            if outcomes.out_of_time(delivery):
+                continue
             try:
                 if not connection.send_messages([email_message(delivery, connection)]):
                     raise smtplib.SMTPException("the message was not sent")
@@ -153,6 +174,8 @@ def send_webhooks(deliveries: list[Delivery], outcomes: Outcomes) -> None:
     alive between them; each request is judged on its own."""
     with webhook_session() as session:
         for delivery in deliveries:
+            if outcomes.out_of_time(delivery):
+                continue
             try:
                 send_webhook(delivery, session=session)
             except Exception as exc:
@@ -166,6 +189,12 @@ def record(outcomes: Outcomes, token: datetime) -> dict[str, int]:
     now = timezone.now()
     mine = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at=token)
     counts = {"sent": 0, "refused": 0, "failed": 0, "retry": 0}
+    if outcomes.released:
+        # Given back as they were (the attempt not counted) and handed to a new batch.
+        counts["released"] = mine.filter(pk__in=outcomes.released).update(
+            next_attempt_at=now, attempts=F("attempts") - 1
+        )
+        transaction.on_commit(partial(enqueue, list(outcomes.released)), robust=True)
     if outcomes.sent:
         counts["sent"] = mine.filter(pk__in=outcomes.sent).update(
             status=Delivery.Status.SENT, sent_at=now, last_error=""

@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "credits.deliver"
 DELIVER_BATCH_TASK = "credits.deliver_batch"
-# Deliveries per batch task: enough that a connection serves many, few enough that a batch
-# ends well inside the task's time limit when every receiver is slow.
+# Deliveries per batch task: enough that a connection serves many. A batch that runs out of
+# time (slow receivers) hands the rest back to a new batch (credits.notify.batch).
 BATCH_SIZE = 200
 
 

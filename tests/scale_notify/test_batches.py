@@ -240,3 +240,24 @@ def test_an_event_rendered_once_tells_each_organisation_its_own_name_escaped(per
         == customer["text"]
     )
     assert not any("\ue000" in part for payload in payloads.values() for part in payload.values())
+
+
+def test_a_batch_out_of_time_hands_the_rest_back_untouched_to_a_new_batch(
+    personas, smtp, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    deliveries = announce(personas)
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 0  # no time at all: nothing may be attempted
+    handed: list[list[int]] = []
+    monkeypatch.setattr(notify_delivery, "enqueue_batch", handed.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = notify.send_batch(delivery_ids=ids(deliveries))
+
+    assert result == {"sent": 0, "refused": 0, "failed": 0, "retry": 0, "released": 10}
+    assert smtp.count == 0
+    assert handed == [ids(deliveries)]
+    assert set(statuses().values()) == {"pending"}
+    # The attempt was not counted, and the rows are due at once for the new batch.
+    assert not Delivery.objects.exclude(attempts=0).exists()
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 540
+    assert notify.send_batch(delivery_ids=handed[0])["sent"] == 10
