@@ -425,9 +425,9 @@ def _write(delivery: _Delivery) -> None:
 def _record(
     pairs: list[tuple[_Alert, AlertMapping]], receiver: Receiver, now: datetime
 ) -> list[str]:
-    """Record the delivery's (alert, mapping) pairs in order; the lines saying what each
-    became."""
-    for attempt in range(3):
+    """Record the delivery's (alert, mapping) pairs in order, inside its transaction; the
+    lines saying what each became."""
+    for _attempt in range(3):
         rows, incidents = _lock(pairs)
         delivery = _Delivery(receiver=receiver, now=now, rows=rows, incidents=incidents)
         for alert, mapping in pairs:
@@ -436,14 +436,13 @@ def _record(
             else:
                 delivery.resolved(alert, mapping)
         try:
-            with transaction.atomic(savepoint=False):
-                _write(delivery)
+            # No savepoint: being overtaken is found before anything else is written, and
+            # what was inserted is taken back (an atomic block would doom the transaction).
+            _write(delivery)
         except _Overtaken:
-            if attempt == 2:
-                raise IntegrityError("Alert occurrences kept being stored concurrently.") from None
             continue
         return delivery.formatted()
-    raise AssertionError("unreachable")
+    raise IntegrityError("Alert occurrences kept being stored by concurrent deliveries.")
 
 
 def _locked_incident(row: AlertIncident) -> Incident | None:

@@ -1,10 +1,14 @@
 """The receiver's round trips to the database per delivery do not grow with its alerts:
 the mappings are read once, the stored occurrences and their incidents locked in one
-statement each, and new and changed rows written in one statement per table."""
+statement each, and new and changed rows written in one statement per table; concurrent
+deliveries of the same alerts still end in one incident per occurrence."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import requests
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -87,3 +91,36 @@ def test_firing_and_resolution_of_one_occurrence_in_one_delivery_make_one_closed
     incident = Incident.objects.get()
     assert incident.ended_at == AlertIncident.objects.get().ends_at
     assert incident.ended_at.isoformat() == "2026-11-10T11:30:00+00:00"
+
+
+def test_concurrent_deliveries_of_the_same_alerts_make_one_incident_each(
+    live_server, clock, alert_receiver
+):
+    """Eight senders post the same firing alerts at once, then their resolutions: the
+    deliveries that lose the race to insert an occurrence plan again from the winner's."""
+    url = f"{live_server.url}/hooks/{alert_receiver.public_id}/"
+    headers = {"Authorization": f"Bearer {alert_receiver.token}"}
+
+    def post_all(body: dict) -> list[int]:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = pool.map(
+                lambda _: requests.post(url, json=body, headers=headers, timeout=30), range(8)
+            )
+            return [answer.status_code for answer in answers]
+
+    for round_ in range(3):
+        firing = [
+            alert(starts=f"2026-11-10T1{round_}:00:00Z", fingerprint=f"race{round_}{i}")
+            for i in range(3)
+        ]
+        assert post_all(payload(*firing)) == [200] * 8
+        resolved = [
+            {**a, "status": "resolved", "endsAt": f"2026-11-10T1{round_}:30:00Z"} for a in firing
+        ]
+        assert post_all(payload(*resolved)) == [200] * 8
+    assert Incident.objects.count() == AlertIncident.objects.count() == 9
+    assert not AlertIncident.objects.filter(ends_at=None).exists()
+    for row in AlertIncident.objects.select_related("incident"):
+        assert row.incident.ended_at == row.ends_at
+    # Every delivery is logged: 8 senders, 2 deliveries, 3 rounds.
+    assert IntegrationEvent.objects.count() == 48
