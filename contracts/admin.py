@@ -223,7 +223,7 @@ def terms_in_words(change: TermsChange) -> str:
     return "; ".join(parts) or "—"
 
 
-class IncidentInline(nested_admin.NestedTabularInline):
+class IncidentInline(nested_admin.NestedStackedInline):
     model = Incident
     extra = 0
     fields = ["key", "started_at", "ended_at", "cause", "description"]
@@ -267,7 +267,7 @@ class ServiceLevelInline(nested_admin.NestedStackedInline):
         return rule_in_words(level)
 
 
-class ResponsibilityLapseInline(nested_admin.NestedTabularInline):
+class ResponsibilityLapseInline(nested_admin.NestedStackedInline):
     model = ResponsibilityLapse
     extra = 0
     fields = ["start", "end", "note"]

@@ -359,10 +359,23 @@ def _slots(chart: Chart, count: int) -> tuple[Decimal, list[Decimal]]:
     return width, centers
 
 
+# About how wide a character of the 11-unit axis text is, and the gap kept between labels.
+_CHAR_WIDTH = 7
+_LABEL_GAP = 12
+
+
 def _x_labels(chart: Chart, data: Sequence[Datum], centers: list[Decimal]) -> list[AxisLabel]:
-    every = max(1, -(-len(data) // 8))  # at most about 8 labels, so they never overlap
+    """Every n-th period named, n as small as keeps the longest label clear of the next
+    (``Week 47 2026 (16–22 Nov)`` needs more room than ``Nov 2026``); each label moved in
+    so that it stays inside the chart."""
+    if not data:
+        return []
+    longest = max(len(datum.label) for datum in data) * _CHAR_WIDTH
+    room = Decimal(chart.right - chart.left) / len(data)
+    every = max(1, -(-(longest + _LABEL_GAP) // (int(room) or 1)))
+    half = Decimal(longest) / 2
     return [
-        AxisLabel(x=_px(centers[i]), text=data[i].label)
+        AxisLabel(x=_px(min(max(centers[i], half), chart.width - half)), text=data[i].label)
         for i in range(len(data))
         if (len(data) - 1 - i) % every == 0
     ]

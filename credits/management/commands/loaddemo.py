@@ -33,7 +33,7 @@ from contracts.models import (
 )
 from contracts.services import record_measurements
 from credits.management.commands._demo_service_desk import load_service_desk
-from credits.settlement import due_periods, settle_period
+from credits.settlement import due_periods, settle_period, warn_open_periods
 
 DEMO_PASSWORD = "demo"
 LOGINS = [
@@ -402,6 +402,9 @@ class Command(BaseCommand):
                 now=now,
                 announce=period_start == latest[contract_id],
             )
+        # The open periods as the dashboard, the contract list and the objective pages show
+        # them, measured now rather than at the first sweep after start.
+        warn_open_periods(list(demo.values()), now=now)
         return {
             "organisations": Organization.objects.count(),
             "contracts": Contract.objects.count(),
