@@ -29,7 +29,7 @@ class TermsEditFields(forms.Form):
         label="Effective from",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Amendment: the first day of a period (empty: the next period). "
+        help_text="Amendment: the first day of a period (empty: the next period of each contract). "
         "Correction: a day of the version corrected (empty: the version in force today).",
     )
     change_note = forms.CharField(
