@@ -91,10 +91,11 @@ def seeded(personas, time_machine):
         end=start + timedelta(hours=5),
         note="No representative reachable",
     )
-    # The open period so far: the first service's samples all on time, the second none yet.
+    # The open period so far: the first service's samples all on time (ten: enough to
+    # judge, fewer would be "too few samples"), the second none yet.
     now = datetime.now(UTC)
     first_sample = max(now - timedelta(minutes=10), now.replace(day=1, hour=0, minute=0))
-    ratio(cs, "availability", first_sample, 5, 5, every=timedelta(seconds=1))
+    ratio(cs, "availability", first_sample, 10, 10, every=timedelta(seconds=1))
     warn_early(contract=personas.contract, now=now)
     return {"statements": statements, "cs": cs, "editor": customer_editor(personas)}
 
