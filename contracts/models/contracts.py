@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from decimal import Decimal
-from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -14,7 +12,7 @@ from simple_history.models import HistoricalRecords
 
 import engine
 from contracts.dates import dates_out_of_range
-from contracts.models.parties import Organization
+from contracts.models.parties import Organization, _timezones
 from contracts.querysets import ContractQuerySet, ContractServiceQuerySet, ServiceQuerySet
 
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
@@ -22,14 +20,6 @@ PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
 def default_ticket_priorities() -> list[str]:
     return ["P1", "P2", "P3", "P4"]
-
-
-@lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
-    # Debian's zoneinfo holds "localtime", the server's own zone: not an IANA name, and a
-    # contract or calendar in it would change its hours whenever the server moved.
-    # "Factory" is tzdata's placeholder for an unset zone ("-00"), not a place's clock.
-    return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory"}
 
 
 def _is_priority_list(value: object) -> bool:

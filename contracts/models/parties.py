@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,10 +15,16 @@ from simple_history.models import HistoricalRecords
 from contracts.querysets import MembershipQuerySet, OrganizationQuerySet
 
 
-def validate_timezone(value: str) -> None:
-    """An IANA zone name, as contracts take (``Europe/Berlin``)."""
-    from contracts.models.contracts import _timezones
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    # Debian's zoneinfo holds "localtime", the server's own zone: not an IANA name, and a
+    # contract or calendar in it would change its hours whenever the server moved.
+    # "Factory" is tzdata's placeholder for an unset zone ("-00"), not a place's clock.
+    return frozenset(zoneinfo.available_timezones()) - {"localtime", "Factory"}
 
+
+def validate_timezone(value: str) -> None:
+    """An IANA zone name, as contracts and organisations take (``Europe/Berlin``)."""
     if value not in _timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.")
 
