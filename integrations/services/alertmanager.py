@@ -364,10 +364,10 @@ def _lock(pairs: list[tuple[_Alert, AlertMapping]]) -> tuple[list[AlertIncident]
     open_incidents = sorted(
         {row.incident_id for row in rows if row.ends_at is None and row.incident_id}
     )
-    incidents = (
-        Incident.objects.select_for_update().in_bulk(open_incidents) if open_incidents else {}
-    )
-    return rows, incidents
+    if not open_incidents:
+        return rows, {}
+    locked = Incident.objects.select_for_update().filter(pk__in=open_incidents).order_by("pk")
+    return rows, {incident.pk: incident for incident in locked}
 
 
 _INSERT_NEW = """
