@@ -359,8 +359,9 @@ def _slots(chart: Chart, count: int) -> tuple[Decimal, list[Decimal]]:
     return width, centers
 
 
-# About how wide a character of the 11-unit axis text is, and the gap kept between labels.
-_CHAR_WIDTH = 7
+# How wide a character of the axis text may be (18 units on phones, see credits.css), and
+# the gap kept between labels.
+_CHAR_WIDTH = 11
 _LABEL_GAP = 12
 
 
