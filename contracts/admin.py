@@ -12,6 +12,7 @@ from typing import Any
 
 import nested_admin
 from django.contrib import admin
+from django.contrib.admin import widgets as admin_widgets
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -223,7 +224,21 @@ def terms_in_words(change: TermsChange) -> str:
     return "; ".join(parts) or "—"
 
 
-class IncidentInline(nested_admin.NestedStackedInline):
+class LabelledSplitDateTime(admin_widgets.AdminSplitDateTime):
+    """Django's date and time inputs of one moment, each named for assistive technology
+    (Django writes "Date:" and "Time:" as text, not as their labels)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.widgets[0].attrs["aria-label"] = "Date"
+        self.widgets[1].attrs["aria-label"] = "Time"
+
+
+class LabelledMoments:
+    formfield_overrides = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
+
+
+class IncidentInline(LabelledMoments, nested_admin.NestedStackedInline):
     model = Incident
     extra = 0
     fields = ["key", "started_at", "ended_at", "cause", "description"]
@@ -267,7 +282,7 @@ class ServiceLevelInline(nested_admin.NestedStackedInline):
         return rule_in_words(level)
 
 
-class ResponsibilityLapseInline(nested_admin.NestedStackedInline):
+class ResponsibilityLapseInline(LabelledMoments, nested_admin.NestedStackedInline):
     model = ResponsibilityLapse
     extra = 0
     fields = ["start", "end", "note"]
@@ -281,7 +296,7 @@ class ResponsibilityInline(nested_admin.NestedStackedInline):
     inlines = [ResponsibilityLapseInline]
 
 
-class MaintenanceWindowInline(nested_admin.NestedStackedInline):
+class MaintenanceWindowInline(LabelledMoments, nested_admin.NestedStackedInline):
     model = MaintenanceWindow
     extra = 0
     fields = ["contract_service", "start", "end", "description"]
