@@ -48,6 +48,7 @@ from contracts.services.parties import (
 from contracts.services.records import (
     delete_incident,
     delete_maintenance_window,
+    incident_problems,
     record_incidents,
     save_incident,
     save_incident_ends,
@@ -89,6 +90,7 @@ __all__ = [
     "delete_service_level",
     "delete_tickets",
     "import_ics",
+    "incident_problems",
     "record_incidents",
     "record_lapse",
     "record_measurements",

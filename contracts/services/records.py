@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -28,6 +29,16 @@ def _validate_incident(incident: Incident, *, exclude: Sequence[str] = ()) -> No
     # cause) and Incident.clean() and the field's choices say the same in Python with the
     # same messages: Django's re-check of them would be one query per constraint.
     incident.full_clean(exclude=exclude, validate_constraints=False)
+
+
+def incident_problems(incident: Incident) -> list[str]:
+    """Why an incident whose contract service was loaded from the database would be
+    refused, one line per field (none when it would be stored)."""
+    try:
+        _validate_incident(incident, exclude=["contract_service"])
+    except ValidationError as exc:
+        return [f"{name}: {' '.join(messages)}" for name, messages in exc.message_dict.items()]
+    return []
 
 
 def save_incident(*, incident: Incident) -> Incident:

@@ -231,6 +231,8 @@ class _Delivery:
     ended: dict[int, Incident] = field(default_factory=dict)
     # Lines are formatted once the new incidents have their ids.
     lines: list[Callable[[], str]] = field(default_factory=list)
+    # Alerts whose incident the contracts app would refuse (a time out of its range).
+    refused: list[str] = field(default_factory=list)
 
     def incident_of(self, row: AlertIncident) -> Incident | None:
         if row.pk is None:
@@ -247,7 +249,15 @@ class _Delivery:
         if incident.pk is not None:
             self.ended[incident.pk] = incident
 
-    def open(self, alert: _Alert, mapping: AlertMapping, ends_at: datetime | None) -> Incident:
+    def refuses(self, alert: _Alert, incident: Incident) -> bool:
+        problems = contract_services.incident_problems(incident)
+        if problems:
+            self.refused.append(f"{alert.describe()}: {'; '.join(problems)}")
+        return bool(problems)
+
+    def open(
+        self, alert: _Alert, mapping: AlertMapping, ends_at: datetime | None
+    ) -> Incident | None:
         row = AlertIncident(
             mapping=mapping,
             fingerprint=alert.fingerprint,
@@ -264,6 +274,8 @@ class _Delivery:
             cause=Incident.Cause.PROVIDER,
             description=_description(alert, self.receiver),
         )
+        if self.refuses(alert, incident):
+            return None
         self.rows.append(row)
         self.new_rows.append(row)
         self.new_incidents[id(row)] = incident
@@ -286,7 +298,8 @@ class _Delivery:
         )
         if row is None:
             incident = self.open(alert, mapping, None)
-            self.lines.append(lambda: f"opened: incident #{incident.pk} for {where}")
+            if incident is not None:
+                self.lines.append(lambda: f"opened: incident #{incident.pk} for {where}")
             return
         self.touch(row)
         if row.ends_at is not None:
@@ -311,6 +324,8 @@ class _Delivery:
         )
         if row is None:
             incident = self.open(alert, mapping, alert.ends_at)
+            if incident is None:
+                return
             self.lines.append(
                 lambda: (
                     f"recorded: incident #{incident.pk} for {where} "
@@ -321,15 +336,20 @@ class _Delivery:
         if row.ends_at is not None:
             self.lines.append(lambda: f"unchanged: {where} was already resolved")
             return
+        incident = self.incident_of(row)
+        ended_at = incident and max(alert.ends_at, incident.started_at + timedelta(seconds=1))
+        if incident is not None and self.refuses(
+            alert, Incident(started_at=incident.started_at, ended_at=ended_at, key=incident.key)
+        ):
+            return
         row.ends_at = alert.ends_at
         self.touch(row)
-        incident = self.incident_of(row)
         if incident is None:
             self.lines.append(
                 lambda: f"unchanged: the incident of {where} was deleted in the portal"
             )
             return
-        self.end(incident, max(alert.ends_at, incident.started_at + timedelta(seconds=1)))
+        self.end(incident, ended_at)
         self.lines.append(lambda: f"closed: incident #{incident.pk} for {where}")
 
     def _of(self, alert: _Alert, mapping: AlertMapping) -> list[AlertIncident]:
@@ -424,9 +444,10 @@ def _write(delivery: _Delivery) -> None:
 
 def _record(
     pairs: list[tuple[_Alert, AlertMapping]], receiver: Receiver, now: datetime
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Record the delivery's (alert, mapping) pairs in order, inside its transaction; the
-    lines saying what each became."""
+    lines saying what each became, and the refusals of alerts whose incident would be
+    invalid."""
     for _attempt in range(3):
         rows, incidents = _lock(pairs)
         delivery = _Delivery(receiver=receiver, now=now, rows=rows, incidents=incidents)
@@ -441,7 +462,7 @@ def _record(
             _write(delivery)
         except _Overtaken:
             continue
-        return delivery.formatted()
+        return delivery.formatted(), delivery.refused
     raise IntegrityError("Alert occurrences kept being stored by concurrent deliveries.")
 
 
@@ -520,8 +541,10 @@ def _receive(
                 )
             continue
         pairs.extend((alert, mapping) for mapping in matching)
-    for line in _record(pairs, receiver, now) if pairs else []:
+    lines, refusals = _record(pairs, receiver, now) if pairs else ([], [])
+    for line in lines:
         (received.unchanged if line.startswith("unchanged") else received.recorded).append(line)
+    received.refused += refusals
     statuses = sorted({alert.status for alert in alerts})
     log_event(
         organization_id=receiver.organization_id,

@@ -124,3 +124,14 @@ def test_concurrent_deliveries_of_the_same_alerts_make_one_incident_each(
         assert row.incident.ended_at == row.ends_at
     # Every delivery is logged: 8 senders, 2 deliveries, 3 rounds.
     assert IntegrationEvent.objects.count() == 48
+
+
+def test_an_alert_whose_incident_would_be_out_of_range_is_refused_not_a_500(clock, alert_receiver):
+    far = alert(starts="1000-01-01T00:00:00Z", fingerprint="far")
+    body, _ = deliver(alert_receiver, [far, alert()])
+    assert body["recorded"] == 1
+    assert len(body["refused"]) == 1
+    assert body["refused"][0].startswith("ProbeFailure {")
+    assert "started_at:" in body["refused"][0]
+    assert Incident.objects.count() == AlertIncident.objects.count() == 1
+    assert IntegrationEvent.objects.get().refusals == body["refused"]
