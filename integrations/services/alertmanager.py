@@ -13,8 +13,11 @@ concurrent deliveries and a resolution that overtakes its firing all end in one 
 - resolved, unseen: the incident is recorded from ``startsAt`` to ``endsAt`` at once;
 - resolved, already resolved: nothing changes.
 
-Incidents are written through ``contracts.services.save_incident``; only their times are
-ever changed here, so a cause an editor reclassified stays.
+Incidents are written through ``contracts.services.record_incidents`` and
+``save_incident_ends`` (validated as ``save_incident`` does, written in bulk); only their
+times are ever changed here, so a cause an editor reclassified stays. A delivery costs the
+same round trips to the database whatever its number of alerts: its occurrences are locked
+in one statement, worked out in memory, and written in one statement per table.
 """
 
 from __future__ import annotations
