@@ -375,8 +375,8 @@ def test_the_preview_shows_what_an_edited_rule_would_have_credited_without_savin
     )
     rows = preview_rows(response)
     assert len(rows) == 10  # January to October 2026: the contract started on 1 January
-    assert rows[10] == ("90.000", False, Decimal("50.00"))
-    assert rows[9] == ("100.000", True, Decimal("0.00"))
+    assert rows[10] == ("90.000 %", False, Decimal("50.00"))
+    assert rows[9] == ("100.000 %", True, Decimal("0.00"))
     assert rows[8] == ("no data", None, Decimal("0.00"))
     assert response.context["preview"].total == Decimal("50.00")
     page = response.content.decode()
@@ -390,7 +390,7 @@ def test_the_preview_of_the_stored_rule_matches_the_worked_figures(personas, edi
     url = reverse("contract-objective-edit", args=[personas.contract.pk, sl.pk])
     data = objective_data(rule_kind="per_step", step="0.5", step_percent="1", action="preview")
     rows = preview_rows(editor.post(url, data, HTTP_HX_REQUEST="true"))
-    assert rows[10] == ("90.000", False, Decimal("190.00"))
+    assert rows[10] == ("90.000 %", False, Decimal("190.00"))
 
 
 def test_the_preview_of_a_new_objective_stores_nothing(personas, editor, reporting):
@@ -405,7 +405,7 @@ def test_the_preview_of_a_new_objective_stores_nothing(personas, editor, reporti
     )
     response = editor.post(create_url(personas.contract), data)
     rows = preview_rows(response)
-    assert rows[10] == ("90.000", False, Decimal("100.00"))
+    assert rows[10] == ("90.000 %", False, Decimal("100.00"))
     assert ServiceLevel.objects.count() == count
     # The form still creates a new objective afterwards.
     assert response.context["form"].instance.pk is None
@@ -446,6 +446,6 @@ def test_a_corporate_objective_is_previewed_on_a_chosen_contract(personas, edito
     assert response.context["preview"].rows == []
     ServiceLevel.objects.filter(contract=personas.contract).delete()
     rows = preview_rows(editor.post(url, data))
-    assert rows[10] == ("90.000", False, Decimal("30.00"))
+    assert rows[10] == ("90.000 %", False, Decimal("30.00"))
     assert not ServiceLevel.objects.filter(level="corporate").exists()
     assert ContractService.objects.filter(pk=cs.pk).exists()

@@ -238,10 +238,10 @@ def test_the_what_if_preview_follows_the_calendar_on_the_form():
         (row,) = pages.what_if(level, level.as_objective(), c, 1)
         return row.attainment
 
-    assert preview(office_level) == "99.524"
-    assert preview(always_level) == "99.167"
+    assert preview(office_level) == "99.524 %"
+    assert preview(always_level) == "99.167 %"
     # Picked or removed on the form, not saved.
     always_level.calendar = hours
     office_level.calendar = None
-    assert preview(always_level) == "99.524"
-    assert preview(office_level) == "99.167"
+    assert preview(always_level) == "99.524 %"
+    assert preview(office_level) == "99.167 %"
