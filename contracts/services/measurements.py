@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from contracts.metrics import SAMPLES_RECORDED
@@ -23,7 +23,7 @@ from contracts.models import ContractService, Measurement, ServiceLevel
 from contracts.selectors import candidate_service_levels, resolve
 from contracts.services.open_periods import measure_open_periods_soon
 from engine.numbers import is_plain_integer, is_plain_number
-from slaportal.db import copy_lines
+from slaportal.db import copy_lines, insert_rows
 
 MAX_BATCH = 10_000
 MEASUREMENT_FIELDS = ("contract_service", "key", "observed_at", "value", "ok")
@@ -192,12 +192,21 @@ def record_measurements(
             lines.append(_copy_line(row))  # type: ignore[arg-type]
     if errors:
         raise BatchRejected(errors)
-    copy_lines(Measurement, MEASUREMENT_FIELDS, lines)
+    _store(rows, lines)
     measure_open_periods_soon(cs.contract_id for cs in known)
     # Counted once the samples are committed: a batch rolled back with its caller's
     # transaction was never recorded.
     transaction.on_commit(functools.partial(SAMPLES_RECORDED.inc, len(rows)))
     return len(rows)
+
+
+def _store(rows: list[Row], lines: list[str]) -> None:
+    """The batch in one ``COPY`` of its lines on PostgreSQL; the embedded SQLite has no
+    ``COPY`` and takes the rows in a bulk insert."""
+    if connection.vendor == "postgresql":
+        copy_lines(Measurement, MEASUREMENT_FIELDS, lines)
+    else:
+        insert_rows(Measurement, MEASUREMENT_FIELDS, rows)
 
 
 _ALLOWED_FIELDS = frozenset((*MEASUREMENT_FIELDS, "id"))
