@@ -112,7 +112,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "channel", "event"]
     search_fields = ["recipient", "organization__name", "event_id", "last_error"]
-    list_select_related = ["organization"]
+    list_select_related = ["organization", "webhook"]
     date_hierarchy = "created_at"
 
 
