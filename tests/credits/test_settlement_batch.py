@@ -166,9 +166,9 @@ def test_a_batch_costs_the_same_queries_for_two_contracts_as_for_eight():
     book = varied_book(10)
 
     # Savepoint, lock, latest revisions, the terms in force, the accepted disputes, the
-    # accepted claims, objectives (2), lapses, samples, samples inside the lapses, windows, incidents,
-    # savepoint, statements, release, release; and one COPY of the lines, which goes round
-    # Django's cursor and is not counted here.
+    # accepted claims, objectives (2), lapses, samples, samples inside the lapses, windows,
+    # incidents, savepoint, statements, release, release; and one COPY of the lines, which
+    # goes round Django's cursor and is not counted here.
     assert queries_to_settle(book[:2]) == 17
     assert queries_to_settle(book[2:]) == 17
 
