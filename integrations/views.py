@@ -7,6 +7,7 @@ token is its authentication. Everything else is a provider member's page.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -346,19 +347,35 @@ def receiver_rotate(request: HttpRequest, slug: str, receiver_pk: int) -> HttpRe
 def receiver_delete(request: HttpRequest, slug: str, receiver_pk: int) -> HttpResponse:
     organization = _editable(request, slug)
     receiver = _editable_receiver(request, organization, receiver_pk)
+    return _confirm_delete(
+        request,
+        back=_back(slug, "receivers"),
+        what=f"the receiver {receiver.name}",
+        consequence="Deliveries to its URL are refused from now on. The incidents and "
+        "tickets it recorded stay.",
+        delete=lambda: services.delete_receiver(receiver=receiver),
+        done=f"Receiver {receiver.name} deleted.",
+    )
+
+
+def _confirm_delete(
+    request: HttpRequest,
+    *,
+    back: str,
+    what: str,
+    consequence: str,
+    delete: Callable[[], object],
+    done: str,
+) -> HttpResponse:
+    """Ask before deleting (GET); delete, say so and go back to the page's section (POST)."""
     if request.method == "POST":
-        services.delete_receiver(receiver=receiver)
-        messages.success(request, f"Receiver {receiver.name} deleted.")
-        return redirect(_back(slug, "receivers"))
+        delete()
+        messages.success(request, done)
+        return redirect(back)
     return render(
         request,
         "contracts/confirm_delete.html",
-        {
-            "what": f"the receiver {receiver.name}",
-            "consequence": "Deliveries to its URL are refused from now on. The incidents and "
-            "tickets it recorded stay.",
-            "cancel_url": _back(slug, "receivers"),
-        },
+        {"what": what, "consequence": consequence, "cancel_url": back},
     )
 
 
@@ -404,19 +421,14 @@ def mapping_delete(
     organization = _editable(request, slug)
     receiver = _editable_receiver(request, organization, receiver_pk)
     mapping = get_object_or_404(receiver.mappings.all(), pk=mapping_pk)
-    if request.method == "POST":
-        services.delete_mapping(mapping=mapping)
-        messages.success(request, f"Alert mapping {mapping} deleted.")
-        return redirect(_back(slug, "receivers"))
-    return render(
+    return _confirm_delete(
         request,
-        "contracts/confirm_delete.html",
-        {
-            "what": f"the alert mapping {mapping}",
-            "consequence": "Alerts it matched are refused from now on, unless another mapping "
-            "matches them. The incidents they became stay.",
-            "cancel_url": _back(slug, "receivers"),
-        },
+        back=_back(slug, "receivers"),
+        what=f"the alert mapping {mapping}",
+        consequence="Alerts it matched are refused from now on, unless another mapping "
+        "matches them. The incidents they became stay.",
+        delete=lambda: services.delete_mapping(mapping=mapping),
+        done=f"Alert mapping {mapping} deleted.",
     )
 
 
@@ -461,18 +473,13 @@ def source_delete(request: HttpRequest, slug: str, source_pk: int) -> HttpRespon
         PrometheusSource.objects.editable_by(request.user).filter(organization=organization),
         pk=source_pk,
     )
-    if request.method == "POST":
-        services.delete_source(source=source)
-        messages.success(request, f"Prometheus source {source.name} deleted.")
-        return redirect(_back(slug, "prometheus"))
-    return render(
+    return _confirm_delete(
         request,
-        "contracts/confirm_delete.html",
-        {
-            "what": f"the Prometheus source {source.name}",
-            "consequence": "Its pulls are deleted with it; the samples they recorded stay.",
-            "cancel_url": _back(slug, "prometheus"),
-        },
+        back=_back(slug, "prometheus"),
+        what=f"the Prometheus source {source.name}",
+        consequence="Its pulls are deleted with it; the samples they recorded stay.",
+        delete=lambda: services.delete_source(source=source),
+        done=f"Prometheus source {source.name} deleted.",
     )
 
 
@@ -542,17 +549,11 @@ def pull_delete(request: HttpRequest, slug: str, pull_pk: int) -> HttpResponse:
         PrometheusPull.objects.editable_by(request.user).filter(source__organization=organization),
         pk=pull_pk,
     )
-    if request.method == "POST":
-        services.delete_pull(pull=pull)
-        messages.success(request, f"Prometheus pull of {pull.key} deleted.")
-        return redirect(_back(slug, "prometheus"))
-    return render(
+    return _confirm_delete(
         request,
-        "contracts/confirm_delete.html",
-        {
-            "what": f"the Prometheus pull of {pull.key}",
-            "consequence": "Nothing more is pulled into the objective; the samples already "
-            "recorded stay.",
-            "cancel_url": _back(slug, "prometheus"),
-        },
+        back=_back(slug, "prometheus"),
+        what=f"the Prometheus pull of {pull.key}",
+        consequence="Nothing more is pulled into the objective; the samples already recorded stay.",
+        delete=lambda: services.delete_pull(pull=pull),
+        done=f"Prometheus pull of {pull.key} deleted.",
     )

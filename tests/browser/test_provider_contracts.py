@@ -168,7 +168,8 @@ def test_an_editor_previews_a_rule_and_uploads_a_csv_with_a_bad_row(
     page.goto(f"/contracts/{personas.contract.pk}/")
 
     # A CSV file with a bad row: nothing stored, the row named by its line number.
-    page.get_by_role("link", name="Upload measurements").click()
+    tabs = page.get_by_role("navigation", name=f"Contract {personas.contract.reference}")
+    tabs.get_by_role("link", name="Upload measurements").click()
     bad = tmp_path / "samples.csv"
     bad.write_text(
         "contract_service,key,observed_at,value,ok\n"

@@ -278,8 +278,8 @@ def test_a_closure_is_listed_in_the_calendars_zone_and_says_which(personas, edit
     closures = closures.split('<table class="closures">')[1].split("</table>")[0]
 
     assert 'When <span class="muted">(Europe/Berlin)</span>' in closures
-    assert "Wed 9 Dec 2026 13:00 – 18:00" in closures
-    assert "Thu 10 Dec 2026 17:00 – Fri 11 Dec 2026 10:00" in closures
+    assert "Wed 9 Dec 2026 13:00 CET – 18:00 CET" in closures
+    assert "Thu 10 Dec 2026 17:00 CET – Fri 11 Dec 2026 10:00 CET" in closures
 
 
 def test_a_closure_needs_a_day_or_an_interval(personas, editor, calendar):

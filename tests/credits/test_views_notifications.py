@@ -98,4 +98,5 @@ def test_the_navigation_badge_counts_the_unread_notifications(client, personas, 
     client.force_login(personas.customer_member)
     for name in ("dashboard", "notification-inbox", "statement-list"):
         html = client.get(reverse(name)).content.decode()
-        assert 'Notifications <span class="badge">2</span>' in html, name
+        badge = 'Notifications <span class="badge">2<span class="visually-hidden"> unread</span>'
+        assert badge in html, name
