@@ -133,3 +133,24 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+SCHEDULE_MIGRATIONS = (
+    "credits.migrations.0003_settlement_sweep_schedule",
+    "credits.migrations.0004_delivery_retry_schedule",
+    "people.migrations.0002_daily_digest_schedule",
+    "integrations.migrations.0002_integrations_schedule",
+    "contracts.migrations.0011_measurement_partitions_schedule",
+)
+
+
+@pytest.fixture
+def migrated_schedules(db) -> None:
+    """Celery beat's schedules as the migrations create them: a transactional test run
+    earlier in the same process flushes what migrations wrote."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for name in SCHEDULE_MIGRATIONS:
+        import_module(name).create_schedule(apps, None)

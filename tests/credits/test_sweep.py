@@ -442,7 +442,7 @@ def test_a_task_for_a_period_that_cannot_be_settled_is_logged_not_retried(eager,
     assert not Statement.objects.exists()
 
 
-def test_the_sweep_runs_every_15_minutes_from_a_schedule_operators_can_edit():
+def test_the_sweep_runs_every_15_minutes_from_a_schedule_operators_can_edit(migrated_schedules):
     schedule = PeriodicTask.objects.get(task="credits.sweep")
 
     assert schedule.enabled

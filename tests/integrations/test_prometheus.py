@@ -8,10 +8,8 @@ from __future__ import annotations
 import itertools
 import os
 from datetime import UTC, datetime, timedelta
-from importlib import import_module
 
 import pytest
-from django.apps import apps as django_apps
 from django_celery_beat.models import PeriodicTask
 
 from contracts.models import Measurement
@@ -313,15 +311,13 @@ def test_credentials_come_from_the_environment_or_are_stored_encrypted(
     assert "PROM_TOKEN_FOR_TESTS" not in os.environ
 
 
-def test_the_schedule_and_the_task_pull_what_is_due(clock, personas, cs, fake, monkeypatch):
+def test_the_schedule_and_the_task_pull_what_is_due(
+    clock, personas, cs, fake, monkeypatch, migrated_schedules
+):
     from integrations.tasks import tick
     from slaportal.celery import app
 
     monkeypatch.setitem(app.conf, "task_always_eager", True)
-    # The schedule as the migration creates it: a transactional test run before this one in
-    # the same process flushes what migrations wrote.
-    migration = import_module("integrations.migrations.0002_integrations_schedule")
-    migration.create_schedule(django_apps, None)
 
     task = PeriodicTask.objects.get(task="integrations.tick")
     assert (task.enabled, task.interval.every, task.interval.period) == (True, 1, "minutes")
