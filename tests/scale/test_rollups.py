@@ -119,6 +119,25 @@ def test_the_rollups_are_exactly_what_a_rebuild_from_the_samples_gives():
     assert kept == rebuilt_rows()
 
 
+def test_samples_emptied_by_truncate_take_their_rollups_with_them():
+    c = contract()
+    cs = service(c)
+    objective(
+        c, key="latency", indicator="threshold", target="90", threshold="200",
+        threshold_comparator="lte",
+    )  # fmt: skip
+    dense_samples(cs, "latency", at(2026, 3, 1), 50, random.Random(5), kind="threshold")
+    assert MeasurementRollup.objects.exists() and ThresholdRollup.objects.exists()
+
+    with connection.cursor() as cursor:
+        # The foreign keys' checks, deferred to the test's commit, would hold the TRUNCATE.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE contracts_measurement")
+
+    assert not MeasurementRollup.objects.exists()
+    assert not ThresholdRollup.objects.exists()
+
+
 def test_settling_from_rollups_gives_the_statements_the_samples_give(settings):
     """A varied book (zones with whole- and half-hour offsets, every sampled indicator,
     thresholds of both comparators, lapses from mid-hour, samples straddling the edges), with
