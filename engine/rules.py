@@ -8,6 +8,7 @@ comparator (:func:`validate_rule_for`); every invalid parameter raises a
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -59,13 +60,14 @@ def _with_earn_back(rule: object, shape: dict[str, object]) -> dict[str, object]
     return shape if value is None else {**shape, "earn_back_periods": value}
 
 
-class _Rule:
+class _Rule(ABC):
     """What every credit rule shares: its JSON shape, with ``earn_back_periods`` when set."""
 
     __slots__ = ()
 
+    @abstractmethod
     def _shape(self) -> dict[str, object]:
-        raise NotImplementedError
+        """The rule's own fields in the API's shape."""
 
     def to_json(self) -> dict[str, object]:
         """The rule in the API's shape, decimals as strings."""
