@@ -127,6 +127,31 @@ class OrganizationChoice(models.Model):
         return f"{self.user} acts for {self.organization}"
 
 
+class Profile(models.Model):
+    """A person's own reading choices: the language of pages, e-mails and PDFs, and the zone
+    times are shown in. Blank means "as my browser asks" and "as my organisation's"."""
+
+    class Language(models.TextChoices):
+        BROWSER = "", "As my browser asks"
+        ENGLISH = "en", "English"
+        GERMAN = "de", "Deutsch"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    language = models.CharField(max_length=8, choices=Language.choices, blank=True, default="")
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="An IANA zone such as Europe/Berlin; blank for the organisation's zone.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}'s reading choices"
+
+
 class NotificationPreference(models.Model):
     """How one person hears of one topic; no row means ``topics.DEFAULT_CHANNELS``."""
 

@@ -160,6 +160,10 @@ AXES_VERBOSE = False
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 
 LANGUAGE_CODE = "en-gb"
+# English and German throughout: pages, e-mails, PDFs and the rules' sentences. A person's
+# own choice (people.Profile.language) wins over the browser's Accept-Language.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
