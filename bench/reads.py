@@ -15,6 +15,7 @@ rounds that alternate the endpoints so that a noisy neighbour hits them all alik
 
 - ``GET /api/v1/statements/?page_size=20`` (pages 1–10) as the customer: 20 statements
   per page with their lines;
+- the customer's statement page (``/statements/<id>/``, the latest ten statements);
 - the customer's dashboard page (URL name ``dashboard``), when it exists;
 - the baseline: ``GET /api/v1/organizations/?page_size=50`` as an operator, a plain
   50-row DRF list.
@@ -260,6 +261,10 @@ def check_plain(response: Any) -> str | None:
     return None if len(results) == 50 else f"expected 50 rows, got {len(results)}"
 
 
+def check_statement_page(response: Any) -> str | None:
+    return None if 'class="line"' in response.text else "no statement line"
+
+
 def check_dashboard(response: Any) -> str | None:
     return None if "<canvas" in response.text or "<svg" in response.text else "no chart"
 
@@ -404,6 +409,24 @@ def main(argv: list[str] | None = None) -> int:
             check=check_statements,
         ),
     ]
+    # The customer's statement page (HTML, session): the latest statements of the first
+    # contracts, each with its lines, rules, explanations and revisions.
+    from credits.models import Statement
+
+    pages = [
+        reverse("statement-detail", args=[pk])
+        for pk in Statement.objects.filter(contract__customer_id=measured_customer())
+        .order_by("-period_start", "contract_id")
+        .values_list("pk", flat=True)[:10]
+    ]
+    endpoints.append(
+        Endpoint(
+            "statement page: GET /statements/<id>/ (customer, session, 10 statements)",
+            pages,
+            cookies={settings.SESSION_COOKIE_NAME: session_key},
+            check=check_statement_page,
+        )
+    )
     try:
         dashboard = reverse("dashboard")
     except NoReverseMatch:
