@@ -18,7 +18,7 @@ FAKETIME := faketime -f $(SHIFT)
 SHIFTED_ENV := DATABASE_URL=$${SHIFTED_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/slaportal_shifted} \
 	CELERY_BROKER_URL=$${SHIFTED_BROKER_URL:-redis://127.0.0.1:6379/14} DEBUG=1
 
-.PHONY: run test test-shifted lint demo clean deploy-check
+.PHONY: run test test-shifted lint demo clean deploy-check messages
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -74,3 +74,7 @@ lint: $(VENV)/.dev-installed
 
 clean:
 	rm -rf var
+
+## messages: collect the marked texts into locale/de/LC_MESSAGES/django.po (docs/i18n.md)
+messages: $(VENV)/.dev-installed
+	$(BIN)/python manage.py makemessages -l de --no-location --ignore='.venv/*' --ignore='tests/*' --ignore='bench/*' --ignore='var/*'

@@ -9,6 +9,11 @@ Two registers:
 - *for machines* (``plain_*``): what CSV cells and JSON strings carry, e.g. ``"1234.50"``,
   ``"99.5"``: no separators, no exponent, never a float.
 
+People read figures in their own language (:mod:`engine.l10n`): German writes
+``"1.234,50 EUR"``, ``"17,333 %"``, ``"November 2026"``, ``"16.–22. Nov. 2026"``. Machines
+never do: the ``plain_*`` functions and :func:`format_attainment` are the same in every
+language.
+
 Money always has its currency's minor unit (ISO 4217: JPY 0, EUR 2, BHD 3 decimals),
 rounded by :func:`engine.money.quantize_money`, never to a fixed two places.
 """
@@ -20,6 +25,7 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from engine.l10n import current, gettext
 from engine.money import quantize_money
 from engine.numbers import round_half_up
 from engine.periods import period_containing
@@ -31,8 +37,9 @@ Number = Decimal | Fraction | int
 
 
 def format_money(amount: Number, currency: str) -> str:
-    """Money for people: ``"2,000.00 EUR"``, ``"1,500 JPY"``, ``"1.250 BHD"``."""
-    return f"{quantize_money(amount, currency):,f} {currency}"
+    """Money for people: ``"2,000.00 EUR"``, ``"1,500 JPY"``, ``"1.250 BHD"``; German
+    ``"2.000,00 EUR"``."""
+    return f"{localise_figure(format(quantize_money(amount, currency), ',f'))} {currency}"
 
 
 def plain_money(amount: Number, currency: str) -> str:
@@ -45,8 +52,8 @@ def plain_money(amount: Number, currency: str) -> str:
 
 def format_decimal(value: Decimal | int) -> str:
     """A decimal for people: thousands separators, no exponent, no trailing zeros
-    (``"1,234.5"``, ``"99.5"``, ``"3"``)."""
-    return _strip(format(Decimal(value), ",f"))
+    (``"1,234.5"``, ``"99.5"``, ``"3"``; German ``"1.234,5"``)."""
+    return localise_figure(_strip(format(Decimal(value), ",f")))
 
 
 def plain_decimal(value: Decimal | int | None) -> str:
@@ -63,6 +70,17 @@ def canonical_decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
+def localise_figure(text: str) -> str:
+    """A figure written the English way (``"1,234.5"``) as the reader's language writes
+    it (German ``"1.234,5"``); unchanged in English."""
+    locale = current()
+    if locale.writes_numbers_as_english:
+        return text
+    return text.translate(
+        str.maketrans({",": locale.thousand_separator, ".": locale.decimal_separator})
+    )
+
+
 def _strip(text: str) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -76,7 +94,7 @@ def format_fraction(value: Fraction | Decimal | int, places: int = 3) -> str:
     rounded = round_half_up(value, places)
     if (value * 10**places).denominator == 1:
         return format_decimal(rounded)
-    return format(rounded, ",f")
+    return localise_figure(format(rounded, ",f"))
 
 
 def format_percent(value: Fraction | Decimal | int) -> str:
@@ -98,7 +116,7 @@ def format_measured(attainment: Fraction | Decimal, *, percentage: bool) -> str:
     """Attainment for people with its unit: a percentage to 3 decimals (``"99.884 %"``),
     a count as the number it is (``"3"``, not ``"3.000"``)."""
     if percentage:
-        return f"{format_attainment(attainment)} %"
+        return f"{localise_figure(format_attainment(attainment))} %"
     return format_fraction(Fraction(attainment))
 
 
@@ -109,21 +127,6 @@ def format_target(target: Decimal, *, comparator: str, percentage: bool) -> str:
 
 
 # --------------------------------------------------------------------------- periods
-
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def period_kind(start: date, end: date) -> str | None:
@@ -148,13 +151,17 @@ def period_label(start: date, end: date) -> str:
     """
     kind = period_kind(start, end)
     if kind == "month":
-        return f"{_MONTH_NAMES[start.month - 1]} {start.year}"
+        return f"{current().month_names[start.month - 1]} {start.year}"
     if kind == "quarter":
         return f"Q{(start.month - 1) // 3 + 1} {start.year}"
     if kind == "week":
         year, week, _ = start.isocalendar()
         days = date_range(start, end, year=start.year != end.year)
-        return f"Week {week} {year} ({days})"
+        return gettext("Week %(week)s %(year)s (%(days)s)") % {
+            "week": week,
+            "year": year,
+            "days": days,
+        }
     return date_range(start, end)
 
 
@@ -168,12 +175,13 @@ def date_range(start: date, end: date, *, year: bool = True) -> str:
     if start.month == end.month:
         if start.day == end.day:
             return f"{_day(start)}{suffix}"
-        return f"{start.day}–{_day(end)}{suffix}"
+        return f"{current().day_alone.format(day=start.day)}–{_day(end)}{suffix}"
     return f"{_day(start)} – {_day(end)}{suffix}"
 
 
 def _day(day: date) -> str:
-    return f"{day.day} {_MONTH_NAMES[day.month - 1][:3]}"
+    locale = current()
+    return locale.day_month.format(day=day.day, month=locale.month_abbreviations[day.month - 1])
 
 
 # --------------------------------------------------------------------------- durations
@@ -184,10 +192,10 @@ def format_duration(seconds: int) -> str:
     ``"43,200 min"``, ``"2 min 5 s"``, ``"45 s"``."""
     minutes, rest = divmod(int(seconds), 60)
     if not rest:
-        return f"{minutes:,} min"
+        return f"{localise_figure(f'{minutes:,}')} min"
     if not minutes:
         return f"{rest} s"
-    return f"{minutes:,} min {rest} s"
+    return f"{localise_figure(f'{minutes:,}')} min {rest} s"
 
 
 # --------------------------------------------------------------------------- moments
@@ -195,8 +203,8 @@ def format_duration(seconds: int) -> str:
 
 def local_moment(moment: datetime, tz: str) -> str:
     """An instant on the contract's clock, with the zone's abbreviation:
-    ``"2026-11-30 00:00 CET"``."""
-    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+    ``"2026-11-30 00:00 CET"``; German ``"30.11.2026 00:00 CET"``."""
+    return moment.astimezone(ZoneInfo(tz)).strftime(f"{current().moment} %Z")
 
 
 def local_span(start: datetime, end: datetime, tz: str) -> str:
@@ -204,5 +212,9 @@ def local_span(start: datetime, end: datetime, tz: str) -> str:
     end's day where it is another one."""
     zone = ZoneInfo(tz)
     first, last = start.astimezone(zone), end.astimezone(zone)
-    until = "%H:%M %Z" if first.date() == last.date() else "%Y-%m-%d %H:%M %Z"
-    return f"{first:%Y-%m-%d %H:%M} to {last.strftime(until)}"
+    moment = current().moment
+    until = "%H:%M %Z" if first.date() == last.date() else f"{moment} %Z"
+    return gettext("%(start)s to %(end)s") % {
+        "start": first.strftime(moment),
+        "end": last.strftime(until),
+    }
