@@ -324,30 +324,51 @@ def _merged(intervals: Iterable[Instants], window: Instants) -> list[Instants]:
 # threshold's meeting count comes from the count kept for that threshold when it is
 # complete; else from the hour's bounds when they decide it (every value or none meets);
 # else from the hour's samples (a function: see migration contracts.0015).
+# When every hour with a valued sample has its complete count (the rule: a count is
+# incomplete only for an hour that held values before its objective existed), the counts
+# are added up by one range scan beside the rollups' own; looked up hour by hour they
+# were half of a chunk's query with a month of hourly samples. A complete count's
+# ``valued`` is its hour's (both count the same samples), so the two counts of hours
+# agree exactly when no hour lacks one.
 _ROLLUP_AGGREGATES_SQL = """
-SELECT t.idx, a.samples, a.judged, a.ok_count, a.valued, a.value_sum, a.meeting
+SELECT t.idx, a.samples, a.judged, a.ok_count, a.valued, a.value_sum,
+       CASE WHEN t.cmp IS NULL THEN 0
+            WHEN k.hours = a.valued_hours THEN k.meeting
+            ELSE (
+                SELECT sum(CASE WHEN r.valued = 0 THEN 0 ELSE coalesce(
+                    (SELECT k.meeting FROM contracts_thresholdrollup k
+                     WHERE k.contract_service_id = r.contract_service_id AND k.key = r.key
+                       AND k.hour = r.hour AND k.comparator = t.cmp AND k.threshold = t.thr
+                       AND k.complete),
+                    CASE WHEN (t.cmp = 'gte' AND r.value_min >= t.thr)
+                           OR (t.cmp = 'lte' AND r.value_max <= t.thr) THEN r.valued
+                         WHEN (t.cmp = 'gte' AND r.value_max < t.thr)
+                           OR (t.cmp = 'lte' AND r.value_min > t.thr) THEN 0
+                    ELSE contracts_measurement_hour_meeting(
+                        r.contract_service_id, r.key, r.hour, t.cmp, t.thr)
+                    END) END)
+                FROM contracts_measurementrollup r
+                WHERE r.contract_service_id = t.cs AND r.key = t.key
+                  AND r.hour >= t.low AND r.hour < t.high)
+       END AS meeting
 FROM unnest(%(r_idx)s::int[], %(r_cs)s::bigint[], %(r_key)s::text[], %(r_low)s::timestamptz[],
             %(r_high)s::timestamptz[], %(r_thr)s::numeric[], %(r_cmp)s::text[])
      AS t(idx, cs, key, low, high, thr, cmp)
 CROSS JOIN LATERAL (
     SELECT sum(r.samples) AS samples, sum(r.judged) AS judged, sum(r.ok_count) AS ok_count,
            sum(r.valued) AS valued, sum(r.value_sum) AS value_sum,
-           sum(CASE WHEN t.cmp IS NULL OR r.valued = 0 THEN 0 ELSE coalesce(
-               (SELECT k.meeting FROM contracts_thresholdrollup k
-                WHERE k.contract_service_id = r.contract_service_id AND k.key = r.key
-                  AND k.hour = r.hour AND k.comparator = t.cmp AND k.threshold = t.thr
-                  AND k.complete),
-               CASE WHEN (t.cmp = 'gte' AND r.value_min >= t.thr)
-                      OR (t.cmp = 'lte' AND r.value_max <= t.thr) THEN r.valued
-                    WHEN (t.cmp = 'gte' AND r.value_max < t.thr)
-                      OR (t.cmp = 'lte' AND r.value_min > t.thr) THEN 0
-               ELSE contracts_measurement_hour_meeting(
-                   r.contract_service_id, r.key, r.hour, t.cmp, t.thr)
-               END) END) AS meeting
+           count(*) FILTER (WHERE r.valued > 0) AS valued_hours
     FROM contracts_measurementrollup r
     WHERE r.contract_service_id = t.cs AND r.key = t.key
       AND r.hour >= t.low AND r.hour < t.high
 ) AS a
+CROSS JOIN LATERAL (
+    SELECT count(*) AS hours, coalesce(sum(k.meeting), 0) AS meeting
+    FROM contracts_thresholdrollup k
+    WHERE t.cmp IS NOT NULL AND k.contract_service_id = t.cs AND k.key = t.key
+      AND k.hour >= t.low AND k.hour < t.high AND k.comparator = t.cmp
+      AND k.threshold = t.thr AND k.complete AND k.valued > 0
+) AS k
 """
 _HOUR = timedelta(hours=1)
 
