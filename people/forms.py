@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Membership, Organization
+from contracts.models.parties import _timezones
+from people.models import Profile
 from people.topics import CHANNELS, TOPICS
 
 
@@ -89,3 +93,46 @@ class PreferencesForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class ReadingChoicesForm(forms.Form):
+    """The language pages, e-mails and PDFs are written in, and the zone of every time."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[
+            ("", _("As my browser asks")),
+            (Profile.Language.ENGLISH, "English"),
+            (Profile.Language.GERMAN, "Deutsch"),
+        ],
+        required=False,
+        error_messages={"invalid_choice": _("Choose English, Deutsch or as your browser asks.")},
+    )
+    timezone = forms.CharField(
+        label=_("Time zone"),
+        max_length=64,
+        required=False,
+        # The page lists the IANA zones in this datalist (``zones`` of the view).
+        widget=forms.TextInput(
+            attrs={"list": "zones", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+
+    def __init__(self, *args: Any, organization_zone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].help_text = _(
+            "An IANA zone such as Europe/Berlin or Asia/Tokyo. Leave it blank to read times "
+            "in your organisation's zone (%(zone)s)."
+        ) % {"zone": organization_zone}
+
+    def clean_timezone(self) -> str:
+        zone = self.cleaned_data["timezone"].strip()
+        if zone and zone not in _timezones():
+            raise ValidationError(
+                _(
+                    "“%(zone)s” is not a time zone: choose one from the list, such as "
+                    "Europe/Berlin."
+                ),
+                params={"zone": zone},
+            )
+        return zone

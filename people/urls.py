@@ -17,6 +17,7 @@ urlpatterns = [
         name="member-change",
     ),
     path("account/organization/", views.organization_switch, name="organization-switch"),
+    path("account/preferences/", views.reading_preferences, name="account-preferences"),
     path("account/notifications/", views.preferences, name="notification-preferences"),
     path("account/tokens/", views.token_list, name="token-list"),
 ]

@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
 from contracts.models import Membership, Organization
+from contracts.models.parties import _timezones
 from contracts.views.common import apply_form_errors
 from people import selectors, services
 from people.forms import (
@@ -24,8 +26,10 @@ from people.forms import (
     InviteForm,
     MemberRoleForm,
     PreferencesForm,
+    ReadingChoicesForm,
     SignUpForm,
 )
+from people.preferences import profile_of, remember_language, set_reading_choices
 from people.timezones import remember_viewer_timezone
 
 # --------------------------------------------------------------------------- invitations
@@ -280,6 +284,58 @@ def preferences(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Your notification choices are saved.")
         return redirect("notification-preferences")
     return render(request, "people/preferences.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reading_preferences(request: HttpRequest) -> HttpResponse:
+    """The person's language and time zone; saved choices apply from the next page on."""
+    user = request.user
+    organization = selectors.acting_organization(user)
+    profile = profile_of(user)
+    form = ReadingChoicesForm(
+        request.POST or None,
+        initial={
+            "language": profile.language if profile else "",
+            "timezone": profile.timezone if profile else "",
+        },
+        organization_zone=organization.timezone if organization else "UTC",
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            language = form.cleaned_data["language"]
+            set_reading_choices(
+                user=user, language=language, timezone=form.cleaned_data["timezone"]
+            )
+            remember_viewer_timezone(request, organization, user)
+            remember_language(request, user)
+            translation.activate(language or translation.get_language_from_request(request))
+            messages.success(request, gettext("Your language and time zone are saved."))
+            response = redirect("account-preferences")
+            # The language cookie follows the choice, so that a page served before the
+            # profile is read (or after logging out) speaks it too; "as my browser asks"
+            # forgets it.
+            if language:
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    language,
+                    max_age=settings.LANGUAGE_COOKIE_AGE,
+                    samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                    secure=settings.LANGUAGE_COOKIE_SECURE,
+                    httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                )
+            else:
+                response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+            return response
+        status_code = 400
+    else:
+        status_code = 200
+    return render(
+        request,
+        "people/account_preferences.html",
+        {"form": form, "zones": sorted(_timezones())},
+        status=status_code,
+    )
 
 
 @login_required
