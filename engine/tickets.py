@@ -41,6 +41,7 @@ from math import floor
 from engine.calendars import BusinessClock, epoch_seconds
 from engine.errors import ParameterError
 from engine.intervals import Instant, Interval
+from engine.l10n import ngettext
 from engine.text import format_attainment, format_fraction
 
 TICKET_CLOCK_KINDS: tuple[str, ...] = ("response", "resolution")
@@ -449,10 +450,24 @@ def _plural(count: int | Fraction, word: str) -> str:
 def describe_threshold(threshold_minutes: Decimal | int, *, business_hours: bool = True) -> str:
     """``"4 business hours"``, ``"30 business minutes"``; ``"4 hours"`` around the clock."""
     minutes = Fraction(threshold_minutes)
-    prefix = "business " if business_hours else ""
     if minutes and minutes % 60 == 0:
-        return _plural(minutes / 60, f"{prefix}hour")
-    return _plural(minutes, f"{prefix}minute")
+        count = minutes / 60
+        if business_hours:
+            text = ngettext("%(count)s business hour", "%(count)s business hours", _form(count))
+        else:
+            text = ngettext("%(count)s hour", "%(count)s hours", _form(count))
+    else:
+        count = minutes
+        if business_hours:
+            text = ngettext("%(count)s business minute", "%(count)s business minutes", _form(count))
+        else:
+            text = ngettext("%(count)s minute", "%(count)s minutes", _form(count))
+    return text % {"count": format_fraction(count)}
+
+
+def _form(count: Fraction) -> int:
+    # The plural form's number: 1 for exactly one, else any other (1.5 hours are plural).
+    return 1 if count == 1 else 2
 
 
 def describe_ticket(outcome: TicketOutcome, *, unit: str = "") -> str:
