@@ -1,10 +1,5 @@
-"""Statements and credit figures in forms other than an HTML table: CSV rows, the PDF that
-accounts payable files, and the geometry of the inline SVG charts.
-
-Charts are drawn on the server as SVG (no script, no CDN, nothing our CSP would refuse);
-each data point is its own element with a ``<title>`` tooltip and ``data-*`` attributes,
-and every chart sits next to a table with the same figures.
-"""
+"""Statements and credit figures in forms other than an HTML table: CSV rows and the PDF
+that accounts payable files (the charts are :mod:`credits.charts`)."""
 
 from __future__ import annotations
 
@@ -12,13 +7,12 @@ import csv
 import io
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import translation
 
 import engine
 from credits.models import Statement, StatementAdjustment, StatementLine
@@ -147,7 +141,59 @@ def csv_stream(lines: Iterable[StatementLine]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for line in lines:
-        yield writer.writerow(csv_row(line, superseded=bool(getattr(line, "superseded", False))))
+        with translation.override(None):  # CSV is the same in every language
+            row = csv_row(line, superseded=bool(getattr(line, "superseded", False)))
+        yield writer.writerow(row)
+
+
+# One row per statement, for the list's download: the figures as the list shows them.
+STATEMENT_LIST_CSV_COLUMNS = [
+    "statement_id",
+    "contract",
+    "customer",
+    "provider",
+    "period_start",
+    "period_end",
+    "status",
+    "revision",
+    "superseded",
+    "payable_credit",
+    "currency",
+    "breached",
+    "disputed",
+]
+
+
+def statement_list_row(statement: Statement) -> list[str]:
+    """One CSV row for one statement (its contract and parties loaded, ``superseded``,
+    ``breached`` and ``disputed`` annotated): dot decimals, yes/no flags."""
+    contract = statement.contract
+    return [
+        str(statement.pk),
+        _cell(contract.reference),
+        _cell(contract.customer.name),
+        _cell(contract.provider.name),
+        statement.period_start.isoformat(),
+        statement.period_end.isoformat(),
+        statement.status,
+        str(statement.revision),
+        "yes" if statement.superseded else "no",
+        text.plain_money(statement.credit_total, statement.currency),
+        statement.currency,
+        "yes" if statement.breached else "no",
+        "yes" if statement.disputed else "no",
+    ]
+
+
+def statement_list_csv_stream(statements: Iterable[Statement]) -> Iterator[str]:
+    """The header and one row per statement, as text chunks for a streaming response
+    (see ``selectors.statements_for_export``)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(STATEMENT_LIST_CSV_COLUMNS)
+    for statement in statements:
+        with translation.override(None):  # CSV is the same in every language
+            row = statement_list_row(statement)
+        yield writer.writerow(row)
 
 
 def summary_row(
@@ -184,7 +230,17 @@ def statement_csv(
 ) -> str:
     """The CSV of one statement: one row per line, then the cap adjustment, the rows below
     the lines (minimum credit, disputes' remedies) and the total, so that the amounts of
-    every row but the last add up to the last: what is payable."""
+    every row but the last add up to the last: what is payable. The same in every language:
+    dot decimals, English words (a spreadsheet reads it whoever downloads it)."""
+    with translation.override(None):
+        return _statement_csv(statement, lines, adjustments)
+
+
+def _statement_csv(
+    statement: Statement,
+    lines: Sequence[StatementLine],
+    adjustments: Sequence[StatementAdjustment],
+) -> str:
     for line in lines:
         line.statement = statement
     buffer = io.StringIO()
@@ -248,235 +304,3 @@ def statement_pdf(context: dict[str, Any]) -> bytes:
     html = render_to_string("credits/statement_pdf.html", context)
     fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
-
-
-# --------------------------------------------------------------------------- SVG charts
-
-WIDTH = 720
-HEIGHT = 260
-LEFT = 72
-RIGHT = 16
-TOP = 28
-BOTTOM = 40
-TENTH = Decimal("0.1")
-
-
-def _px(value: Decimal) -> str:
-    return format(value.quantize(TENTH), "f")
-
-
-def _nice_step(span: Decimal, ticks: int = 4) -> Decimal:
-    """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts ``span`` in about
-    ``ticks`` parts."""
-    if span <= 0:
-        return Decimal(1)
-    raw = span / ticks
-    power = Decimal(1).scaleb(raw.adjusted())
-    for factor in (1, 2, Decimal("2.5"), 5, 10):
-        step = power * factor
-        if step >= raw:
-            return step
-    return power * 10  # pragma: no cover - the loop always returns
-
-
-@dataclass(slots=True)
-class Gridline:
-    y: str
-    label: str
-
-
-@dataclass(slots=True)
-class AxisLabel:
-    x: str
-    text: str
-
-
-@dataclass(slots=True, kw_only=True)
-class Mark:
-    """What every plotted element carries: its period and value (as data attributes for
-    scripts and tests), the tooltip title and a CSS class such as "breached"."""
-
-    period: str
-    value: str
-    title: str
-    css_class: str = ""
-
-
-@dataclass(slots=True, kw_only=True)
-class Bar(Mark):
-    x: str
-    y: str
-    width: str
-    height: str
-
-
-@dataclass(slots=True, kw_only=True)
-class Point(Mark):
-    cx: str
-    cy: str
-
-
-@dataclass(slots=True)
-class Chart:
-    """What the SVG templates draw: plot area, gridlines, labels and data elements."""
-
-    title: str
-    description: str
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = WIDTH - RIGHT
-    top: int = TOP
-    bottom: int = HEIGHT - BOTTOM
-    gridlines: list[Gridline] = field(default_factory=list)
-    xlabels: list[AxisLabel] = field(default_factory=list)
-    bars: list[Bar] = field(default_factory=list)
-    points: list[Point] = field(default_factory=list)
-    line: str = ""  # polyline points of the attainment
-    target_line: str = ""  # polyline points of the target, stepped per period
-    unit: str = ""
-
-    @property
-    def empty(self) -> bool:
-        return not self.bars and not self.points
-
-
-@dataclass(slots=True)
-class Datum:
-    """One slot on the x axis: a period with its value (``None``: no data)."""
-
-    period: date
-    label: str
-    value: Decimal | None
-    title: str
-    css_class: str = ""
-    target: Decimal | None = None
-
-
-def _slots(chart: Chart, count: int) -> tuple[Decimal, list[Decimal]]:
-    width = Decimal(chart.right - chart.left) / max(count, 1)
-    centers = [chart.left + width * i + width / 2 for i in range(count)]
-    return width, centers
-
-
-# How wide a character of the axis text may be (18 units on phones, see credits.css), and
-# the gap kept between labels.
-_CHAR_WIDTH = 11
-_LABEL_GAP = 12
-
-
-def _x_labels(chart: Chart, data: Sequence[Datum], centers: list[Decimal]) -> list[AxisLabel]:
-    """Every n-th period named, n as small as keeps the longest label clear of the next
-    (``Week 47 2026 (16–22 Nov)`` needs more room than ``Nov 2026``); each label moved in
-    so that it stays inside the chart."""
-    if not data:
-        return []
-    longest = max(len(datum.label) for datum in data) * _CHAR_WIDTH
-    room = Decimal(chart.right - chart.left) / len(data)
-    every = max(1, -(-(longest + _LABEL_GAP) // (int(room) or 1)))
-    half = Decimal(longest) / 2
-    return [
-        AxisLabel(x=_px(min(max(centers[i], half), chart.width - half)), text=data[i].label)
-        for i in range(len(data))
-        if (len(data) - 1 - i) % every == 0
-    ]
-
-
-def _y(chart: Chart, value: Decimal, low: Decimal, high: Decimal) -> Decimal:
-    span = high - low or Decimal(1)
-    return chart.bottom - (value - low) / span * (chart.bottom - chart.top)
-
-
-def _gridlines(
-    chart: Chart, low: Decimal, high: Decimal, step: Decimal, suffix: str
-) -> list[Gridline]:
-    lines = []
-    value = low
-    while value <= high:
-        lines.append(
-            Gridline(y=_px(_y(chart, value, low, high)), label=plain_decimal(value) + suffix)
-        )
-        value += step
-    return lines
-
-
-def bar_chart(data: Sequence[Datum], *, title: str, description: str, unit: str) -> Chart:
-    """Bars from zero, one per period (credits per month, credits per period)."""
-    chart = Chart(title=title, description=description, unit=unit)
-    if not data:
-        return chart
-    top_value = max((d.value for d in data if d.value is not None), default=Decimal(0))
-    step = _nice_step(top_value)
-    high = (top_value / step).to_integral_value(ROUND_CEILING) * step if top_value else step
-    high = max(high, step)
-    chart.gridlines = _gridlines(chart, Decimal(0), high, step, "")
-    width, centers = _slots(chart, len(data))
-    bar_width = width * Decimal("0.7")
-    for datum, center in zip(data, centers, strict=True):
-        value = datum.value or Decimal(0)
-        y = _y(chart, value, Decimal(0), high)
-        chart.bars.append(
-            Bar(
-                x=_px(center - bar_width / 2),
-                y=_px(y),
-                width=_px(bar_width),
-                height=_px(chart.bottom - y),
-                period=datum.period.isoformat(),
-                value=plain_decimal(value),
-                title=datum.title,
-                css_class=datum.css_class,
-            )
-        )
-    chart.xlabels = _x_labels(chart, data, centers)
-    return chart
-
-
-def attainment_chart(
-    data: Sequence[Datum], *, title: str, description: str, percentage: bool
-) -> Chart:
-    """Attainment per period as points on a line, against the target as a dashed step
-    line. A period without data has no point (the gap shows in the table)."""
-    unit = " %" if percentage else ""
-    chart = Chart(title=title, description=description, unit=unit)
-    if not data:
-        return chart
-    values = [d.value for d in data if d.value is not None]
-    values += [d.target for d in data if d.target is not None]
-    low_raw, high_raw = (min(values), max(values)) if values else (Decimal(0), Decimal(100))
-    span = high_raw - low_raw
-    pad = span / 10 if span else Decimal(1)
-    step = _nice_step(span + 2 * pad)
-    low = ((low_raw - pad) / step).to_integral_value(ROUND_FLOOR) * step
-    high = ((high_raw + pad) / step).to_integral_value(ROUND_CEILING) * step
-    low = max(low, Decimal(0))
-    if percentage:
-        high = min(high, Decimal(100)) if high_raw < 100 else max(high, Decimal(100))
-    if high <= low:
-        high = low + step
-    chart.gridlines = _gridlines(chart, low, high, step, unit)
-    _width, centers = _slots(chart, len(data))
-    line: list[str] = []
-    target: list[str] = []
-    half = _width / 2
-    for datum, center in zip(data, centers, strict=True):
-        if datum.target is not None:
-            ty = _px(_y(chart, datum.target, low, high))
-            target += [f"{_px(center - half)},{ty}", f"{_px(center + half)},{ty}"]
-        if datum.value is None:
-            continue
-        cy = _px(_y(chart, datum.value, low, high))
-        line.append(f"{_px(center)},{cy}")
-        chart.points.append(
-            Point(
-                cx=_px(center),
-                cy=cy,
-                period=datum.period.isoformat(),
-                value=attainment_text(datum.value),
-                title=datum.title,
-                css_class=datum.css_class,
-            )
-        )
-    chart.line = " ".join(line)
-    chart.target_line = " ".join(target)
-    chart.xlabels = _x_labels(chart, data, centers)
-    return chart

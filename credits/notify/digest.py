@@ -15,13 +15,16 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from credits.models import Delivery, Notification
 from credits.notify import delivery
 from credits.notify.events import EVENT_NAMESPACE
 from people.models import DigestItem
+from people.preferences import default_language
 
 
 def send_digests(*, now: datetime | None = None) -> int:
@@ -33,6 +36,8 @@ def send_digests(*, now: datetime | None = None) -> int:
             DigestItem.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(sent_at__isnull=True, created_at__lte=now)
             .select_related("user")
+            # Each person's own language, read with them (a left join: no profile, none).
+            .annotate(language=F("user__profile__language"))
             .order_by("user_id", "created_at", "id")
         )
         by_user: dict[int, list[DigestItem]] = defaultdict(list)
@@ -45,12 +50,20 @@ def send_digests(*, now: datetime | None = None) -> int:
             if not address or not user.is_active:
                 continue
             count = len(user_items)
-            title = f"Your SLA Portal digest: {count} event{'s' if count != 1 else ''}"
-            context = {
-                "title": title,
-                "items": user_items,
-                "site_url": settings.SITE_URL.rstrip("/"),
-            }
+            language = user_items[0].language or default_language()
+            with translation.override(language):
+                title = ngettext(
+                    "Your SLA Portal digest: %(count)s event",
+                    "Your SLA Portal digest: %(count)s events",
+                    count,
+                ) % {"count": count}
+                context = {
+                    "title": title,
+                    "items": user_items,
+                    "site_url": settings.SITE_URL.rstrip("/"),
+                }
+                text = render_to_string("credits/email/digest.txt", context)
+                html = render_to_string("credits/email/digest.html", context)
             deliveries.append(
                 Delivery(
                     # The same items always make the same digest: a retried run adds none.
@@ -59,11 +72,7 @@ def send_digests(*, now: datetime | None = None) -> int:
                     channel=Delivery.Channel.EMAIL,
                     organization_id=user_items[0].organization_id,
                     recipient=address,
-                    payload={
-                        "subject": title,
-                        "text": render_to_string("credits/email/digest.txt", context),
-                        "html": render_to_string("credits/email/digest.html", context),
-                    },
+                    payload={"subject": title, "text": text, "html": html},
                     next_attempt_at=now,
                 )
             )

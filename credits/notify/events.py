@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from contracts.models import Contract, Organization, ResponsibilityLapse
 from credits.models import (
@@ -30,6 +31,7 @@ from credits.models import (
 from engine.text import (
     date_range,
     format_money,
+    local_moment,
     local_span,
     period_kind,
     period_label,
@@ -121,7 +123,7 @@ def _with_days(start: date, end: date) -> str:
     quarter): "October 2026, 1–31 Oct 2026", "Week 41 2026 (5–11 Oct)"."""
     label = period_label(start, end)
     if period_kind(start, end) in ("month", "quarter"):
-        return f"{label}, {date_range(start, end)}"
+        return gettext("%(period)s, %(days)s") % {"period": label, "days": date_range(start, end)}
     return label
 
 
@@ -132,7 +134,7 @@ def _local(moment: datetime, tz: str) -> str:
         zone = zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return local_moment(moment, zone.key)
 
 
 # --------------------------------------------------------------------------- statements
@@ -209,25 +211,37 @@ def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice
     label = period_label(statement.period_start, statement.period_end)
     credit = format_money(statement.credit_total, currency)
     fees = format_money(statement.fees_total, currency)
-    body = (
-        f"{contract.provider.name} issued the statement of {contract.reference} "
-        f"({contract.title}) for {_with_days(statement.period_start, statement.period_end)}: "
-        f"fees {fees}, service credit {credit}."
-    )
+    body = gettext(
+        "%(provider)s issued the statement of %(contract)s (%(title)s) for %(period)s: "
+        "fees %(fees)s, service credit %(credit)s."
+    ) % {
+        "provider": contract.provider.name,
+        "contract": contract.reference,
+        "title": contract.title,
+        "period": _with_days(statement.period_start, statement.period_end),
+        "fees": fees,
+        "credit": credit,
+    }
     if statement.cap_adjustment:
-        body += (
-            f" The credits were capped at the at-risk amount "
-            f"(adjustment {format_money(statement.cap_adjustment, currency)})."
-        )
+        body += " " + gettext(
+            "The credits were capped at the at-risk amount (adjustment %(amount)s)."
+        ) % {"amount": format_money(statement.cap_adjustment, currency)}
     if statement.revision > 1:
-        body += (
-            f" This revision replaces revision {statement.revision - 1}, which is kept unchanged."
-        )
+        body += " " + gettext(
+            "This revision replaces revision %(previous)s, which is kept unchanged."
+        ) % {"previous": statement.revision - 1}
     return Notice(
         event=Event.STATEMENT_ISSUED,
         object_id=statement.pk,
-        title=f"Statement {contract.reference} {label} (revision {statement.revision}): "
-        f"credit {credit}",
+        title=gettext(
+            "Statement %(contract)s %(period)s (revision %(revision)s): credit %(credit)s"
+        )
+        % {
+            "contract": contract.reference,
+            "period": label,
+            "revision": statement.revision,
+            "credit": credit,
+        },
         body=body,
         link=_statement_link(statement.pk),
         occurred_at=statement.issued_at,
@@ -256,14 +270,27 @@ def no_data_notice(statement: Statement, lines: list[StatementLine]) -> Notice |
     return Notice(
         event=Event.NO_DATA,
         object_id=statement.pk,
-        title=f"No data for {count} objective{'s' if count != 1 else ''} of "
-        f"{contract.reference} {label}",
-        body=(
-            f"Statement {contract.reference} {label} (revision {statement.revision}) was issued "
-            f"without any measurement for: {names}. No credit was computed for "
-            f"{'them' if count != 1 else 'it'}; send the measurements and settle again for "
-            f"a new revision."
-        ),
+        title=ngettext(
+            "No data for %(count)s objective of %(contract)s %(period)s",
+            "No data for %(count)s objectives of %(contract)s %(period)s",
+            count,
+        )
+        % {"count": count, "contract": contract.reference, "period": label},
+        body=ngettext(
+            "Statement %(contract)s %(period)s (revision %(revision)s) was issued without any "
+            "measurement for: %(names)s. No credit was computed for it; send the measurements "
+            "and settle again for a new revision.",
+            "Statement %(contract)s %(period)s (revision %(revision)s) was issued without any "
+            "measurement for: %(names)s. No credit was computed for them; send the "
+            "measurements and settle again for a new revision.",
+            count,
+        )
+        % {
+            "contract": contract.reference,
+            "period": label,
+            "revision": statement.revision,
+            "names": names,
+        },
         link=_statement_link(statement.pk),
         occurred_at=statement.issued_at,
         data=data,
@@ -284,11 +311,25 @@ def chronic_failure_notice(failure_id: int) -> Notice:
     return Notice(
         event=Event.CHRONIC_FAILURE,
         object_id=failure.pk,
-        title=f"Chronic failure: {failure.name} of {service} in {contract.reference}, "
-        f"{failure.breaches} breaches by {label}",
-        body=f"{failure.explanation} Found by the statement of {contract.reference} for "
-        f"{_with_days(failure.period_start, failure.period_end)} "
-        f"(revision {failure.statement.revision}).",
+        title=gettext(
+            "Chronic failure: %(objective)s of %(service)s in %(contract)s, %(breaches)s "
+            "breaches by %(period)s"
+        )
+        % {
+            "objective": failure.name,
+            "service": service,
+            "contract": contract.reference,
+            "breaches": failure.breaches,
+            "period": label,
+        },
+        body=failure.explanation
+        + " "
+        + gettext("Found by the statement of %(contract)s for %(period)s (revision %(revision)s).")
+        % {
+            "contract": contract.reference,
+            "period": _with_days(failure.period_start, failure.period_end),
+            "revision": failure.statement.revision,
+        },
         link=_statement_link(failure.statement_id),
         occurred_at=failure.found_at,
         data={
@@ -321,12 +362,26 @@ def early_warning_notice(warning_id: int) -> Notice:
     contract = contract_service.contract
     currency = contract.currency
     projected = format_money(warning.projected_amount, currency)
-    state = "breached" if warning.state == EarlyWarning.State.BREACHED else "at risk"
+    if warning.state == EarlyWarning.State.BREACHED:
+        title = gettext(
+            "Early warning: %(objective)s of %(service)s in %(contract)s is breached, "
+            "projected credit %(amount)s"
+        )
+    else:
+        title = gettext(
+            "Early warning: %(objective)s of %(service)s in %(contract)s is at risk, "
+            "projected credit %(amount)s"
+        )
     return Notice(
         event=Event.EARLY_WARNING,
         object_id=warning.pk,
-        title=f"Early warning: {warning.key} of {contract_service.service.name} in "
-        f"{contract.reference} is {state}, projected credit {projected}",
+        title=title
+        % {
+            "objective": warning.key,
+            "service": contract_service.service.name,
+            "contract": contract.reference,
+            "amount": projected,
+        },
         body=warning.message,
         link=f"/contracts/{contract.pk}/",
         occurred_at=warning.created_at,
@@ -388,24 +443,37 @@ def dispute_notice(dispute_id: int, event: str) -> Notice:
     statement = line.statement
     contract = statement.contract
     label = period_label(statement.period_start, statement.period_end)
-    subject = (
-        f"{line.name} of {line.contract_service.service.name} on statement "
-        f"{contract.reference} {label} (revision {statement.revision})"
-    )
+    subject = gettext(
+        "%(objective)s of %(service)s on statement %(contract)s %(period)s (revision %(revision)s)"
+    ) % {
+        "objective": line.name,
+        "service": line.contract_service.service.name,
+        "contract": contract.reference,
+        "period": label,
+        "revision": statement.revision,
+    }
+    words = {
+        "subject": subject,
+        "customer": contract.customer.name,
+        "provider": contract.provider.name,
+        "reason": dispute.reason,
+        "resolution": dispute.resolution,
+    }
     if event == Event.DISPUTE_OPENED:
-        title = f"Dispute opened: {subject}"
-        body = f"{contract.customer.name} disputes this line: {dispute.reason}"
+        title = gettext("Dispute opened: %(subject)s") % words
+        body = gettext("%(customer)s disputes this line: %(reason)s") % words
         occurred_at = dispute.opened_at
     elif event == Event.DISPUTE_REOPENED:
-        title = f"Dispute reopened: {subject}"
-        body = f"{contract.provider.name} reopened the dispute ({dispute.reason})."
+        title = gettext("Dispute reopened: %(subject)s") % words
+        body = gettext("%(provider)s reopened the dispute (%(reason)s).") % words
         occurred_at = dispute.reopened_at or timezone.now()
     else:
-        title = f"Dispute {dispute.get_status_display().lower()}: {subject}"
-        body = (
-            f"{contract.provider.name} {dispute.get_status_display().lower()} the dispute "
-            f"({dispute.reason}): {dispute.resolution}"
-        )
+        if dispute.status == Dispute.Status.ACCEPTED:
+            title = gettext("Dispute accepted: %(subject)s") % words
+            body = gettext("%(provider)s accepted the dispute (%(reason)s): %(resolution)s") % words
+        else:
+            title = gettext("Dispute rejected: %(subject)s") % words
+            body = gettext("%(provider)s rejected the dispute (%(reason)s): %(resolution)s") % words
         occurred_at = dispute.resolved_at or timezone.now()
     return Notice(
         event=event,
@@ -442,13 +510,21 @@ def lapse_notice(lapse_id: int) -> Notice:
     return Notice(
         event=Event.LAPSE_RECORDED,
         object_id=lapse.pk,
-        title=f"Responsibility lapse on {contract.reference}: {responsibility.title}, "
-        f"{start} to {end}",
+        title=gettext("Responsibility lapse on %(contract)s: %(title)s, %(start)s to %(end)s")
+        % {
+            "contract": contract.reference,
+            "title": responsibility.title,
+            "start": start,
+            "end": end,
+        },
         body=(
-            f"A lapse of the customer's responsibility “{responsibility.title}” was recorded "
-            f"from {start} to {end}. Incidents and samples of the objectives it affects are "
-            f"excluded from the credits of that time."
-            + (f" Note: {lapse.note}" if lapse.note else "")
+            gettext(
+                "A lapse of the customer's responsibility “%(title)s” was recorded from "
+                "%(start)s to %(end)s. Incidents and samples of the objectives it affects are "
+                "excluded from the credits of that time."
+            )
+            % {"title": responsibility.title, "start": start, "end": end}
+            + (" " + gettext("Note: %(note)s") % {"note": lapse.note} if lapse.note else "")
         ),
         link=f"/contracts/{contract.pk}/",
         occurred_at=lapse.recorded_at,
@@ -494,24 +570,47 @@ def lapse_contest_notice(lapse_id: int, event: str) -> Notice:
     ).get(pk=lapse_id)
     responsibility = lapse.responsibility
     contract = responsibility.contract
-    span = f"{_local(lapse.start, contract.timezone)} to {_local(lapse.end, contract.timezone)}"
-    subject = f"lapse of “{responsibility.title}” on {contract.reference}, {span}"
+    span = gettext("%(start)s to %(end)s") % {
+        "start": _local(lapse.start, contract.timezone),
+        "end": _local(lapse.end, contract.timezone),
+    }
+    subject = gettext("lapse of “%(title)s” on %(contract)s, %(span)s") % {
+        "title": responsibility.title,
+        "contract": contract.reference,
+        "span": span,
+    }
+    words = {
+        "subject": subject,
+        "customer": contract.customer.name,
+        "provider": contract.provider.name,
+        "reason": lapse.contest_reason,
+        "resolution": lapse.resolution,
+    }
     if event == Event.LAPSE_CONTESTED:
-        title = f"Lapse contested: {subject}"
-        body = f"{contract.customer.name} contests this lapse: {lapse.contest_reason}"
+        title = gettext("Lapse contested: %(subject)s") % words
+        body = gettext("%(customer)s contests this lapse: %(reason)s") % words
         occurred_at = lapse.contested_at or timezone.now()
     else:
         withdrawn = lapse.status == ResponsibilityLapse.Status.WITHDRAWN
-        title = f"Lapse {'withdrawn' if withdrawn else 'kept'}: {subject}"
-        body = (
-            f"{contract.provider.name} {'withdrew' if withdrawn else 'kept'} the lapse "
-            f"contested by {contract.customer.name} ({lapse.contest_reason}): {lapse.resolution}"
-        )
-        body += (
-            " It relieves nothing any more: closed periods it touched are settled again."
-            if withdrawn
-            else " It still relieves the provider."
-        )
+        if withdrawn:
+            title = gettext("Lapse withdrawn: %(subject)s") % words
+            body = (
+                gettext(
+                    "%(provider)s withdrew the lapse contested by %(customer)s (%(reason)s): "
+                    "%(resolution)s It relieves nothing any more: closed periods it touched are "
+                    "settled again."
+                )
+                % words
+            )
+        else:
+            title = gettext("Lapse kept: %(subject)s") % words
+            body = (
+                gettext(
+                    "%(provider)s kept the lapse contested by %(customer)s (%(reason)s): "
+                    "%(resolution)s It still relieves the provider."
+                )
+                % words
+            )
         occurred_at = lapse.resolved_at or timezone.now()
     return Notice(
         event=event,
@@ -563,25 +662,41 @@ def claim_notice(claim_id: int, event: str) -> Notice:
         f"{claim.contract_service.service.name}, "
         f"{local_span(claim.started_at, claim.ended_at, contract.timezone)}"
     )
-    subject = f"claim #{claim.pk} on {contract.reference} ({outage})"
+    subject = gettext("claim #%(number)s on %(contract)s (%(outage)s)") % {
+        "number": claim.pk,
+        "contract": contract.reference,
+        "outage": outage,
+    }
     if event == Event.CLAIM_FILED:
-        title = f"Claim filed: {subject}"
-        body = (
-            f"{contract.customer.name} claims an outage the provider did not record, in "
-            f"{_with_days(claim.period_start, claim.period_end)}: {claim.description}"
-        )
+        title = gettext("Claim filed: %(subject)s") % {"subject": subject}
+        body = gettext(
+            "%(customer)s claims an outage the provider did not record, in %(period)s: "
+            "%(description)s"
+        ) % {
+            "customer": contract.customer.name,
+            "period": _with_days(claim.period_start, claim.period_end),
+            "description": claim.description,
+        }
         occurred_at = claim.filed_at
     else:
         accepted = claim.status == Claim.Status.ACCEPTED
-        title = f"Claim {claim.get_status_display().lower()}: {subject}"
-        body = f"{contract.provider.name} {claim.get_status_display().lower()} the claim."
+        words = {"subject": subject, "provider": contract.provider.name}
         if accepted:
-            body += (
-                " The outage is recorded as a provider incident; the period's statement is "
-                "settled again and its new revision cites the claim."
+            title = gettext("Claim accepted: %(subject)s") % words
+            body = (
+                gettext(
+                    "%(provider)s accepted the claim. The outage is recorded as a provider "
+                    "incident; the period's statement is settled again and its new revision cites "
+                    "the claim."
+                )
+                % words
             )
+        else:
+            title = gettext("Claim rejected: %(subject)s") % words
+            body = gettext("%(provider)s rejected the claim.") % words
         if claim.resolution:
-            body += f" {'Note' if accepted else 'Reason'}: {claim.resolution}"
+            note = gettext("Note: %(note)s") if accepted else gettext("Reason: %(note)s")
+            body += " " + note % {"note": claim.resolution}
         occurred_at = claim.resolved_at or timezone.now()
     return Notice(
         event=event,
@@ -607,11 +722,22 @@ def member_joined_notice(invitation_id: int) -> Notice:
     return Notice(
         event=Event.MEMBER_JOINED,
         object_id=invitation.pk,
-        title=f"{who} joined {organization.name} as {invitation.get_role_display().lower()}",
-        body=(
-            f"{who} ({invitation.email}) accepted the invitation to {organization.name} and "
-            f"is now a member with the role {invitation.get_role_display().lower()}."
-        ),
+        title=gettext("%(who)s joined %(organization)s as %(role)s")
+        % {
+            "who": who,
+            "organization": organization.name,
+            "role": invitation.get_role_display().lower(),
+        },
+        body=gettext(
+            "%(who)s (%(email)s) accepted the invitation to %(organization)s and is now a "
+            "member with the role %(role)s."
+        )
+        % {
+            "who": who,
+            "email": invitation.email,
+            "organization": organization.name,
+            "role": invitation.get_role_display().lower(),
+        },
         link="/invitations/",
         occurred_at=invitation.accepted_at or timezone.now(),
         data={

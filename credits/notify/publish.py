@@ -9,12 +9,17 @@ organisation's, each with its own topics. The rows are
 unique on the event's id, so publishing the same event twice creates nothing new. Each
 delivery is sent after the transaction commits, by its own task, so that a failing
 channel never blocks another one nor the caller.
+
+Each person reads in their own language (``people.preferences``): an event's notices are
+built once in the site's language (webhooks, and whoever chose none) and once more in
+each other language a recipient chose, so that in-app notifications and e-mails are in
+the recipient's language, never the sender's.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -22,15 +27,17 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from contracts.models import Membership, Organization
-from credits.models import Delivery, Notification
+from credits.models import Delivery, Notification, Statement, StatementLine
 from credits.notify import delivery, events, formats
 from credits.notify.events import TOPIC_OF_EVENT, Event, Notice
 from people.models import DigestItem, Webhook
+from people.preferences import default_language
 from people.selectors import preferences_by_user
 from people.topics import DEFAULT_CHANNELS
 
@@ -51,8 +58,8 @@ class _AnyOrganization:
         return self.name
 
 
-def _render_email(notice: Notice) -> dict[str, str]:
-    """The event's e-mail, for any organisation (see :func:`_email_for`)."""
+def _render_email(notice: Notice, language: str) -> dict[str, str]:
+    """The event's e-mail in ``language``, for any organisation (see :func:`_email_for`)."""
     context = {
         **notice.context,
         "title": notice.title,
@@ -63,12 +70,13 @@ def _render_email(notice: Notice) -> dict[str, str]:
         "link_url": settings.SITE_URL.rstrip("/") + notice.link,
         "site_url": settings.SITE_URL,
     }
-    return {
-        # A header must be one line; titles hold user text such as a responsibility title.
-        "subject": " ".join(notice.title.split())[:250],
-        "text": render_to_string(f"credits/email/{notice.event}.txt", context),
-        "html": render_to_string(f"credits/email/{notice.event}.html", context),
-    }
+    with translation.override(language):
+        return {
+            # A header must be one line; titles hold user text such as a responsibility title.
+            "subject": " ".join(notice.title.split())[:250],
+            "text": render_to_string(f"credits/email/{notice.event}.txt", context),
+            "html": render_to_string(f"credits/email/{notice.event}.html", context),
+        }
 
 
 def _email_for(rendered: dict[str, str], organization: Organization) -> dict[str, str]:
@@ -80,26 +88,46 @@ def _email_for(rendered: dict[str, str], organization: Organization) -> dict[str
     }
 
 
-def publish(notices: Sequence[Notice]) -> None:
-    """Write the notices' notifications and deliveries (members in one query, rows in one
-    insert each); send them once committed."""
+def publish(build: Callable[[], Sequence[Notice]]) -> None:
+    """Write the notices ``build`` makes: their notifications and deliveries (members and
+    their languages in one query, rows in one insert each); send them once committed.
+    ``build`` runs once per language the recipients read (the same notices, in order)."""
+    site = default_language()
+    with translation.override(site):
+        notices = build()
+    if not notices:
+        return
     now = timezone.now()
     organization_ids = {org.pk for notice in notices for org in notice.organizations}
     members: dict[int, list[User]] = {pk: [] for pk in organization_ids}
+    # Each member's own language read with them (a left join: no profile, no choice).
     memberships = (
         Membership.objects.filter(organization_id__in=organization_ids, user__is_active=True)
         .select_related("user")
+        .annotate(language=F("user__profile__language"))
         .order_by("user_id")
     )
+    languages: dict[int, str] = {}
     for membership in memberships:
         members[membership.organization_id].append(membership.user)
+        if membership.language in _LANGUAGES:
+            languages[membership.user_id] = membership.language
+    by_language: dict[str, Sequence[Notice]] = {site: notices}
+    for language in sorted(set(languages.values()) - {site}):
+        with translation.override(language):
+            by_language[language] = build()
     choices = preferences_by_user(user.pk for users in members.values() for user in users)
     webhooks: dict[int, list[Webhook]] = {pk: [] for pk in organization_ids}
     for webhook in Webhook.objects.filter(organization_id__in=organization_ids).order_by("id"):
         webhooks[webhook.organization_id].append(webhook)
     rows = _Rows(notifications=[], deliveries=[], digest=[])
-    for notice in notices:
-        _rows_of(notice, members, choices, now, rows, webhooks)
+    for index, notice in enumerate(notices):
+        told = _Told(
+            site=site,
+            notices={language: built[index] for language, built in by_language.items()},
+            languages=languages,
+        )
+        _rows_of(notice, told, members, choices, now, rows, webhooks)
     with transaction.atomic():
         # Unique (event_id, user), (event_id, address) and (event_id, webhook): a second
         # publication of the same event inserts nothing.
@@ -112,6 +140,21 @@ def publish(notices: Sequence[Notice]) -> None:
             partial(enqueue_pending, event_ids=[notice.event_id for notice in notices]),
             robust=True,
         )
+
+
+_LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
+
+
+@dataclass(frozen=True)
+class _Told:
+    """One event in each language its recipients read."""
+
+    site: str
+    notices: dict[str, Notice]
+    languages: dict[int, str]
+
+    def language_of(self, user: User) -> str:
+        return self.languages.get(user.pk, self.site)
 
 
 @dataclass
@@ -130,6 +173,7 @@ def _channels(choices: Choices, user: User, event: str) -> dict[str, bool]:
 
 def _rows_of(
     notice: Notice,
+    told: _Told,
     members: dict[int, list[User]],
     choices: Choices,
     now: datetime,
@@ -138,13 +182,14 @@ def _rows_of(
 ) -> None:
     """One event's notifications (one per person), digest items and deliveries (one per
     address and one per webhook), each person's as they chose for the event's topic, each
-    webhook's as its topics say."""
+    webhook's as its topics say; each person's in their language (``told``), the webhooks'
+    in the site's (``notice``)."""
     event_id = notice.event_id
     users_seen: set[int] = set()
     emails_seen: set[str] = set()
-    rendered: dict[str, str] | None = None
+    rendered: dict[str, dict[str, str]] = {}
     for organization in dict.fromkeys(notice.organizations):
-        email: dict[str, str] | None = None
+        emails: dict[str, dict[str, str]] = {}
         for user in members[organization.pk]:
             # A person in both organisations is told once, as a member of the first; the
             # person who acted is not told of their own action.
@@ -152,6 +197,8 @@ def _rows_of(
                 continue
             users_seen.add(user.pk)
             channels = _channels(choices, user, notice.event)
+            language = told.language_of(user)
+            theirs = told.notices[language]
             if channels["in_app"]:
                 rows.notifications.append(
                     Notification(
@@ -159,8 +206,8 @@ def _rows_of(
                         user=user,
                         organization=organization,
                         event=notice.event,
-                        title=notice.title[:300],
-                        body=notice.body,
+                        title=theirs.title[:300],
+                        body=theirs.body,
                         link=notice.link,
                     )
                 )
@@ -171,8 +218,8 @@ def _rows_of(
                         event_id=event_id,
                         event=notice.event,
                         organization=organization,
-                        title=notice.title[:300],
-                        body=notice.body,
+                        title=theirs.title[:300],
+                        body=theirs.body,
                         link=notice.link,
                         created_at=now,
                     )
@@ -180,8 +227,11 @@ def _rows_of(
             address = (user.email or "").strip()
             if channels["email"] and address and address.lower() not in emails_seen:
                 emails_seen.add(address.lower())
-                rendered = rendered or _render_email(notice)
-                email = email or _email_for(rendered, organization)
+                if language not in rendered:
+                    rendered[language] = _render_email(theirs, language)
+                if language not in emails:
+                    emails[language] = _email_for(rendered[language], organization)
+                email = emails[language]
                 rows.deliveries.append(
                     Delivery(
                         event_id=event_id,
@@ -241,68 +291,76 @@ def statements_issued(statement_ids: Sequence[int], *, no_data_ids: Sequence[int
         statement.pk: (statement, lines)
         for statement, lines in events.load_statements([*statement_ids, *no_data_ids])
     }
+    if statement_ids or no_data_ids:
+        publish(partial(_statement_notices, loaded, statement_ids, no_data_ids))
+
+
+def _statement_notices(
+    loaded: dict[int, tuple[Statement, list[StatementLine]]],
+    statement_ids: Sequence[int],
+    no_data_ids: Sequence[int],
+) -> list[Notice]:
     notices = [events.statement_notice(*loaded[pk]) for pk in statement_ids if pk in loaded]
     for pk in no_data_ids:
         if pk in loaded and (notice := events.no_data_notice(*loaded[pk])) is not None:
             notices.append(notice)
-    if notices:
-        publish(notices)
+    return notices
 
 
 def early_warning(*, warning_id: int) -> None:
     """Warn the provider's members of an objective breached or at risk, with the projection."""
-    publish([events.early_warning_notice(warning_id)])
+    publish(lambda: [events.early_warning_notice(warning_id)])
 
 
 def dispute_opened(*, dispute_id: int) -> None:
     """Tell both parties that the customer disputes a statement line."""
-    publish([events.dispute_notice(dispute_id, Event.DISPUTE_OPENED)])
+    publish(lambda: [events.dispute_notice(dispute_id, Event.DISPUTE_OPENED)])
 
 
 def dispute_resolved(*, dispute_id: int) -> None:
     """Tell both parties that the provider accepted or rejected a dispute."""
-    publish([events.dispute_notice(dispute_id, Event.DISPUTE_RESOLVED)])
+    publish(lambda: [events.dispute_notice(dispute_id, Event.DISPUTE_RESOLVED)])
 
 
 def dispute_reopened(*, dispute_id: int) -> None:
     """Tell both parties that the provider reopened a dispute it had rejected."""
-    publish([events.dispute_notice(dispute_id, Event.DISPUTE_REOPENED)])
+    publish(lambda: [events.dispute_notice(dispute_id, Event.DISPUTE_REOPENED)])
 
 
 def lapse_recorded(*, lapse_id: int) -> None:
     """Tell both parties that a lapse of a customer responsibility was recorded."""
-    publish([events.lapse_notice(lapse_id)])
+    publish(lambda: [events.lapse_notice(lapse_id)])
 
 
 def lapse_contested(*, lapse_id: int) -> None:
     """Tell both parties that the customer contested a lapse the provider recorded."""
-    publish([events.lapse_contest_notice(lapse_id, Event.LAPSE_CONTESTED)])
+    publish(lambda: [events.lapse_contest_notice(lapse_id, Event.LAPSE_CONTESTED)])
 
 
 def lapse_resolved(*, lapse_id: int) -> None:
     """Tell both parties that the provider kept or withdrew a contested lapse."""
-    publish([events.lapse_contest_notice(lapse_id, Event.LAPSE_RESOLVED)])
+    publish(lambda: [events.lapse_contest_notice(lapse_id, Event.LAPSE_RESOLVED)])
 
 
 def claim_filed(*, claim_id: int) -> None:
     """Tell both parties that the customer claims an outage the provider did not record."""
-    publish([events.claim_notice(claim_id, Event.CLAIM_FILED)])
+    publish(lambda: [events.claim_notice(claim_id, Event.CLAIM_FILED)])
 
 
 def claim_resolved(*, claim_id: int) -> None:
     """Tell both parties that the provider accepted or rejected a claim."""
-    publish([events.claim_notice(claim_id, Event.CLAIM_RESOLVED)])
+    publish(lambda: [events.claim_notice(claim_id, Event.CLAIM_RESOLVED)])
 
 
 def chronic_failure(*, failure_id: int) -> None:
     """Tell both parties that an objective is in chronic failure (the customer's right to
     terminate); once, whatever settles its period again."""
-    publish([events.chronic_failure_notice(failure_id)])
+    publish(lambda: [events.chronic_failure_notice(failure_id)])
 
 
 def member_joined(*, invitation_id: int) -> None:
     """Tell the organisation joined (and the provider that invited) of a new member."""
-    publish([events.member_joined_notice(invitation_id)])
+    publish(lambda: [events.member_joined_notice(invitation_id)])
 
 
 _PUBLISHERS = {

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
+from django.utils import translation
+
 import engine
 from contracts.models import Contract, ContractService
 from credits.settlement.history import BatchHistory, line_label, uses_history
@@ -84,7 +86,18 @@ def compute_many(
     """Each job's statement, or the reason it cannot be computed, on the terms in force at
     its period's start; the same eight queries for any number of jobs, and three more for
     contracts with earn-back or chronic failure, whose periods are computed in order, each
-    on the ones before it (``history``: a batch's, shared with a later call)."""
+    on the ones before it (``history``: a batch's, shared with a later call).
+
+    Statements keep their explanations as issued, and a revision is issued only when what
+    they say changes: they are written in the site's language, never the language of the
+    person who happened to ask for the settlement."""
+    with translation.override(None):
+        return _compute_many(jobs, history=history)
+
+
+def _compute_many(
+    jobs: Sequence[Job], *, history: BatchHistory | None
+) -> list[ComputedStatement | SettlementError]:
     in_force = terms_in_force(jobs)
     remedies = accepted_remedies(jobs)
     claims = accepted_claims(jobs)
