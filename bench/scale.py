@@ -37,7 +37,6 @@ import os
 import statistics
 import sys
 import time
-from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -49,31 +48,9 @@ DEPTH_TARGET = 1.2
 HUGE_TARGET = 5.0
 HUGE_CONTRACTS = 20_000
 HUGE_SAMPLES = 100_000_000
-COLUMNS = "contract_service_id, key, observed_at, value, ok"
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(first: date) -> date:
-    return (first + timedelta(days=32)).replace(day=1)
-
-
-def _split_by_month(text: str) -> list[tuple[date, str]]:
-    """COPY lines of one run (increasing instants, ``YYYY-MM-DD`` after the key) cut where
-    the UTC month changes: a month in a contract's zone spans at most two UTC months."""
-    first = text[: text.index("\n")].split("\t")[2]
-    last = text.rstrip("\n").rsplit("\n", 1)[-1].split("\t")[2]
-    start, end = date.fromisoformat(first[:10]), date.fromisoformat(last[:10])
-    if _month(start) == _month(end):
-        return [(_month(start), text)]
-    cut = text.index(f"\t{_month(end):%Y-%m}-")
-    cut = text.rindex("\n", 0, cut) + 1
-    return [(_month(start), text[:cut]), (_month(end), text[cut:])]
 
 
 def load_book(spec: Any, label: str) -> dict[str, Any]:
@@ -98,12 +75,6 @@ def load_book(spec: Any, label: str) -> dict[str, Any]:
             "TRUNCATE contracts_measurement, contracts_measurementrollup, "
             "contracts_thresholdrollup, contracts_settledthrough"
         )
-        first = _month(date.fromisoformat(summary["first_day"]) - timedelta(days=1))
-        last = _month(date.fromisoformat(summary["last_day"]) + timedelta(days=2))
-        month = first
-        while month <= last:
-            cursor.execute("SELECT contracts_measurement_partition(%s)", [month])
-            month = _next_month(month)
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = "
             "'contracts_measurement' AND indexname NOT LIKE '%%_pkey'"
@@ -123,29 +94,15 @@ def load_book(spec: Any, label: str) -> dict[str, Any]:
         cursor.execute("SET maintenance_work_mem = '512MB'")
         cursor.execute("SET work_mem = '256MB'")
         copied_at = time.perf_counter()
-        buffers: dict[date, list[str]] = defaultdict(list)
-        sizes: dict[date, int] = defaultdict(int)
-        done = 0
+        shown = [0]
 
-        def flush(month: date) -> None:
-            table = f"contracts_measurement_y{month:%Y}m{month:%m}"
-            with cursor.copy(f"COPY {table} ({COLUMNS}) FROM STDIN") as copy:
-                copy.write("".join(buffers[month]))
-            buffers[month], sizes[month] = [], 0
-
-        for count, text in generate.sample_lines(spec, runs):
-            for month, part in _split_by_month(text):
-                buffers[month].append(part)
-                sizes[month] += part.count("\n")
-                if sizes[month] >= 100_000:
-                    flush(month)
-            done += count
-            if done and done % 5_000_000 < count:
+        def advanced(done: int) -> None:
+            if done - shown[0] >= 5_000_000:
                 rate = done / (time.perf_counter() - copied_at)
                 print(f"  {done:,} samples copied ({rate:,.0f}/s)", flush=True)
-        for month in list(buffers):
-            if buffers[month]:
-                flush(month)
+                shown[0] = done
+
+        done = generate.copy_samples(cursor, spec, runs, advanced)
         copied = time.perf_counter() - copied_at
         for _, definition in indexes:
             # A partitioned table's index is defined ON ONLY the parent: built like that

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 import engine
@@ -32,9 +33,11 @@ from contracts.models import (
     ResponsibilityLapse,
     Service,
     ServiceLevel,
+    ThresholdRollup,
 )
 from contracts.selectors import effective_service_levels
 from credits.settlement import due_periods
+from tests.scale.test_rollups import wrong_kept_figures
 
 TINY = BookSpec(contracts=30, months=2, samples_per_objective=3, seed=5, last_month="2026-09")
 
@@ -199,6 +202,28 @@ def test_the_marker_says_which_book_is_loaded():
     assert loaded_book(TINY) == summary
     assert loaded_book(BookSpec(**{**vars(TINY), "seed": 9})) is None
     assert Counter(Measurement.objects.values_list("key", flat=True)).total() == summary["samples"]
+
+
+@pytest.mark.django_db
+def test_samples_go_straight_into_their_month_partitions_and_are_rolled_up():
+    summary = write_book(TINY)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text, min(observed_at), max(observed_at), count(*) "
+            "FROM contracts_measurement GROUP BY 1"
+        )
+        partitions = cursor.fetchall()
+        cursor.execute("SELECT coalesce(sum(samples), 0) FROM contracts_measurementrollup")
+        (rolled_up,) = cursor.fetchone()
+    assert len(partitions) >= 2
+    for name, first, last, _count in partitions:
+        first, last = first.astimezone(UTC), last.astimezone(UTC)
+        assert (first.year, first.month) == (last.year, last.month)
+        assert name == f"contracts_measurement_y{first:%Y}m{first:%m}"
+    assert sum(count for *_, count in partitions) == summary["samples"] == rolled_up
+    assert ThresholdRollup.objects.filter(complete=True).exists()
+    assert wrong_kept_figures() == [0, 0]
 
 
 @pytest.mark.parametrize(
