@@ -3,52 +3,125 @@ through ``credits.services``, whose errors are put back beside the field they na
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from contracts.forms.common import DateInput, DateTimeInput
 from contracts.models import Contract, ContractService
-from credits.models import Claim, Dispute
+from credits.models import Claim, Dispute, Statement
+
+# The values of the statement list's "Disputes" filter, in the page and in the API.
+OPEN_DISPUTE = "open"
+ANY_DISPUTE = "any"
 
 
-class StatementFilterForm(forms.Form):
-    """Filters of the statement list and of its CSV export (all optional)."""
-
-    contract = forms.ModelChoiceField(
-        queryset=Contract.objects.none(), required=False, empty_label="All contracts"
-    )
-    period_from = forms.DateField(
-        required=False,
-        label="Periods from",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Periods ending on or after this day.",
-    )
-    period_to = forms.DateField(
-        required=False,
-        label="Periods to",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Periods starting on or before this day.",
-    )
-    latest_only = forms.BooleanField(
-        required=False, label="Latest revisions only (hide superseded revisions)"
-    )
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Only contracts the user may read can be chosen: another id is "not a valid choice".
-        self.fields["contract"].queryset = (
-            Contract.objects.visible_to(user).select_related("customer").order_by("reference")
-        )
-        self.fields["contract"].label_from_instance = lambda c: f"{c.reference} — {c.customer}"
+class StatementRangeForm(forms.Form):
+    """The form of :class:`StatementFilter`: a range's end cannot come before its start."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         start, end = data.get("period_from"), data.get("period_to")
         if start and end and end < start:
-            self.add_error("period_to", "The end of the range cannot be before its start.")
+            self.add_error("period_to", _("The end of the range cannot be before its start."))
         return data
+
+
+class ContractChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Contract) -> str:
+        return f"{obj.reference} — {obj.customer}"
+
+
+class ContractChoiceFilter(filters.ModelChoiceFilter):
+    field_class = ContractChoiceField
+
+
+def _readable_contracts(request: HttpRequest | None) -> QuerySet[Contract]:
+    # Only contracts the user may read can be chosen: another id is "not a valid choice".
+    if request is None:
+        return Contract.objects.none()
+    return (
+        Contract.objects.visible_to(request.user).select_related("customer").order_by("reference")
+    )
+
+
+class StatementFilter(filters.FilterSet):
+    """Filters of the statement list, of its totals and of its CSV exports (all optional;
+    an unticked box filters nothing). The queryset is already scoped to the user."""
+
+    contract = ContractChoiceFilter(
+        queryset=_readable_contracts,
+        label=_("Contract"),
+        empty_label=_("All contracts"),
+    )
+    period_from = filters.DateFilter(
+        method="filter_period_from",
+        label=_("Periods from"),
+        widget=DateInput,
+        help_text=_(
+            "Periods ending on or after this day: a week, month or quarter counts if any "
+            "of its days is in the range."
+        ),
+    )
+    period_to = filters.DateFilter(
+        method="filter_period_to",
+        label=_("Periods to"),
+        widget=DateInput,
+        help_text=_("Periods starting on or before this day."),
+    )
+    with_credit = filters.BooleanFilter(
+        method="filter_with_credit",
+        label=_("With credit (a payable credit above zero)"),
+        widget=forms.CheckboxInput,
+    )
+    breached = filters.BooleanFilter(
+        method="filter_breached",
+        label=_("Breached (an objective missed its target)"),
+        widget=forms.CheckboxInput,
+    )
+    disputed = filters.ChoiceFilter(
+        method="filter_disputed",
+        label=_("Disputes"),
+        empty_label=_("Disputed or not"),
+        choices=[
+            (OPEN_DISPUTE, _("With an open dispute")),
+            (ANY_DISPUTE, _("With any dispute, open or resolved")),
+        ],
+    )
+    latest_only = filters.BooleanFilter(
+        method="filter_latest_only",
+        label=_("Latest revisions only (hide superseded revisions)"),
+        widget=forms.CheckboxInput,
+    )
+
+    class Meta:
+        model = Statement
+        fields: list[str] = []
+        form = StatementRangeForm
+
+    def filter_period_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.overlapping(value, None)
+
+    def filter_period_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.overlapping(None, value)
+
+    def filter_with_credit(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.with_credit() if value else queryset
+
+    def filter_breached(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.breached() if value else queryset
+
+    def filter_disputed(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.disputed(open_only=value == OPEN_DISPUTE)
+
+    def filter_latest_only(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.latest_revisions() if value else queryset
 
 
 class DisputeForm(forms.Form):

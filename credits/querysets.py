@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 from django.apps import apps
@@ -26,6 +27,22 @@ def later_revisions(prefix: str = "") -> models.QuerySet:
     )
 
 
+def statement_disputes(*, open_only: bool, prefix: str = "") -> models.QuerySet:
+    """Disputes on a line of the outer statement (``prefix`` reaches it): open ones only,
+    or any."""
+    dispute = apps.get_model("credits", "Dispute")
+    disputes = dispute.objects.filter(line__statement_id=OuterRef(f"{prefix}pk"))
+    return disputes.filter(status=dispute.Status.OPEN) if open_only else disputes
+
+
+def breached_lines(prefix: str = "") -> models.QuerySet:
+    """Lines of the outer statement whose objective missed its target (no data is not a
+    miss: ``met`` is then null)."""
+    return apps.get_model("credits", "StatementLine").objects.filter(
+        statement_id=OuterRef(f"{prefix}pk"), met=False
+    )
+
+
 class StatementQuerySet(ContractScopedQuerySet):
     """A later revision replaces the earlier one of its period, which stays readable."""
 
@@ -41,6 +58,38 @@ class StatementQuerySet(ContractScopedQuerySet):
     def with_superseded(self) -> StatementQuerySet:
         """Annotate ``superseded``: a later revision exists for the same period."""
         return self.annotate(superseded=Exists(later_revisions()))
+
+    def with_credit(self) -> StatementQuerySet:
+        """Statements with a payable credit: their credit total is above zero."""
+        return self.filter(credit_total__gt=0)
+
+    def without_credit(self) -> StatementQuerySet:
+        return self.filter(credit_total=0)
+
+    def disputed(self, *, open_only: bool = True) -> StatementQuerySet:
+        """Statements with a dispute on a line: an open one, or any (``open_only=False``)."""
+        return self.filter(Exists(statement_disputes(open_only=open_only)))
+
+    def undisputed(self) -> StatementQuerySet:
+        return self.filter(~Exists(statement_disputes(open_only=False)))
+
+    def breached(self) -> StatementQuerySet:
+        """Statements where at least one objective missed its target in the period."""
+        return self.filter(Exists(breached_lines()))
+
+    def not_breached(self) -> StatementQuerySet:
+        return self.filter(~Exists(breached_lines()))
+
+    def overlapping(self, start: date | None, end: date | None) -> StatementQuerySet:
+        """Statements whose period overlaps the days from ``start`` to ``end`` (inclusive,
+        either open): a weekly, monthly or quarterly period counts if any of its days is
+        in the range."""
+        statements = self
+        if start is not None:
+            statements = statements.filter(period_end__gte=start)
+        if end is not None:
+            statements = statements.filter(period_start__lte=end)
+        return statements
 
 
 class StatementLineQuerySet(ContractScopedQuerySet):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("contracts/<int:pk>/settle/", views.contract_settle, name="contract-settle"),
     path("statements/", views.statement_list, name="statement-list"),
     path("statements/export.csv", views.statement_export, name="statement-export"),
+    path("statements/list.csv", views.statement_summary_export, name="statement-summary-export"),
     path("statements/<int:pk>/", views.statement_detail, name="statement-detail"),
     path("statements/<int:pk>/csv/", views.statement_csv, name="statement-csv"),
     path("statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),

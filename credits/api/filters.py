@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import django_filters as filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from contracts.api.filters import IdFilter, by_id
+from credits.forms import ANY_DISPUTE, OPEN_DISPUTE, StatementRangeForm
 from credits.models import Dispute, Notification, Statement
+from slaportal.api.filtering import StrictBooleanFilter
+
+NO_DISPUTE = "none"
 
 
 class StatementFilter(filters.FilterSet):
@@ -27,6 +33,36 @@ class StatementFilter(filters.FilterSet):
         help_text="true: only the latest revision of each period; false: only superseded ones.",
     )
 
+    period_from = filters.DateFilter(
+        method="filter_period_from",
+        help_text="Periods ending on or after this day (inclusive): a weekly, monthly or "
+        "quarterly period is in the range if any of its days is.",
+    )
+    period_to = filters.DateFilter(
+        method="filter_period_to",
+        help_text="Periods starting on or before this day (inclusive); not before period_from.",
+    )
+    with_credit = StrictBooleanFilter(
+        method="filter_with_credit",
+        help_text="true: only statements with a payable credit (credit_total above 0); "
+        "false: only those without.",
+    )
+    breached = StrictBooleanFilter(
+        method="filter_breached",
+        help_text="true: only statements where an objective missed its target; false: "
+        "only those where none did.",
+    )
+    disputed = filters.ChoiceFilter(
+        method="filter_disputed",
+        choices=[
+            (OPEN_DISPUTE, "open"),
+            (ANY_DISPUTE, "any"),
+            (NO_DISPUTE, "none"),
+        ],
+        help_text="open: a line has an open dispute; any: a line has a dispute, open or "
+        "resolved; none: no line was ever disputed.",
+    )
+
     class Meta:
         model = Statement
         fields = [
@@ -36,7 +72,30 @@ class StatementFilter(filters.FilterSet):
             "period_start_before",
             "revision",
             "latest",
+            "period_from",
+            "period_to",
+            "with_credit",
+            "breached",
+            "disputed",
         ]
+        form = StatementRangeForm
+
+    def filter_period_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.overlapping(value, None)
+
+    def filter_period_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.overlapping(None, value)
+
+    def filter_with_credit(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.with_credit() if value else queryset.without_credit()
+
+    def filter_breached(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset.breached() if value else queryset.not_breached()
+
+    def filter_disputed(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == NO_DISPUTE:
+            return queryset.undisputed()
+        return queryset.disputed(open_only=value == OPEN_DISPUTE)
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def filter_latest(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:

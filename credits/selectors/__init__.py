@@ -38,6 +38,7 @@ from credits.selectors.objectives import (
 )
 from credits.selectors.responsibilities import responsibilities
 from credits.selectors.statements import (
+    StatementTotals,
     get_statement,
     latest_revisions,
     statement_adjustments,
@@ -45,6 +46,8 @@ from credits.selectors.statements import (
     statement_lines_for_export,
     statement_list,
     statement_revisions,
+    statement_totals,
+    statements_for_export,
     terms_version_text,
     with_superseded,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "MonthCredit",
     "ObjectiveHistory",
     "ObjectiveStatus",
+    "StatementTotals",
     "claim_list",
     "claim_revisions",
     "claimable_services",
@@ -79,6 +83,8 @@ __all__ = [
     "statement_lines_for_export",
     "statement_list",
     "statement_revisions",
+    "statement_totals",
+    "statements_for_export",
     "terms_version_text",
     "today_in",
     "with_superseded",

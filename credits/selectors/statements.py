@@ -6,14 +6,16 @@ earlier one, which stays readable as "superseded".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
 
 from contracts.models import Contract
 from credits.models import Dispute, Statement, StatementAdjustment, StatementLine
-from credits.querysets import later_revisions
+from credits.querysets import breached_lines, later_revisions, statement_disputes
 
 if TYPE_CHECKING:
     from contracts.querysets import User
@@ -64,9 +66,66 @@ def statement_list(
     )
     return (
         with_superseded(statements)
-        .annotate(line_count=Subquery(line_count), open_disputes=Subquery(open_disputes))
+        .annotate(
+            line_count=Subquery(line_count),
+            open_disputes=Subquery(open_disputes),
+            breached=Exists(breached_lines()),
+        )
         .select_related("contract__provider", "contract__customer")
         .order_by("-period_start", "contract__reference", "-revision")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTotals:
+    """The totals of a list of statements in one currency (amounts of two currencies are
+    never added): how many statements, how many breached or with an open dispute, and
+    the payable credit of the latest revisions among them (an earlier revision of a
+    period is replaced by the later one, so counting both would pay twice)."""
+
+    currency: str
+    statements: int
+    breached: int
+    disputed: int
+    credit: Decimal
+
+
+def statement_totals(statements: QuerySet[Statement]) -> list[StatementTotals]:
+    """Totals per currency over the whole of ``statements`` (every page), in one query."""
+    rows = (
+        Statement.objects.filter(pk__in=statements.order_by().values("pk"))
+        .order_by("currency")
+        .values("currency")
+        .annotate(
+            statements=Count("id"),
+            breached=Count("id", filter=Exists(breached_lines())),
+            disputed=Count("id", filter=Exists(statement_disputes(open_only=True))),
+            credit=Sum("credit_total", filter=~Exists(later_revisions())),
+        )
+    )
+    return [
+        StatementTotals(
+            currency=row["currency"],
+            statements=row["statements"],
+            breached=row["breached"],
+            disputed=row["disputed"],
+            credit=row["credit"] if row["credit"] is not None else Decimal(0),
+        )
+        for row in rows
+    ]
+
+
+def statements_for_export(statements: QuerySet[Statement]) -> QuerySet[Statement]:
+    """These statements with what a row of the list's CSV needs, in one query, oldest
+    first with no sort by annotation (so the database can stream them)."""
+    return (
+        with_superseded(statements.order_by())
+        .annotate(
+            breached=Exists(breached_lines()),
+            disputed=Exists(statement_disputes(open_only=True)),
+        )
+        .select_related("contract__provider", "contract__customer")
+        .order_by("period_start", "contract__reference", "revision", "pk")
     )
 
 

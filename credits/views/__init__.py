@@ -27,6 +27,7 @@ from credits.views.statements import (
     statement_export,
     statement_list,
     statement_pdf,
+    statement_summary_export,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "statement_export",
     "statement_list",
     "statement_pdf",
+    "statement_summary_export",
 ]

@@ -3,6 +3,7 @@ and revisions, and the statement as CSV and PDF."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,62 +17,85 @@ from django.utils import timezone
 from contracts.models import Organization
 from contracts.querysets import may_edit
 from credits import exports, selectors
-from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilterForm
+from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilter
 from credits.models import Dispute, Statement
 from engine import text
 
 STATEMENTS_PER_PAGE = 50
 
 
-def _filtered_statements(request: HttpRequest) -> tuple[StatementFilterForm, QuerySet[Statement]]:
-    form = StatementFilterForm(request.GET or None, user=request.user)
-    filters: dict[str, Any] = {}
-    if form.is_bound and form.is_valid():
-        filters = {
-            "contract": form.cleaned_data["contract"],
-            "period_from": form.cleaned_data["period_from"],
-            "period_to": form.cleaned_data["period_to"],
-            "include_superseded": not form.cleaned_data["latest_only"],
-        }
-    elif form.is_bound:
+def _filtered_statements(request: HttpRequest) -> tuple[StatementFilter, QuerySet[Statement]]:
+    statements = StatementFilter(
+        request.GET or None, queryset=selectors.statement_list(request.user), request=request
+    )
+    if statements.is_bound and not statements.is_valid():
         # Invalid filters show their errors and no rows, never someone else's statements.
-        return form, Statement.objects.none()
-    return form, selectors.statement_list(request.user, **filters)
+        return statements, Statement.objects.none()
+    return statements, statements.qs
+
+
+def _filter_query(request: HttpRequest) -> str:
+    """The filters as a query string, for the pages' and the downloads' links."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 @login_required
 def statement_list(request: HttpRequest) -> HttpResponse:
-    """Every statement the user may read, newest first, filterable, 50 a page."""
-    form, statements = _filtered_statements(request)
+    """Every statement the user may read, newest first, filterable, 50 a page, with the
+    totals of every page per currency below."""
+    filterset, statements = _filtered_statements(request)
     page = Paginator(statements, STATEMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "credits/statement_list.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": filterset.form,
+            "page": page,
+            "query": _filter_query(request),
+            "totals": selectors.statement_totals(statements) if page.object_list else [],
+        },
     )
+
+
+def _refused_export(request: HttpRequest, filterset: StatementFilter) -> HttpResponse:
+    return render(
+        request,
+        "credits/statement_list.html",
+        {"form": filterset.form, "page": None, "query": "", "totals": []},
+        status=400,
+    )
+
+
+def _csv_response(rows: Iterator[str], name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.now():%Y%m%d}.csv"'
+    return response
 
 
 @login_required
 def statement_export(request: HttpRequest) -> HttpResponse:
     """The statement list, with its filters, as CSV: one row per line."""
-    form, statements = _filtered_statements(request)
-    if form.is_bound and not form.is_valid():
-        return render(
-            request,
-            "credits/statement_list.html",
-            {"form": form, "page": None, "query": ""},
-            status=400,
-        )
+    filterset, statements = _filtered_statements(request)
+    if filterset.is_bound and not filterset.is_valid():
+        return _refused_export(request, filterset)
     lines = selectors.statement_lines_for_export(statements.order_by())
-    response = StreamingHttpResponse(
-        exports.csv_stream(lines.iterator(chunk_size=2000)), content_type="text/csv"
+    return _csv_response(exports.csv_stream(lines.iterator(chunk_size=2000)), "statements")
+
+
+@login_required
+def statement_summary_export(request: HttpRequest) -> HttpResponse:
+    """The statement list, with its filters, as CSV: one row per statement, streamed.
+    No totals among the rows: each row is a statement, so a spreadsheet's sum of a
+    currency's rows is its total."""
+    filterset, statements = _filtered_statements(request)
+    if filterset.is_bound and not filterset.is_valid():
+        return _refused_export(request, filterset)
+    rows = selectors.statements_for_export(statements)
+    return _csv_response(
+        exports.statement_list_csv_stream(rows.iterator(chunk_size=2000)), "statement-list"
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="statements-{timezone.now():%Y%m%d}.csv"'
-    )
-    return response
 
 
 def get_statement_or_404(request: HttpRequest, pk: int) -> Statement:

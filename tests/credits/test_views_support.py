@@ -51,13 +51,15 @@ def make_statement(
     revision: int = 1,
     cap_adjustment: Decimal = Decimal("0"),
     at_risk_amount: Decimal | None = None,
+    period_end: date | None = None,
 ) -> Statement:
-    """One issued statement with its lines; totals are the sums of the lines."""
+    """One issued statement with its lines; totals are the sums of the lines. The period
+    is the month from ``period_start`` unless ``period_end`` says otherwise."""
     lines_total = sum((spec.amount for spec in lines), Decimal(0))
     statement = Statement.objects.create(
         contract=contract,
         period_start=period_start,
-        period_end=month_end(period_start),
+        period_end=period_end or month_end(period_start),
         revision=revision,
         currency=contract.currency,
         fees_total=sum((spec.fee for spec in lines), Decimal(0)),
