@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.utils import dateformat
+from django.utils.translation import gettext, pgettext
 
 from contracts.models import Contract
 from credits.models import Dispute, Statement, StatementAdjustment, StatementLine
@@ -192,12 +194,26 @@ def terms_version_text(statement: Statement) -> str:
     """Which terms a statement was settled on, in one sentence for both parties."""
     change = statement.terms_change
     if change is None:
-        return "The terms as first agreed."
-    kind = "Amended" if change.kind == "amendment" else "Corrected"
-    start = (
-        f"in force from {change.effective_from:%-d %B %Y}"
-        if change.effective_from
-        else "in force from the contract's start"
-    )
-    who = f" by {change.made_by.get_username()}" if change.made_by_id else ""
-    return f"{kind} on {change.made_at:%-d %B %Y}{who}, {start} (terms change #{change.pk})."
+        return gettext("The terms as first agreed.")
+    day = pgettext("date format", "j F Y")
+    words = {
+        "made": dateformat.format(change.made_at, day),
+        "who": change.made_by.get_username() if change.made_by_id else "",
+        "number": change.pk,
+        "start": (
+            gettext("in force from %(day)s")
+            % {"day": dateformat.format(change.effective_from, day)}
+            if change.effective_from
+            else gettext("in force from the contract's start")
+        ),
+    }
+    if change.kind == "amendment":
+        if change.made_by_id:
+            text = gettext("Amended on %(made)s by %(who)s, %(start)s (terms change #%(number)s).")
+        else:
+            text = gettext("Amended on %(made)s, %(start)s (terms change #%(number)s).")
+    elif change.made_by_id:
+        text = gettext("Corrected on %(made)s by %(who)s, %(start)s (terms change #%(number)s).")
+    else:
+        text = gettext("Corrected on %(made)s, %(start)s (terms change #%(number)s).")
+    return text % words
