@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -52,6 +52,17 @@ class PreviewUnavailable(Exception):
 class Settlement(Protocol):
     def credits_this_year(self, year: int) -> Expression:
         """Per contract (``OuterRef("pk")``), the credits of ``year``'s periods."""
+
+    def credits_between(self, start: date | None, end: date | None) -> Expression:
+        """Per contract (``OuterRef("pk")``), the credits of its periods that overlap the
+        days from ``start`` to ``end`` (inclusive; either open)."""
+
+    def statements_where(
+        self, *, start: date | None, end: date | None, breached: bool, disputed: str
+    ) -> Expression:
+        """Per contract (``OuterRef("pk")``), whether a statement of a period overlapping
+        the range is ``breached`` (an objective missed its target) and/or ``disputed``
+        ("open": an open dispute; "any": any dispute; "": either way)."""
 
     def period_states(self, contracts: Sequence[Contract]) -> dict[int, PeriodState]:
         """Per contract, the state of its current period. Each contract carries the

@@ -14,11 +14,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
-from django.db.models import DecimalField, Expression, OuterRef, Subquery, Sum
+from django.db.models import DecimalField, Exists, Expression, OuterRef, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 import engine
+from contracts.forms.contract_list import OPEN_DISPUTE
 from contracts.hooks import PeriodState, PreviewRow, PreviewUnavailable
 from contracts.models import Contract, ServiceLevel
 from contracts.selectors import engine_calendar
@@ -85,6 +86,11 @@ def _with_calendar(
     )
 
 
+def _statements_of_contract(start: date | None, end: date | None) -> QuerySet[Statement]:
+    """The statements of the outer contract (``OuterRef("pk")``) overlapping the range."""
+    return Statement.objects.filter(contract_id=OuterRef("pk")).overlapping(start, end)
+
+
 class SettlementOnContractPages:
     """The credits app's side of ``contracts.hooks.Settlement``."""
 
@@ -104,6 +110,31 @@ class SettlementOnContractPages:
             .values("total")
         )
         return Subquery(totals, output_field=DecimalField(max_digits=18, decimal_places=3))
+
+    def credits_between(self, start: date | None, end: date | None) -> Expression:
+        """Per contract, the credits of its periods overlapping the range, counting only
+        the latest revision of each period (as ``credits_this_year``)."""
+        totals = (
+            _statements_of_contract(start, end)
+            .latest_revisions()
+            .order_by()
+            .values("contract_id")
+            .annotate(total=Sum("credit_total"))
+            .values("total")
+        )
+        return Subquery(totals, output_field=DecimalField(max_digits=18, decimal_places=3))
+
+    def statements_where(
+        self, *, start: date | None, end: date | None, breached: bool, disputed: str
+    ) -> Expression:
+        """Per contract, whether a latest revision of a period overlapping the range is
+        breached, and/or any revision of such a period has an open (or any) dispute."""
+        statements = _statements_of_contract(start, end)
+        if breached:
+            statements = statements.latest_revisions().breached()
+        if disputed:
+            statements = statements.disputed(open_only=disputed == OPEN_DISPUTE)
+        return Exists(statements)
 
     def period_states(self, contracts: Sequence[Contract]) -> dict[int, PeriodState]:
         """The state of each contract's current period, from the rows the dashboard shows

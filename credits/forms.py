@@ -14,23 +14,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from contracts.forms.common import DateInput, DateTimeInput
+from contracts.forms.contract_list import ANY_DISPUTE, OPEN_DISPUTE, PeriodRangeForm
 from contracts.models import Contract, ContractService
 from credits.models import Claim, Dispute, Statement
-
-# The values of the statement list's "Disputes" filter, in the page and in the API.
-OPEN_DISPUTE = "open"
-ANY_DISPUTE = "any"
-
-
-class StatementRangeForm(forms.Form):
-    """The form of :class:`StatementFilter`: a range's end cannot come before its start."""
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        start, end = data.get("period_from"), data.get("period_to")
-        if start and end and end < start:
-            self.add_error("period_to", _("The end of the range cannot be before its start."))
-        return data
 
 
 class ContractChoiceField(forms.ModelChoiceField):
@@ -103,7 +89,7 @@ class StatementFilter(filters.FilterSet):
     class Meta:
         model = Statement
         fields: list[str] = []
-        form = StatementRangeForm
+        form = PeriodRangeForm
 
     def filter_period_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         return queryset.overlapping(value, None)

@@ -12,7 +12,17 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, Exists, OuterRef, Prefetch, Q, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -23,6 +33,7 @@ from django.views.decorators.http import require_http_methods
 import engine
 from contracts import hooks, services
 from contracts.forms import ContractForm, SettleForm
+from contracts.forms.contract_list import ContractStatementFilter
 from contracts.models import (
     Contract,
     ContractService,
@@ -94,6 +105,33 @@ def home(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- contract list
 
 
+@dataclass(frozen=True, slots=True)
+class ContractTotals:
+    """The contract list's totals in one currency (two currencies are never added)."""
+
+    currency: str
+    contracts: int
+    credits: Decimal
+
+
+def contract_totals(contracts: QuerySet[Contract]) -> list[ContractTotals]:
+    """Per currency, how many contracts and their credits (the ``credits`` annotation),
+    over every page, in one query."""
+    rows = (
+        contracts.order_by("currency")
+        .values("currency")
+        .annotate(count=Count("id"), total=Sum("credits"))
+    )
+    return [
+        ContractTotals(
+            currency=row["currency"],
+            contracts=row["count"],
+            credits=row["total"] if row["total"] is not None else Decimal(0),
+        )
+        for row in rows
+    ]
+
+
 @login_required
 def contract_list(request: HttpRequest) -> HttpResponse:
     """The contracts the user is party to: search, filter, sort, with this period's state
@@ -127,16 +165,27 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         sort, column = "reference", "reference"
     order = ("-" if sort.startswith("-") else "") + SORTS[column]
     year = timezone.localdate().year
+    statement_filter = ContractStatementFilter(request.GET or None, queryset=contracts)
+    start, end = statement_filter.period_range
     credits_total = Value(Decimal("0"), output_field=MONEY)
     if settlement is not None:
-        credits_total = Coalesce(
-            settlement.credits_this_year(year), Value(Decimal("0")), output_field=MONEY
+        credits = (
+            settlement.credits_between(start, end)
+            if start or end
+            else settlement.credits_this_year(year)
         )
+        credits_total = Coalesce(credits, Value(Decimal("0")), output_field=MONEY)
+    statement_filter.queryset = contracts.annotate(credits=credits_total)
+    if statement_filter.is_bound and not statement_filter.is_valid():
+        # Invalid filters show their errors beside the field and no rows.
+        contracts = Contract.objects.none()
+    else:
+        contracts = statement_filter.qs
     contracts = contracts.annotate(
-        credits_this_year=credits_total,
         has_services=Exists(ContractService.objects.filter(contract_id=OuterRef("pk"))),
     ).order_by(order, "reference", "pk")
     page = Paginator(contracts, PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = contract_totals(contracts) if page.object_list else []
     rows = list(page.object_list)
     states = settlement.period_states(rows) if settlement is not None else {}
     for contract in rows:
@@ -165,6 +214,16 @@ def contract_list(request: HttpRequest) -> HttpResponse:
             "statuses": Contract.Status.choices,
             "customers": customers,
             "year": year,
+            "filter_form": statement_filter.form,
+            "period_from": start,
+            "period_to": end,
+            "filtered": bool(
+                q
+                or status
+                or customer
+                or any(request.GET.get(name) for name in ContractStatementFilter.base_filters)
+            ),
+            "totals": totals,
             "query": query.urlencode(),
             "sort_query": sort_query.urlencode(),
             "sort_columns": [

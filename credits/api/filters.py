@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from contracts.api.filters import IdFilter, by_id
-from credits.forms import ANY_DISPUTE, OPEN_DISPUTE, StatementRangeForm
+from contracts.forms.contract_list import ANY_DISPUTE, OPEN_DISPUTE, PeriodRangeForm
 from credits.models import Dispute, Notification, Statement
 from slaportal.api.filtering import StrictBooleanFilter
 
@@ -78,7 +78,7 @@ class StatementFilter(filters.FilterSet):
             "breached",
             "disputed",
         ]
-        form = StatementRangeForm
+        form = PeriodRangeForm
 
     def filter_period_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
         return queryset.overlapping(value, None)

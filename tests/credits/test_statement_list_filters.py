@@ -410,3 +410,105 @@ def test_api_schema_documents_the_filters(personas):
         "overlap" in parameters["period_from"]["description"]
         or "any of its days" in (parameters["period_from"]["description"])
     )
+
+
+# --------------------------------------------------------------------------- contract list
+
+
+def _contracts(response) -> list[str]:
+    assert response.status_code == 200
+    html = response.content.decode()
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
+    if body is None:
+        return []
+    return re.findall(r'<td><a href="/contracts/\d+/">([^<]+)</a></td>', body.group(1))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # This year's credits: ACME-1 50.00, ACME-USD 105.00.
+        ({"with_credit": "on"}, {"ACME-1", "ACME-USD"}),
+        # April: ACME-1's statement credits nothing, the USD week 5.00.
+        (
+            {"with_credit": "on", "period_from": "2026-04-01", "period_to": "2026-04-30"},
+            {"ACME-USD"},
+        ),
+        ({"breached": "on"}, {"ACME-1", "ACME-USD"}),
+        ({"breached": "on", "period_from": "2026-04-01"}, set()),
+        # The quarter overlaps March: both breached then.
+        (
+            {"breached": "on", "period_from": "2026-03-01", "period_to": "2026-03-31"},
+            {"ACME-1", "ACME-USD"},
+        ),
+        ({"breached": "on", "period_to": "2026-02-28"}, {"ACME-1", "ACME-USD"}),
+        ({"disputed": "open"}, {"ACME-1", "ACME-USD"}),
+        ({"disputed": "open", "period_to": "2026-03-31"}, {"ACME-1"}),
+        ({"disputed": "any", "period_from": "2026-04-01"}, {"ACME-USD"}),
+        ({"disputed": "open", "q": "USD"}, {"ACME-USD"}),
+    ],
+)
+def test_contract_list_filters_by_its_statements(client, personas, book, query, expected):
+    client.force_login(personas.customer_member)
+    assert set(_contracts(client.get(reverse("contract-list"), query))) == expected
+
+
+def test_contract_list_totals_credits_per_currency_in_the_range(client, personas, book):
+    client.force_login(personas.customer_member)
+    response = client.get(reverse("contract-list"), {"with_credit": "on"})
+    totals = _totals(response)
+    assert totals["EUR"]["heading"] == "Total in EUR: 1 contract on every page"
+    assert totals["EUR"]["credit"] == "50.00 EUR"
+    assert totals["USD"]["credit"] == "105.00 USD"
+    march = client.get(
+        reverse("contract-list"), {"period_from": "2026-03-01", "period_to": "2026-03-31"}
+    )
+    html = march.content.decode()
+    assert "Credits in these periods" in html
+    totals = _totals(march)
+    assert totals["EUR"]["credit"] == "30.00 EUR"  # March's latest revision, not 50 + 30
+    assert totals["USD"]["credit"] == "100.00 USD"  # the quarter overlaps March
+    # Sorting and paging keep the filters.
+    assert "period_from=2026-03-01&amp;period_to=2026-03-31&amp;sort=" in html
+
+
+def test_contract_list_bad_filters_show_the_error_beside_the_field(client, personas, book):
+    client.force_login(personas.customer_member)
+    for query, field in (
+        ({"period_from": "2026-04-01", "period_to": "2026-03-01"}, "period_to"),
+        ({"period_from": "yesterday"}, "period_from"),
+        ({"disputed": "maybe"}, "disputed"),
+    ):
+        response = client.get(reverse("contract-list"), query)
+        html = response.content.decode()
+        field_html = re.search(rf'id="field-{field}">(.*?)</div>\s*(?:<div|\{{|$)', html, re.S)
+        assert field_html is not None and "errorlist" in field_html.group(1), query
+        assert _contracts(response) == []
+        assert "<tfoot>" not in html
+
+
+def test_contract_list_outsider_sees_only_their_contract_and_totals(client, personas, book):
+    client.force_login(personas.other_customer_member)
+    response = client.get(reverse("contract-list"), {"breached": "on", "disputed": "open"})
+    assert _contracts(response) == ["UMB-1"]
+    assert _totals(response) == {
+        "EUR": {"heading": "Total in EUR: 1 contract on every page", "credit": "777.77 EUR"}
+    }
+
+
+def test_contract_list_query_count_does_not_grow_with_statements(client, personas, book):
+    client.force_login(personas.customer_member)
+    query = {"with_credit": "on", "breached": "on", "disputed": "any", "period_to": "2026-12-31"}
+    few = _queries(client, reverse("contract-list"), query)
+    _more_statements(personas, 30)
+    for n in range(5):
+        contract = ContractFactory(
+            provider=personas.provider, customer=personas.customer, reference=f"MORE-{n}"
+        )
+        make_statement(
+            contract,
+            period_start=date(2026, 2, 1),
+            lines=[LineSpec(ContractServiceFactory(contract=contract), Decimal("2.00"), MISSED)],
+        )
+    many = _queries(client, reverse("contract-list"), query)
+    assert many == few
