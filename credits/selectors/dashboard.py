@@ -35,6 +35,8 @@ class MonthCredit:
     credit_total: Decimal
     fees_total: Decimal
     statements: int
+    # Contract id → its credits in this month.
+    by_contract: dict[int, Decimal] = field(default_factory=dict)
 
     @property
     def credit_text(self) -> str:
@@ -113,23 +115,25 @@ def dashboard(
     contract_ids = [c.pk for c in contracts]
     latest = latest_revisions(Statement.objects.filter(contract_id__in=contract_ids))
 
+    # Per contract as well, for the chart's stacks; added up per month here.
     month_rows = (
         latest.annotate(month=TruncMonth("period_start"))
         .order_by()
-        .values("month", "currency")
+        .values("month", "currency", "contract_id")
         .annotate(credit=Sum("credit_total"), fees=Sum("fees_total"), n=Count("id"))
-        .order_by("month", "currency")
+        .order_by("month", "currency", "contract_id")
     )
-    months = [
-        MonthCredit(
-            month=_as_date(row["month"]),
-            currency=row["currency"],
-            credit_total=row["credit"] or ZERO,
-            fees_total=row["fees"] or ZERO,
-            statements=row["n"],
-        )
-        for row in month_rows
-    ]
+    by_month: dict[tuple[date, str], MonthCredit] = {}
+    for row in month_rows:
+        key = (_as_date(row["month"]), row["currency"])
+        month = by_month.get(key)
+        if month is None:
+            month = by_month[key] = MonthCredit(key[0], key[1], ZERO, ZERO, 0)
+        month.credit_total += row["credit"] or ZERO
+        month.fees_total += row["fees"] or ZERO
+        month.statements += row["n"]
+        month.by_contract[row["contract_id"]] = row["credit"] or ZERO
+    months = list(by_month.values())
     year_to_date: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for month in months:
         if month.month.year == today.year:

@@ -4,7 +4,7 @@ period's objectives, the latest notifications and lapses, for one organisation."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
@@ -15,10 +15,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import strip_spaces_between_tags
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
-from contracts.models import Organization
-from credits import exports, selectors
-from credits.exports import Datum
+from contracts.models import Contract, Organization
+from credits import charts, selectors
 from engine import text
 from people.selectors import acting_organization
 
@@ -29,43 +29,74 @@ DASHBOARD_CACHE_SECONDS = 300
 @dataclass(slots=True)
 class CurrencyChart:
     currency: str
-    chart: exports.Chart
+    chart: charts.Chart
     months: list[selectors.MonthCredit]
+    # Per month, newest first: its label and each contract's part, for the table.
+    rows: list[tuple[selectors.MonthCredit, str, str]]
 
 
-def _month_series(months: list[selectors.MonthCredit], today: date) -> list[CurrencyChart]:
-    """One chart per currency, one bar per month from the first month with a statement
-    (within the window) to this month; months without statements are zero."""
-    charts = []
+def _month_series(
+    months: list[selectors.MonthCredit], contracts: list[Contract], today: date
+) -> list[CurrencyChart]:
+    """One chart per currency, one bar per month (the last ``charts.CHART_PERIODS``; the
+    table has them all) from the first month with a statement to this month, stacked by
+    contract; months without statements are zero."""
+    references = {c.pk: c.reference for c in contracts}
+    result = []
     for currency in sorted({m.currency for m in months}):
         rows = {m.month: m for m in months if m.currency == currency}
-        first = min(rows)
         series: list[selectors.MonthCredit] = []
-        month = first
+        month = min(rows)
         while month <= today.replace(day=1):
             series.append(
                 rows.get(month) or selectors.MonthCredit(month, currency, Decimal(0), Decimal(0), 0)
             )
             month = _next_month(month)
-        data = [
-            Datum(
-                period=m.month,
-                label=m.month.strftime("%b %Y"),
-                value=m.credit_total,
-                title=f"{m.month:%B %Y}: {text.format_money(m.credit_total, currency)} "
-                f"credited over {m.statements} statement{'s' if m.statements != 1 else ''}",
-            )
-            for m in series
-        ]
-        chart = exports.bar_chart(
-            data,
-            title=f"Credits per month ({currency})",
-            description="Service credits of the latest revision of each statement, by the "
-            "month its period starts.",
-            unit=currency,
+        drawn = series[-charts.CHART_PERIODS :]
+        contract_ids = sorted(
+            {pk for m in drawn for pk, amount in m.by_contract.items() if amount},
+            key=lambda pk: references.get(pk, ""),
         )
-        charts.append(CurrencyChart(currency=currency, chart=chart, months=series))
-    return charts
+        data = [
+            charts.StackedPeriod(
+                period=m.month,
+                label=_month_label(m.month),
+                amounts=[m.by_contract.get(pk, Decimal(0)) for pk in contract_ids],
+            )
+            for m in drawn
+        ]
+        chart = charts.stacked_bar_chart(
+            data,
+            series=[references.get(pk, "") for pk in contract_ids],
+            currency=currency,
+            chart_id=f"credits-chart-{currency}",
+            title=gettext("Credits per month (%(currency)s)") % {"currency": currency},
+            description=gettext(
+                "Service credits of the latest revision of each statement, by the month "
+                "its period starts, stacked by contract, over the last %(count)s months."
+            )
+            % {"count": len(drawn)},
+        )
+        rows = [
+            (
+                m,
+                _month_label(m.month),
+                ", ".join(
+                    f"{references.get(pk, '')} {text.format_money(amount, currency)}"
+                    for pk, amount in sorted(
+                        m.by_contract.items(), key=lambda item: references.get(item[0], "")
+                    )
+                    if amount
+                ),
+            )
+            for m in reversed(series)
+        ]
+        result.append(CurrencyChart(currency=currency, chart=chart, months=series, rows=rows))
+    return result
+
+
+def _month_label(month: date) -> str:
+    return text.period_label(month, _next_month(month) - timedelta(days=1))
 
 
 def _next_month(day: date) -> date:
@@ -93,7 +124,7 @@ def _dashboard_body(
         {
             "board": board,
             "organizations": organizations,
-            "charts": _month_series(board.months, today),
+            "charts": _month_series(board.months, board.contracts, today),
             "ytd": [
                 (currency, text.format_money(total, currency))
                 for currency, total in board.year_to_date.items()

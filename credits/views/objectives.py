@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 
 from contracts.models import ContractService
-from credits import exports, selectors
-from credits.exports import Datum
+from credits import charts, selectors
 from engine import text
 
 SOURCE_LEVELS = {
@@ -35,53 +35,64 @@ def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -
     unit = " %" if percentage else ""
     attainment_data = []
     credit_data = []
+    states = {None: gettext("no data"), True: gettext("met"), False: gettext("breached")}
     for point in history.points:
         line, statement = point.line, point.statement
         label = text.period_label(statement.period_start, statement.period_end)
-        attained = (
-            "no data"
-            if line.attainment is None
-            else text.format_measured(line.attainment, percentage=percentage)
-        )
-        target = text.format_decimal(line.target) + unit
-        amount = text.format_money(line.amount, statement.currency)
-        state = "no data" if line.met is None else ("met" if line.met else "breached")
-        line.state = state
+        line.state = states[line.met]
         attainment_data.append(
-            Datum(
+            charts.Datum(
                 period=statement.period_start,
                 label=label,
                 value=line.attainment,
                 target=line.target,
-                css_class="met" if line.met else "breached",
-                title=f"{label}: {attained} against {target}, {state}; credit {amount}",
+                comparator=line.comparator,
+                state="met" if line.met else "breached",
+                state_text=line.state,
             )
         )
         credit_data.append(
-            Datum(
-                period=statement.period_start,
-                label=label,
-                value=line.amount,
-                title=f"{label}: {amount} credited ({state})",
+            charts.StackedPeriod(period=statement.period_start, label=label, amounts=[line.amount])
+        )
+    progress = history.progress
+    if progress is not None and progress.attainment is not None:
+        # The open period as measured so far: drawn hollow, after the settled ones.
+        attainment_data.append(
+            charts.Datum(
+                period=progress.period_start,
+                label=text.period_label(history.open_period.start, history.open_period.end),
+                value=progress.attainment,
+                target=progress.target,
+                comparator=progress.comparator,
+                state_text=history.open_state_label,
+                provisional=True,
             )
         )
     name = history.name
+    drawn = min(len(history.points), charts.CHART_PERIODS)
     context = {
         "history": history,
         "contract": contract,
         "unit": unit,
-        "attainment_chart": exports.attainment_chart(
+        "chart_periods": drawn,
+        "attainment_chart": charts.attainment_chart(
             attainment_data,
-            title=f"{name}: attainment against target",
-            description=f"Attainment of {name} in each of the last {len(attainment_data)} "
-            "settled periods; the dashed line is the target.",
+            chart_id="attainment-chart",
+            title=gettext("%(objective)s: attainment against target") % {"objective": name},
+            description=gettext(
+                "Attainment of %(objective)s in each of the last %(count)s settled periods"
+                " and in this period so far (hollow); the dashed line is the target."
+            )
+            % {"objective": name, "count": drawn},
             percentage=percentage,
         ),
-        "credit_chart": exports.bar_chart(
+        "credit_chart": charts.stacked_bar_chart(
             credit_data,
-            title=f"{name}: credits earned",
-            description="The service credit this objective earned in each period.",
-            unit=contract.currency,
+            series=[name],
+            currency=contract.currency,
+            chart_id="credit-chart",
+            title=gettext("%(objective)s: credits earned") % {"objective": name},
+            description=gettext("The service credit this objective earned in each period."),
         ),
         "open_attainment_text": text.format_measured(
             history.progress.attainment, percentage=percentage

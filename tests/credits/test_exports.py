@@ -12,7 +12,6 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from credits import exports
-from credits.exports import Datum
 from tests.credits.test_views_support import LineSpec, availability_objective, make_statement
 from tests.factories import ContractServiceFactory, ServiceFactory
 
@@ -154,47 +153,3 @@ def test_plain_decimal_drops_trailing_zeros_without_exponent():
     assert exports.plain_decimal(Decimal("100.0000")) == "100"
     assert exports.plain_decimal(Decimal("0E-10")) == "0"
     assert exports.plain_decimal(None) == ""
-
-
-def test_bar_chart_draws_one_bar_per_period_scaled_to_a_round_maximum():
-    data = [
-        Datum(period=date(2026, m, 1), label=f"m{m}", value=Decimal(v), title=f"t{m}")
-        for m, v in ((1, "20"), (2, "0"), (3, "30"))
-    ]
-    chart = exports.bar_chart(data, title="Credits", description="d", unit="EUR")
-    assert [b.period for b in chart.bars] == ["2026-01-01", "2026-02-01", "2026-03-01"]
-    assert [b.value for b in chart.bars] == ["20", "0", "30"]
-    # The scale ends on a round value: here the tallest bar reaches the top gridline.
-    assert chart.gridlines[-1].label == "30"
-    assert Decimal(chart.bars[2].y) == Decimal(chart.top)
-    assert Decimal(chart.bars[1].height) == 0
-
-
-def test_attainment_chart_skips_periods_without_data_and_keeps_the_target_line():
-    data = [
-        Datum(
-            period=date(2026, 1, 1),
-            label="Jan",
-            value=Decimal("99.2"),
-            target=Decimal("99.5"),
-            title="",
-        ),
-        Datum(period=date(2026, 2, 1), label="Feb", value=None, target=Decimal("99.5"), title=""),
-        Datum(
-            period=date(2026, 3, 1),
-            label="Mar",
-            value=Decimal("99.9"),
-            target=Decimal("99.5"),
-            title="",
-        ),
-    ]
-    chart = exports.attainment_chart(data, title="t", description="d", percentage=True)
-    assert [p.period for p in chart.points] == ["2026-01-01", "2026-03-01"]
-    assert [p.value for p in chart.points] == ["99.200", "99.900"]
-    assert len(chart.target_line.split()) == 6  # a step per period
-    # Higher attainment is drawn higher (smaller y).
-    assert Decimal(chart.points[1].cy) < Decimal(chart.points[0].cy)
-    lowest = Decimal(chart.gridlines[0].label.rstrip(" %"))
-    highest = Decimal(chart.gridlines[-1].label.rstrip(" %"))
-    assert lowest <= Decimal("99.2") and highest >= Decimal("99.9")
-    assert highest <= 100

@@ -133,7 +133,8 @@ def test_dashboard_chart_has_one_bar_per_month_with_the_month_credit(client, per
         ("2026-03-01", "30"),
         ("2026-04-01", "0"),
     ]
-    assert "<title>March 2026: 30.00 EUR credited over 1 statement</title>" in html
+    assert 'aria-label="March 2026: 30.00 EUR"' in html
+    assert "<title>March 2026: 30.00 EUR</title>" in html
 
 
 def test_dashboard_shows_an_objective_at_risk_before_the_breach(client, personas, book):
@@ -369,7 +370,7 @@ def test_objective_page_charts_the_latest_revision_of_each_settled_period(client
         r'<rect class="bar[^"]*"[^>]*data-period="([\d-]+)" data-value="([\d.]+)"', html
     )
     assert bars == [("2026-01-01", "20"), ("2026-02-01", "0"), ("2026-03-01", "30")]
-    assert '<polyline class="target"' in html
+    assert '<line class="target"' in html
     assert '<table id="history-table"' in html
 
 
