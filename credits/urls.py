@@ -3,7 +3,7 @@
 from django.urls import path
 
 from credits import views
-from credits.views import responsibilities, tickets, webhooks
+from credits.views import records, responsibilities, revisions, tickets, webhooks
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -16,7 +16,10 @@ urlpatterns = [
     path("statements/<int:pk>/csv/", views.statement_csv, name="statement-csv"),
     path("statements/<int:pk>/pdf/", views.statement_pdf, name="statement-pdf"),
     path("lines/<int:line_id>/disputes/", views.dispute_open, name="dispute-open"),
+    path("statements/<int:pk>/diff/", revisions.statement_diff, name="statement-diff"),
     path("lines/<int:line_id>/tickets/", tickets.line_tickets, name="line-tickets"),
+    path("lines/<int:line_id>/<str:kind>.csv", records.line_records_csv, name="line-records-csv"),
+    path("lines/<int:line_id>/<str:kind>/", records.line_records, name="line-records"),
     path("claims/", views.claim_list, name="claim-list"),
     path("claims/new/", views.claim_new, name="claim-new"),
     path("claims/<int:pk>/", views.claim_detail, name="claim-detail"),

@@ -279,3 +279,51 @@ class SettleSerializer(serializers.Serializer):
     period_start = serializers.DateField(
         help_text="First day of the period to settle, e.g. 2026-10-01 for October."
     )
+
+
+class LineSideSerializer(serializers.ModelSerializer):
+    """A line's figures in one of the two revisions compared."""
+
+    attainment = AttainmentField(allow_null=True, help_text="null when there was no data.")
+    credit_percent = PlainDecimalField(max_digits=12, decimal_places=6, read_only=True)
+    amount = MoneyField(currency="statement.currency", read_only=True)
+    held = MoneyField(currency="statement.currency", read_only=True)
+
+    class Meta:
+        model = StatementLine
+        fields = ["id", "attainment", "met", "credit_percent", "amount", "held"]
+        read_only_fields = fields
+
+
+class LineChangeSerializer(serializers.Serializer):
+    contract_service = serializers.IntegerField(source="line.contract_service_id")
+    key = serializers.CharField()
+    name = serializers.CharField()
+    service = serializers.CharField()
+    change = serializers.ChoiceField(
+        choices=["added", "removed", "changed", "unchanged"],
+        help_text="added: only in this revision; removed: only in the previous one.",
+    )
+    before = LineSideSerializer(allow_null=True, help_text="null for an added line.")
+    after = LineSideSerializer(allow_null=True, help_text="null for a removed line.")
+
+
+class StatementDiffSerializer(serializers.Serializer):
+    """A revision against the previous revision of its period, line by line; lines are
+    matched by contract service and objective key."""
+
+    statement = serializers.IntegerField(source="statement.pk")
+    revision = serializers.IntegerField(source="statement.revision")
+    previous = serializers.IntegerField(
+        source="previous.pk", allow_null=True, help_text="null for a first revision."
+    )
+    previous_revision = serializers.IntegerField(source="previous.revision", allow_null=True)
+    currency = serializers.CharField(source="statement.currency")
+    credit_total_before = MoneyField(
+        source="previous.credit_total", currency="statement.currency", allow_null=True
+    )
+    credit_total_after = MoneyField(source="statement.credit_total", currency="statement.currency")
+    sentences = serializers.ListField(
+        child=serializers.CharField(), help_text="One sentence per change, for people."
+    )
+    lines = LineChangeSerializer(many=True)

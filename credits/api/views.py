@@ -19,10 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contracts.models import Contract
-from credits import services, settlement
+from credits import selectors, services, settlement
 from credits.api import filters, serializers
 from credits.api.serializers import SettleSerializer
 from credits.models import Dispute, Notification, Statement, StatementDocument, StatementLine
+from credits.selectors.statement_changes import comparable_lines, statement_changes
 from slaportal.api.filtering import PortalFilterBackend
 from slaportal.api.pagination import PortalPagination
 from slaportal.api.viewsets import ScopedGenericViewSet
@@ -159,6 +160,21 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedG
         if self._renders_plain_json(request):
             return HttpResponse(text.encode(), content_type=JSONRenderer.media_type)
         return Response(json.loads(text))
+
+    @extend_schema(
+        responses={200: serializers.StatementDiffSerializer},
+        summary="What changed since the previous revision, line by line.",
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def diff(self, request: Request, pk: str | None = None) -> Response:
+        statement = self.get_object()
+        changes = statement_changes(
+            statement,
+            comparable_lines(statement),
+            selectors.statement_revisions(statement),
+            selectors.statement_adjustments(statement),
+        )
+        return Response(serializers.StatementDiffSerializer(changes).data)
 
     @staticmethod
     def _renders_plain_json(request: Request) -> bool:

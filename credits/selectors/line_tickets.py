@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from credits.models import StatementLine, StatementLineTicket
+from credits.selectors.line_records import visible_line
 from credits.settlement.periods import period_of
 from credits.settlement.tickets import line_outcomes
 
@@ -52,15 +53,7 @@ def line_tickets(user: User, line_id: int) -> LineTickets:
     """The line ``line_id`` the user may read, with its statement, contract, parties and
     service, and every ticket it counts. ``StatementLine.DoesNotExist`` when it does not
     exist or the user may not read it."""
-    line = (
-        StatementLine.objects.visible_to(user)
-        .select_related(
-            "statement__contract__provider",
-            "statement__contract__customer",
-            "contract_service__service",
-        )
-        .get(pk=line_id)
-    )
+    line = visible_line(user, line_id)
     # Lines issued before clocks were kept stored their tickets: those stay as issued.
     stored = [
         LineTicket(

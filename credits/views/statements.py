@@ -19,6 +19,7 @@ from contracts.querysets import may_edit
 from credits import exports, selectors
 from credits.forms import DisputeForm, ResolveDisputeForm, StatementFilter
 from credits.models import Dispute, Statement
+from credits.selectors.statement_changes import statement_changes, statement_summary
 from engine import text
 
 STATEMENTS_PER_PAGE = 50
@@ -145,17 +146,21 @@ def statement_context(
                 dispute.resolve_form = resolve_forms.get(dispute.pk) or ResolveDisputeForm(
                     auto_id=f"id_dispute{dispute.pk}_%s"
                 )
+    revisions = selectors.statement_revisions(statement)
+    adjustments = selectors.statement_adjustments(statement)
+    changes = statement_changes(statement, lines, revisions, adjustments)
     return {
         "statement": statement,
         "contract": contract,
         "lines": lines,
-        "revisions": selectors.statement_revisions(statement),
+        "revisions": revisions,
+        "summary": statement_summary(statement, lines, changes),
         "lines_total_text": text.format_money(
             sum((ln.amount for ln in lines), Decimal(0)), currency
         ),
         "can_dispute": can_dispute,
         "can_resolve": can_resolve,
-        "adjustments": selectors.statement_adjustments(statement),
+        "adjustments": adjustments,
         "terms_text": selectors.terms_version_text(statement),
     }
 

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from credits import selectors
 from credits.models import StatementLine
+from credits.selectors import line_records as records
+from credits.views.records import filter_query, filtered_tickets, records_form, records_tabs
 
 TICKETS_PER_PAGE = 200
 
@@ -28,9 +30,11 @@ def line_tickets(request: HttpRequest, line_id: int) -> HttpResponse:
     line = detail.line
     contract = line.statement.contract
     within = sum(1 for ticket in detail.tickets if ticket.within)
-    page = Paginator(detail.tickets, TICKETS_PER_PAGE).get_page(request.GET.get("page"))
     # Times as both parties read the contract: in its time zone.
     with timezone.override(ZoneInfo(contract.timezone)):
+        form = records_form(request, line, records.TICKETS)
+        shown = [] if form.errors else filtered_tickets(detail.tickets, form.chosen())
+        page = Paginator(shown, TICKETS_PER_PAGE).get_page(request.GET.get("page"))
         return render(
             request,
             "credits/line_tickets.html",
@@ -40,10 +44,16 @@ def line_tickets(request: HttpRequest, line_id: int) -> HttpResponse:
                 "contract": contract,
                 "tickets": page.object_list,
                 "page": page,
+                "form": form,
+                "kind": records.TICKETS,
+                "tabs": records_tabs(line) if line.indicator in records.TICKET_INDICATORS else [],
+                "query": filter_query(request),
+                "shown_count": len(shown),
                 "changed": detail.changed,
                 "ticket_count": len(detail.tickets),
                 "within_count": within,
                 "breached_count": len(detail.tickets) - within,
                 "done_label": "Answered" if line.indicator == "response_time" else "Resolved",
             },
+            status=400 if form.errors else 200,
         )

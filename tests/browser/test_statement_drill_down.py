@@ -1,0 +1,67 @@
+"""A keyboard user on a phone (390 px) opens a revised statement, reads its summary, reaches
+the line-by-line difference and a line's drill-down by Tab and Enter alone; no page scrolls
+sideways. Screenshots are kept as artifacts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import screenshot
+from tests.credits.test_statement_summary import revised  # noqa: F401 - the fixture
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTH = 390
+# Enough to pass the navigation and the summary, not so many that a missing link hangs.
+MAX_TABS = 60
+
+
+def tab_to(page, selector: str) -> None:
+    """Press Tab until the focused element matches ``selector``."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{MAX_TABS} presses of Tab never reached {selector}")
+
+
+def page_width(page) -> int:
+    return page.evaluate("() => document.documentElement.scrollWidth")
+
+
+def test_keyboard_reaches_the_diff_and_a_drill_down_at_390_px(page, login, personas, revised):  # noqa: F811
+    second = revised["second"]
+    page.set_viewport_size({"width": WIDTH, "height": 800})
+    login(personas.customer_member.username)
+    page.goto(f"/statements/{second.pk}/")
+    assert page.locator("#summary-heading").inner_text() == "Summary"
+    assert "250.00 EUR" in page.locator(".payable-credit").inner_text()
+    assert page_width(page) <= WIDTH
+    screenshot(page, "statement-summary-390")
+
+    tab_to(page, "#diff-link")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/statements/{second.pk}/diff/")
+    assert page.locator("h1").inner_text() == "What changed in revision 2"
+    changed = page.locator("tr.diff-changed")
+    assert changed.count() == 1
+    assert "100.00 EUR" in changed.inner_text() and "250.00 EUR" in changed.inner_text()
+    assert page_width(page) <= WIDTH
+    screenshot(page, "statement-diff-390")
+
+    page.go_back()
+    tab_to(page, "a.drill-down")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/incidents/")
+    rows = page.locator("#line-records tbody tr")
+    assert rows.count() >= 1
+    assert page_width(page) <= WIDTH
+    # The filter by keyboard: tick "only what counts", submit with Enter.
+    tab_to(page, "input[name=only]")
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**only=on**")
+    assert page.locator("#line-records tbody tr").count() >= 1
+    assert page_width(page) <= WIDTH
+    screenshot(page, "line-incidents-390")
