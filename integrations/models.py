@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from contracts.models import ContractService, Incident, Organization
 from contracts.querysets import may_edit
@@ -63,13 +64,13 @@ class Receiver(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ALERTMANAGER = "alertmanager", "Alertmanager (alerts become incidents)"
-        TICKETS = "tickets", "Ticket system (tickets and their status changes)"
+        ALERTMANAGER = "alertmanager", _("Alertmanager (alerts become incidents)")
+        TICKETS = "tickets", _("Ticket system (tickets and their status changes)")
 
     class TicketFormat(models.TextChoices):
-        GENERIC = "generic", "The portal's ticket shape"
-        JIRA = "jira", "Jira Service Management webhook"
-        ZAMMAD = "zammad", "Zammad / osTicket-style JSON"
+        GENERIC = "generic", _("The portal's ticket shape")
+        JIRA = "jira", _("Jira Service Management webhook")
+        ZAMMAD = "zammad", _("Zammad / osTicket-style JSON")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="integration_receivers"
@@ -281,9 +282,9 @@ class PrometheusSource(models.Model):
     """A Prometheus server (or anything answering its HTTP API, e.g. Thanos, Mimir)."""
 
     class Auth(models.TextChoices):
-        NONE = "none", "None"
-        BEARER = "bearer", "Bearer token"
-        BASIC = "basic", "User name and password"
+        NONE = "none", _("None")
+        BEARER = "bearer", _("Bearer token")
+        BASIC = "basic", _("User name and password")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="prometheus_sources"
@@ -439,17 +440,17 @@ class IntegrationEvent(models.Model):
     KEPT = 1_000
 
     class Channel(models.TextChoices):
-        ALERTMANAGER = "alertmanager", "Alertmanager"
-        TICKETS = "tickets", "Ticket system"
-        PROMETHEUS = "prometheus", "Prometheus"
-        OPENSLO = "openslo", "OpenSLO"
+        ALERTMANAGER = "alertmanager", _("Alertmanager")
+        TICKETS = "tickets", _("Ticket system")
+        PROMETHEUS = "prometheus", _("Prometheus")
+        OPENSLO = "openslo", _("OpenSLO")
 
     class Outcome(models.TextChoices):
-        RECORDED = "recorded", "Recorded"
-        PARTLY = "partly", "Partly recorded"
-        UNCHANGED = "unchanged", "Nothing new"
-        REFUSED = "refused", "Refused"
-        FAILED = "failed", "Failed"
+        RECORDED = "recorded", _("Recorded")
+        PARTLY = "partly", _("Partly recorded")
+        UNCHANGED = "unchanged", _("Nothing new")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="integration_events"

@@ -26,6 +26,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -149,7 +150,11 @@ def send_test_event(request: HttpRequest, slug: str, receiver_pk: int) -> HttpRe
         pk=receiver_pk,
     )
     result = services.send_test_event(receiver=receiver, now=timezone.now())
-    messages.info(request, f"Test event to {receiver.name}: {result}")
+    messages.info(
+        request,
+        gettext("Test event to %(receiver)s: %(result)s")
+        % {"receiver": receiver.name, "result": result},
+    )
     return HttpResponseRedirect(reverse("integrations", args=[slug]) + "#events")
 
 
@@ -163,12 +168,19 @@ def test_pull(request: HttpRequest, slug: str, pull_pk: int) -> HttpResponse:
     )
     answer = services.test_pull(pull=pull, now=timezone.now())
     if "error" in answer:
-        messages.error(request, f"Test pull of {pull.key}: {answer['error']}")
+        messages.error(
+            request,
+            gettext("Test pull of %(key)s: %(error)s")
+            % {"key": pull.key, "error": answer["error"]},
+        )
     else:
         messages.info(
             request,
-            f"Test pull of {pull.key}: {answer['samples']} sample(s) would be recorded, "
-            f"{len(answer['refused'])} refused.",
+            gettext(
+                "Test pull of %(key)s: %(samples)s sample(s) would be recorded, "
+                "%(refused)s refused."
+            )
+            % {"key": pull.key, "samples": answer["samples"], "refused": len(answer["refused"])},
         )
     return HttpResponseRedirect(reverse("integrations", args=[slug]) + "#events")
 
@@ -190,7 +202,10 @@ def openslo_import(request: HttpRequest, slug: str) -> HttpResponse:
                     plan = openslo.import_document(
                         provider=organization, contract=contract, text=text, now=timezone.now()
                     )
-                messages.success(request, f"Imported {len(plan.objectives)} objective(s).")
+                messages.success(
+                    request,
+                    gettext("Imported %(count)s objective(s).") % {"count": len(plan.objectives)},
+                )
                 return redirect("integrations", slug=slug)
             plan = openslo.plan_import(provider=organization, contract=contract, text=text)
             # An uploaded file is not sent again with the confirmation: the text is.
@@ -291,13 +306,14 @@ def receiver_create(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
             apply_form_errors(form, error)
         else:
             return _token_page(request, organization, receiver, token, new=True)
-    noun = "an Alertmanager" if kind == Receiver.Kind.ALERTMANAGER else "a ticket system"
     return _form_page(
         request,
         organization,
         form=form,
-        title=f"New receiver for {noun}",
-        intro="Its URL and secret token are shown once, when it is saved.",
+        title=gettext("New receiver for an Alertmanager")
+        if kind == Receiver.Kind.ALERTMANAGER
+        else gettext("New receiver for a ticket system"),
+        intro=gettext("Its URL and secret token are shown once, when it is saved."),
         anchor="receivers",
     )
 
@@ -316,10 +332,10 @@ def receiver_edit(request: HttpRequest, slug: str, receiver_pk: int) -> HttpResp
         except ValidationError as error:
             apply_form_errors(form, error)
         else:
-            messages.success(request, f"Receiver {receiver.name} saved.")
+            messages.success(request, gettext("Receiver %(name)s saved.") % {"name": receiver.name})
             return redirect(_back(slug, "receivers"))
     intro = (
-        "Saving makes you the editor whose rights its tickets are written with."
+        gettext("Saving makes you the editor whose rights its tickets are written with.")
         if receiver.kind == Receiver.Kind.TICKETS
         else ""
     )
@@ -327,7 +343,7 @@ def receiver_edit(request: HttpRequest, slug: str, receiver_pk: int) -> HttpResp
         request,
         organization,
         form=form,
-        title=f"Edit receiver {receiver.name}",
+        title=gettext("Edit receiver %(name)s") % {"name": receiver.name},
         intro=intro,
         anchor="receivers",
     )
@@ -350,11 +366,13 @@ def receiver_delete(request: HttpRequest, slug: str, receiver_pk: int) -> HttpRe
     return _confirm_delete(
         request,
         back=_back(slug, "receivers"),
-        what=f"the receiver {receiver.name}",
-        consequence="Deliveries to its URL are refused from now on. The incidents and "
-        "tickets it recorded stay.",
+        what=gettext("the receiver %(name)s") % {"name": receiver.name},
+        consequence=gettext(
+            "Deliveries to its URL are refused from now on. The incidents and "
+            "tickets it recorded stay."
+        ),
         delete=lambda: services.delete_receiver(receiver=receiver),
-        done=f"Receiver {receiver.name} deleted.",
+        done=gettext("Receiver %(name)s deleted.") % {"name": receiver.name},
     )
 
 
@@ -400,15 +418,26 @@ def mapping_form(
         except ValidationError as error:
             apply_form_errors(form, error)
         else:
-            messages.success(request, f"Alerts {mapping} mapped for {receiver.name}.")
+            messages.success(
+                request,
+                gettext("Alerts %(mapping)s mapped for %(receiver)s.")
+                % {"mapping": mapping, "receiver": receiver.name},
+            )
             return redirect(_back(slug, "receivers"))
     return _form_page(
         request,
         organization,
         form=form,
-        title=f"{'Edit the' if mapping.pk else 'New'} alert mapping of {receiver.name}",
-        intro="An alert carrying every one of these labels opens an incident of the contract "
-        "service's uptime objective while it fires.",
+        title=(
+            gettext("Edit the alert mapping of %(receiver)s")
+            if mapping.pk
+            else gettext("New alert mapping of %(receiver)s")
+        )
+        % {"receiver": receiver.name},
+        intro=gettext(
+            "An alert carrying every one of these labels opens an incident of the contract "
+            "service's uptime objective while it fires."
+        ),
         anchor="receivers",
     )
 
@@ -424,11 +453,13 @@ def mapping_delete(
     return _confirm_delete(
         request,
         back=_back(slug, "receivers"),
-        what=f"the alert mapping {mapping}",
-        consequence="Alerts it matched are refused from now on, unless another mapping "
-        "matches them. The incidents they became stay.",
+        what=gettext("the alert mapping %(mapping)s") % {"mapping": mapping},
+        consequence=gettext(
+            "Alerts it matched are refused from now on, unless another mapping "
+            "matches them. The incidents they became stay."
+        ),
         delete=lambda: services.delete_mapping(mapping=mapping),
-        done=f"Alert mapping {mapping} deleted.",
+        done=gettext("Alert mapping %(mapping)s deleted.") % {"mapping": mapping},
     )
 
 
@@ -451,16 +482,22 @@ def source_form(request: HttpRequest, slug: str, source_pk: int | None = None) -
         except ValidationError as error:
             apply_form_errors(form, error)
         else:
-            messages.success(request, f"Prometheus source {source.name} saved.")
+            messages.success(
+                request, gettext("Prometheus source %(name)s saved.") % {"name": source.name}
+            )
             return redirect(_back(slug, "prometheus"))
     return _form_page(
         request,
         organization,
         form=form,
-        title=f"Edit Prometheus source {source.name}" if source.pk else "New Prometheus source",
-        intro="A Prometheus server, or anything answering its HTTP API (Thanos, Mimir, "
-        "VictoriaMetrics). A token or password is stored encrypted and never shown; or name "
-        "the environment variable that holds it.",
+        title=gettext("Edit Prometheus source %(name)s") % {"name": source.name}
+        if source.pk
+        else gettext("New Prometheus source"),
+        intro=gettext(
+            "A Prometheus server, or anything answering its HTTP API (Thanos, Mimir, "
+            "VictoriaMetrics). A token or password is stored encrypted and never shown; or name "
+            "the environment variable that holds it."
+        ),
         anchor="prometheus",
     )
 
@@ -476,10 +513,10 @@ def source_delete(request: HttpRequest, slug: str, source_pk: int) -> HttpRespon
     return _confirm_delete(
         request,
         back=_back(slug, "prometheus"),
-        what=f"the Prometheus source {source.name}",
-        consequence="Its pulls are deleted with it; the samples they recorded stay.",
+        what=gettext("the Prometheus source %(name)s") % {"name": source.name},
+        consequence=gettext("Its pulls are deleted with it; the samples they recorded stay."),
         delete=lambda: services.delete_source(source=source),
-        done=f"Prometheus source {source.name} deleted.",
+        done=gettext("Prometheus source %(name)s deleted.") % {"name": source.name},
     )
 
 
@@ -511,7 +548,9 @@ def pull_form(request: HttpRequest, slug: str, pull_pk: int | None = None) -> Ht
         else PrometheusPull()
     )
     if not pull.pk and not PrometheusSource.objects.filter(organization=organization).exists():
-        messages.info(request, "Add a Prometheus source first: the server the query is asked.")
+        messages.info(
+            request, gettext("Add a Prometheus source first: the server the query is asked.")
+        )
         return redirect("prometheus-source-create", slug=slug)
     # The form's times are UTC, as Prometheus' are.
     with timezone.override(UTC):
@@ -527,16 +566,22 @@ def pull_form(request: HttpRequest, slug: str, pull_pk: int | None = None) -> Ht
             except ValidationError as error:
                 apply_form_errors(form, error)
             else:
-                messages.success(request, f"Prometheus pull of {pull.key} saved.")
+                messages.success(
+                    request, gettext("Prometheus pull of %(key)s saved.") % {"key": pull.key}
+                )
                 return redirect(_back(slug, "prometheus"))
         return _form_page(
             request,
             organization,
             form=form,
-            title=f"Edit the Prometheus pull of {pull.key}" if pull.pk else "New Prometheus pull",
-            intro="The query is asked with query_range, one step at a time from the first "
-            "evaluation time on; each value becomes a sample of the objective, through the "
-            "same checks as the measurements API.",
+            title=gettext("Edit the Prometheus pull of %(key)s") % {"key": pull.key}
+            if pull.pk
+            else gettext("New Prometheus pull"),
+            intro=gettext(
+                "The query is asked with query_range, one step at a time from the first "
+                "evaluation time on; each value becomes a sample of the objective, through the "
+                "same checks as the measurements API."
+            ),
             anchor="prometheus",
         )
 
@@ -552,8 +597,10 @@ def pull_delete(request: HttpRequest, slug: str, pull_pk: int) -> HttpResponse:
     return _confirm_delete(
         request,
         back=_back(slug, "prometheus"),
-        what=f"the Prometheus pull of {pull.key}",
-        consequence="Nothing more is pulled into the objective; the samples already recorded stay.",
+        what=gettext("the Prometheus pull of %(key)s") % {"key": pull.key},
+        consequence=gettext(
+            "Nothing more is pulled into the objective; the samples already recorded stay."
+        ),
         delete=lambda: services.delete_pull(pull=pull),
-        done=f"Prometheus pull of {pull.key} deleted.",
+        done=gettext("Prometheus pull of %(key)s deleted.") % {"key": pull.key},
     )

@@ -17,13 +17,16 @@ from people.topics import CHANNELS, TOPICS
 
 class InviteForm(forms.Form):
     organization = forms.ModelChoiceField(
-        queryset=Organization.objects.none(), help_text="The organisation they join."
+        queryset=Organization.objects.none(),
+        label=_("Organisation"),
+        help_text=_("The organisation they join."),
     )
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(max_length=254, label=_("E-mail"))
     role = forms.ChoiceField(
+        label=_("Role"),
         choices=Membership.Role.choices,
         initial=Membership.Role.VIEWER,
-        help_text="Admins manage members; editors change data; viewers read.",
+        help_text=_("Admins manage members; editors change data; viewers read."),
     )
 
     def __init__(self, *args: Any, organizations: QuerySet[Organization], **kwargs: Any) -> None:
@@ -34,12 +37,14 @@ class InviteForm(forms.Form):
 
 
 class InviteCustomerForm(forms.Form):
-    provider = forms.ModelChoiceField(queryset=Organization.objects.none())
+    provider = forms.ModelChoiceField(queryset=Organization.objects.none(), label=_("Provider"))
     customer_name = forms.CharField(
-        max_length=200, label="Customer organisation", help_text="Created with the invitation."
+        max_length=200,
+        label=_("Customer organisation"),
+        help_text=_("Created with the invitation."),
     )
     email = forms.EmailField(
-        max_length=254, label="Its first admin's e-mail", help_text="They manage its members."
+        max_length=254, label=_("Its first admin's e-mail"), help_text=_("They manage its members.")
     )
 
     def __init__(self, *args: Any, providers: QuerySet[Organization], **kwargs: Any) -> None:
@@ -52,16 +57,20 @@ class InviteCustomerForm(forms.Form):
 class SignUpForm(forms.Form):
     """The account of someone accepting an invitation; the e-mail is the invitation's."""
 
-    username = forms.CharField(max_length=150, help_text="What you will log in with.")
-    password = forms.CharField(widget=forms.PasswordInput, strip=False, max_length=128)
+    username = forms.CharField(
+        max_length=150, label=_("Username"), help_text=_("What you will log in with.")
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput, strip=False, max_length=128, label=_("Password")
+    )
     password_again = forms.CharField(
-        widget=forms.PasswordInput, strip=False, max_length=128, label="Password again"
+        widget=forms.PasswordInput, strip=False, max_length=128, label=_("Password again")
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("password") and data.get("password") != data.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
+            self.add_error("password_again", _("The two passwords differ."))
         return data
 
 

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Membership, Organization
@@ -29,9 +30,9 @@ class Invitation(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="invitations"
@@ -132,7 +133,7 @@ class Profile(models.Model):
     times are shown in. Blank means "as my browser asks" and "as my organisation's"."""
 
     class Language(models.TextChoices):
-        BROWSER = "", "As my browser asks"
+        BROWSER = "", _("As my browser asks")
         ENGLISH = "en", "English"
         GERMAN = "de", "Deutsch"
 
@@ -213,9 +214,9 @@ class Webhook(models.Model):
     JSON receiver for its tools, a Slack channel for its people…); its admins set them."""
 
     class Format(models.TextChoices):
-        JSON = "json", "Signed JSON"
-        SLACK = "slack", "Slack (incoming webhook)"
-        TEAMS = "teams", "Microsoft Teams (incoming webhook)"
+        JSON = "json", _("Signed JSON")
+        SLACK = "slack", _("Slack (incoming webhook)")
+        TEAMS = "teams", _("Microsoft Teams (incoming webhook)")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="webhooks"

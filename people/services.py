@@ -29,14 +29,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 
 from contracts.models import Membership, Organization
 from contracts.querysets import customers_served_by, is_anonymous, member_org_ids
 from contracts.services import delete_membership, save_membership
-from people import tokens
+from people import preferences, tokens
 from people.models import Invitation, NotificationPreference, OrganizationChoice, Webhook
 from people.signals import member_joined
 from people.topics import CHANNELS, TOPICS
@@ -227,17 +228,31 @@ def send_invitation_email(invitation_id: int) -> None:
         "site_url": settings.SITE_URL,
         "days": settings.INVITATION_EXPIRY_DAYS,
     }
-    subject = f"You are invited to {invitation.organization.name} on the SLA Portal"
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split())[:250],
-        body=render_to_string("people/email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[invitation.email],
-    )
-    message.attach_alternative(
-        render_to_string("people/email/invitation.html", context), "text/html"
-    )
+    with translation.override(_invitation_language(invitation)):
+        subject = gettext("You are invited to %(organization)s on the SLA Portal") % {
+            "organization": invitation.organization.name
+        }
+        message = EmailMultiAlternatives(
+            subject=" ".join(subject.split())[:250],
+            body=render_to_string("people/email/invitation.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[invitation.email],
+        )
+        message.attach_alternative(
+            render_to_string("people/email/invitation.html", context), "text/html"
+        )
     message.send(fail_silently=False)
+
+
+def _invitation_language(invitation: Invitation) -> str:
+    """The addressee's own language if they already have an account, else the language of
+    the person inviting (who likely shares it), else the site's."""
+    addressee = get_user_model().objects.filter(email__iexact=invitation.email).first()
+    return (
+        preferences.language_for(addressee)
+        or preferences.language_for(invitation.created_by)
+        or preferences.default_language()
+    )
 
 
 def _managed(user: User, invitation: Invitation | int) -> Invitation:

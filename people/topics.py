@@ -7,19 +7,23 @@ or adds one here, and the preferences page, the API and the admin offer it at on
 
 from __future__ import annotations
 
-TOPICS: dict[str, str] = {
-    "statement": "Statements issued",
-    "dispute": "Disputes",
-    "claim": "Claims",
-    "lapse": "Responsibility lapses",
-    "early_warning": "Early warnings",
-    "invitation": "Invitations and new members",
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+TOPICS: dict[str, Any] = {
+    "statement": _("Statements issued"),
+    "dispute": _("Disputes"),
+    "claim": _("Claims"),
+    "lapse": _("Responsibility lapses"),
+    "early_warning": _("Early warnings"),
+    "invitation": _("Invitations and new members"),
 }
 
-CHANNELS: dict[str, str] = {
-    "in_app": "In the portal",
-    "email": "E-mail at once",
-    "digest": "Daily digest e-mail",
+CHANNELS: dict[str, Any] = {
+    "in_app": _("In the portal"),
+    "email": _("E-mail at once"),
+    "digest": _("Daily digest e-mail"),
 }
 
 # What a person receives before choosing: the portal and an e-mail at once, as before
@@ -27,4 +31,4 @@ CHANNELS: dict[str, str] = {
 DEFAULT_CHANNELS: dict[str, bool] = {"in_app": True, "email": True, "digest": False}
 
 # The topics as (value, label) choices: forms, serializers and the API schema's TopicEnum.
-TOPIC_CHOICES: list[tuple[str, str]] = list(TOPICS.items())
+TOPIC_CHOICES: list[tuple[str, Any]] = list(TOPICS.items())

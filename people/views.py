@@ -78,8 +78,12 @@ def invitation_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Invitation sent to {invitation.email} to join "
-                    f"{invitation.organization.name} as {invitation.role}.",
+                    gettext("Invitation sent to %(email)s to join %(organization)s as %(role)s.")
+                    % {
+                        "email": invitation.email,
+                        "organization": invitation.organization.name,
+                        "role": invitation.get_role_display().lower(),
+                    },
                 )
                 return redirect("invitation-list")
         status_code = 400
@@ -113,7 +117,9 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Invitation of {invitation.email} revoked.")
+        messages.success(
+            request, gettext("Invitation of %(email)s revoked.") % {"email": invitation.email}
+        )
     return redirect("invitation-list")
 
 
@@ -126,7 +132,9 @@ def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Invitation sent again to {invitation.email}.")
+        messages.success(
+            request, gettext("Invitation sent again to %(email)s.") % {"email": invitation.email}
+        )
     return redirect("invitation-list")
 
 
@@ -174,7 +182,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             services.choose_organization(user=user, organization=invitation.organization)
             messages.success(
                 request,
-                f"Welcome to {invitation.organization.name}: you joined as {invitation.role}.",
+                gettext("Welcome to %(organization)s: you joined as %(role)s.")
+                % {
+                    "organization": invitation.organization.name,
+                    "role": invitation.get_role_display().lower(),
+                },
             )
             return redirect("dashboard")
     login_url = f"{reverse('login')}?next={request.path}"
@@ -226,7 +238,8 @@ def member_change(request: HttpRequest, slug: str, member_pk: int) -> HttpRespon
         else:
             messages.success(
                 request,
-                f"{membership.user.get_username()} no longer belongs to {organization.name}.",
+                gettext("%(username)s no longer belongs to %(organization)s.")
+                % {"username": membership.user.get_username(), "organization": organization.name},
             )
     else:
         form = MemberRoleForm(request.POST)
@@ -239,10 +252,15 @@ def member_change(request: HttpRequest, slug: str, member_pk: int) -> HttpRespon
                 messages.error(request, " ".join(exc.messages))
             else:
                 messages.success(
-                    request, f"{membership.user.get_username()} is now {membership.role}."
+                    request,
+                    gettext("%(username)s is now %(role)s.")
+                    % {
+                        "username": membership.user.get_username(),
+                        "role": membership.get_role_display().lower(),
+                    },
                 )
         else:
-            messages.error(request, "Choose admin, editor or viewer.")
+            messages.error(request, gettext("Choose admin, editor or viewer."))
     return redirect("member-list", slug=organization.slug)
 
 
@@ -267,10 +285,13 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
             user=request.user, organization=int(request.POST.get("organization") or 0)
         )
     except (Organization.DoesNotExist, ValueError):
-        messages.error(request, "You do not belong to that organisation.")
+        messages.error(request, gettext("You do not belong to that organisation."))
         return HttpResponseRedirect(_safe_next(request, reverse("dashboard")))
     remember_viewer_timezone(request, organization)
-    messages.success(request, f"You are acting for {organization.name}.")
+    messages.success(
+        request,
+        gettext("You are acting for %(organization)s.") % {"organization": organization.name},
+    )
     return HttpResponseRedirect(_safe_next(request, reverse("dashboard")))
 
 
@@ -281,7 +302,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, current=selectors.preferences_of(request.user))
     if request.method == "POST" and form.is_valid():
         services.set_preferences(user=request.user, choices=form.choices())
-        messages.success(request, "Your notification choices are saved.")
+        messages.success(request, gettext("Your notification choices are saved."))
         return redirect("notification-preferences")
     return render(request, "people/preferences.html", {"form": form})
 
@@ -346,8 +367,11 @@ def token_list(request: HttpRequest) -> HttpResponse:
         try:
             services.revoke_token(user=request.user, prefix=request.POST.get("token") or "")
         except (Token.DoesNotExist, Token.MultipleObjectsReturned):
-            messages.error(request, "No such token.")
+            messages.error(request, gettext("No such token."))
         else:
-            messages.success(request, "Token revoked: programs using it are refused from now on.")
+            messages.success(
+                request, gettext("Token revoked: programs using it are refused from now on.")
+            )
+
         return redirect("token-list")
     return render(request, "people/token_list.html", {"tokens": selectors.tokens_of(request.user)})

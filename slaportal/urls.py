@@ -33,6 +33,8 @@ urlpatterns = [
     path("accounts/logout/", PortalLogoutView.as_view(), name="logout"),
     # Pages outside the layout (the admin's) ask for /favicon.ico.
     path("favicon.ico", favicon, name="favicon"),
+    # set_language: the language switch of people not signed in (the login page).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     # Namespaced so that API route names never collide with the browser pages' names.

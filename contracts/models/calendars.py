@@ -21,6 +21,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 import engine
 from contracts.dates import dates_out_of_range
@@ -269,8 +270,8 @@ class CalendarClosure(models.Model):
     """A closed day (``day``) or a closed interval (``start``–``end``) of a calendar."""
 
     class Source(models.TextChoices):
-        MANUAL = "manual", "Entered by hand"
-        ICS = "ics", "Imported from an iCalendar file"
+        MANUAL = "manual", _("Entered by hand")
+        ICS = "ics", _("Imported from an iCalendar file")
 
     calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="closures")
     name = models.CharField(max_length=200, blank=True)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 import engine
@@ -57,15 +58,15 @@ class Service(models.Model):
 
 class Contract(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        TERMINATED = "terminated", "Terminated"
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Terminated")
 
     class Period(models.TextChoices):
-        WEEK = "week", "Week (ISO, Monday–Sunday)"
-        MONTH = "month", "Month"
-        QUARTER = "quarter", "Quarter"
+        WEEK = "week", _("Week (ISO, Monday–Sunday)")
+        MONTH = "month", _("Month")
+        QUARTER = "quarter", _("Quarter")
 
     provider = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="contracts_as_provider"

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 import engine
@@ -21,24 +22,27 @@ class ServiceLevel(models.Model):
     """An objective, at one level of the hierarchy; the most specific one per key wins."""
 
     class Level(models.TextChoices):
-        CORPORATE = "corporate", "Corporate (every service of the provider)"
-        SERVICE = "service", "Service (one service, every contract)"
-        CUSTOMER = "customer", "Customer (every service of one contract)"
-        CONTRACT_SERVICE = "contract_service", "Contract service (one service of one contract)"
+        CORPORATE = "corporate", _("Corporate (every service of the provider)")
+        SERVICE = "service", _("Service (one service, every contract)")
+        CUSTOMER = "customer", _("Customer (every service of one contract)")
+        CONTRACT_SERVICE = "contract_service", _("Contract service (one service of one contract)")
 
     class Indicator(models.TextChoices):
-        UPTIME = "uptime", "Uptime (percent of scheduled time)"
-        RATIO = "ratio", "Ratio (percent of samples ok)"
-        THRESHOLD = "threshold", "Threshold (percent of samples meeting a threshold)"
-        COUNT = "count", "Count (sum of sample values)"
-        RESPONSE_TIME = "response_time", "Response time (percent of tickets answered in time)"
-        RESOLUTION_TIME = "resolution_time", "Resolution time (percent of tickets resolved in time)"
+        UPTIME = "uptime", _("Uptime (percent of scheduled time)")
+        RATIO = "ratio", _("Ratio (percent of samples ok)")
+        THRESHOLD = "threshold", _("Threshold (percent of samples meeting a threshold)")
+        COUNT = "count", _("Count (sum of sample values)")
+        RESPONSE_TIME = "response_time", _("Response time (percent of tickets answered in time)")
+        RESOLUTION_TIME = (
+            "resolution_time",
+            _("Resolution time (percent of tickets resolved in time)"),
+        )
 
     TICKET_INDICATORS = ("response_time", "resolution_time")
 
     class Comparator(models.TextChoices):
-        GTE = "gte", "at least"
-        LTE = "lte", "at most"
+        GTE = "gte", _("at least")
+        LTE = "lte", _("at most")
 
     level = models.CharField(max_length=20, choices=Level.choices)
     provider = models.ForeignKey(

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.querysets import MembershipQuerySet, OrganizationQuerySet
@@ -31,8 +32,8 @@ def validate_timezone(value: str) -> None:
 
 class Organization(models.Model):
     class Kind(models.TextChoices):
-        PROVIDER = "provider", "Provider"
-        CUSTOMER = "customer", "Customer"
+        PROVIDER = "provider", _("Provider")
+        CUSTOMER = "customer", _("Customer")
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
@@ -74,9 +75,9 @@ class Organization(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        EDITOR = "editor", "Editor"
-        VIEWER = "viewer", "Viewer"
+        ADMIN = "admin", _("Admin")
+        EDITOR = "editor", _("Editor")
+        VIEWER = "viewer", _("Viewer")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.dates import dates_out_of_range
@@ -56,11 +57,11 @@ class MaintenanceWindow(models.Model):
 
 class Incident(models.Model):
     class Cause(models.TextChoices):
-        PROVIDER = "provider", "Provider"
-        CUSTOMER = "customer", "Customer"
-        MAINTENANCE = "maintenance", "Maintenance"
-        FORCE_MAJEURE = "force_majeure", "Force majeure"
-        THIRD_PARTY = "third_party", "Third party"
+        PROVIDER = "provider", _("Provider")
+        CUSTOMER = "customer", _("Customer")
+        MAINTENANCE = "maintenance", _("Maintenance")
+        FORCE_MAJEURE = "force_majeure", _("Force majeure")
+        THIRD_PARTY = "third_party", _("Third party")
 
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.CASCADE, related_name="incidents"

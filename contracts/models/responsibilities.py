@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.dates import dates_out_of_range
@@ -46,14 +47,14 @@ class ResponsibilityLapse(models.Model):
     """
 
     class Party(models.TextChoices):
-        PROVIDER = "provider", "Provider"
-        CUSTOMER = "customer", "Customer"
+        PROVIDER = "provider", _("Provider")
+        CUSTOMER = "customer", _("Customer")
 
     class Status(models.TextChoices):
-        RECORDED = "recorded", "Recorded"
-        CONTESTED = "contested", "Contested"
-        KEPT = "kept", "Kept after contest"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        RECORDED = "recorded", _("Recorded")
+        CONTESTED = "contested", _("Contested")
+        KEPT = "kept", _("Kept after contest")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     responsibility = models.ForeignKey(
         Responsibility, on_delete=models.CASCADE, related_name="lapses"

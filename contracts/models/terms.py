@@ -17,6 +17,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from contracts.models.contracts import Contract, ContractService
 from contracts.models.objectives import ServiceLevel
@@ -29,9 +30,9 @@ class TermsChangeQuerySet(ContractScopedQuerySet):
 
 class TermsChange(models.Model):
     class Kind(models.TextChoices):
-        ORIGINAL = "original", "As first agreed"
-        AMENDMENT = "amendment", "Amendment (from a period start)"
-        CORRECTION = "correction", "Correction (retroactive)"
+        ORIGINAL = "original", _("As first agreed")
+        AMENDMENT = "amendment", _("Amendment (from a period start)")
+        CORRECTION = "correction", _("Correction (retroactive)")
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="terms_changes")
     # Exactly one of them: the fee of a contract service, or an objective of the contract.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from contracts.models.contracts import ContractService
 from contracts.querysets import ContractScopedQuerySet
@@ -87,11 +88,11 @@ class TicketEvent(models.Model):
     between a resolution and a reopen."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        IN_PROGRESS = "in_progress", "In progress"
-        WAITING_ON_CUSTOMER = "waiting_on_customer", "Waiting on the customer"
-        RESOLVED = "resolved", "Resolved"
-        REOPENED = "reopened", "Reopened"
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING_ON_CUSTOMER = "waiting_on_customer", _("Waiting on the customer")
+        RESOLVED = "resolved", _("Resolved")
+        REOPENED = "reopened", _("Reopened")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 import engine
@@ -188,7 +189,7 @@ def calendar_form(request: HttpRequest, slug: str, calendar_pk: int | None = Non
         except ValidationError as error:
             apply_form_errors(form, error)
         else:
-            messages.success(request, f"Calendar {calendar.name} saved.")
+            messages.success(request, gettext("Calendar %(name)s saved.") % {"name": calendar.name})
             return redirect(_detail_url(calendar))
     return render(
         request,
@@ -208,15 +209,19 @@ def calendar_delete(request: HttpRequest, slug: str, calendar_pk: int) -> HttpRe
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            messages.success(request, f"Calendar {calendar.name} deleted.")
+            messages.success(
+                request, gettext("Calendar %(name)s deleted.") % {"name": calendar.name}
+            )
             return redirect("calendar-list", slug=calendar.provider.slug)
     return render(
         request,
         "contracts/confirm_delete.html",
         {
-            "what": f"the calendar {calendar.name}",
-            "consequence": "Its closures go with it. A calendar that objectives use cannot "
-            "be deleted: pick another calendar for them first.",
+            "what": gettext("the calendar %(name)s") % {"name": calendar.name},
+            "consequence": gettext(
+                "Its closures go with it. A calendar that objectives use cannot "
+                "be deleted: pick another calendar for them first."
+            ),
             "error": error,
             "cancel_url": _detail_url(calendar),
         },
@@ -239,7 +244,11 @@ def calendar_import(request: HttpRequest, slug: str, calendar_pk: int) -> HttpRe
         except ValidationError as error:
             form.add_error("file", error.messages)
         else:
-            messages.success(request, f"Imported from {form.cleaned_data['file'].name}: {result}.")
+            messages.success(
+                request,
+                gettext("Imported from %(file)s: %(result)s.")
+                % {"file": form.cleaned_data["file"].name, "result": result},
+            )
             return redirect(_detail_url(calendar, "closures"))
     return _detail_page(request, calendar, ics_form=form)
 
@@ -264,7 +273,9 @@ def closure_add(request: HttpRequest, slug: str, calendar_pk: int) -> HttpRespon
             except ValidationError as error:
                 apply_form_errors(form, error)
             else:
-                messages.success(request, f"Closure added: {closure}.")
+                messages.success(
+                    request, gettext("Closure added: %(closure)s.") % {"closure": closure}
+                )
                 return redirect(_detail_url(calendar, "closures"))
     return _detail_page(request, calendar, closure_form=form)
 
@@ -277,5 +288,5 @@ def closure_remove(
     calendar = _editable_calendar(request, slug, calendar_pk)
     closure = get_object_or_404(calendar.closures.all(), pk=closure_pk)
     services.remove_closure(closure=closure)
-    messages.success(request, f"Closure removed: {closure}.")
+    messages.success(request, gettext("Closure removed: %(closure)s.") % {"closure": closure})
     return redirect(_detail_url(calendar, "closures"))

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from contracts import services
@@ -31,7 +32,9 @@ def contract_service_form(request: HttpRequest, pk: int, cs_pk: int | None = Non
             terms_edit=form.terms_edit(),
             user=request.user,
         )
-        messages.success(request, f"{cs.service.name} saved with its fee.")
+        messages.success(
+            request, gettext("%(service)s saved with its fee.") % {"service": cs.service.name}
+        )
         return redirect(detail_url(contract, "services"))
     catalogue_url = reverse("service-create", args=[contract.provider.slug])
     return render(
@@ -55,7 +58,11 @@ def contract_service_delete(request: HttpRequest, pk: int, cs_pk: int) -> HttpRe
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            messages.success(request, f"{cs.service.name} removed from {contract.reference}.")
+            messages.success(
+                request,
+                gettext("%(service)s removed from %(contract)s.")
+                % {"service": cs.service.name, "contract": contract.reference},
+            )
             return redirect(detail_url(contract, "services"))
     return render(
         request,
@@ -63,8 +70,10 @@ def contract_service_delete(request: HttpRequest, pk: int, cs_pk: int) -> HttpRe
         {
             "contract": contract,
             "object": cs,
-            "what": f"the service {cs.service.name}",
-            "consequence": "Its samples, incidents and contract-service objectives go with it.",
+            "what": gettext("the service %(service)s") % {"service": cs.service.name},
+            "consequence": gettext(
+                "Its samples, incidents and contract-service objectives go with it."
+            ),
             "error": error,
             "cancel_url": detail_url(contract, "services"),
         },
@@ -100,7 +109,8 @@ def service_form(request: HttpRequest, slug: str, service_pk: int | None = None)
     form = ServiceForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         service = services.save_service(service=form.save(commit=False))
-        messages.success(request, f"Service {service.name} saved.")
+        messages.success(request, gettext("Service %(name)s saved.") % {"name": service.name})
+
         back = request.GET.get("next") or ""
         if back.startswith("/") and not back.startswith("//"):
             return redirect(back)

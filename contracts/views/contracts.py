@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 import engine
@@ -143,7 +144,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     status_code = 200
     if "\x00" in q:
         # PostgreSQL text cannot hold a NUL, so the query would fail: say so instead.
-        messages.error(request, "The search cannot contain a NUL character.")
+        messages.error(request, gettext("The search cannot contain a NUL character."))
         q, status_code = "", 400
     if q:
         contracts = contracts.filter(
@@ -253,7 +254,11 @@ def contract_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         contract = services.save_contract(contract=form.save(commit=False))
-        messages.success(request, f"Contract {contract.reference} created: now add its services.")
+        messages.success(
+            request,
+            gettext("Contract %(reference)s created: now add its services.")
+            % {"reference": contract.reference},
+        )
         return redirect(detail_url(contract, "services"))
     return render(request, "contracts/contract_form.html", {"form": form, "contract": None})
 
@@ -270,7 +275,9 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         services.save_contract(contract=form.save(commit=False))
-        messages.success(request, f"Contract {contract.reference} saved.")
+        messages.success(
+            request, gettext("Contract %(reference)s saved.") % {"reference": contract.reference}
+        )
         return redirect(detail_url(contract))
     return render(request, "contracts/contract_form.html", {"form": form, "contract": contract})
 
@@ -385,6 +392,9 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             settlement.statements(contract, request.user, PREVIEW_PERIODS) if settlement else []
         ),
         "statement_list_url": _reverse_or_none("statement-list"),
+        "attainment_charts": (
+            settlement.attainment_charts(contract, request.user) if settlement else ""
+        ),
         "level_names": LEVEL_NAMES,
         "terms_timeline": terms_timeline(contract),
         "chronic_failures": settlement.chronic_failures(contract) if settlement else [],

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from contracts import services
@@ -86,10 +87,16 @@ def measurement_upload(request: HttpRequest, pk: int) -> HttpResponse:
             row_errors = rejected.errors
             form.add_error(
                 "file",
-                f"The file was rejected: {len(row_errors)} problem(s), nothing was stored.",
+                gettext("The file was rejected: %(count)d problem(s), nothing was stored.")
+                % {"count": len(row_errors)},
             )
         else:
-            messages.success(request, f"{stored:,} sample(s) stored for {contract.reference}.")
+            messages.success(
+                request,
+                gettext("%(count)s sample(s) stored for %(reference)s.")
+                % {"count": f"{stored:,}", "reference": contract.reference},
+            )
+
             return redirect(detail_url(contract, "measurements"))
     keys = upload_keys(contract)
     return render(

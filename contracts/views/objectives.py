@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts import hooks, selectors, services
@@ -203,7 +204,8 @@ def _objective_page(
                 preview = _what_if(form, preview_contract)
             else:
                 preview = Preview(
-                    computed=True, error="Correct the errors shown beside the fields first."
+                    computed=True,
+                    error=gettext("Correct the errors shown beside the fields first."),
                 )
         elif form.is_valid():
             sl = services.save_service_level(
@@ -211,7 +213,10 @@ def _objective_page(
                 terms_edit=form.terms_edit(),
                 user=request.user,
             )
-            messages.success(request, f"Objective {sl.name} ({sl.key}) saved.")
+            messages.success(
+                request,
+                gettext("Objective %(name)s (%(key)s) saved.") % {"name": sl.name, "key": sl.key},
+            )
             return redirect(done_url)
     if preview is None and instance.pk and request.method == "GET":
         objective_contract = preview_contract if instance.contract_id else None
@@ -285,19 +290,24 @@ def contract_objective_delete(request: HttpRequest, pk: int, sl_pk: int) -> Http
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"Objective {sl.name} ({sl.key}) deleted.")
+            messages.success(
+                request,
+                gettext("Objective %(name)s (%(key)s) deleted.") % {"name": sl.name, "key": sl.key},
+            )
         return redirect(detail_url(contract, "objectives"))
     return render(
         request,
         "contracts/confirm_delete.html",
         {
             "contract": contract,
-            "what": f"the objective {sl.name} ({sl.key})",
+            "what": gettext("the objective %(name)s (%(key)s)") % {"name": sl.name, "key": sl.key},
             "consequence": (
-                "An objective it overrides (if any) applies again. Issued statements keep "
-                "their snapshot of it."
+                gettext(
+                    "An objective it overrides (if any) applies again. Issued statements keep "
+                    "their snapshot of it."
+                )
                 if sl.enabled
-                else "The inherited objective it removed applies again."
+                else gettext("The inherited objective it removed applies again.")
             ),
             "cancel_url": detail_url(contract, "objectives"),
         },
@@ -327,10 +337,14 @@ def contract_objective_remove(request: HttpRequest, pk: int) -> HttpResponse:
             inherited=inherited, contract=contract, service=service
         )
     except ValidationError as exc:
-        messages.error(request, "Not removed: " + " ".join(exc.messages))
+        messages.error(request, gettext("Not removed: %(why)s") % {"why": " ".join(exc.messages)})
     else:
-        where = service.name if service else "every service of this contract"
-        messages.success(request, f"{inherited.name} ({inherited.key}) removed for {where}.")
+        where = service.name if service else gettext("every service of this contract")
+        messages.success(
+            request,
+            gettext("%(name)s (%(key)s) removed for %(where)s.")
+            % {"name": inherited.name, "key": inherited.key, "where": where},
+        )
     return redirect(detail_url(contract, "objectives"))
 
 
@@ -433,15 +447,20 @@ def objective_delete(request: HttpRequest, slug: str, sl_pk: int) -> HttpRespons
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, f"Objective {sl.name} ({sl.key}) deleted.")
+            messages.success(
+                request,
+                gettext("Objective %(name)s (%(key)s) deleted.") % {"name": sl.name, "key": sl.key},
+            )
         return redirect(back)
     return render(
         request,
         "contracts/confirm_delete.html",
         {
-            "what": f"the objective {sl.name} ({sl.key})",
-            "consequence": "Every contract that inherits it loses it. Issued statements keep "
-            "their snapshot of it.",
+            "what": gettext("the objective %(name)s (%(key)s)") % {"name": sl.name, "key": sl.key},
+            "consequence": gettext(
+                "Every contract that inherits it loses it. Issued statements keep "
+                "their snapshot of it."
+            ),
             "cancel_url": back,
         },
     )

@@ -14,13 +14,14 @@ from django.forms import BaseModelForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.timezone import localtime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from contracts import services
 from contracts.forms import IncidentForm, MaintenanceWindowForm
 from contracts.models import Contract, Incident, MaintenanceWindow, ResponsibilityLapse
 from contracts.views.common import (
-    capitalized,
     detail_url,
     editable_contract,
     in_zone,
@@ -32,7 +33,15 @@ from contracts.views.common import (
 class Records:
     """A kind of record kept on the contract page with a plain form and delete page."""
 
-    noun: str  # in the page titles, the messages and the delete question
+    noun: str  # names the kind in code (assertions); people read the sentences below
+    # Whole sentences per kind (German declines each noun differently): the new and edit
+    # pages' titles, the message on saving, the delete question's object (%(record)s:
+    # the record) and the message on deleting.
+    new_title: Any
+    edit_title: Any
+    saved: Any
+    what: Any
+    deleted: Any
     anchor: str  # the contract page's section that lists them
     of_contract: Callable[[Contract], QuerySet]  # any other id is a 404
     delete: Callable[[Any], None]  # the service that deletes one
@@ -57,10 +66,17 @@ def incident_changes(incident: Incident) -> list[Change]:
     return [
         Change(
             at=v.history_date,
-            by=str(v.history_user) if v.history_user else "an integration or the system",
-            what=f"{'created' if v.history_type == '+' else 'changed'}: cause "
-            f"{Incident.Cause(v.cause).label.lower()}, "
-            f"{localtime(v.started_at):%Y-%m-%d %H:%M}–{localtime(v.ended_at):%Y-%m-%d %H:%M}",
+            by=str(v.history_user) if v.history_user else gettext("an integration or the system"),
+            what=(
+                gettext("created: cause %(cause)s, %(start)s–%(end)s")
+                if v.history_type == "+"
+                else gettext("changed: cause %(cause)s, %(start)s–%(end)s")
+            )
+            % {
+                "cause": Incident.Cause(v.cause).label.lower(),
+                "start": f"{localtime(v.started_at):%Y-%m-%d %H:%M}",
+                "end": f"{localtime(v.ended_at):%Y-%m-%d %H:%M}",
+            },
         )
         for v in versions
     ]
@@ -68,12 +84,22 @@ def incident_changes(incident: Incident) -> list[Change]:
 
 LAPSES = Records(
     "lapse",
+    _("New lapse"),
+    _("Edit lapse"),
+    _("Lapse saved."),
+    _("the lapse %(record)s"),
+    _("The lapse %(record)s deleted."),
     "responsibilities",
     lambda contract: ResponsibilityLapse.objects.filter(responsibility__contract=contract),
     lambda lapse: services.delete_lapse(lapse=lapse),
 )
 MAINTENANCE_WINDOWS = Records(
     "maintenance window",
+    _("New maintenance window"),
+    _("Edit maintenance window"),
+    _("Maintenance window saved."),
+    _("the maintenance window %(record)s"),
+    _("The maintenance window %(record)s deleted."),
     "maintenance",
     lambda contract: MaintenanceWindow.objects.filter(contract=contract),
     lambda window: services.delete_maintenance_window(maintenance_window=window),
@@ -81,6 +107,11 @@ MAINTENANCE_WINDOWS = Records(
 )
 INCIDENTS = Records(
     "incident",
+    _("New incident"),
+    _("Edit incident"),
+    _("Incident saved."),
+    _("the incident %(record)s"),
+    _("The incident %(record)s deleted."),
     "incidents",
     lambda contract: Incident.objects.filter(contract_service__contract=contract),
     lambda incident: services.delete_incident(incident=incident),
@@ -101,7 +132,7 @@ def record_form(
     form = form_class(request.POST or None, instance=instance, contract=contract)
     if request.method == "POST" and form.is_valid():
         records.save(form.save(commit=False))
-        messages.success(request, f"{capitalized(records.noun)} saved.")
+        messages.success(request, str(records.saved))
         return redirect(detail_url(contract, records.anchor))
     return render(
         request,
@@ -109,7 +140,7 @@ def record_form(
         {
             "form": form,
             "contract": contract,
-            "title": f"Edit {records.noun}" if instance else f"New {records.noun}",
+            "title": records.edit_title if instance else records.new_title,
             "timezone_note": contract.timezone,
             "cancel_url": detail_url(contract, records.anchor),
             "changes": records.history(instance) if records.history and instance else None,
@@ -121,11 +152,11 @@ def record_delete(
     request: HttpRequest, contract: Contract, records: Records, record_pk: int
 ) -> HttpResponse:
     record = get_object_or_404(records.of_contract(contract), pk=record_pk)
-    what = f"the {records.noun} {record}"
+    what = records.what % {"record": record}
     back = detail_url(contract, records.anchor)
     if request.method == "POST":
         records.delete(record)
-        messages.success(request, f"{capitalized(what)} deleted.")
+        messages.success(request, records.deleted % {"record": record})
         return redirect(back)
     return render(
         request,

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from contracts import services
@@ -33,7 +34,10 @@ def responsibility_form(request: HttpRequest, pk: int, r_pk: int | None = None) 
             responsibility=form.save(commit=False),
             service_levels=form.cleaned_data["service_levels"],
         )
-        messages.success(request, f"Responsibility “{responsibility.title}” saved.")
+        messages.success(
+            request,
+            gettext("Responsibility “%(title)s” saved.") % {"title": responsibility.title},
+        )
         return redirect(detail_url(contract, "responsibilities"))
     return render(
         request,
@@ -41,7 +45,9 @@ def responsibility_form(request: HttpRequest, pk: int, r_pk: int | None = None) 
         {
             "form": form,
             "contract": contract,
-            "title": "Edit responsibility" if instance else "New customer responsibility",
+            "title": gettext("Edit responsibility")
+            if instance
+            else gettext("New customer responsibility"),
             "cancel_url": detail_url(contract, "responsibilities"),
         },
     )
@@ -55,16 +61,21 @@ def responsibility_delete(request: HttpRequest, pk: int, r_pk: int) -> HttpRespo
     back = detail_url(contract, "responsibilities")
     if request.method == "POST":
         services.delete_responsibility(responsibility=responsibility)
-        messages.success(request, f"Responsibility “{responsibility.title}” deleted.")
+        messages.success(
+            request,
+            gettext("Responsibility “%(title)s” deleted.") % {"title": responsibility.title},
+        )
         return redirect(back)
     return render(
         request,
         "contracts/confirm_delete.html",
         {
             "contract": contract,
-            "what": f"the responsibility “{responsibility.title}”",
-            "consequence": "Its lapses go with it: incidents inside them count again "
-            "in statements settled from now on.",
+            "what": gettext("the responsibility “%(title)s”") % {"title": responsibility.title},
+            "consequence": gettext(
+                "Its lapses go with it: incidents inside them count again "
+                "in statements settled from now on."
+            ),
             "cancel_url": back,
         },
     )
@@ -91,7 +102,7 @@ def lapse_form(request: HttpRequest, pk: int, r_pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_form_errors(form, exc)
         else:
-            messages.success(request, "Lapse recorded; both parties are notified.")
+            messages.success(request, gettext("Lapse recorded; both parties are notified."))
             return redirect(detail_url(contract, "responsibilities"))
     return render(
         request,
@@ -99,9 +110,11 @@ def lapse_form(request: HttpRequest, pk: int, r_pk: int) -> HttpResponse:
         {
             "form": form,
             "contract": contract,
-            "title": f"Record a lapse of “{responsibility.title}”",
-            "intro": "Incidents and samples of the objectives this responsibility affects "
-            "that fall inside the lapse will not count against the provider.",
+            "title": gettext("Record a lapse of “%(title)s”") % {"title": responsibility.title},
+            "intro": gettext(
+                "Incidents and samples of the objectives this responsibility affects "
+                "that fall inside the lapse will not count against the provider."
+            ),
             "timezone_note": contract.timezone,
             "cancel_url": detail_url(contract, "responsibilities"),
         },
