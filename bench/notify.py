@@ -37,23 +37,15 @@ SECRET = "bench-notify-secret"
 def give_webhooks(url: str) -> int:
     """A webhook for every provider (signed JSON) and every tenth customer (Slack)."""
     from contracts.models import Organization
+    from people.models import Webhook
 
     providers = list(Organization.objects.filter(kind="provider").values_list("pk", flat=True))
     customers = list(Organization.objects.filter(kind="customer").values_list("pk", flat=True))
     chosen = [(pk, "json") for pk in providers] + [(pk, "slack") for pk in customers[::10]]
-    try:
-        from people.models import Webhook
-    except ImportError:  # webhooks still on the organisation (before people.Webhook)
-        for shape in ("json", "slack"):
-            Organization.objects.filter(pk__in=[pk for pk, s in chosen if s == shape]).update(
-                webhook_url=url, webhook_secret=SECRET, webhook_format=shape
-            )
-    else:
-        Webhook.objects.all().delete()
-        Webhook.objects.bulk_create(
-            Webhook(organization_id=pk, url=url, secret=SECRET, format=shape)
-            for pk, shape in chosen
-        )
+    Webhook.objects.all().delete()
+    Webhook.objects.bulk_create(
+        Webhook(organization_id=pk, url=url, secret=SECRET, format=shape) for pk, shape in chosen
+    )
     return len(chosen)
 
 
@@ -74,6 +66,23 @@ def counts() -> dict[str, int]:
         row = cursor.fetchone()
     names = ("outbox", "notifications", "pending", "emails", "webhooks", "failed")
     return dict(zip(names, row, strict=True))
+
+
+def notified() -> bool:
+    """Whether every statement was announced and every delivery of theirs sent: what the
+    clock polls, stopping at the first row still waiting (:func:`counts` reads them all,
+    which would load the database the workers use)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT NOT EXISTS (SELECT FROM credits_pendingannouncement)"
+            f" AND NOT EXISTS (SELECT FROM credits_delivery WHERE {STATEMENTS}"
+            "   AND status = 'pending')"
+            f" AND EXISTS (SELECT FROM credits_delivery WHERE {STATEMENTS}"
+            "   AND status = 'sent' AND channel = 'email')"
+        )
+        return cursor.fetchone()[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,21 +135,19 @@ def main(argv: list[str] | None = None) -> int:
                 worker.start()
             started = time.perf_counter()
             send_sweep()
-            swept = notified = None
+            swept = done = None
             while time.perf_counter() - started < args.timeout:
                 if swept is None and count_statements(until) >= due:
                     swept = time.perf_counter() - started
-                if swept is not None:
-                    now = counts()
-                    if not now["outbox"] and not now["pending"] and now["emails"]:
-                        notified = time.perf_counter() - started
-                        break
+                if swept is not None and notified():
+                    done = time.perf_counter() - started
+                    break
                 time.sleep(0.2)
         finally:
             for worker in pool:
                 worker.stop()
         final = counts()
-        if swept is None or notified is None:
+        if swept is None or done is None:
             raise Refused(
                 "bench.notify",
                 f"not done within {args.timeout:g} s (swept: {swept}, counts: {final})",
@@ -150,16 +157,16 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"notified: {final['notifications']:,} in-app notifications, "
             f"{final['emails']:,} e-mails and {final['webhooks']:,} webhooks sent "
-            f"({final['failed']:,} failed or refused), {notified:.1f} s after the sweep "
-            f"started, {notified - swept:.1f} s after it ended"
+            f"({final['failed']:,} failed or refused), {done:.1f} s after the sweep "
+            f"started, {done - swept:.1f} s after it ended"
         )
         print(
             f"sinks: SMTP {smtp.count:,} messages over {smtp.connections:,} connections; "
             f"HTTP {http.count:,} requests over {http.connections:,} connections"
         )
-    ratio = (notified - swept) / swept
+    ratio = (done - swept) / swept
     print(
-        f"target: notifying {notified - swept:.1f} s ÷ sweep {swept:.1f} s = {ratio:.2f} "
+        f"target: notifying {done - swept:.1f} s ÷ sweep {swept:.1f} s = {ratio:.2f} "
         f"(≤ {TARGET:g}): {'met' if ratio <= TARGET else 'MISSED'}"
     )
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from django.db import connection, connections, models
+from django.db import connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 # What the app's role may do to every table: read and write rows, through their triggers.
@@ -59,6 +59,51 @@ def copy_lines(model: type[models.Model], fields: Sequence[str], lines: Sequence
         cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         copy.write("".join(lines))
+
+
+def insert_new(objs: Sequence[models.Model], *, copy_from: int = 100) -> None:
+    """Insert ``objs`` (new instances of one model) except those a unique constraint says
+    exist already, as ``bulk_create(ignore_conflicts=True)`` does; their ids are not set.
+
+    From ``copy_from`` rows on PostgreSQL, the rows go by ``COPY`` into a temporary table
+    and on in one ``INSERT … SELECT … ON CONFLICT DO NOTHING``: a bulk ``INSERT`` adapts
+    every value in Python (each quote of a long text escaped one by one), which made
+    writing large rows, such as rendered e-mails, the greatest cost of publishing them."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if connection.vendor != "postgresql" or len(objs) < copy_from:
+        model.objects.bulk_create(objs, ignore_conflicts=True)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    table = connection.ops.quote_name(model._meta.db_table)
+    scratch = connection.ops.quote_name(f"new_{model._meta.db_table}")
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with (
+        transaction.atomic(),
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+    ):
+        # Dropped at the end of the call (or with a rolled back savepoint), not left for
+        # a second call in the same transaction to find.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS"
+            f" SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                # As Model.save() prepares each value (auto_now_add, JSON's adapter, ...).
+                copy.write_row(
+                    [
+                        field.get_db_prep_save(field.pre_save(obj, True), connection)
+                        for field in fields
+                    ]
+                )
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch}"
+            " ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(f"DROP TABLE {scratch}")
 
 
 def grant_app_role(role: str, using: str = "default") -> None:

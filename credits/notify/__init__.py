@@ -22,6 +22,7 @@ One job per module, each importing only those before it:
 
 - :mod:`~credits.notify.events`: what each event says (ids, titles, bodies, webhook data);
 - :mod:`~credits.notify.webhooks`: where a webhook may go, posting and signing it;
+- :mod:`~credits.notify.emails`: e-mails of one payload sharing its MIME body, built once;
 - :mod:`~credits.notify.delivery`: claiming, sending and retrying deliveries;
 - :mod:`~credits.notify.batch`: sending many at once (one SMTP connection, one HTTP
   session per webhook), each judged on its own;

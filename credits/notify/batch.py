@@ -38,6 +38,7 @@ from credits.notify.delivery import (
     max_attempts,
     retry_delay,
 )
+from credits.notify.emails import SharedBodies
 from credits.notify.webhooks import DeliveryRefused, send_webhook, webhook_session
 
 logger = logging.getLogger(__name__)
@@ -122,7 +123,9 @@ def send_batch(*, delivery_ids: list[int]) -> dict[str, int]:
 
 
 def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
-    """Every e-mail over one SMTP connection, each message on its own."""
+    """Every e-mail over one SMTP connection, each message on its own (those of the same
+    payload share its MIME body, built once)."""
+    bodies = SharedBodies()
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
@@ -135,7 +138,7 @@ def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
             if outcomes.out_of_time(delivery):
                 continue
             try:
-                if not connection.send_messages([email_message(delivery, connection)]):
+                if not connection.send_messages([email_message(delivery, connection, bodies)]):
                     raise smtplib.SMTPException("the message was not sent")
             except Exception as exc:
                 outcomes.failure(delivery, exc)

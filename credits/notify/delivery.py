@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from credits.models import Delivery
+from credits.notify.emails import SharedBodies
 from credits.notify.webhooks import DeliveryRefused, send_webhook
 
 logger = logging.getLogger(__name__)
@@ -70,19 +71,20 @@ def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta
     return timedelta(seconds=min(base * jitter, _retry_max_seconds()))
 
 
-def email_message(delivery: Delivery, connection: Any = None) -> EmailMultiAlternatives:
-    """An e-mail delivery's message (sent through ``connection`` when one is given)."""
+def email_message(
+    delivery: Delivery, connection: Any = None, bodies: SharedBodies | None = None
+) -> EmailMultiAlternatives:
+    """An e-mail delivery's message (sent through ``connection`` when one is given); the
+    messages made with the same ``bodies`` (a batch's) share the MIME body of a payload."""
     payload = delivery.payload
-    message = EmailMultiAlternatives(
+    return (bodies or SharedBodies()).email(
         subject=payload["subject"],
-        body=payload["text"],
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[delivery.recipient],
+        text=payload["text"],
+        html=payload["html"],
+        to=delivery.recipient,
         headers={"X-SLA-Event": delivery.event, "X-SLA-Event-Id": str(delivery.event_id)},
         connection=connection,
     )
-    message.attach_alternative(payload["html"], "text/html")
-    return message
 
 
 def _send_email(delivery: Delivery) -> None:

@@ -40,6 +40,7 @@ from people.models import DigestItem, Webhook
 from people.preferences import default_language
 from people.selectors import preferences_by_user
 from people.topics import DEFAULT_CHANNELS
+from slaportal.db import insert_new
 
 Choices = dict[tuple[int, str], dict[str, bool]]
 
@@ -131,9 +132,10 @@ def publish(build: Callable[[], Sequence[Notice]]) -> None:
     with transaction.atomic():
         # Unique (event_id, user), (event_id, address) and (event_id, webhook): a second
         # publication of the same event inserts nothing.
-        Notification.objects.bulk_create(rows.notifications, ignore_conflicts=True)
-        Delivery.objects.bulk_create(rows.deliveries, ignore_conflicts=True)
-        DigestItem.objects.bulk_create(rows.digest, ignore_conflicts=True)
+        # Many rows (a sweep's statements) go by COPY: see slaportal.db.insert_new.
+        insert_new(rows.notifications)
+        insert_new(rows.deliveries)
+        insert_new(rows.digest)
         # robust: a broker that is down must not fail the caller's request or settlement;
         # the rows stay pending and retry_due_deliveries sends them later.
         transaction.on_commit(

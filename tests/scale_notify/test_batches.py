@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from contracts.models import Membership
 from credits import notify
@@ -261,3 +263,33 @@ def test_a_batch_out_of_time_hands_the_rest_back_untouched_to_a_new_batch(
     assert not Delivery.objects.exclude(attempts=0).exists()
     settings.CELERY_TASK_SOFT_TIME_LIMIT = 540
     assert notify.send_batch(delivery_ids=handed[0])["sent"] == 10
+
+
+def test_a_batch_takes_the_same_queries_for_few_or_many_emails_and_shares_their_body(
+    personas, smtp
+):
+    deliveries = announce(personas, members=12)
+    few, many = deliveries[:4], deliveries[4:]
+    assert len(many) >= 3 * len(few)
+
+    with CaptureQueriesContext(connection) as first:
+        assert notify.send_batch(delivery_ids=ids(few))["sent"] == len(few)
+    with CaptureQueriesContext(connection) as second:
+        assert notify.send_batch(delivery_ids=ids(many))["sent"] == len(many)
+
+    # Claim (savepoint, select, update, release), load the rows, record the sent: per
+    # batch, not per message.
+    assert len(first) == len(second) == 6
+    # The customer's e-mails, one payload: one body per batch, written once, each message
+    # with its own headers.
+    customer = [
+        message["content"]
+        for message in smtp.messages
+        if message["to"][0]
+        in Delivery.objects.filter(organization=personas.customer).values_list(
+            "recipient", flat=True
+        )
+    ]
+    assert len(customer) >= 10
+    assert len({content.split(b"\r\n\r\n", 1)[1] for content in customer}) == 2
+    assert len({content.split(b"\r\n\r\n", 1)[0] for content in customer}) == len(customer)

@@ -1,0 +1,111 @@
+"""E-mails of the same payload share their MIME body (credits.notify.emails): each recipient
+still gets exactly the message Django would have built for them alone."""
+
+from __future__ import annotations
+
+import copy
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+
+from credits.notify.emails import SharedBodies
+
+SUBJECT = "Statement for März 2026 — Globex"
+TEXT = "Total service credit: 1.234,50 €\n" + "- Availability, 99.9 % against 99.95 %\n" * 40
+HTML = "<p>Total service credit: <b>1.234,50 €</b></p>" + "<tr><td>Ünavailable</td></tr>" * 40
+HEADERS = {"X-SLA-Event": "statement_issued", "X-SLA-Event-Id": "3f0c-event"}
+RECIPIENTS = ["ann@example.com", "Bob <bob@example.com>", "chloé@example.com"]
+
+
+def _plain(to: str) -> bytes:
+    message = EmailMultiAlternatives(
+        subject=SUBJECT, body=TEXT, from_email=None, to=[to], headers=HEADERS
+    )
+    message.attach_alternative(HTML, "text/html")
+    return message.message().as_bytes(linesep="\r\n")
+
+
+def _shared(bodies: SharedBodies, to: str, **changes: str) -> bytes:
+    parts = {"subject": SUBJECT, "text": TEXT, "html": HTML, **changes}
+    message = bodies.email(**parts, to=to, headers=HEADERS)
+    return message.message().as_bytes(linesep="\r\n")
+
+
+def _read(raw: bytes) -> EmailMessage:
+    return message_from_bytes(raw, policy=policy.default)
+
+
+def _contents(message: EmailMessage) -> list[str]:
+    # As written for SMTP (CRLF), read back with the payload's own line ends.
+    return [part.get_content().replace("\r\n", "\n") for part in message.iter_parts()]
+
+
+def _same_message(shared: bytes, plain: bytes) -> None:
+    """The same headers (each message's own Date, Message-ID and boundary aside), in the same
+    order, and the same parts, byte for byte once the boundary is the same."""
+    a, b = _read(shared), _read(plain)
+    own = {"date", "message-id", "content-type"}
+    assert [(k, v) for k, v in a.items() if k.lower() not in own] == [
+        (k, v) for k, v in b.items() if k.lower() not in own
+    ]
+    assert list(a.keys()) == list(b.keys())
+    assert a.get_content_type() == b.get_content_type() == "multipart/alternative"
+    boundary_a, boundary_b = a.get_boundary(), b.get_boundary()
+    body_a = shared.split(b"\r\n\r\n", 1)[1]
+    body_b = plain.split(b"\r\n\r\n", 1)[1].replace(boundary_b.encode(), boundary_a.encode())
+    assert body_a == body_b
+    assert _contents(a) == [TEXT, HTML]
+
+
+def test_each_recipient_gets_the_message_django_would_build_for_them_alone():
+    bodies = SharedBodies()
+    sent = [_shared(bodies, to) for to in RECIPIENTS]
+
+    for to, raw in zip(RECIPIENTS, sent, strict=True):
+        _same_message(raw, _plain(to))
+    # One body, written once; every message has its own recipient, date and id.
+    assert len({raw.split(b"\r\n\r\n", 1)[1] for raw in sent}) == 1
+    assert len({_read(raw)["Message-ID"] for raw in sent}) == 3
+    assert [_read(raw)["To"] for raw in sent] == [
+        "ann@example.com",
+        "Bob <bob@example.com>",
+        "chloé@example.com",
+    ]
+
+
+def test_another_payload_in_the_same_batch_gets_its_own_body():
+    bodies = SharedBodies()
+    first = _shared(bodies, "ann@example.com")
+    other = _shared(bodies, "ann@example.com", text="Something else entirely\n")
+
+    assert first.split(b"\r\n\r\n", 1)[1] != other.split(b"\r\n\r\n", 1)[1]
+    assert _contents(_read(other)) == ["Something else entirely\n", HTML]
+
+
+def test_other_line_endings_and_text_are_the_same_message(settings):
+    bodies = SharedBodies()
+    _shared(bodies, "ann@example.com")
+    message = bodies.email(
+        subject=SUBJECT, text=TEXT, html=HTML, to="bob@example.com", headers=HEADERS
+    ).message()
+
+    as_bytes = message.as_bytes()
+    assert b"\r\n" not in as_bytes
+    assert as_bytes.replace(b"\n", b"\r\n") == message.as_bytes(linesep="\r\n")
+    assert message.as_string() == as_bytes.decode()
+    assert message["To"] == "bob@example.com"
+
+
+def test_the_locmem_backend_keeps_a_plain_copy_of_what_was_sent(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    bodies = SharedBodies()
+    for to in RECIPIENTS[:2]:
+        bodies.email(subject=SUBJECT, text=TEXT, html=HTML, to=to, headers=HEADERS).send()
+
+    assert [message.to for message in mail.outbox] == [[RECIPIENTS[0]], [RECIPIENTS[1]]]
+    assert all(type(message) is EmailMultiAlternatives for message in mail.outbox)
+    assert mail.outbox[1].body == TEXT
+    assert mail.outbox[1].alternatives[0][0] == HTML
+    assert copy.deepcopy(mail.outbox[1]).extra_headers == HEADERS

@@ -1,0 +1,124 @@
+"""Announcing many statements at once (a sweep's chunk): the rows go by COPY
+(slaportal.db.insert_new) and say exactly what the small path's bulk insert writes; a second
+publication adds nothing; the queries do not grow with the statements."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from contracts.models import Membership
+from credits import notify
+from credits.models import Delivery, Notification
+from slaportal.db import insert_new
+from tests.credits.test_notify import make_statement
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(model: Any) -> list[tuple]:
+    """Every row but its id and times (of its own writing), in a stable order."""
+    fields = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name not in ("created_at", "next_attempt_at")
+    ]
+    return sorted(
+        (tuple(str(value) for value in row) for row in model.objects.values_list(*fields)),
+    )
+
+
+def _announce(personas: Any, count: int, first_revision: int) -> list[int]:
+    statements = [
+        make_statement(personas.contract, revision=revision)
+        for revision in range(first_revision, first_revision + count)
+    ]
+    notify.statements_issued([statement.pk for statement in statements])
+    return [statement.pk for statement in statements]
+
+
+@pytest.fixture
+def members(personas):
+    for n in range(8):
+        MembershipFactory(
+            user=UserFactory(username=f"globex-{n}"),
+            organization=personas.customer,
+            role=Membership.Role.VIEWER,
+        )
+
+
+@pytest.mark.usefixtures("members")
+def test_a_large_announcement_writes_what_small_ones_write(personas, monkeypatch):
+    # Twelve statements to about a dozen people: well over the 100 rows from which COPY
+    # is used; then the same statements' rows written one statement at a time.
+    statement_ids = _announce(personas, 12, first_revision=1)
+    assert Delivery.objects.count() >= 100
+    copied = (_rows(Notification), _rows(Delivery))
+    times = set(Delivery.objects.values_list("created_at", "next_attempt_at"))
+
+    Notification.objects.all().delete()
+    Delivery.objects.all().delete()
+    for statement_id in statement_ids:
+        notify.statements_issued([statement_id])
+    # Each of these wrote fewer than 100 rows: the bulk insert.
+    assert Delivery.objects.count() / len(statement_ids) < 100
+
+    assert (_rows(Notification), _rows(Delivery)) == copied
+    assert all(None not in moments for moments in times)
+
+
+@pytest.mark.usefixtures("members")
+def test_a_large_announcement_published_again_adds_nothing(personas):
+    statement_ids = _announce(personas, 12, first_revision=1)
+    before = (Notification.objects.count(), Delivery.objects.count())
+
+    notify.statements_issued(statement_ids)
+
+    assert (Notification.objects.count(), Delivery.objects.count()) == before
+
+
+@pytest.mark.usefixtures("members")
+def test_announcing_more_statements_takes_no_more_queries(personas):
+    def queries(count: int, first_revision: int) -> int:
+        statements = [
+            make_statement(personas.contract, revision=revision)
+            for revision in range(first_revision, first_revision + count)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            notify.statements_issued([statement.pk for statement in statements])
+        return len(captured)
+
+    # Both over the COPY threshold: 12 and 24 statements, ~130 and ~260 deliveries.
+    assert queries(12, first_revision=1) == queries(24, first_revision=20)
+
+
+def test_insert_new_twice_in_one_transaction_copies_each_time(personas):
+    def notification(user: Any, event_id: uuid.UUID) -> Notification:
+        return Notification(
+            event_id=event_id,
+            user=user,
+            organization=personas.provider,
+            event="statement_issued",
+            title="Statement issued",
+            body="Tab\there, a new line\nand a back\\slash",
+            link="/statements/1/",
+        )
+
+    users = [UserFactory(username=f"reader-{n}") for n in range(3)]
+    first, second = uuid.uuid4(), uuid.uuid4()
+    with transaction.atomic():
+        insert_new([notification(user, first) for user in users], copy_from=1)
+        insert_new([notification(user, first) for user in users[:2]], copy_from=1)
+        insert_new([notification(user, second) for user in users[:2]], copy_from=1)
+
+    assert Notification.objects.filter(event_id=first).count() == 3
+    assert Notification.objects.filter(event_id=second).count() == 2
+    assert set(Notification.objects.values_list("body", flat=True)) == {
+        "Tab\there, a new line\nand a back\\slash"
+    }
+    assert not Notification.objects.filter(created_at__isnull=True).exists()
