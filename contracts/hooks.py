@@ -71,6 +71,10 @@ class Settlement(Protocol):
     def statements(self, contract: Contract, user: User, limit: int) -> list[Model]:
         """The contract's latest statements the user may read, each with its ``url``."""
 
+    def attainment_charts(self, contract: Contract, user: User) -> str:
+        """A compact chart of attainment against target per objective over its last
+        periods, as HTML (empty when nothing is settled or measured yet)."""
+
     def early_warnings(self, contract: Contract, limit: int) -> list[Model]:
         """The contract's latest early warnings (for the provider's eyes)."""
 

@@ -20,14 +20,20 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext
 
 from engine import text
 
+if TYPE_CHECKING:
+    from credits.models import OpenPeriodProgress, StatementLine
+
 HEIGHT = 240
+COMPACT_HEIGHT = 160  # the contract page's chart per objective
 TOP = 24  # room for the top gridline's label, drawn above its line
-BOTTOM = HEIGHT - 34  # the x axis; its labels below
+AXIS_ROOM = 34  # below the x axis: its labels
+BOTTOM = HEIGHT - AXIS_ROOM
 FONT_PX = 12
 # DejaVu Sans (Debian's sans-serif) is about 0.63 em a character, digits included.
 CHAR_PX = Decimal("7.6")
@@ -237,17 +243,19 @@ class StackedPeriod:
 # --------------------------------------------------------------------------- axes
 
 
-def _y(value: Decimal, low: Decimal, high: Decimal) -> Decimal:
+def _y(chart: Chart, value: Decimal, low: Decimal, high: Decimal) -> Decimal:
     span = high - low or Decimal(1)
-    return BOTTOM - (value - low) / span * (BOTTOM - TOP)
+    return chart.bottom - (value - low) / span * (chart.bottom - chart.top)
 
 
-def _gridlines(low: Decimal, high: Decimal, step: Decimal, suffix: str) -> list[Gridline]:
+def _gridlines(
+    chart: Chart, low: Decimal, high: Decimal, step: Decimal, suffix: str
+) -> list[Gridline]:
     lines = []
     value = low
     while value <= high:
         lines.append(
-            Gridline(y=_px(_y(value, low, high)), label=text.format_decimal(value) + suffix)
+            Gridline(y=_px(_y(chart, value, low, high)), label=text.format_decimal(value) + suffix)
         )
         value += step
     return lines
@@ -306,14 +314,15 @@ def _x_labels(names: Sequence[str], centres: list[Decimal]) -> list[AxisLabel]:
     return labels
 
 
-def _tip(lines: list[str], centre: Decimal, anchor_y: Decimal, *, above: bool) -> Tip:
+def _tip(chart: Chart, lines: list[str], centre: Decimal, anchor_y: Decimal) -> Tip:
     """A box beside the mark: to its right in the left half of the chart, else to its
     left; above the mark when there is room, else below."""
     width = max(text_px(line) for line in lines) + 12
     height = Decimal(LINE_PX * len(lines) + 6)
+    above = anchor_y - chart.top > height + 10
     dx = Decimal(10) if centre < Decimal("0.5") else -width - 10
     y = anchor_y - height - 8 if above else anchor_y + 8
-    y = min(max(y, Decimal(0)), Decimal(HEIGHT) - height)
+    y = min(max(y, Decimal(0)), Decimal(chart.height) - height)
     return Tip(
         lines=lines, x=_pct(centre), dx=_px(dx), y=_px(y), width=_px(width), height=_px(height)
     )
@@ -323,16 +332,25 @@ def _tip(lines: list[str], centre: Decimal, anchor_y: Decimal, *, above: bool) -
 
 
 def attainment_chart(
-    data: Sequence[Datum], *, chart_id: str, title: str, description: str, percentage: bool
+    data: Sequence[Datum],
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    percentage: bool,
+    compact: bool = False,
 ) -> Chart:
     """Attainment per period as points joined by a line, against the target as a dashed
     step line labelled with the newest target. The y axis spans the values and targets
     with a margin (99.2–100 % for an availability near 99.9 %), so the target line is
     always in view. A period without data has no point (the gap shows in the table); the
     open period's point is hollow and its line dashed (provisional). The last
-    ``CHART_PERIODS`` settled periods are drawn, and the open one after them."""
+    ``CHART_PERIODS`` settled periods are drawn, and the open one after them. ``compact``:
+    lower, with fewer gridlines (a chart per objective on the contract page)."""
     unit = " %" if percentage else ""
     chart = Chart(id=chart_id, title=title, description=description)
+    if compact:
+        chart.height, chart.bottom = COMPACT_HEIGHT, COMPACT_HEIGHT - AXIS_ROOM
     settled = [d for d in data if not d.provisional]
     data = settled[-CHART_PERIODS:] + [d for d in data if d.provisional]
     if not data:
@@ -342,7 +360,7 @@ def attainment_chart(
     low_raw, high_raw = (min(values), max(values)) if values else (Decimal(0), Decimal(100))
     span = high_raw - low_raw
     pad = span / 10 if span else max(abs(high_raw) / 1000, Decimal("0.1"))
-    step = nice_step(span + 2 * pad)
+    step = nice_step(span + 2 * pad, ticks=2 if compact else 4)
     low = ((low_raw - pad) / step).to_integral_value(ROUND_FLOOR) * step
     high = ((high_raw + pad) / step).to_integral_value(ROUND_CEILING) * step
     low = max(low, Decimal(0))
@@ -350,7 +368,7 @@ def attainment_chart(
         high = min(high, Decimal(100))
     if high <= low:
         high = low + step
-    chart.gridlines = _gridlines(low, high, step, unit)
+    chart.gridlines = _gridlines(chart, low, high, step, unit)
     centres = _centres(len(data))
     half = Decimal(1) / len(data) / 2
     previous: Point | None = None
@@ -360,7 +378,7 @@ def attainment_chart(
             target_text = text.format_target(
                 datum.target, comparator=datum.comparator, percentage=percentage
             )
-            ty = _px(_y(datum.target, low, high))
+            ty = _px(_y(chart, datum.target, low, high))
             last = chart.target_lines[-1] if chart.target_lines else None
             if last is not None and last.y1 == ty and last.x2 == _pct(centre - half):
                 last.x2 = _pct(centre + half)
@@ -380,7 +398,7 @@ def attainment_chart(
             parts.append(gettext("target %(target)s") % {"target": target_text})
         if datum.state_text:
             parts.append(datum.state_text)
-        cy = _y(Decimal(datum.value), low, high)
+        cy = _y(chart, Decimal(datum.value), low, high)
         lines = [label, measured] + (
             [gettext("target %(target)s") % {"target": target_text}] if target_text else []
         )
@@ -390,7 +408,7 @@ def attainment_chart(
             period=datum.period.isoformat(),
             value=text.format_attainment(datum.value),
             name=", ".join(parts),
-            tip=_tip(lines, centre, cy, above=cy - TOP > LINE_PX * len(lines) + 16),
+            tip=_tip(chart, lines, centre, cy),
             css_class=" ".join(
                 c for c in (datum.state, "provisional" if datum.provisional else "") if c
             ),
@@ -410,11 +428,11 @@ def attainment_chart(
     chart.xlabels = _x_labels([d.label for d in data], centres)
     newest = next((d for d in reversed(data) if d.target is not None), None)
     if newest is not None:
-        ty = _y(newest.target, low, high)
+        ty = _y(chart, newest.target, low, high)
         newest_point = chart.points[-1] if chart.points else None
         # Beside the line on the side away from the newest point, inside the plot.
         below = newest_point is not None and Decimal(newest_point.cy) < ty
-        below = (below or ty - FONT_PX - 4 < 0) and ty + FONT_PX + 6 <= BOTTOM
+        below = (below or ty - FONT_PX - 4 < 0) and ty + FONT_PX + 6 <= chart.bottom
         chart.target_label = AxisLabel(
             x="100%",
             text=gettext("target %(target)s")
@@ -461,7 +479,7 @@ def stacked_bar_chart(
     top_value = max(totals)
     step = nice_step(top_value)
     high = max((top_value / step).to_integral_value(ROUND_CEILING) * step, step)
-    chart.gridlines = _gridlines(Decimal(0), high, step, "")
+    chart.gridlines = _gridlines(chart, Decimal(0), high, step, "")
     centres = _centres(len(data))
     slot = Decimal(1) / len(data)
     bar_width = slot * Decimal("0.7")
@@ -478,14 +496,14 @@ def stacked_bar_chart(
         lines = [datum.label, total_text] + (
             [f"{s}: {a}" for s, a in parts] if len(series) > 1 else []
         )
-        top_of_bar = _y(total, Decimal(0), high)
+        top_of_bar = _y(chart, total, Decimal(0), high)
         bar = Bar(
             x=_pct(centre - bar_width / 2),
             width=_pct(bar_width),
             period=datum.period.isoformat(),
             value=text.plain_decimal(total),
             name=name,
-            tip=_tip(lines, centre, top_of_bar, above=top_of_bar - TOP > LINE_PX * len(lines) + 16),
+            tip=_tip(chart, lines, centre, top_of_bar),
         )
         base = Decimal(0)
         for i, amount in enumerate(datum.amounts):
@@ -493,7 +511,7 @@ def stacked_bar_chart(
                 continue
             # Rounded before subtracting, so each segment starts where the one below ends.
             y_top, y_base = (
-                Decimal(_px(_y(value, Decimal(0), high))) for value in (base + amount, base)
+                Decimal(_px(_y(chart, value, Decimal(0), high))) for value in (base + amount, base)
             )
             bar.segments.append(
                 Segment(
@@ -509,3 +527,50 @@ def stacked_bar_chart(
         chart.bars.append(bar)
     chart.xlabels = _x_labels([d.label for d in data], centres)
     return chart
+
+
+# --------------------------------------------------------------------------- data
+
+
+def result_text(met: bool | None) -> str:
+    """A settled period's result in words, as the history table and the charts say it."""
+    if met is None:
+        return gettext("no data")
+    return gettext("met") if met else gettext("breached")
+
+
+def attainment_data(
+    lines: Sequence[StatementLine],
+    *,
+    progress: OpenPeriodProgress | None = None,
+    open_label: str = "",
+    open_state_text: str = "",
+) -> list[Datum]:
+    """The periods of one objective for :func:`attainment_chart`: its settled lines
+    (the latest revisions, each with its statement, oldest first) and the open period as
+    measured so far, if it has an attainment yet."""
+    data = [
+        Datum(
+            period=line.statement.period_start,
+            label=text.period_label(line.statement.period_start, line.statement.period_end),
+            value=line.attainment,
+            target=line.target,
+            comparator=line.comparator,
+            state="met" if line.met else "breached",
+            state_text=result_text(line.met),
+        )
+        for line in lines
+    ]
+    if progress is not None and progress.attainment is not None:
+        data.append(
+            Datum(
+                period=progress.period_start,
+                label=open_label or text.period_label(progress.period_start, progress.period_end),
+                value=progress.attainment,
+                target=progress.target,
+                comparator=progress.comparator,
+                state_text=open_state_text,
+                provisional=True,
+            )
+        )
+    return data

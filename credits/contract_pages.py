@@ -15,16 +15,19 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db.models import DecimalField, Exists, Expression, OuterRef, QuerySet, Subquery, Sum
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 import engine
 from contracts.forms.contract_list import OPEN_DISPUTE
 from contracts.hooks import PeriodState, PreviewRow, PreviewUnavailable
 from contracts.models import Contract, ServiceLevel
 from contracts.selectors import engine_calendar
-from credits import services, settlement
+from credits import charts, services, settlement
 from credits.models import ChronicFailure, EarlyWarning, OpenPeriodProgress, Statement
+from credits.selectors.objectives import contract_objective_histories
 from engine import text
 
 State = OpenPeriodProgress.State
@@ -166,6 +169,43 @@ class SettlementOnContractPages:
         for statement in statements:
             statement.url = reverse("statement-detail", args=[statement.pk])
         return statements
+
+    def attainment_charts(self, contract: Contract, user: User) -> str:
+        histories = contract_objective_histories(user, contract, periods=charts.CHART_PERIODS)
+        if not histories:
+            return ""
+        figures = []
+        for history in histories:
+            percentage = history.indicator != "count"
+            name = f"{history.contract_service.service.name}: {history.name}"
+            chart = charts.attainment_chart(
+                charts.attainment_data(
+                    history.lines,
+                    progress=history.progress,
+                    open_state_text=period_state(history.progress.state).label
+                    if history.progress
+                    else "",
+                ),
+                chart_id=f"attainment-{history.contract_service.pk}-{history.key}",
+                title=name,
+                description=gettext(
+                    "Attainment of %(objective)s in its last settled periods and this period "
+                    "so far (hollow); the dashed line is the target."
+                )
+                % {"objective": name},
+                percentage=percentage,
+                compact=True,
+            )
+            figures.append(
+                {
+                    "chart": chart,
+                    "history": history,
+                    "url": reverse(
+                        "objective-detail", args=[history.contract_service.pk, history.key]
+                    ),
+                }
+            )
+        return render_to_string("credits/_contract_charts.html", {"figures": figures})
 
     def early_warnings(self, contract: Contract, limit: int) -> list[EarlyWarning]:
         return list(

@@ -222,3 +222,77 @@ def objective_history(
             contract_service=cs, key=key, period_start=open_period.start
         ).first()
     return history
+
+
+@dataclass(slots=True)
+class ContractObjectiveHistory:
+    """One objective of one service of a contract over its last settled periods (lines of
+    the latest revisions, oldest first) and its open period so far."""
+
+    contract_service: ContractService
+    key: str
+    name: str
+    indicator: str
+    lines: list[StatementLine]
+    progress: OpenPeriodProgress | None = None
+
+
+def contract_objective_histories(
+    user: User, contract: Contract, *, periods: int
+) -> list[ContractObjectiveHistory]:
+    """Every objective of ``contract`` that has settled periods the user may read or an
+    open period measured: its last ``periods`` settled periods, by service and key.
+
+    Three queries whatever the number of objectives and periods: the last period starts,
+    their lines, the open periods' progress.
+    """
+    statements = Statement.objects.visible_to(user).filter(contract=contract)
+    starts = list(
+        statements.order_by("-period_start")
+        .values_list("period_start", flat=True)
+        .distinct()[:periods]
+    )
+    lines = (
+        StatementLine.objects.filter(statement__in=statements.filter(period_start__in=starts))
+        .filter(~Exists(later_revisions("statement__")))
+        .select_related("statement", "contract_service__service")
+        .order_by("statement__period_start")
+        if starts
+        else StatementLine.objects.none()
+    )
+    histories: dict[tuple[int, str], ContractObjectiveHistory] = {}
+    for line in lines:
+        history = histories.get((line.contract_service_id, line.key))
+        if history is None:
+            history = histories[(line.contract_service_id, line.key)] = ContractObjectiveHistory(
+                contract_service=line.contract_service,
+                key=line.key,
+                name=line.name,
+                indicator=line.indicator,
+                lines=[],
+            )
+        history.name, history.indicator = line.name, line.indicator  # the newest's words
+        history.lines.append(line)
+    if contract.status == Contract.Status.ACTIVE:
+        period = engine.period_containing(
+            today_in(contract.timezone), contract.settlement_period, contract.timezone
+        )
+        for progress in (
+            OpenPeriodProgress.objects.visible_to(user)
+            .filter(contract_service__contract=contract, period_start=period.start)
+            .select_related("contract_service__service", "service_level")
+        ):
+            key = (progress.contract_service_id, progress.key)
+            if key not in histories:
+                histories[key] = ContractObjectiveHistory(
+                    contract_service=progress.contract_service,
+                    key=progress.key,
+                    name=progress.service_level.name,
+                    indicator=progress.indicator,
+                    lines=[],
+                )
+            histories[key].progress = progress
+    return sorted(
+        histories.values(),
+        key=lambda h: (h.contract_service.service.code, h.contract_service.pk, h.key),
+    )

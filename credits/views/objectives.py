@@ -33,41 +33,21 @@ def objective_detail(request: HttpRequest, contract_service_id: int, key: str) -
     kind = contract.settlement_period
     percentage = history.indicator != "count"
     unit = " %" if percentage else ""
-    attainment_data = []
     credit_data = []
-    states = {None: gettext("no data"), True: gettext("met"), False: gettext("breached")}
     for point in history.points:
-        line, statement = point.line, point.statement
-        label = text.period_label(statement.period_start, statement.period_end)
-        line.state = states[line.met]
-        attainment_data.append(
-            charts.Datum(
-                period=statement.period_start,
-                label=label,
-                value=line.attainment,
-                target=line.target,
-                comparator=line.comparator,
-                state="met" if line.met else "breached",
-                state_text=line.state,
-            )
-        )
+        point.line.state = charts.result_text(point.line.met)
         credit_data.append(
-            charts.StackedPeriod(period=statement.period_start, label=label, amounts=[line.amount])
-        )
-    progress = history.progress
-    if progress is not None and progress.attainment is not None:
-        # The open period as measured so far: drawn hollow, after the settled ones.
-        attainment_data.append(
-            charts.Datum(
-                period=progress.period_start,
-                label=text.period_label(history.open_period.start, history.open_period.end),
-                value=progress.attainment,
-                target=progress.target,
-                comparator=progress.comparator,
-                state_text=history.open_state_label,
-                provisional=True,
+            charts.StackedPeriod(
+                period=point.statement.period_start,
+                label=text.period_label(point.statement.period_start, point.statement.period_end),
+                amounts=[point.line.amount],
             )
         )
+    attainment_data = charts.attainment_data(
+        [point.line for point in history.points],
+        progress=history.progress,
+        open_state_text=history.open_state_label,
+    )
     name = history.name
     drawn = min(len(history.points), charts.CHART_PERIODS)
     context = {

@@ -154,3 +154,14 @@ def test_chart_values_show_on_keyboard_focus_and_the_pages_fit(year, login, page
     assert page.locator("circle.point.provisional").count() == 1
     _check_layout(page, width, axe, "#attainment-chart")
     screenshot(page, f"charts-objective-{width}")
+
+    # The contract page: a compact chart per objective, the same point.
+    page.goto(f"/contracts/{year.contract_id}/")
+    chart = f"#attainment-{year.pk}-availability"
+    _tab_to(page, f"{chart} {point}", limit=200)
+    tip = _visible_tip(page, f"{chart} {point}")
+    assert tip["visibility"] == "visible" and "99.444 %" in tip["text"]
+    assert tip["left"] >= 0 and tip["right"] <= width
+    page.mouse.move(0, 0)
+    _check_layout(page, width, axe, chart)
+    screenshot(page, f"charts-contract-{width}")

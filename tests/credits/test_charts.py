@@ -288,3 +288,38 @@ def test_objective_page_draws_attainment_against_the_target_and_this_period_so_f
     # The same figures in the history table.
     row = re.search(r'<tr data-period="2026-11-01">(.*?)</tr>', html, re.S).group(1)
     assert "99.444 %" in row and "250.00 EUR" in row
+
+
+@pytest.mark.django_db
+@pytest.mark.time_machine(NOW, tick=False)
+def test_contract_page_charts_each_objective_in_the_same_queries_for_2_or_14_periods(
+    client, personas, two_contracts
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(personas.customer_member)
+    url = reverse("contract-detail", args=[personas.contract.pk])
+    with CaptureQueriesContext(connection) as few:
+        html = client.get(url).content.decode()
+    assert 'id="h-attainment"' in html
+    assert _marks(html, "circle") == [
+        ("October 2026: 99.950 %, target ≥ 99.9 %, met", "2026-10-01", "99.950"),
+        ("November 2026: 99.444 %, target ≥ 99.9 %, breached", "2026-11-01", "99.444"),
+    ]
+    cs = two_contracts["cs"]
+    assert reverse("objective-detail", args=[cs.pk, "availability"]) in html
+    assert re.search(r"<th scope=\"row\">November 2026</th><td class=\"num\">99.444 %</td>", html)
+    for month in range(1, 13):
+        make_statement(
+            personas.contract,
+            period_start=date(2025, month, 1),
+            lines=[LineSpec(cs, Decimal("0.00"), target=Decimal("99.9"))],
+        )
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(url).content.decode()
+    assert len(many.captured_queries) == len(few.captured_queries)
+    # The last twelve settled periods drawn: March to December 2025, October, November 2026.
+    periods = [period for _name, period, _value in _marks(html, "circle")]
+    assert len(periods) == charts.CHART_PERIODS
+    assert periods[0] == "2025-03-01" and periods[-1] == "2026-11-01"
