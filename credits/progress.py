@@ -16,13 +16,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol
 
-from django.db.models import Q
+from django.db import connection
 
 import engine
 from contracts.models import Contract, ContractService, ServiceLevel
 from credits.models import OpenPeriodProgress
 
-__all__ = ["record_progress"]
+__all__ = ["record_progress", "record_progress_many"]
 
 
 class MeasuredTarget(Protocol):
@@ -80,9 +80,28 @@ def record_progress(
     periods and of objectives no longer measured: two queries whatever the number of
     objectives. Nothing is written when ``now`` is outside the period's active time.
     """
-    elapsed = engine.elapsed_fraction(period, contract.start_date, contract.end_date, now)
+    return record_progress_many([(contract, period, measured)], now=now)
+
+
+def record_progress_many(
+    measured_periods: Sequence[
+        tuple[
+            Contract,
+            engine.Period,
+            Sequence[tuple[MeasuredTarget, engine.ObjectiveMeasure, dict[str, object]]],
+        ]
+    ],
+    *,
+    now: datetime,
+) -> int:
+    """:func:`record_progress` for many contracts (contract, open period, measured): still
+    two queries, one delete and one upsert, whatever the number of contracts (the sweep's
+    early warnings record a chunk of contracts at once)."""
     rows = []
-    if elapsed is not None:
+    for contract, period, measured in measured_periods:
+        elapsed = engine.elapsed_fraction(period, contract.start_date, contract.end_date, now)
+        if elapsed is None:
+            continue
         for target, measure, _figures in measured:
             objective = target.objective
             state, percent, explanation = _state(objective, measure, elapsed)
@@ -103,13 +122,9 @@ def record_progress(
                     measured_at=now,
                 )
             )
-    kept = Q()
-    for row in rows:
-        kept |= Q(contract_service_id=row.contract_service_id, key=row.key)
-    stale = OpenPeriodProgress.objects.filter(contract_service__contract=contract)
-    if rows:
-        stale = stale.exclude(Q(period_start=period.start) & kept)
-    stale.delete()
+    if not measured_periods:
+        return 0
+    _delete_stale([contract.pk for contract, _period, _measured in measured_periods], rows)
     if rows:
         OpenPeriodProgress.objects.bulk_create(
             rows,
@@ -118,3 +133,34 @@ def record_progress(
             update_fields=_UPDATED_FIELDS,
         )
     return len(rows)
+
+
+def _delete_stale(contract_ids: list[int], kept: Sequence[OpenPeriodProgress]) -> None:
+    """Delete the contracts' rows that ``kept`` does not write again (earlier periods,
+    objectives no longer measured): one query, the kept keys as arrays (a condition per
+    row would cost more to build than to run)."""
+    if connection.vendor != "postgresql":
+        stale = OpenPeriodProgress.objects.filter(contract_service__contract__in=contract_ids)
+        for row in kept:
+            stale = stale.exclude(
+                contract_service_id=row.contract_service_id,
+                key=row.key,
+                period_start=row.period_start,
+            )
+        stale.delete()
+        return
+    progress = OpenPeriodProgress._meta.db_table
+    services = ContractService._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {progress} AS p USING {services} AS cs"
+            " WHERE p.contract_service_id = cs.id AND cs.contract_id = ANY(%s)"
+            " AND (p.contract_service_id, p.key, p.period_start) NOT IN ("
+            "   SELECT * FROM unnest(%s::bigint[], %s::text[], %s::date[]))",
+            [
+                contract_ids,
+                [row.contract_service_id for row in kept],
+                [row.key for row in kept],
+                [row.period_start for row in kept],
+            ],
+        )

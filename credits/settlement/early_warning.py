@@ -24,7 +24,7 @@ from django.utils import timezone
 import engine
 from contracts.models import Contract, ContractService
 from credits.models import EarlyWarning
-from credits.progress import record_progress
+from credits.progress import record_progress_many
 from credits.settlement.announce import notify_on_commit
 from credits.settlement.inputs import Job
 from credits.settlement.measures import Measured, measure_many
@@ -65,16 +65,19 @@ def warn_open_periods(
         elapsed.append(share)
     created: list[EarlyWarning] = []
     ticket_warnings: list[EarlyWarning] = []
+    progress = []
     for job, share, outcome in zip(jobs, elapsed, measure_many(jobs) if jobs else [], strict=True):
         if isinstance(outcome, SettlementError):
             logger.warning("No early warning: %s", outcome)
             continue
         contract_services, measured = outcome
-        record_progress(contract=job.contract, period=job.period, measured=measured, now=now)
+        progress.append((job.contract, job.period, measured))
         created += _warn(job.contract, job.period, share, contract_services, measured)
         ticket_warnings += _ticket_warnings(
             job.contract, job.period, contract_services, measured, now
         )
+    # Every contract's progress in two queries (one delete, one upsert), not two each.
+    record_progress_many(progress, now=now)
     return created + _create_once(ticket_warnings)
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 import engine
 from credits import notify
 from credits.models import OpenPeriodProgress
-from credits.progress import record_progress
+from credits.progress import record_progress, record_progress_many
 from credits.settlement import warn_early
 from credits.settlement.inputs import Job
 from credits.settlement.measures import measure_many
@@ -289,3 +289,35 @@ def test_a_draft_contracts_progress_never_reaches_its_customer(client, personas)
 
     assert "ACME-DRAFT-OPEN" not in html
     assert "on-time" not in _objective_rows(html)
+
+
+def test_many_contracts_are_recorded_in_two_queries_each_keeping_only_its_own_rows(
+    django_assert_num_queries,
+):
+    first, _ = book()
+    second, _ = book()
+    third, _ = book()
+    for c in (first, second, third):
+        measure_and_record(c)
+    # An objective the second contract no longer measures, and a row of an earlier period.
+    stale = rows(second)["quiet"]
+    OpenPeriodProgress.objects.filter(pk=stale.pk).update(key="gone")
+    earlier = rows(first)["delivered"]
+    OpenPeriodProgress.objects.filter(pk=earlier.pk).update(period_start=date(2026, 8, 1))
+    later = NOW + timedelta(days=1)
+    jobs = [Job(c, open_period(c, later), later, {}) for c in (first, second)]
+    measured = [
+        (job.contract, job.period, outcome[1])
+        for job, outcome in zip(jobs, measure_many(jobs), strict=True)
+    ]
+
+    with django_assert_num_queries(2):  # one delete of stale rows, one upsert
+        assert record_progress_many(measured, now=later) == 8
+
+    for c in (first, second):
+        assert set(rows(c)) == {"on-time", "delivered", "quiet", "availability"}
+        assert {row.measured_at for row in rows(c).values()} == {later}
+    assert not OpenPeriodProgress.objects.filter(key="gone").exists()
+    assert not OpenPeriodProgress.objects.filter(period_start=date(2026, 8, 1)).exists()
+    # The third contract, not recorded this time, keeps its rows as they were.
+    assert {row.measured_at for row in rows(third).values()} == {NOW}
