@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.credits.test_statement_summary import revised  # noqa: F401 - the fixture
+from tests.credits.test_statement_summary import customer_editor, revised, wan
+
+__all__ = ["customer_editor", "revised", "wan"]  # the fixtures the test uses
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +32,7 @@ def page_width(page) -> int:
     return page.evaluate("() => document.documentElement.scrollWidth")
 
 
-def test_keyboard_reaches_the_diff_and_a_drill_down_at_390_px(page, login, personas, revised):  # noqa: F811
+def test_keyboard_reaches_the_diff_and_a_drill_down_at_390_px(page, login, personas, revised):
     second = revised["second"]
     page.set_viewport_size({"width": WIDTH, "height": 800})
     login(personas.customer_member.username)

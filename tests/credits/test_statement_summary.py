@@ -6,7 +6,6 @@ a 30-day month is 43,200 minutes."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,16 +14,14 @@ from django.urls import reverse
 from contracts.models import Incident
 from credits.models import Statement
 from credits.selectors.statement_changes import compare_lines
-from credits.services import file_claim, open_dispute, resolve_claim
+from credits.services import open_dispute, resolve_claim
 from credits.settlement import settle_period
-from tests.credits.settlement_book import at, contract, objective, service
-from tests.factories import MembershipFactory, UserFactory
+from tests.credits.settlement_book import at, service
+from tests.terms.test_claims import FILED, NOVEMBER, SETTLED, claim_of, customer_editor, wan
+
+__all__ = ["customer_editor", "wan"]  # fixtures, for the tests here and the browser's
 
 pytestmark = pytest.mark.django_db
-
-NOVEMBER = date(2026, 11, 1)
-SETTLED = datetime(2026, 12, 3, 12, tzinfo=UTC)
-FILED = datetime(2026, 12, 10, 9, tzinfo=UTC)
 
 
 def text_of(html: bytes) -> str:
@@ -33,47 +30,24 @@ def text_of(html: bytes) -> str:
 
 
 @pytest.fixture
-def revised(personas):
-    """WAN-1 (1,000.00 EUR a month; availability ≥ 99.9 %, 5 % per started 0.1 point
-    short) with a 120-minute provider incident on 5 November 10:00–12:00 UTC; revision 1;
-    then the customer's claim of 11:00–14:00, accepted, issues revision 2.
+def revised(personas, wan, customer_editor):
+    """The claims' WAN-1 (1,000.00 EUR a month; availability ≥ 99.9 %, 5 % per started
+    0.1 point short; a 120-minute provider incident on 5 November 10:00–12:00 UTC) with a
+    second service, settled; then the customer's claim of 11:00–14:00, accepted, issues
+    revision 2.
 
     By hand: r1: 120 of 43,200 min down → 99.7222 %, 0.1778 short → 2 steps → 10 % →
     100.00 EUR. r2: the union 10:00–14:00 is 240 min → 42,960 / 43,200 = 99.4444 %,
-    0.4556 short → 5 steps → 25 % → 250.00 EUR. A second service's line (ticket-free
-    uptime, no incident: 100 %, 0.00) is unchanged."""
-    c = contract(provider=personas.provider, customer=personas.customer, reference="WAN-1")
-    c.claim_window_days = 30
-    c.save()
-    wan = service(c, fee="1000.00", name="Managed WAN")
-    service(c, fee="500.00", name="Backup link")
-    objective(
-        c,
-        key="availability",
-        indicator="uptime",
-        target="99.9",
-        rule={"kind": "per_step", "step": "0.1", "percent": "5"},
-    )
-    Incident.objects.create(
-        contract_service=wan,
-        started_at=at(2026, 11, 5, 10),
-        ended_at=at(2026, 11, 5, 12),
-        cause="provider",
-    )
-    first = settle_period(contract=c, period_start=NOVEMBER, now=SETTLED, announce=False).statement
-    editor = UserFactory(username="customer-editor")
-    MembershipFactory(user=editor, organization=personas.customer, role="editor")
-    claim = file_claim(
-        contract_service=wan,
-        user=editor,
-        started_at=at(2026, 11, 5, 11),
-        ended_at=at(2026, 11, 5, 14),
-        description="The WAN was down and no incident was recorded.",
-        now=FILED,
-    )
+    0.4556 short → 5 steps → 25 % → 250.00 EUR. The backup link's line (no incident:
+    100 %, 0.00) is unchanged."""
+    service(wan.contract, fee="500.00", name="Backup link")
+    first = settle_period(
+        contract=wan.contract, period_start=NOVEMBER, now=SETTLED, announce=False
+    ).statement
+    claim = claim_of(wan, customer_editor, at(2026, 11, 5, 11), at(2026, 11, 5, 14))
     resolve_claim(claim=claim, user=personas.provider_editor, status="accepted", now=FILED)
-    second = Statement.objects.get(contract=c, period_start=NOVEMBER, revision=2)
-    return {"first": first, "second": second, "wan": wan, "claim": claim, "editor": editor}
+    second = Statement.objects.get(contract=wan.contract, period_start=NOVEMBER, revision=2)
+    return {"first": first, "second": second, "wan": wan, "claim": claim, "editor": customer_editor}
 
 
 def test_the_revision_opens_with_its_summary_before_the_lines(client, personas, revised):
