@@ -321,54 +321,54 @@ def _merged(intervals: Iterable[Instants], window: Instants) -> list[Instants]:
 
 
 # The same figures from the hourly rollups of [low, high), both whole UTC hours. A
-# threshold's meeting count, where its hours hold fewer than two valued samples each (a
-# sparse book: about as many rollups as samples), comes from those samples in one range
-# scan, when they are all still there (as many as the rollups counted: a month detached by
-# the retention is not); looked up hour by hour, the counts of such a book cost several
-# times the samples' own read (docs/benchmarks.md). Otherwise hour by hour: the count kept
-# for that threshold when it is complete; else the hour's bounds when they decide it
-# (every value or none meets); else the hour's samples (a function: see migration
-# contracts.0015). Either way the same count.
+# threshold's meeting count comes from the count kept for that threshold when it is
+# complete; else from the hour's bounds when they decide it (every value or none meets);
+# else from the hour's samples (a function: see migration contracts.0015).
+# When every hour with a valued sample has its complete count (the rule: a count is
+# incomplete only for an hour that held values before its objective existed), the counts
+# are added up by one range scan beside the rollups' own; looked up hour by hour they
+# were half of a chunk's query with a month of hourly samples. A complete count's
+# ``valued`` is its hour's (both count the same samples), so the two counts of hours
+# agree exactly when no hour lacks one.
 _ROLLUP_AGGREGATES_SQL = """
 SELECT t.idx, a.samples, a.judged, a.ok_count, a.valued, a.value_sum,
        CASE WHEN t.cmp IS NULL THEN 0
-            WHEN s.valued = a.valued THEN s.meeting
-            ELSE (SELECT sum(CASE WHEN r.valued = 0 THEN 0 ELSE coalesce(
-                      (SELECT k.meeting FROM contracts_thresholdrollup k
-                       WHERE k.contract_service_id = r.contract_service_id AND k.key = r.key
-                         AND k.hour = r.hour AND k.comparator = t.cmp AND k.threshold = t.thr
-                         AND k.complete),
-                      CASE WHEN (t.cmp = 'gte' AND r.value_min >= t.thr)
-                             OR (t.cmp = 'lte' AND r.value_max <= t.thr) THEN r.valued
-                           WHEN (t.cmp = 'gte' AND r.value_max < t.thr)
-                             OR (t.cmp = 'lte' AND r.value_min > t.thr) THEN 0
-                      ELSE contracts_measurement_hour_meeting(
-                          r.contract_service_id, r.key, r.hour, t.cmp, t.thr)
-                      END) END)
-                  FROM contracts_measurementrollup r
-                  WHERE r.contract_service_id = t.cs AND r.key = t.key
-                    AND r.hour >= t.low AND r.hour < t.high)
+            WHEN k.hours = a.valued_hours THEN k.meeting
+            ELSE (
+                SELECT sum(CASE WHEN r.valued = 0 THEN 0 ELSE coalesce(
+                    (SELECT k.meeting FROM contracts_thresholdrollup k
+                     WHERE k.contract_service_id = r.contract_service_id AND k.key = r.key
+                       AND k.hour = r.hour AND k.comparator = t.cmp AND k.threshold = t.thr
+                       AND k.complete),
+                    CASE WHEN (t.cmp = 'gte' AND r.value_min >= t.thr)
+                           OR (t.cmp = 'lte' AND r.value_max <= t.thr) THEN r.valued
+                         WHEN (t.cmp = 'gte' AND r.value_max < t.thr)
+                           OR (t.cmp = 'lte' AND r.value_min > t.thr) THEN 0
+                    ELSE contracts_measurement_hour_meeting(
+                        r.contract_service_id, r.key, r.hour, t.cmp, t.thr)
+                    END) END)
+                FROM contracts_measurementrollup r
+                WHERE r.contract_service_id = t.cs AND r.key = t.key
+                  AND r.hour >= t.low AND r.hour < t.high)
        END AS meeting
 FROM unnest(%(r_idx)s::int[], %(r_cs)s::bigint[], %(r_key)s::text[], %(r_low)s::timestamptz[],
             %(r_high)s::timestamptz[], %(r_thr)s::numeric[], %(r_cmp)s::text[])
      AS t(idx, cs, key, low, high, thr, cmp)
 CROSS JOIN LATERAL (
-    SELECT count(*) AS hours, sum(r.samples) AS samples, sum(r.judged) AS judged,
-           sum(r.ok_count) AS ok_count, sum(r.valued) AS valued, sum(r.value_sum) AS value_sum
+    SELECT sum(r.samples) AS samples, sum(r.judged) AS judged, sum(r.ok_count) AS ok_count,
+           sum(r.valued) AS valued, sum(r.value_sum) AS value_sum,
+           count(*) FILTER (WHERE r.valued > 0) AS valued_hours
     FROM contracts_measurementrollup r
     WHERE r.contract_service_id = t.cs AND r.key = t.key
       AND r.hour >= t.low AND r.hour < t.high
 ) AS a
--- Its condition on a's figures alone makes the scan run only for a sparse threshold.
 CROSS JOIN LATERAL (
-    SELECT count(m.value) AS valued,
-           count(*) FILTER (WHERE CASE t.cmp WHEN 'gte' THEN m.value >= t.thr
-                                             ELSE m.value <= t.thr END) AS meeting
-    FROM contracts_measurement m
-    WHERE t.cmp IS NOT NULL AND a.valued < 2 * a.hours
-      AND m.contract_service_id = t.cs AND m.key = t.key
-      AND m.observed_at >= t.low AND m.observed_at < t.high
-) AS s
+    SELECT count(*) AS hours, coalesce(sum(k.meeting), 0) AS meeting
+    FROM contracts_thresholdrollup k
+    WHERE t.cmp IS NOT NULL AND k.contract_service_id = t.cs AND k.key = t.key
+      AND k.hour >= t.low AND k.hour < t.high AND k.comparator = t.cmp
+      AND k.threshold = t.thr AND k.complete AND k.valued > 0
+) AS k
 """
 _HOUR = timedelta(hours=1)
 

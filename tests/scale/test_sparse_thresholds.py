@@ -1,7 +1,7 @@
-"""A threshold objective with about one sample an hour is counted from its samples in one
-range scan instead of hour by hour from the kept counts; where those samples are no longer
-all there (a month detached by the retention), from the kept counts as before. Either way
-the statement is the one the samples give."""
+"""A threshold objective with about one sample an hour (as many rollups as samples):
+settling from the rollups gives the statement the samples give, also once part of the
+period's samples went with a month detached by the retention (the kept counts of its hours
+stay and answer for them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 
-from contracts.models import ThresholdRollup
 from contracts.services.partitions import maintain_partitions
 from credits.settlement import compute_period
 from tests.credits.settlement_book import at, contract, objective, samples, service
@@ -45,20 +44,7 @@ def figures(c, start: date) -> tuple:
     return statement.fingerprint, [line.figures for line in statement.lines]
 
 
-def test_a_sparse_threshold_is_counted_from_its_samples_not_the_kept_counts(settings):
-    c, cs = sparse_book()
-    samples(cs, "latency", at(2030, 3, 1, 0, 20), values=VALUES, every=EVERY)
-    settings.SETTLEMENT_READS_ROLLUPS = False
-    from_samples = figures(c, date(2030, 3, 1))
-
-    settings.SETTLEMENT_READS_ROLLUPS = True
-    assert figures(c, date(2030, 3, 1)) == from_samples
-    # Kept counts that disagree with the samples are not read for such a book.
-    assert ThresholdRollup.objects.filter(meeting__gt=0).update(meeting=0)
-    assert figures(c, date(2030, 3, 1)) == from_samples
-
-
-def test_a_sparse_threshold_whose_samples_were_detached_is_counted_from_the_kept_counts(
+def test_a_sparse_threshold_settles_the_same_after_part_of_its_samples_were_detached(
     settings,
 ):
     # April in Berlin begins on 31 March at 22:00 UTC: two hours of its samples lie in the
