@@ -25,10 +25,14 @@ from engine import text
 STATEMENTS_PER_PAGE = 50
 
 
-def _filtered_statements(request: HttpRequest) -> tuple[StatementFilter, QuerySet[Statement]]:
-    statements = StatementFilter(
-        request.GET or None, queryset=selectors.statement_list(request.user), request=request
-    )
+def _filtered_statements(
+    request: HttpRequest, statements: QuerySet[Statement] | None = None
+) -> tuple[StatementFilter, QuerySet[Statement]]:
+    """The filters and what they leave of ``statements`` (by default the list's, with
+    what the page shows annotated)."""
+    if statements is None:
+        statements = selectors.statement_list(request.user)
+    statements = StatementFilter(request.GET or None, queryset=statements, request=request)
     if statements.is_bound and not statements.is_valid():
         # Invalid filters show their errors and no rows, never someone else's statements.
         return statements, Statement.objects.none()
@@ -90,7 +94,10 @@ def statement_summary_export(request: HttpRequest) -> HttpResponse:
     """The statement list, with its filters, as CSV: one row per statement, streamed.
     No totals among the rows: each row is a statement, so a spreadsheet's sum of a
     currency's rows is its total."""
-    filterset, statements = _filtered_statements(request)
+    # The scoped statements without the page's annotations, which each row would compute.
+    filterset, statements = _filtered_statements(
+        request, Statement.objects.visible_to(request.user)
+    )
     if filterset.is_bound and not filterset.is_valid():
         return _refused_export(request, filterset)
     rows = selectors.statements_for_export(statements)
