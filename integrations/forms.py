@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from contracts.forms.common import DateTimeInput, ModelErrorsMixin
 from contracts.models import ContractService, Organization
@@ -26,15 +27,15 @@ class OpenSLOImportForm(forms.Form):
     contract = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        empty_label="No contract: service-level objectives for every contract",
-        help_text="With a contract, each SLO becomes an objective of that contract's service.",
+        empty_label=_("No contract: service-level objectives for every contract"),
+        help_text=_("With a contract, each SLO becomes an objective of that contract's service."),
     )
     document = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}),
         required=False,
-        label="OpenSLO YAML",
+        label=_("OpenSLO YAML"),
     )
-    upload = forms.FileField(required=False, label="…or a YAML file")
+    upload = forms.FileField(required=False, label=_("…or a YAML file"))
 
     def __init__(self, *args: Any, contracts: QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,17 +47,17 @@ class OpenSLOImportForm(forms.Form):
         text = data.get("document") or ""
         if upload is not None:
             if upload.size > MAX_DOCUMENT_BYTES:
-                self.add_error("upload", "The file is larger than 1 MB.")
+                self.add_error("upload", _("The file is larger than 1 MB."))
                 return data
             try:
                 text = upload.read().decode("utf-8")
             except UnicodeDecodeError:
-                self.add_error("upload", "The file is not UTF-8 text.")
+                self.add_error("upload", _("The file is not UTF-8 text."))
                 return data
         if not text.strip():
-            self.add_error("document", "Paste an OpenSLO document or choose a file.")
+            self.add_error("document", _("Paste an OpenSLO document or choose a file."))
         elif "\x00" in text:
-            self.add_error("document", "The document cannot contain NUL characters.")
+            self.add_error("document", _("The document cannot contain NUL characters."))
         data["text"] = text
         return data
 
@@ -100,22 +101,26 @@ class ReceiverForm(ModelErrorsMixin, forms.ModelForm):
     contract_services = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        label="Projects or groups → contract services",
-        help_text="One per line: the Jira project key or Zammad group = the contract "
-        "reference / service code, e.g. SUP = ACME-1 / internet-1g.",
+        label=_("Projects or groups → contract services"),
+        help_text=_(
+            "One per line: the Jira project key or Zammad group = the contract "
+            "reference / service code, e.g. SUP = ACME-1 / internet-1g."
+        ),
     )
     priorities = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        label="Priorities",
-        help_text="Only those the defaults miss, one per line: Blocker = P1.",
+        label=_("Priorities"),
+        help_text=_("Only those the defaults miss, one per line: Blocker = P1."),
     )
     statuses = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        label="Statuses",
-        help_text="Only those the defaults miss, one per line: Awaiting reply = "
-        "waiting_on_customer (open, in_progress, waiting_on_customer, resolved, reopened).",
+        label=_("Statuses"),
+        help_text=_(
+            "Only those the defaults miss, one per line: Awaiting reply = "
+            "waiting_on_customer (open, in_progress, waiting_on_customer, resolved, reopened)."
+        ),
     )
 
     validated_instance_fields = ("organization", "kind")
@@ -123,7 +128,7 @@ class ReceiverForm(ModelErrorsMixin, forms.ModelForm):
     class Meta:
         model = Receiver
         fields = ["name", "ticket_format", "enabled"]
-        labels = {"ticket_format": "What the ticket system sends"}
+        labels = {"ticket_format": _("What the ticket system sends")}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -152,7 +157,7 @@ class ReceiverForm(ModelErrorsMixin, forms.ModelForm):
         name = self.cleaned_data["name"]
         same = Receiver.objects.filter(organization=self.instance.organization, name=name)
         if same.exclude(pk=self.instance.pk).exists():
-            raise ValidationError("The organisation already has a receiver of this name.")
+            raise ValidationError(_("The organisation already has a receiver of this name."))
         return name
 
     def clean_contract_services(self) -> dict[str, int]:
@@ -202,21 +207,22 @@ class AlertMappingForm(ModelErrorsMixin, forms.ModelForm):
     """Which alerts (by labels) count against which contract service's uptime objective."""
 
     labels = forms.CharField(
-        label="Alert labels",
+        label=_("Alert labels"),
         widget=forms.TextInput(attrs={"spellcheck": "false"}),
-        help_text='Every label the alert must carry, e.g. service="internet-1g", '
-        'customer="globex".',
+        help_text=_(
+            'Every label the alert must carry, e.g. service="internet-1g", customer="globex".'
+        ),
     )
-    contract_service = ContractServiceChoice(queryset=None, label="Contract service")
+    contract_service = ContractServiceChoice(queryset=None, label=_("Contract service"))
 
     validated_instance_fields = ("receiver",)
 
     class Meta:
         model = AlertMapping
         fields = ["contract_service", "key"]
-        labels = {"key": "Uptime objective key"}
+        labels = {"key": _("Uptime objective key")}
         help_texts = {
-            "key": "The uptime objective of the contract service that alerts count against."
+            "key": _("The uptime objective of the contract service that alerts count against.")
         }
 
     field_order = ["labels", "contract_service", "key"]
@@ -274,15 +280,15 @@ class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
         strip=False,
         max_length=4000,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        label="Token or password",
-        help_text="Stored encrypted and never shown again. Leave empty to keep the stored one.",
+        label=_("Token or password"),
+        help_text=_("Stored encrypted and never shown again. Leave empty to keep the stored one."),
     )
-    forget_secret = forms.BooleanField(required=False, label="Remove the stored secret")
+    forget_secret = forms.BooleanField(required=False, label=_("Remove the stored secret"))
     base_url = forms.URLField(
         max_length=200,
         assume_scheme="https",
-        label="Base URL",
-        help_text="e.g. https://prometheus.example.com",
+        label=_("Base URL"),
+        help_text=_("e.g. https://prometheus.example.com"),
         widget=forms.URLInput(attrs={"spellcheck": "false"}),
     )
 
@@ -292,9 +298,9 @@ class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
         model = PrometheusSource
         fields = ["name", "base_url", "auth", "username", "secret_env", "timeout_seconds"]
         labels = {
-            "auth": "Authentication",
-            "secret_env": "…or the environment variable holding it",
-            "timeout_seconds": "Timeout (seconds)",
+            "auth": _("Authentication"),
+            "secret_env": _("…or the environment variable holding it"),
+            "timeout_seconds": _("Timeout (seconds)"),
         }
 
     field_order = [
@@ -312,7 +318,7 @@ class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.instance.secret_encrypted:
             del self.fields["forget_secret"]
-            self.fields["secret"].help_text = "Stored encrypted and never shown again."
+            self.fields["secret"].help_text = _("Stored encrypted and never shown again.")
         else:
             self.fields["secret"].help_text = (
                 "A secret is stored (never shown). Type a new one to replace it, or leave "
@@ -323,14 +329,14 @@ class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
         name = self.cleaned_data["name"]
         same = PrometheusSource.objects.filter(organization=self.instance.organization, name=name)
         if same.exclude(pk=self.instance.pk).exists():
-            raise ValidationError("The organisation already has a source of this name.")
+            raise ValidationError(_("The organisation already has a source of this name."))
         return name
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         secret = data.get("secret") or ""
         if "\x00" in secret:
-            self.add_error("secret", "Cannot contain NUL characters.")
+            self.add_error("secret", _("Cannot contain NUL characters."))
         elif secret:
             self.instance.secret_encrypted = secrets.encrypt(secret)
         elif data.get("forget_secret") or data.get("auth") == PrometheusSource.Auth.NONE:
@@ -348,7 +354,7 @@ class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
 class PrometheusPullForm(ModelErrorsMixin, forms.ModelForm):
     """A PromQL query pulled into one objective of a contract service."""
 
-    contract_service = ContractServiceChoice(queryset=None, label="Contract service")
+    contract_service = ContractServiceChoice(queryset=None, label=_("Contract service"))
 
     class Meta:
         model = PrometheusPull
@@ -362,14 +368,14 @@ class PrometheusPullForm(ModelErrorsMixin, forms.ModelForm):
             "enabled",
         ]
         labels = {
-            "key": "Objective key",
-            "query": "PromQL query",
-            "step_seconds": "Step (seconds)",
-            "start_at": "First evaluation time (UTC)",
+            "key": _("Objective key"),
+            "query": _("PromQL query"),
+            "step_seconds": _("Step (seconds)"),
+            "start_at": _("First evaluation time (UTC)"),
         }
         help_texts = {
-            "key": "The ratio, threshold or count objective the samples feed.",
-            "step_seconds": "One sample per step (10 to 86,400 seconds).",
+            "key": _("The ratio, threshold or count objective the samples feed."),
+            "step_seconds": _("One sample per step (10 to 86,400 seconds)."),
         }
         widgets = {
             "query": forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
@@ -393,5 +399,7 @@ class PrometheusPullForm(ModelErrorsMixin, forms.ModelForm):
         if cs is not None and key:
             same = PrometheusPull.objects.filter(contract_service=cs, key=key)
             if same.exclude(pk=self.instance.pk).exists():
-                self.add_error("key", "This objective of the contract service is already pulled.")
+                self.add_error(
+                    "key", _("This objective of the contract service is already pulled.")
+                )
         return data

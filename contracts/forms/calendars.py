@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 import engine
 from contracts.forms.common import DateInput, DateTimeInput, ModelErrorsMixin
@@ -74,16 +75,17 @@ class ServiceCalendarForm(ModelErrorsMixin, forms.ModelForm):
 
     validated_instance_fields = ("provider",)
 
-    holiday_country = forms.ChoiceField(label="Public holidays of", required=False)
+    holiday_country = forms.ChoiceField(label=_("Public holidays of"), required=False)
 
     class Meta:
         model = ServiceCalendar
         fields = ["name", "timezone", "holiday_country", "holiday_subdivision"]
-        labels = {"holiday_subdivision": "Subdivision (state or region)"}
+        labels = {"holiday_subdivision": _("Subdivision (state or region)")}
         help_texts = {
-            "timezone": "IANA name, e.g. Europe/Berlin: the service hours are its local times.",
-            "holiday_subdivision": "Optional: its own holidays as well, e.g. BE (Berlin) in "
-            "Germany.",
+            "timezone": _("IANA name, e.g. Europe/Berlin: the service hours are its local times."),
+            "holiday_subdivision": _(
+                "Optional: its own holidays as well, e.g. BE (Berlin) in Germany."
+            ),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -129,7 +131,7 @@ class ServiceCalendarForm(ModelErrorsMixin, forms.ModelForm):
                 self.add_error(name, error)
                 hours.append([])
         if not any(hours) and not any(self.errors.get(name) for name in HOURS_FIELDS):
-            self.add_error("hours_mon", "Give service hours on at least one day.")
+            self.add_error("hours_mon", _("Give service hours on at least one day."))
         self.instance.hours = hours
         cleaned["holiday_subdivision"] = (cleaned.get("holiday_subdivision") or "").strip()
         return cleaned
@@ -152,24 +154,28 @@ class IcsUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     file = forms.FileField(
-        label="iCalendar file (.ics)",
-        help_text="All-day events close their days, timed events their interval; "
-        "recurring events are expanded. Importing the same file again adds nothing twice; "
-        "a cancelled event removes its closure.",
+        label=_("iCalendar file (.ics)"),
+        help_text=_(
+            "All-day events close their days, timed events their interval; "
+            "recurring events are expanded. Importing the same file again adds nothing twice; "
+            "a cancelled event removes its closure."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".ics,text/calendar"}),
     )
 
     replace = forms.BooleanField(
         required=False,
-        label="Replace earlier imports",
-        help_text="The file is the whole list: closures an earlier import made that it no "
-        "longer holds are removed. Closures entered by hand stay.",
+        label=_("Replace earlier imports"),
+        help_text=_(
+            "The file is the whole list: closures an earlier import made that it no "
+            "longer holds are removed. Closures entered by hand stay."
+        ),
     )
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > self.MAX_BYTES:
-            raise ValidationError("The file is larger than 2 MB.")
+            raise ValidationError(_("The file is larger than 2 MB."))
         return upload
 
 
@@ -180,10 +186,15 @@ class CalendarClosureForm(ModelErrorsMixin, forms.ModelForm):
         model = CalendarClosure
         fields = ["name", "day", "start", "end"]
         widgets = {"day": DateInput(), "start": DateTimeInput(), "end": DateTimeInput()}
-        labels = {"name": "Why closed", "day": "A whole day", "start": "Or from", "end": "Until"}
+        labels = {
+            "name": _("Why closed"),
+            "day": _("A whole day"),
+            "start": _("Or from"),
+            "end": _("Until"),
+        }
         help_texts = {
-            "day": "A closed day; or leave it empty and give a start and an end.",
-            "start": "Local time of the calendar.",
+            "day": _("A closed day; or leave it empty and give a start and an end."),
+            "start": _("Local time of the calendar."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

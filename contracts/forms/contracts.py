@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from contracts.forms.common import DateInput, ModelErrorsMixin, decimal_input
 from contracts.forms.terms import TermsEditFields
@@ -23,13 +24,14 @@ class ServiceForm(ModelErrorsMixin, forms.ModelForm):
         model = Service
         fields = ["code", "name", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
-        help_texts = {"code": "A short slug, unique among your services, e.g. internet-1g."}
+        labels = {"code": _("Code"), "name": _("Name"), "description": _("Description")}
+        help_texts = {"code": _("A short slug, unique among your services, e.g. internet-1g.")}
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"]
         others = Service.objects.filter(provider_id=self.instance.provider_id, code=code)
         if others.exclude(pk=self.instance.pk).exists():
-            raise ValidationError("You already offer a service with this code.")
+            raise ValidationError(_("You already offer a service with this code."))
         return code
 
 
@@ -64,16 +66,28 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             "minimum_credit": decimal_input(),
         }
         labels = {
-            "credit_cap_percent": "Credit cap (at-risk amount), % of the period's fees",
-            "settlement_delay_days": "Settlement delay (days)",
-            "minimum_credit": "Minimum credit per statement",
-            "claim_window_days": "Claim window (days)",
+            "provider": _("Provider"),
+            "customer": _("Customer"),
+            "reference": _("Reference"),
+            "title": _("Title"),
+            "currency": _("Currency"),
+            "status": _("Status"),
+            "start_date": _("Start date"),
+            "end_date": _("End date"),
+            "settlement_period": _("Settlement period"),
+            "timezone": _("Timezone"),
+            "credit_cap_percent": _("Credit cap (at-risk amount), % of the period's fees"),
+            "settlement_delay_days": _("Settlement delay (days)"),
+            "minimum_credit": _("Minimum credit per statement"),
+            "claim_window_days": _("Claim window (days)"),
         }
         help_texts = {
-            "settlement_delay_days": "How long after a period closes late data is awaited.",
-            "claim_window_days": "How long after a period closes the customer may claim an "
-            "outage you did not record; 0: no claims.",
-            "timezone": "IANA name, e.g. Europe/Amsterdam: periods follow its calendar.",
+            "settlement_delay_days": _("How long after a period closes late data is awaited."),
+            "claim_window_days": _(
+                "How long after a period closes the customer may claim an "
+                "outage you did not record; 0: no claims."
+            ),
+            "timezone": _("IANA name, e.g. Europe/Amsterdam: periods follow its calendar."),
         }
 
     def __init__(
@@ -99,7 +113,7 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             # The parties of an existing contract are fixed: its statements name them.
             del self.fields["provider"]
             self.fields["customer"].disabled = True
-            self.fields["customer"].help_text = "The parties of a contract cannot change."
+            self.fields["customer"].help_text = _("The parties of a contract cannot change.")
         else:
             self.fields["provider"].queryset = providers
             if providers.count() == 1:
@@ -126,7 +140,7 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
         if provider and reference:
             clash = Contract.objects.filter(provider=provider, reference=reference)
             if clash.exclude(pk=self.instance.pk).exists():
-                self.add_error("reference", "You already have a contract with this reference.")
+                self.add_error("reference", _("You already have a contract with this reference."))
         return cleaned
 
 
@@ -139,16 +153,17 @@ class ContractServiceForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
         model = ContractService
         fields = ["service", "fee"]
         widgets = {"fee": decimal_input()}
+        labels = {"service": _("Service")}
 
     def __init__(self, *args: Any, contract: Contract, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.instance.contract = contract
         self.fields["service"].queryset = Service.objects.filter(provider_id=contract.provider_id)
-        self.fields["fee"].label = (
-            f"Fee per {contract.settlement_period} ({contract.currency})"
-            if contract.settlement_period
-            else "Fee"
-        )
+        self.fields["fee"].label = {
+            "week": _("Fee per week (%(currency)s)"),
+            "month": _("Fee per month (%(currency)s)"),
+            "quarter": _("Fee per quarter (%(currency)s)"),
+        }.get(contract.settlement_period, _("Fee (%(currency)s)")) % {"currency": contract.currency}
         if self.instance.pk:
             self.fields["service"].disabled = True
         self.drop_terms_fields_when_adding()
@@ -158,14 +173,14 @@ class ContractServiceForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
         service = cleaned.get("service")
         included = ContractService.objects.filter(contract=self.instance.contract, service=service)
         if service and not self.instance.pk and included.exists():
-            self.add_error("service", "The contract already includes this service.")
+            self.add_error("service", _("The contract already includes this service."))
         return cleaned
 
 
 class SettleForm(forms.Form):
     """Settle one closed period now (the sweep would wait for the settlement delay)."""
 
-    period_start = forms.DateField(label="Period starting", widget=DateInput())
+    period_start = forms.DateField(label=_("Period starting"), widget=DateInput())
 
     def __init__(
         self, *args: Any, periods: list[tuple[str, str]] | None = None, **kwargs: Any
@@ -174,7 +189,7 @@ class SettleForm(forms.Form):
         super().__init__(*args, **kwargs)
         if periods:
             self.fields["period_start"] = forms.TypedChoiceField(
-                label="Period",
+                label=_("Period"),
                 choices=periods,
                 coerce=lambda text: forms.DateField().clean(text),
             )

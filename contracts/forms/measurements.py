@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 
 class MeasurementUploadForm(forms.Form):
@@ -18,14 +19,16 @@ class MeasurementUploadForm(forms.Form):
     MAX_BYTES = 5 * 1024 * 1024
 
     file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: contract_service (id or service code), key, observed_at "
-        "(ISO 8601 with offset), value, ok. At most 10,000 rows.",
+        label=_("CSV file"),
+        help_text=_(
+            "Columns: contract_service (id or service code), key, observed_at "
+            "(ISO 8601 with offset), value, ok. At most 10,000 rows."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > self.MAX_BYTES:
-            raise ValidationError("The file is larger than 5 MB: split it.")
+            raise ValidationError(_("The file is larger than 5 MB: split it."))
         return upload

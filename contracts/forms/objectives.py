@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 import engine
 from contracts.forms.common import ModelErrorsMixin, decimal_input
@@ -31,12 +32,12 @@ class TierForm(forms.Form):
 TierFormSet = forms.formset_factory(TierForm, extra=0, can_delete=True, max_num=20)
 
 RULE_KIND_CHOICES = [
-    ("", "No service credit"),
-    ("per_step", "Per step: a percent for every started step of shortfall"),
-    ("tiered", "Tiered: a percent per bound crossed"),
-    ("linear", "Linear: a percent per point of shortfall"),
-    ("flat", "Flat: a percent or an amount, once"),
-    ("pool", "Pool: a share of the contract's at-risk amount"),
+    ("", _("No service credit")),
+    ("per_step", _("Per step: a percent for every started step of shortfall")),
+    ("tiered", _("Tiered: a percent per bound crossed")),
+    ("linear", _("Linear: a percent per point of shortfall")),
+    ("flat", _("Flat: a percent or an amount, once")),
+    ("pool", _("Pool: a share of the contract's at-risk amount")),
 ]
 
 # For each rule kind, which input carries which rule parameter.
@@ -65,27 +66,29 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
 
     validated_instance_fields = ("level", "provider", "contract", "service")
 
-    scope = forms.ChoiceField(label="Applies to")
+    scope = forms.ChoiceField(label=_("Applies to"))
     rule_kind = forms.ChoiceField(
-        label="Credit rule", choices=RULE_KIND_CHOICES, required=False, initial=""
+        label=_("Credit rule"), choices=RULE_KIND_CHOICES, required=False, initial=""
     )
-    step = _rule_input("Step (points of shortfall)")
-    step_percent = _rule_input("Percent of the fee per started step")
-    step_max_percent = _rule_input("At most (percent, optional)")
-    tiers = forms.CharField(required=False, widget=forms.HiddenInput, label="Tiers")
-    factor = _rule_input("Percent of the fee per point of shortfall")
-    linear_max_percent = _rule_input("At most (percent, optional)")
-    flat_percent = _rule_input("Percent of the fee")
-    flat_amount = _rule_input("Or a fixed amount")
-    allocation_percent = _rule_input("Percent of the at-risk amount")
+    step = _rule_input(_("Step (points of shortfall)"))
+    step_percent = _rule_input(_("Percent of the fee per started step"))
+    step_max_percent = _rule_input(_("At most (percent, optional)"))
+    tiers = forms.CharField(required=False, widget=forms.HiddenInput, label=_("Tiers"))
+    factor = _rule_input(_("Percent of the fee per point of shortfall"))
+    linear_max_percent = _rule_input(_("At most (percent, optional)"))
+    flat_percent = _rule_input(_("Percent of the fee"))
+    flat_amount = _rule_input(_("Or a fixed amount"))
+    allocation_percent = _rule_input(_("Percent of the at-risk amount"))
     earn_back_periods = forms.IntegerField(
-        label="Earn-back periods (optional)",
+        label=_("Earn-back periods (optional)"),
         required=False,
         min_value=1,
         max_value=24,
-        help_text="The credit is held; the provider earns it back if the target is met in "
-        "each of this many following periods, and it is paid on the statement of the first "
-        "that misses it. Empty: the credit is payable at once.",
+        help_text=_(
+            "The credit is held; the provider earns it back if the target is met in "
+            "each of this many following periods, and it is paid on the statement of the first "
+            "that misses it. Empty: the credit is payable at once."
+        ),
     )
 
     class Meta:
@@ -109,25 +112,40 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
             "threshold": decimal_input(),
         }
         labels = {
-            "comparator": "Attainment must be",
-            "threshold_comparator": "Each sample must be",
-            "calendar": "Service calendar",
-            "priority": "Ticket priority",
-            "enabled": "In force",
-            "chronic_breaches": "Chronic failure after (breaches)",
-            "chronic_window": "Within (consecutive periods)",
+            "key": _("Key"),
+            "name": _("Name"),
+            "indicator": _("Indicator"),
+            "target": _("Target"),
+            "threshold": _("Threshold"),
+            "comparator": _("Attainment must be"),
+            "threshold_comparator": _("Each sample must be"),
+            "calendar": _("Service calendar"),
+            "priority": _("Ticket priority"),
+            "enabled": _("In force"),
+            "chronic_breaches": _("Chronic failure after (breaches)"),
+            "chronic_window": _("Within (consecutive periods)"),
         }
         help_texts = {
-            "target": "A percentage (0–100) for uptime, ratio and threshold; a number for count.",
-            "threshold": "Threshold objectives, e.g. 30 (minutes) or 100 (Mbit/s); response "
-            "and resolution time: the most business minutes a ticket may take, e.g. 240.",
-            "calendar": "Only time inside its service hours counts (samples, downtime, ticket "
-            "clocks); none for around the clock.",
-            "priority": "Response and resolution time only: the tickets measured, e.g. P1; "
-            "empty for every priority.",
-            "chronic_breaches": "E.g. 3 breaches within 6 periods: the customer may then "
-            "terminate, and both parties are told once. Both empty: not agreed.",
-            "chronic_window": "The window the breaches are counted in, in settlement periods.",
+            "target": _(
+                "A percentage (0–100) for uptime, ratio and threshold; a number for count."
+            ),
+            "threshold": _(
+                "Threshold objectives, e.g. 30 (minutes) or 100 (Mbit/s); response "
+                "and resolution time: the most business minutes a ticket may take, e.g. 240."
+            ),
+            "calendar": _(
+                "Only time inside its service hours counts (samples, downtime, ticket "
+                "clocks); none for around the clock."
+            ),
+            "priority": _(
+                "Response and resolution time only: the tickets measured, e.g. P1; "
+                "empty for every priority."
+            ),
+            "chronic_breaches": _(
+                "E.g. 3 breaches within 6 periods: the customer may then "
+                "terminate, and both parties are told once. Both empty: not agreed."
+            ),
+            "chronic_window": _("The window the breaches are counted in, in settlement periods."),
         }
 
     def __init__(
@@ -162,7 +180,7 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
         calendar.queryset = ServiceCalendar.objects.filter(
             provider_id=self.instance.provider_id
         ).order_by("name")
-        calendar.empty_label = "None: around the clock"
+        calendar.empty_label = _("None: around the clock")
         self.fields["priority"].widget.attrs.update({"size": 8, "autocomplete": "off"})
         if self.is_bound:
             # No initial rows here: a posted row equal to its initial would count as

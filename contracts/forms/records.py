@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from contracts.forms.common import DateTimeInput, ModelErrorsMixin
 from contracts.models import (
@@ -38,10 +39,16 @@ class ResponsibilityForm(ModelErrorsMixin, forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 3}),
             "service_levels": forms.CheckboxSelectMultiple,
         }
-        labels = {"service_levels": "Objectives it affects"}
+        labels = {
+            "title": _("Title"),
+            "description": _("Description"),
+            "service_levels": _("Objectives it affects"),
+        }
         help_texts = {
-            "service_levels": "Incidents and samples of these objectives inside a lapse "
-            "of this responsibility do not count against the provider."
+            "service_levels": _(
+                "Incidents and samples of these objectives inside a lapse "
+                "of this responsibility do not count against the provider."
+            )
         }
 
     def __init__(self, *args: Any, contract: Contract, **kwargs: Any) -> None:
@@ -58,6 +65,7 @@ class ResponsibilityLapseForm(ModelErrorsMixin, forms.ModelForm):
     class Meta:
         model = ResponsibilityLapse
         fields = ["start", "end", "note"]
+        labels = {"start": _("Start"), "end": _("End"), "note": _("Note")}
         widgets = {
             "start": DateTimeInput(),
             "end": DateTimeInput(),
@@ -78,14 +86,19 @@ class MaintenanceWindowForm(ModelErrorsMixin, forms.ModelForm):
         model = MaintenanceWindow
         fields = ["contract_service", "start", "end", "description"]
         widgets = {"start": DateTimeInput(), "end": DateTimeInput()}
-        labels = {"contract_service": "Service"}
+        labels = {
+            "contract_service": _("Service"),
+            "start": _("Start"),
+            "end": _("End"),
+            "description": _("Description"),
+        }
 
     def __init__(self, *args: Any, contract: Contract, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.instance.contract = contract
         field = self.fields["contract_service"]
         field.queryset = ContractService.objects.filter(contract=contract).select_related("service")
-        field.empty_label = "Every service of the contract"
+        field.empty_label = _("Every service of the contract")
         field.label_from_instance = lambda cs: cs.service.name
 
 
@@ -100,8 +113,15 @@ class IncidentForm(ModelErrorsMixin, forms.ModelForm):
             "ended_at": DateTimeInput(),
             "description": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"contract_service": "Service", "key": "Objective key"}
-        help_texts = {"key": "The uptime objective it counts against."}
+        labels = {
+            "contract_service": _("Service"),
+            "key": _("Objective key"),
+            "started_at": _("Started at"),
+            "ended_at": _("Ended at"),
+            "cause": _("Cause"),
+            "description": _("Description"),
+        }
+        help_texts = {"key": _("The uptime objective it counts against.")}
 
     def __init__(self, *args: Any, contract: Contract, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contracts.models import ContractService, ServiceLevel
 from contracts.services.terms import AMENDMENT, CORRECTION, TermsEdit, check_edit
@@ -16,7 +17,7 @@ class TermsEditFields(forms.Form):
     """Mixed into a model form of a versioned item; shown only when editing one."""
 
     change = forms.ChoiceField(
-        label="This change is",
+        label=_("This change is"),
         choices=[
             (AMENDMENT, "An amendment: it takes effect from a period start"),
             (CORRECTION, "A correction: the terms were wrong, settled periods are revised"),
@@ -26,14 +27,16 @@ class TermsEditFields(forms.Form):
         required=False,
     )
     effective_from = forms.DateField(
-        label="Effective from",
+        label=_("Effective from"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Amendment: the first day of a period (empty: the next period of each contract). "
-        "Correction: a day of the version corrected (empty: the version in force today).",
+        help_text=_(
+            "Amendment: the first day of a period (empty: the next period of each contract). "
+            "Correction: a day of the version corrected (empty: the version in force today)."
+        ),
     )
     change_note = forms.CharField(
-        label="Note for both parties", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note for both parties"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
     TERMS_FIELDS = ("change", "effective_from", "change_note")

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 import engine
 from contracts.models import Contract, Organization, ServiceLevel
@@ -25,10 +26,10 @@ PAGE_SIZE = 25
 # Closed periods offered to settle, statements on the contract page, periods previewed.
 PREVIEW_PERIODS = 12
 LEVEL_NAMES = {
-    "corporate": "corporate",
-    "service": "service",
-    "customer": "contract-wide",
-    "contract_service": "this service",
+    "corporate": _("corporate"),
+    "service": _("service"),
+    "customer": _("contract-wide"),
+    "contract_service": _("this service"),
 }
 
 

@@ -296,6 +296,7 @@ class ObjectiveRow:
     inherited: bool
     source: str
     source_label: str
+    level_label: str  # the source's level alone: "corporate", "contract-wide"
     overrides: str
     # How the objective is fed automatically (a Prometheus pull), for the provider's eyes.
     feed: hooks.ObjectiveFeed | None = None
@@ -311,7 +312,7 @@ class ServiceObjectives:
 def _short(sl: ServiceLevel) -> str:
     """An overridden objective in a few words: "corporate (at least 99.9)"."""
     if not sl.enabled:
-        return f"{LEVEL_NAMES[sl.level]} (removed)"
+        return gettext("%(level)s (removed)") % {"level": LEVEL_NAMES[sl.level]}
     return f"{LEVEL_NAMES[sl.level]} ({sl.get_comparator_display()} {sl.target.normalize():f})"
 
 
@@ -335,9 +336,11 @@ def _service_objectives(
                     inherited=winner.level != ServiceLevel.Level.CONTRACT_SERVICE,
                     source=winner.level,
                     source_label=(
-                        ("inherited: " if winner.level != "contract_service" else "")
-                        + LEVEL_NAMES[winner.level]
+                        gettext("inherited: %(level)s") % {"level": LEVEL_NAMES[winner.level]}
+                        if winner.level != "contract_service"
+                        else str(LEVEL_NAMES[winner.level])
                     ),
+                    level_label=str(LEVEL_NAMES[winner.level]),
                     overrides=", ".join(_short(sl) for sl in ranked[1:]),
                     feed=fed.get((cs.pk, key)),
                     new_feed_url=(

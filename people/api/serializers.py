@@ -7,6 +7,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from contracts.models.parties import _timezones
 from people.models import Invitation
 from people.topics import CHANNELS, TOPICS
 from slaportal.api.fields import StrictIntegerField
@@ -137,3 +138,29 @@ class AcceptedInvitationSerializer(serializers.Serializer):
     role = serializers.CharField()
     user = serializers.IntegerField(source="user_id")
     username = serializers.CharField(source="user.username")
+
+
+class ReadingChoicesSerializer(serializers.Serializer):
+    """The caller's reading choices (``people.Profile``); blank means "as my browser asks"
+    and "my organisation's zone"."""
+
+    language = serializers.ChoiceField(
+        choices=[("", "as the browser asks"), ("en", "English"), ("de", "Deutsch")],
+        required=False,
+        allow_blank=True,
+        help_text="'en', 'de', or '' for the browser's Accept-Language.",
+    )
+    timezone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="An IANA zone such as Europe/Berlin, or '' for the organisation's zone.",
+    )
+
+    def validate_timezone(self, value: str) -> str:
+        zone = value.strip()
+        if zone and zone not in _timezones():
+            raise serializers.ValidationError(
+                f"{zone!r} is not an IANA time zone such as Europe/Berlin."
+            )
+        return zone

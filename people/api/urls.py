@@ -1,5 +1,6 @@
 """Routes of the people API, under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from people.api import views
@@ -11,4 +12,7 @@ router.register(
 )
 router.register("tokens", views.TokenViewSet, basename="token")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("me/preferences/", views.ReadingChoicesView.as_view(), name="my-preferences"),
+    *router.urls,
+]

@@ -7,15 +7,17 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from contracts.models import Organization
 from contracts.querysets import is_anonymous
-from people import selectors, services
+from people import preferences, selectors, services
 from people.api.filters import InvitationFilter
 from people.api.serializers import (
     AcceptedInvitationSerializer,
@@ -24,8 +26,10 @@ from people.api.serializers import (
     InvitationRequestSerializer,
     InvitationSerializer,
     PreferenceSerializer,
+    ReadingChoicesSerializer,
 )
 from people.models import Invitation, NotificationPreference
+from people.timezones import remember_viewer_timezone
 from people.topics import TOPICS
 from slaportal.api.errors import ErrorSerializer, api_errors
 from slaportal.api.parsers import SafeJSONParser
@@ -214,6 +218,47 @@ class PreferenceViewSet(viewsets.GenericViewSet):
         except DjangoValidationError as exc:
             raise _as_api_errors(exc) from None
         return Response(PreferenceSerializer(self._rows(request), many=True).data)
+
+
+class ReadingChoicesView(APIView):
+    """The caller's language and time zone (the browser's preferences page, as JSON)."""
+
+    parser_classes = [SafeJSONParser]
+    permission_classes = [IsAuthenticated]
+    serializer_class = ReadingChoicesSerializer
+    schema = PortalAutoSchema()
+
+    def _current(self, request: Request) -> dict[str, str]:
+        profile = preferences.profile_of(request.user)
+        return {
+            "language": profile.language if profile else "",
+            "timezone": profile.timezone if profile else "",
+        }
+
+    @extend_schema(responses={200: ReadingChoicesSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(ReadingChoicesSerializer(self._current(request)).data)
+
+    @extend_schema(
+        request=ReadingChoicesSerializer,
+        responses={200: ReadingChoicesSerializer},
+        summary="Change the language, the time zone or both; a field left out keeps its value.",
+    )
+    def patch(self, request: Request) -> Response:
+        body = ReadingChoicesSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        choices = {**self._current(request), **body.validated_data}
+        preferences.set_reading_choices(
+            user=request.user, language=choices["language"], timezone=choices["timezone"]
+        )
+        # A browser signed in by its session reads the new choices from its next page; a
+        # program with a token gets no session.
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            remember_viewer_timezone(
+                request._request, selectors.acting_organization(request.user), request.user
+            )
+            preferences.remember_language(request._request, request.user)
+        return Response(ReadingChoicesSerializer(self._current(request)).data)
 
 
 class TokenViewSet(viewsets.GenericViewSet):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from contracts.models import Membership
 from people.models import Profile
@@ -122,3 +123,37 @@ def test_switching_organisations_keeps_ones_own_zone(personas, client):
     assert client.session["viewer_timezone"] == "Asia/Tokyo"
     client.post(reverse("organization-switch"), {"organization": personas.customer.pk})
     assert client.session["viewer_timezone"] == "Asia/Tokyo"
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_the_api_reads_and_changes_ones_choices_field_by_field(personas):
+    person = personas.customer_member
+    client = _api(person)
+    url = "/api/v1/me/preferences/"
+    assert client.get(url).json() == {"language": "", "timezone": ""}
+    response = client.patch(url, {"timezone": "Asia/Tokyo"}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {"language": "", "timezone": "Asia/Tokyo"}
+    response = client.patch(url, {"language": "de"}, format="json")
+    assert response.json() == {"language": "de", "timezone": "Asia/Tokyo"}  # zone kept
+    assert language_for(person) == "de"
+    assert APIClient().get(url).status_code == 401
+
+
+def test_bad_choices_through_the_api_are_a_400_per_field_and_change_nothing(personas):
+    person = personas.customer_member
+    Profile.objects.create(user=person, language="en", timezone="Europe/Paris")
+    response = _api(person).patch(
+        "/api/v1/me/preferences/", {"language": "fr", "timezone": "Mars/Olympus"}, format="json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) >= {"language", "timezone"}
+    assert "Mars/Olympus" in str(body["timezone"])
+    profile = Profile.objects.get(user=person)
+    assert (profile.language, profile.timezone) == ("en", "Europe/Paris")
