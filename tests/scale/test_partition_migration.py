@@ -30,7 +30,8 @@ pytestmark = [
 ]
 
 BEFORE = ("contracts", "0009_service_level_chronic_failure")
-# The clock the migration reads (it creates the month before and three ahead of it).
+# The clock the migration reads (Python's datetime.now, not the database's now(): moved by
+# time_machine) to create the month before it, its own and three ahead.
 CLOCK = datetime(2032, 5, 17, 9, 30, tzinfo=UTC)
 CREATED_AROUND_CLOCK = {date(2032, month, 1) for month in (4, 5, 6, 7, 8)}
 # Months of the existing samples: long ago, before the months made around the clock, the
