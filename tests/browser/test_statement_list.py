@@ -76,3 +76,22 @@ def test_with_credit_filter_on_a_phone_keeps_the_page_narrow_and_names_the_total
     download = page.get_by_role("link", name="Download CSV (one row per statement)")
     assert "with_credit=on" in download.get_attribute("href")
     screenshot(page, f"statement-list-with-credit-{WIDTH}")
+
+
+def test_contract_list_with_credit_on_a_phone_fits_and_names_its_totals(statements, login, page):
+    page.set_viewport_size({"width": WIDTH, "height": 900})
+    login("customer-member")
+    page.goto("/contracts/")
+    page.get_by_label("With credit in these periods").check()
+    page.get_by_role("button", name="Filter", exact=True).click()
+    page.wait_for_load_state()
+
+    assert "with_credit=on" in page.url
+    references = page.locator("tbody tr td:first-child a").all_inner_texts()
+    assert sorted(references) == ["ACME-1", "ACME-USD"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= WIDTH
+    snapshot = page.get_by_role("table").locator("tfoot").aria_snapshot()
+    assert re.search(r"rowheader \"Total in USD: 1 contract on every page\"", snapshot)
+    usd = page.get_by_role("row", name=re.compile("Total in USD"))
+    assert usd.get_by_role("cell", name=re.compile(r"^7\.50\sUSD$")).count() == 1
+    screenshot(page, f"contract-list-with-credit-{WIDTH}")
