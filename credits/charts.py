@@ -41,7 +41,10 @@ LABEL_GAP_PX = 10
 # The narrowest plot each set of axis labels must fit: a 390 px phone (its page padding
 # taken off) and the narrowest desktop layout (the CSS switches at 640 px).
 PHONE_PLOT_PX = 350
-DESKTOP_PLOT_PX = 600
+DESKTOP_PLOT_PX = 590
+# A compact chart sits in a grid column of at least 22 rem (static/css/charts.css) on a
+# desktop too.
+COMPACT_PLOT_PX = 340
 LINE_PX = 15  # a tooltip's line height
 # Most periods drawn: longer histories are in the table next to the chart.
 CHART_PERIODS = 12
@@ -184,6 +187,8 @@ class Chart:
     top: int = TOP
     bottom: int = BOTTOM
     unit: str = ""
+    # The narrowest plot on a phone and on a desktop, that the axis labels must fit.
+    plot_widths: tuple[int, int] = (PHONE_PLOT_PX, DESKTOP_PLOT_PX)
     gridlines: list[Gridline] = field(default_factory=list)
     xlabels: list[AxisLabel] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
@@ -282,7 +287,11 @@ def _fits(labels: list[AxisLabel], centres: list[Decimal], shown: list[int], px:
     )
 
 
-def thin_labels(labels: list[AxisLabel], centres: list[Decimal]) -> None:
+def thin_labels(
+    labels: list[AxisLabel],
+    centres: list[Decimal],
+    widths: tuple[int, int] = (PHONE_PLOT_PX, DESKTOP_PLOT_PX),
+) -> None:
     """Name every n-th period, counted back from the newest (always named), n as small as
     keeps each label clear of the next at the phone's and at the desktop's plot width.
     The newest and oldest labels are aligned to the chart's edge when centring them under
@@ -290,12 +299,12 @@ def thin_labels(labels: list[AxisLabel], centres: list[Decimal]) -> None:
     count = len(labels)
     for index in (0, count - 1):
         centre, width = centres[index], text_px(labels[index].text)
-        for px in (PHONE_PLOT_PX, DESKTOP_PLOT_PX):
+        for px in widths:
             if centre * px - width / 2 < 0:
                 labels[index].anchor, labels[index].x = "start", "0%"
             elif centre * px + width / 2 > px:
                 labels[index].anchor, labels[index].x = "end", "100%"
-    for px, attribute in ((PHONE_PLOT_PX, "phone"), (DESKTOP_PLOT_PX, "desktop")):
+    for px, attribute in zip(widths, ("phone", "desktop"), strict=True):
         for every in range(1, count + 1):
             shown = [i for i in range(count) if (count - 1 - i) % every == 0]
             if _fits(labels, centres, shown, px) or every == count:
@@ -304,13 +313,13 @@ def thin_labels(labels: list[AxisLabel], centres: list[Decimal]) -> None:
             setattr(label, attribute, i in shown)
 
 
-def _x_labels(names: Sequence[str], centres: list[Decimal]) -> list[AxisLabel]:
+def _x_labels(chart: Chart, names: Sequence[str], centres: list[Decimal]) -> list[AxisLabel]:
     labels = [
         AxisLabel(x=_pct(c), text=name, anchor="middle")
         for name, c in zip(names, centres, strict=True)
     ]
     if labels:
-        thin_labels(labels, centres)
+        thin_labels(labels, centres, chart.plot_widths)
     return labels
 
 
@@ -351,6 +360,7 @@ def attainment_chart(
     chart = Chart(id=chart_id, title=title, description=description)
     if compact:
         chart.height, chart.bottom = COMPACT_HEIGHT, COMPACT_HEIGHT - AXIS_ROOM
+        chart.plot_widths = (COMPACT_PLOT_PX, COMPACT_PLOT_PX)
     settled = [d for d in data if not d.provisional]
     data = settled[-CHART_PERIODS:] + [d for d in data if d.provisional]
     if not data:
@@ -425,7 +435,7 @@ def attainment_chart(
             )
         chart.points.append(point)
         previous = point
-    chart.xlabels = _x_labels([d.label for d in data], centres)
+    chart.xlabels = _x_labels(chart, [d.label for d in data], centres)
     newest = next((d for d in reversed(data) if d.target is not None), None)
     if newest is not None:
         ty = _y(chart, newest.target, low, high)
@@ -525,7 +535,7 @@ def stacked_bar_chart(
             )
             base += amount
         chart.bars.append(bar)
-    chart.xlabels = _x_labels([d.label for d in data], centres)
+    chart.xlabels = _x_labels(chart, [d.label for d in data], centres)
     return chart
 
 

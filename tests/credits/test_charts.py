@@ -323,3 +323,19 @@ def test_contract_page_charts_each_objective_in_the_same_queries_for_2_or_14_per
     periods = [period for _name, period, _value in _marks(html, "circle")]
     assert len(periods) == charts.CHART_PERIODS
     assert periods[0] == "2025-03-01" and periods[-1] == "2026-11-01"
+
+
+def test_a_compact_chart_names_as_many_periods_as_fit_its_narrow_column_everywhere():
+    data = [
+        Datum(period=day, label=_month(day), value=Decimal("99.9"), target=Decimal("99.5"))
+        for day in MONTHS
+    ]
+    chart = charts.attainment_chart(
+        data, chart_id="c", title="t", description="d", percentage=True, compact=True
+    )
+    assert chart.height == charts.COMPACT_HEIGHT
+    shown = [i for i, label in enumerate(chart.xlabels) if label.desktop]
+    assert shown == [i for i, label in enumerate(chart.xlabels) if label.phone]
+    centres = charts._centres(len(data))
+    boxes = [charts._box(chart.xlabels[i], centres[i], charts.COMPACT_PLOT_PX) for i in shown]
+    assert all(later[0] - earlier[1] >= charts.LABEL_GAP_PX for earlier, later in pairwise(boxes))
