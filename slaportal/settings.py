@@ -273,6 +273,10 @@ SPECTACULAR_SETTINGS = {
         "DecisionEnum": [("accepted", "accepted"), ("rejected", "rejected")],
         # A preference's topic and a webhook's topics: one list (people.topics).
         "TopicEnum": "people.topics.TOPIC_CHOICES",
+        # Two fields are named "change": a revision's line against the previous revision,
+        # and a change of the versioned terms.
+        "LineChangeEnum": ["added", "removed", "changed", "unchanged"],
+        "TermsChangeEnum": ["amendment", "correction"],
     },
 }
 
