@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contracts.models import (
     Contract,
@@ -116,6 +116,14 @@ def dashboard_stamp(
         figures = cursor.fetchone()
     bucket = int(timezone.now().timestamp()) // _STAMP_BUCKET_SECONDS
     parties = [(o.pk, o.slug, o.name, o.kind) for o in organizations]
-    identity = (user.pk, user.is_staff, organization.pk if organization else None, parties)
+    # The page is written in the reader's language and zone: each has its own rendering.
+    reading = (translation.get_language(), timezone.get_current_timezone_name())
+    identity = (
+        user.pk,
+        user.is_staff,
+        organization.pk if organization else None,
+        parties,
+        reading,
+    )
     digest = hashlib.sha256(repr((identity, bucket, figures)).encode()).hexdigest()
     return DashboardStamp(key=f"dashboard:{digest}", unread=figures[11])

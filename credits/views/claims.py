@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from contracts.models import ContractService, Organization
@@ -80,7 +81,9 @@ def claim_new(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, "Your claim is filed; the provider has been told.")
+                messages.success(
+                    request, gettext("Your claim is filed; the provider has been told.")
+                )
                 return redirect("claim-detail", pk=claim.pk)
         return render(request, "credits/claim_form.html", {"form": form}, status=400)
     return render(request, "credits/claim_form.html", {"form": form})
@@ -132,6 +135,6 @@ def claim_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, "The claim is decided; the customer has been told.")
+            messages.success(request, gettext("The claim is decided; the customer has been told."))
             return redirect(reverse("claim-detail", args=[claim.pk]))
     return _detail(request, _claim_or_404(request, pk), form, status=400)

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from credits import selectors, services
@@ -67,7 +68,7 @@ def dispute_open(request: HttpRequest, line_id: int) -> HttpResponse:
         lambda data: services.open_dispute(line=line, user=request.user, reason=data["reason"]),
         missing=StatementLine.DoesNotExist,
         missing_message="No such line.",
-        done="Your dispute is open; the provider has been told.",
+        done=gettext("Your dispute is open; the provider has been told."),
         page_forms={"dispute_forms": {line.pk: form}},
     )
 
@@ -94,7 +95,7 @@ def dispute_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         missing=Dispute.DoesNotExist,
         missing_message="No such dispute.",
-        done="The dispute is resolved; the customer has been told.",
+        done=gettext("The dispute is resolved; the customer has been told."),
         page_forms={"resolve_forms": {dispute.pk: form}},
     )
 
@@ -113,7 +114,7 @@ def dispute_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, "The dispute is open again; the customer has been told.")
+        messages.success(request, gettext("The dispute is open again; the customer has been told."))
     statement_url = reverse("statement-detail", args=[dispute.line.statement_id])
     return redirect(f"{statement_url}#dispute-{dispute.pk}")
 

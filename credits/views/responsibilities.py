@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts import services as contract_services
@@ -63,7 +64,7 @@ def lapse_record(request: HttpRequest, r_pk: int) -> HttpResponse:
             except ValidationError as exc:
                 apply_form_errors(form, exc)
             else:
-                messages.success(request, "Lapse recorded; both parties are notified.")
+                messages.success(request, gettext("Lapse recorded; both parties are notified."))
                 return redirect("responsibility-list")
         return render(
             request,
@@ -96,7 +97,7 @@ def lapse_contest(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
-        messages.success(request, "Lapse contested; the provider is told and will decide.")
+        messages.success(request, gettext("Lapse contested; the provider is told and will decide."))
     return redirect("responsibility-list")
 
 
@@ -115,5 +116,5 @@ def lapse_decide(request: HttpRequest, pk: int) -> HttpResponse:
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
-        messages.success(request, "Decision recorded; both parties are notified.")
+        messages.success(request, gettext("Decision recorded; both parties are notified."))
     return redirect("responsibility-list")

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from contracts.forms import SettleForm
@@ -33,14 +34,18 @@ def contract_settle(request: HttpRequest, pk: int) -> HttpResponse:
             if result.created:
                 messages.success(
                     request,
-                    f"Statement revision {statement.revision} issued for the period starting "
-                    f"{statement.period_start:%Y-%m-%d}.",
+                    gettext(
+                        "Statement revision %(revision)s issued for the period starting %(day)s."
+                    )
+                    % {"revision": statement.revision, "day": f"{statement.period_start:%Y-%m-%d}"},
                 )
             else:
                 messages.info(
                     request,
-                    "Nothing changed since the last settlement: this is the statement "
-                    "already issued.",
+                    gettext(
+                        "Nothing changed since the last settlement: this is the statement "
+                        "already issued."
+                    ),
                 )
             return redirect("statement-detail", pk=statement.pk)
     return render(request, "contracts/settle.html", {"form": form, "contract": contract})

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contracts.models import Organization
@@ -97,7 +98,11 @@ def webhook_list(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         webhook = _save(request, form)
         if webhook is not None:
-            messages.success(request, f"Webhook {webhook} added: send it a test message.")
+            messages.success(
+                request,
+                gettext("Webhook %(webhook)s added: send it a test message.")
+                % {"webhook": webhook},
+            )
             return redirect("webhook-detail", slug=organization.slug, pk=webhook.pk)
     return render(
         request,
@@ -114,7 +119,7 @@ def webhook_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     webhook = _webhook(request, slug, pk)
     form = WebhookForm(request.POST or None, instance=webhook)
     if request.method == "POST" and _save(request, form) is not None:
-        messages.success(request, "Webhook saved.")
+        messages.success(request, gettext("Webhook saved."))
         return redirect("webhook-detail", slug=slug, pk=webhook.pk)
     return render(
         request,
@@ -134,7 +139,9 @@ def webhook_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def webhook_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     webhook = _webhook(request, slug, pk)
     notify.send_test_webhook(webhook=webhook)
-    messages.success(request, "Test message queued: its delivery appears in the log below.")
+    messages.success(
+        request, gettext("Test message queued: its delivery appears in the log below.")
+    )
     return redirect("webhook-detail", slug=slug, pk=webhook.pk)
 
 
@@ -143,7 +150,10 @@ def webhook_test(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def webhook_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     webhook = _webhook(request, slug, pk)
     people_services.delete_webhook(webhook=webhook, user=request.user)
-    messages.success(request, f"Webhook {webhook} removed: nothing more is sent to it.")
+    messages.success(
+        request,
+        gettext("Webhook %(webhook)s removed: nothing more is sent to it.") % {"webhook": webhook},
+    )
     return redirect("webhook-list", slug=slug)
 
 
