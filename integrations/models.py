@@ -83,7 +83,7 @@ class Receiver(models.Model):
         max_length=8,
         blank=True,
         editable=False,
-        help_text="The token's last characters, to recognise it.",
+        help_text=_("The token's last characters, to recognise it."),
     )
     ticket_format = models.CharField(
         max_length=10, choices=TicketFormat.choices, default=TicketFormat.GENERIC
@@ -100,7 +100,7 @@ class Receiver(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Ticket receivers write with this editor's rights.",
+        help_text=_("Ticket receivers write with this editor's rights."),
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -290,13 +290,13 @@ class PrometheusSource(models.Model):
         Organization, on_delete=models.CASCADE, related_name="prometheus_sources"
     )
     name = models.CharField(max_length=200)
-    base_url = models.URLField(help_text="e.g. https://prometheus.example.com")
+    base_url = models.URLField(help_text=_("e.g. https://prometheus.example.com"))
     auth = models.CharField(max_length=8, choices=Auth.choices, default=Auth.NONE)
     username = models.CharField(max_length=200, blank=True)
     secret_env = models.CharField(
         max_length=100,
         blank=True,
-        help_text="The name of an environment variable holding the token or password.",
+        help_text=_("The name of an environment variable holding the token or password."),
     )
     secret_encrypted = models.TextField(blank=True, editable=False)
     timeout_seconds = models.PositiveSmallIntegerField(
@@ -368,13 +368,15 @@ class PrometheusPull(models.Model):
     )
     key = models.SlugField(max_length=60)
     query = models.TextField(
-        help_text="PromQL. A ratio objective needs 1 (ok) or 0, e.g. probe_success or "
-        "`latency_seconds < bool 0.3`; threshold and count objectives take the value."
+        help_text=_(
+            "PromQL. A ratio objective needs 1 (ok) or 0, e.g. probe_success or "
+            "`latency_seconds < bool 0.3`; threshold and count objectives take the value."
+        )
     )
     step_seconds = models.PositiveIntegerField(
         default=60, validators=[MinValueValidator(10), MaxValueValidator(86_400)]
     )
-    start_at = models.DateTimeField(help_text="The first evaluation time pulled.")
+    start_at = models.DateTimeField(help_text=_("The first evaluation time pulled."))
     enabled = models.BooleanField(default=True)
     pulled_until = models.DateTimeField(null=True, blank=True, editable=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -464,10 +466,10 @@ class IntegrationEvent(models.Model):
     )
     at = models.DateTimeField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    test = models.BooleanField(default=False, help_text="Sent with the page's test button.")
-    summary = models.CharField(max_length=300, help_text="What arrived.")
-    result = models.TextField(blank=True, help_text="What it became.")
-    refusals = models.JSONField(default=list, blank=True, help_text="What was refused and why.")
+    test = models.BooleanField(default=False, help_text=_("Sent with the page's test button."))
+    summary = models.CharField(max_length=300, help_text=_("What arrived."))
+    result = models.TextField(blank=True, help_text=_("What it became."))
+    refusals = models.JSONField(default=list, blank=True, help_text=_("What was refused and why."))
 
     objects = IntegrationEventQuerySet.as_manager()
 

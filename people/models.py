@@ -145,7 +145,7 @@ class Profile(models.Model):
         max_length=64,
         blank=True,
         default="",
-        help_text="An IANA zone such as Europe/Berlin; blank for the organisation's zone.",
+        help_text=_("An IANA zone such as Europe/Berlin; blank for the organisation's zone."),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -161,8 +161,8 @@ class NotificationPreference(models.Model):
     )
     topic = models.CharField(max_length=30)
     in_app = models.BooleanField(default=True)
-    email = models.BooleanField(default=True, help_text="An e-mail for each event, at once.")
-    digest = models.BooleanField(default=False, help_text="The day's events in one e-mail.")
+    email = models.BooleanField(default=True, help_text=_("An e-mail for each event, at once."))
+    digest = models.BooleanField(default=False, help_text=_("The day's events in one e-mail."))
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
@@ -222,12 +222,12 @@ class Webhook(models.Model):
         Organization, on_delete=models.CASCADE, related_name="webhooks"
     )
     name = models.CharField(
-        max_length=100, blank=True, help_text="A name for people, e.g. “#ops channel”."
+        max_length=100, blank=True, help_text=_("A name for people, e.g. “#ops channel”.")
     )
     url = models.URLField(max_length=500, verbose_name="URL")
     secret = models.CharField(
         max_length=200,
-        help_text="Key of the X-SLA-Signature HMAC.",
+        help_text=_("Key of the X-SLA-Signature HMAC."),
         error_messages={"blank": "A webhook needs a secret to sign with."},
     )
     # Chat tools read their own shapes; every format is signed all the same.

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.views import LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
+from django.utils.translation import gettext
 
 
 class PortalLogoutView(LogoutView):
@@ -18,7 +19,7 @@ class PortalLogoutView(LogoutView):
         response = super().post(request, *args, **kwargs)
         if was_logged_in:
             # The session is new after logout; the message travels in it.
-            messages.success(request, "You are logged out.")
+            messages.success(request, gettext("You are logged out."))
         return response
 
 

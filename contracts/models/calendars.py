@@ -136,16 +136,16 @@ class ServiceCalendar(models.Model):
         Organization, on_delete=models.CASCADE, related_name="service_calendars"
     )
     name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name.")
+    timezone = models.CharField(max_length=64, default="UTC", help_text=_("IANA name."))
     hours = models.JSONField(
         default=default_hours,
         help_text='Seven lists, Monday to Sunday, of ["HH:MM", "HH:MM"] pairs; 24:00 ends a day.',
     )
     holiday_country = models.CharField(
-        max_length=3, blank=True, help_text="ISO 3166 code whose public holidays are closed."
+        max_length=3, blank=True, help_text=_("ISO 3166 code whose public holidays are closed.")
     )
     holiday_subdivision = models.CharField(
-        max_length=40, blank=True, help_text="A state or region of that country, e.g. BE."
+        max_length=40, blank=True, help_text=_("A state or region of that country, e.g. BE.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -275,15 +275,17 @@ class CalendarClosure(models.Model):
 
     calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="closures")
     name = models.CharField(max_length=200, blank=True)
-    day = models.DateField(null=True, blank=True, help_text="A whole local day.")
+    day = models.DateField(null=True, blank=True, help_text=_("A whole local day."))
     start = models.DateTimeField(null=True, blank=True)
     end = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     uid = models.CharField(
         max_length=500,
         blank=True,
-        help_text="The iCalendar UID and recurrence of an imported entry: importing the "
-        "same file again updates it instead of adding another.",
+        help_text=_(
+            "The iCalendar UID and recurrence of an imported entry: importing the "
+            "same file again updates it instead of adding another."
+        ),
     )
 
     objects = CalendarClosureQuerySet.as_manager()

@@ -76,26 +76,26 @@ class Contract(models.Model):
     )
     reference = models.CharField(max_length=60)
     title = models.CharField(max_length=200)
-    currency = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    currency = models.CharField(max_length=3, help_text=_("ISO 4217 code, e.g. EUR."))
     start_date = models.DateField()
-    end_date = models.DateField(null=True, blank=True, help_text="Last day, inclusive.")
+    end_date = models.DateField(null=True, blank=True, help_text=_("Last day, inclusive."))
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     settlement_period = models.CharField(max_length=8, choices=Period.choices)
-    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name.")
+    timezone = models.CharField(max_length=64, default="UTC", help_text=_("IANA name."))
     credit_cap_percent = models.DecimalField(
         max_digits=6,
         decimal_places=2,
         null=True,
         blank=True,
         validators=PERCENT,
-        help_text="At-risk amount as a percentage of the period's fees; empty for no cap.",
+        help_text=_("At-risk amount as a percentage of the period's fees; empty for no cap."),
     )
     minimum_credit = models.DecimalField(
         max_digits=16,
         decimal_places=3,
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="A statement whose credits add up to less pays 0; 0: no minimum.",
+        help_text=_("A statement whose credits add up to less pays 0; 0: no minimum."),
     )
     settlement_delay_days = models.PositiveSmallIntegerField(
         default=2, validators=[MaxValueValidator(90)]
@@ -103,13 +103,17 @@ class Contract(models.Model):
     claim_window_days = models.PositiveSmallIntegerField(
         default=0,
         validators=[MaxValueValidator(366)],
-        help_text="Days after a period ends in which the customer may claim an outage the "
-        "provider did not record; 0: no claims.",
+        help_text=_(
+            "Days after a period ends in which the customer may claim an outage the "
+            "provider did not record; 0: no claims."
+        ),
     )
     ticket_priorities = models.JSONField(
         default=default_ticket_priorities,
-        help_text="The priority codes of the contract's tickets, e.g. P1 to P4; a ticket of "
-        "another priority is refused.",
+        help_text=_(
+            "The priority codes of the contract's tickets, e.g. P1 to P4; a ticket of "
+            "another priority is refused."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -204,7 +208,7 @@ class ContractService(models.Model):
         max_digits=16,
         decimal_places=3,
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="Fee per settlement period, in the contract's currency.",
+        help_text=_("Fee per settlement period, in the contract's currency."),
     )
 
     objects = ContractServiceQuerySet.as_manager()

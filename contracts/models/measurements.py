@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from contracts.models.contracts import ContractService
 from contracts.querysets import MeasurementQuerySet
@@ -64,9 +65,9 @@ class MeasurementRollup(models.Model):
     key = models.SlugField(max_length=60, db_index=False)
     hour = models.DateTimeField()
     samples = models.BigIntegerField(default=0)
-    judged = models.BigIntegerField(default=0, help_text="Samples that say ok or not.")
+    judged = models.BigIntegerField(default=0, help_text=_("Samples that say ok or not."))
     ok_count = models.BigIntegerField(default=0)
-    valued = models.BigIntegerField(default=0, help_text="Samples with a value.")
+    valued = models.BigIntegerField(default=0, help_text=_("Samples with a value."))
     # A sample without a value counts 1, as a count objective adds them.
     value_sum = models.DecimalField(max_digits=38, decimal_places=6, default=0)
     # Bounds of the values (they may only widen when samples are deleted): a threshold

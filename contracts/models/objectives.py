@@ -54,7 +54,7 @@ class ServiceLevel(models.Model):
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, null=True, blank=True, related_name="service_levels"
     )
-    key = models.SlugField(max_length=60, help_text="Names the metric, e.g. availability.")
+    key = models.SlugField(max_length=60, help_text=_("Names the metric, e.g. availability."))
     name = models.CharField(max_length=200)
     indicator = models.CharField(max_length=20, choices=Indicator.choices)
     comparator = models.CharField(max_length=3, choices=Comparator.choices, default="gte")
@@ -64,7 +64,7 @@ class ServiceLevel(models.Model):
         max_length=3, choices=Comparator.choices, null=True, blank=True
     )
     enabled = models.BooleanField(
-        default=True, help_text="Off removes an inherited objective of the same key."
+        default=True, help_text=_("Off removes an inherited objective of the same key.")
     )
     credit_rule = models.JSONField(null=True, blank=True)
     calendar = models.ForeignKey(
@@ -73,24 +73,24 @@ class ServiceLevel(models.Model):
         null=True,
         blank=True,
         related_name="service_levels",
-        help_text="Time counts only inside its service hours; empty for around the clock.",
+        help_text=_("Time counts only inside its service hours; empty for around the clock."),
     )
     priority = models.CharField(
         max_length=20,
         blank=True,
-        help_text="Ticket objectives: the priority measured, e.g. P1; empty for every one.",
+        help_text=_("Ticket objectives: the priority measured, e.g. P1; empty for every one."),
     )
     # Chronic failure (SPEC §6): this many breaches within ``chronic_window`` consecutive
     # periods give the customer a right to terminate; both empty: not agreed.
     chronic_breaches = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Chronic failure: this many breaches within the window; empty for none.",
+        help_text=_("Chronic failure: this many breaches within the window; empty for none."),
     )
     chronic_window = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Chronic failure: the window, in consecutive settlement periods.",
+        help_text=_("Chronic failure: the window, in consecutive settlement periods."),
     )
 
     objects = ServiceLevelQuerySet.as_manager()

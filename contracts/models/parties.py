@@ -27,7 +27,9 @@ def _timezones() -> frozenset[str]:
 def validate_timezone(value: str) -> None:
     """An IANA zone name, as contracts and organisations take (``Europe/Berlin``)."""
     if value not in _timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone such as Europe/Berlin.")
+        raise ValidationError(
+            _("%(zone)s is not an IANA time zone such as Europe/Berlin.") % {"zone": repr(value)}
+        )
 
 
 class Organization(models.Model):
@@ -54,7 +56,7 @@ class Organization(models.Model):
         max_length=64,
         default="UTC",
         validators=[validate_timezone],
-        help_text="IANA time zone in which members see times, e.g. Europe/Berlin.",
+        help_text=_("IANA time zone in which members see times, e.g. Europe/Berlin."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

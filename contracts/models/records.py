@@ -23,7 +23,7 @@ class MaintenanceWindow(models.Model):
         null=True,
         blank=True,
         related_name="maintenance_windows",
-        help_text="Empty for every service of the contract.",
+        help_text=_("Empty for every service of the contract."),
     )
     start = models.DateTimeField()
     end = models.DateTimeField()

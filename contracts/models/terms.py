@@ -50,7 +50,7 @@ class TermsChange(models.Model):
     # The first day of the version this row sets; null: from the contract's start.
     effective_from = models.DateField(null=True, blank=True)
     terms = models.JSONField(
-        help_text="The fee, or an objective's target, comparator, threshold, rule."
+        help_text=_("The fee, or an objective's target, comparator, threshold, rule.")
     )
     note = models.TextField(blank=True)
     made_by = models.ForeignKey(

@@ -26,12 +26,12 @@ class Ticket(models.Model):
         ContractService, on_delete=models.CASCADE, related_name="tickets"
     )
     reference = models.CharField(max_length=100)
-    priority = models.CharField(max_length=20, help_text="One of the contract's priority codes.")
+    priority = models.CharField(max_length=20, help_text=_("One of the contract's priority codes."))
     title = models.CharField(max_length=300, blank=True)
     opened_at = models.DateTimeField()
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(
-        null=True, blank=True, help_text="The final resolution: a reopened ticket is open."
+        null=True, blank=True, help_text=_("The final resolution: a reopened ticket is open.")
     )
     updated_at = models.DateTimeField(auto_now=True)
 
