@@ -4,7 +4,7 @@ statement, over a customer's ``--statements`` statements (default 10,000).
 The book is built fresh in a database of its own (``slaportal_statement_list``, dropped
 and created): one customer, ``--contracts`` monthly contracts of its provider in EUR and
 USD, each statement with one line (a third of them missed their target and earned a
-credit), every tenth with an open dispute. Then, in this process through Django's test
+credit), every seventh with an open dispute. Then, in this process through Django's test
 client as the customer, ``--repeat`` times each:
 
 - ``GET /statements/?with_credit=on&breached=on`` (the first page of 50 and the totals of
@@ -125,7 +125,7 @@ def build(statements: int, contracts: int):
         batch_size=2000,
     )
     Dispute.objects.bulk_create(
-        [Dispute(line=line, reason="Bench") for line in lines[::10]], batch_size=2000
+        [Dispute(line=line, reason="Bench") for line in lines[::7]], batch_size=2000
     )
     # The planner's statistics, as autovacuum would have them on a database in use.
     with connection.cursor() as cursor:
