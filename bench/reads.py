@@ -54,6 +54,7 @@ from bench.common import (
 from tests.processes import wait_for
 
 P99_TARGET_MS = 150.0
+PLAIN_STATIC_STORAGE = "django.contrib.staticfiles.storage.StaticFilesStorage"
 RATIO_TARGET = 1.5
 
 
@@ -288,12 +289,18 @@ def profile_in_process(endpoints: list[Endpoint], session_user: Any, requests: i
     import cProfile
     import pstats
 
+    from django.conf import settings
     from django.db import connection
     from django.test import Client
     from django.test.utils import override_settings
 
     print(f"profile (in this process, {requests} requests each, cProfile):")
-    with override_settings(ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False):
+    # The pages name static files: without collectstatic there is no manifest to read
+    # their hashed names from, and DEBUG=0 would refuse every page that names one.
+    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": PLAIN_STATIC_STORAGE}}
+    with override_settings(
+        ALLOWED_HOSTS=["testserver"], SECURE_SSL_REDIRECT=False, STORAGES=storages
+    ):
         for endpoint in endpoints:
             client = Client()
             headers = {
