@@ -1,6 +1,6 @@
 """A keyboard user on a phone (390 px) opens a revised statement, reads its summary, reaches
 the line-by-line difference and a line's drill-down by Tab and Enter alone; no page scrolls
-sideways. Screenshots are kept as artifacts."""
+sideways and none has a serious axe-core finding. Screenshots are kept as artifacts."""
 
 from __future__ import annotations
 
@@ -32,7 +32,19 @@ def page_width(page) -> int:
     return page.evaluate("() => document.documentElement.scrollWidth")
 
 
+def serious_violations(axe, page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands."""
+    return [
+        f"{violation['id']} {[node['target'] for node in violation['nodes']][:3]}"
+        for violation in axe.run(page).response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
 def test_keyboard_reaches_the_diff_and_a_drill_down_at_390_px(page, login, personas, revised):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
     second = revised["second"]
     page.set_viewport_size({"width": WIDTH, "height": 800})
     login(personas.customer_member.username)
@@ -40,6 +52,7 @@ def test_keyboard_reaches_the_diff_and_a_drill_down_at_390_px(page, login, perso
     assert page.locator("#summary-heading").inner_text() == "Summary"
     assert "250.00 EUR" in page.locator(".payable-credit").inner_text()
     assert page_width(page) <= WIDTH
+    assert serious_violations(axe, page) == []
     screenshot(page, "statement-summary-390")
 
     tab_to(page, "#diff-link")
@@ -50,6 +63,7 @@ def test_keyboard_reaches_the_diff_and_a_drill_down_at_390_px(page, login, perso
     assert changed.count() == 1
     assert "100.00 EUR" in changed.inner_text() and "250.00 EUR" in changed.inner_text()
     assert page_width(page) <= WIDTH
+    assert serious_violations(axe, page) == []
     screenshot(page, "statement-diff-390")
 
     page.go_back()
@@ -66,4 +80,5 @@ def test_keyboard_reaches_the_diff_and_a_drill_down_at_390_px(page, login, perso
     page.wait_for_url("**only=on**")
     assert page.locator("#line-records tbody tr").count() >= 1
     assert page_width(page) <= WIDTH
+    assert serious_violations(axe, page) == []
     screenshot(page, "line-incidents-390")
