@@ -114,11 +114,11 @@ class DisputeForm(forms.Form):
     """A customer disputes one statement line."""
 
     reason = forms.CharField(
-        label="Reason for the dispute",
+        label=_("Reason for the dispute"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
-        help_text="What is wrong with this line, and what you expect instead.",
-        error_messages={"required": "Say why you dispute this line."},
+        help_text=_("What is wrong with this line, and what you expect instead."),
+        error_messages={"required": _("Say why you dispute this line.")},
     )
 
 
@@ -126,28 +126,31 @@ class ResolveDisputeForm(forms.Form):
     """The provider accepts or rejects a dispute, with a resolution."""
 
     status = forms.ChoiceField(
-        label="Decision",
-        choices=[(Dispute.Status.ACCEPTED, "Accept"), (Dispute.Status.REJECTED, "Reject")],
+        label=_("Decision"),
+        choices=[(Dispute.Status.ACCEPTED, _("Accept")), (Dispute.Status.REJECTED, _("Reject"))],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose to accept or reject the dispute."},
+        error_messages={"required": _("Choose to accept or reject the dispute.")},
     )
     resolution = forms.CharField(
-        label="Resolution",
+        label=_("Resolution"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
-        help_text="What was decided and why (for a rejection, the reason); the customer "
-        "reads this.",
-        error_messages={"required": "Explain the resolution."},
+        help_text=_(
+            "What was decided and why (for a rejection, the reason); the customer reads this."
+        ),
+        error_messages={"required": _("Explain the resolution.")},
     )
     remedy = forms.ChoiceField(
-        label="Remedy (when accepting)",
+        label=_("Remedy (when accepting)"),
         choices=[("", "—"), *Dispute.Remedy.choices],
         required=False,
-        help_text="Either way the period is settled again and the new revision cites the "
-        "dispute. Correct the data, incident, lapse or terms first.",
+        help_text=_(
+            "Either way the period is settled again and the new revision cites the "
+            "dispute. Correct the data, incident, lapse or terms first."
+        ),
     )
     adjustment_amount = forms.DecimalField(
-        label="Agreed adjustment amount",
+        label=_("Agreed adjustment amount"),
         required=False,
         min_value=0,
         max_digits=16,
@@ -159,16 +162,16 @@ class ClaimFilterForm(forms.Form):
     """Filters of the claim list (all optional)."""
 
     status = forms.ChoiceField(
-        choices=[("", "All"), *Claim.Status.choices], required=False, label="Status"
+        choices=[("", _("All")), *Claim.Status.choices], required=False, label=_("Status")
     )
     contract = forms.ModelChoiceField(
-        queryset=Contract.objects.none(), required=False, empty_label="All contracts"
+        queryset=Contract.objects.none(), required=False, empty_label=_("All contracts")
     )
     period = forms.DateField(
         required=False,
-        label="Period containing",
+        label=_("Period containing"),
         widget=DateInput(),
-        help_text="Claims of the settlement period that contains this day.",
+        help_text=_("Claims of the settlement period that contains this day."),
     )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -184,20 +187,20 @@ class ClaimForm(forms.Form):
 
     contract_service = forms.ModelChoiceField(
         queryset=ContractService.objects.none(),
-        label="Service",
-        error_messages={"required": "Choose the service that was down."},
+        label=_("Service"),
+        error_messages={"required": _("Choose the service that was down.")},
     )
     started_at = forms.DateTimeField(
-        label="Outage started", widget=DateTimeInput(), help_text="In the portal's time zone."
+        label=_("Outage started"), widget=DateTimeInput(), help_text=_("In the portal's time zone.")
     )
     ended_at = forms.DateTimeField(
-        label="Outage ended", widget=DateTimeInput(), help_text="In the portal's time zone."
+        label=_("Outage ended"), widget=DateTimeInput(), help_text=_("In the portal's time zone.")
     )
     description = forms.CharField(
-        label="What happened",
+        label=_("What happened"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
-        error_messages={"required": "Describe the outage you claim."},
+        error_messages={"required": _("Describe the outage you claim.")},
     )
 
     def __init__(self, *args: Any, services: Any, **kwargs: Any) -> None:
@@ -206,7 +209,7 @@ class ClaimForm(forms.Form):
         field.queryset = services
         field.label_from_instance = lambda cs: (
             f"{cs.service.name} — {cs.contract.reference} "
-            f"(claims within {cs.contract.claim_window_days} days)"
+            + str(_("(claims within %(days)s days)")) % {"days": cs.contract.claim_window_days}
         )
 
 
@@ -214,18 +217,20 @@ class ResolveClaimForm(forms.Form):
     """The provider accepts or rejects a claim."""
 
     status = forms.ChoiceField(
-        label="Decision",
-        choices=[(Claim.Status.ACCEPTED, "Accept"), (Claim.Status.REJECTED, "Reject")],
+        label=_("Decision"),
+        choices=[(Claim.Status.ACCEPTED, _("Accept")), (Claim.Status.REJECTED, _("Reject"))],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose to accept or reject the claim."},
+        error_messages={"required": _("Choose to accept or reject the claim.")},
     )
     resolution = forms.CharField(
-        label="Reason or note",
+        label=_("Reason or note"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
         required=False,
-        help_text="Needed to reject; the customer reads it. Accepting records the outage as "
-        "a provider incident and settles the period again.",
+        help_text=_(
+            "Needed to reject; the customer reads it. Accepting records the outage as "
+            "a provider incident and settles the period again."
+        ),
     )
 
 
