@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 import engine
 from contracts import dates
@@ -33,7 +34,7 @@ from engine.text import local_moment, period_label
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser as User
 
-OPEN_DISPUTE_EXISTS = "This line already has an open dispute."
+OPEN_DISPUTE_EXISTS = gettext_lazy("This line already has an open dispute.")
 
 
 def _visible_line(user: User, line: StatementLine | int) -> StatementLine:
@@ -58,7 +59,7 @@ def open_dispute(*, line: StatementLine | int, user: User, reason: str) -> Dispu
         raise PermissionDenied("Only the customer's admins and editors may dispute a line.")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why the line is disputed."})
+        raise ValidationError({"reason": gettext("Say why the line is disputed.")})
     earlier = Dispute.objects.filter(line=line).order_by("-pk").first()
     if earlier is not None and earlier.status == Dispute.Status.OPEN:
         raise ValidationError({"line": OPEN_DISPUTE_EXISTS})
@@ -75,7 +76,11 @@ def open_dispute(*, line: StatementLine | int, user: User, reason: str) -> Dispu
     if not Statement.objects.filter(pk=line.statement_id).latest_revisions().exists():
         # Only the latest revision is payable; disputing a superseded one would go nowhere.
         raise ValidationError(
-            {"line": "This statement has been superseded by a later revision: dispute its line."}
+            {
+                "line": gettext(
+                    "This statement has been superseded by a later revision: dispute its line."
+                )
+            }
         )
     dispute = Dispute(line=line, reason=reason, opened_by=user)
     dispute._history_user = user
@@ -103,13 +108,17 @@ def _remedy_errors(
         elif remedy == Dispute.Remedy.ADJUSTMENT:
             places = engine.minor_units(currency)
             if amount is None or amount <= 0:
-                errors["adjustment_amount"] = f"Give the agreed amount in {currency}, above 0."
+                errors["adjustment_amount"] = gettext(
+                    "Give the agreed amount in %(currency)s, above 0."
+                ) % {"currency": currency}
             elif amount != amount.quantize(Decimal(1).scaleb(-places)):
-                errors["adjustment_amount"] = f"{currency} has at most {places} decimals."
+                errors["adjustment_amount"] = gettext(
+                    "%(currency)s has at most %(places)s decimals."
+                ) % {"currency": currency, "places": places}
         elif amount is not None:
-            errors["adjustment_amount"] = "Only an agreed adjustment has an amount."
+            errors["adjustment_amount"] = gettext("Only an agreed adjustment has an amount.")
     elif remedy or amount is not None:
-        errors["remedy"] = "Only an accepted dispute has a remedy."
+        errors["remedy"] = gettext("Only an accepted dispute has a remedy.")
     return errors
 
 
@@ -143,16 +152,16 @@ def resolve_dispute(
     if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
         raise PermissionDenied("Only the provider's admins and editors may resolve a dispute.")
     if found.status != Dispute.Status.OPEN:
-        raise ValidationError({"status": "This dispute has already been resolved."})
+        raise ValidationError({"status": gettext("This dispute has already been resolved.")})
     errors: dict[str, str] = {}
     if status not in (Dispute.Status.ACCEPTED, Dispute.Status.REJECTED):
-        errors["status"] = "Choose accepted or rejected."
+        errors["status"] = gettext("Choose accepted or rejected.")
     resolution = (resolution or "").strip()
     if not resolution:
         errors["resolution"] = (
-            "Give the reason for rejecting it."
+            gettext("Give the reason for rejecting it.")
             if status == Dispute.Status.REJECTED
-            else "Explain the resolution."
+            else gettext("Explain the resolution.")
         )
     remedy = remedy or ""
     errors.update(_remedy_errors(status, remedy, adjustment_amount, contract.currency))
@@ -163,7 +172,7 @@ def resolve_dispute(
         # The lock serialises two resolutions of one dispute: the second sees it resolved.
         locked = Dispute.objects.select_for_update().get(pk=dispute_id)
         if locked.status != Dispute.Status.OPEN:
-            raise ValidationError({"status": "This dispute has already been resolved."})
+            raise ValidationError({"status": gettext("This dispute has already been resolved.")})
         locked.status = status
         locked.resolution = resolution
         locked.remedy = remedy if status == Dispute.Status.ACCEPTED else ""
@@ -203,7 +212,7 @@ def reopen_dispute(*, dispute: Dispute | int, user: User) -> Dispute:
         if locked.status != Dispute.Status.REJECTED:
             raise ValidationError(
                 {
-                    "status": "This dispute is open already."
+                    "status": gettext("This dispute is open already.")
                     if locked.status == Dispute.Status.OPEN
                     else "An accepted dispute has been settled: dispute the line of its new "
                     "revision instead."
@@ -244,7 +253,10 @@ def _claim_period(
     ``ValidationError`` naming the field and why (the deadline, for a late claim)."""
     if not contract.claim_window_days:
         raise ValidationError(
-            {"contract_service": f"{contract.reference} does not allow claims (no claim window)."}
+            {
+                "contract_service": gettext("%(contract)s does not allow claims (no claim window).")
+                % {"contract": contract.reference}
+            }
         )
     if (reason := settlement.why_not_settled(contract)) is not None:
         raise ValidationError({"contract_service": reason})
@@ -256,9 +268,9 @@ def _claim_period(
     if out_of_range:
         raise ValidationError(out_of_range)
     if ended_at <= started_at:
-        raise ValidationError({"ended_at": "The end must be after the start."})
+        raise ValidationError({"ended_at": gettext("The end must be after the start.")})
     if ended_at > now:
-        raise ValidationError({"ended_at": "A claim reports an outage that is over."})
+        raise ValidationError({"ended_at": gettext("A claim reports an outage that is over.")})
     kind, tz = contract.settlement_period, contract.timezone
     local_day = started_at.astimezone(ZoneInfo(tz)).date()
     try:
@@ -381,7 +393,7 @@ def resolve_claim(
         raise ValidationError({"status": "This claim has already been decided."})
     errors: dict[str, str] = {}
     if status not in (Claim.Status.ACCEPTED, Claim.Status.REJECTED):
-        errors["status"] = "Choose accepted or rejected."
+        errors["status"] = gettext("Choose accepted or rejected.")
     resolution = (resolution or "").strip()
     if status == Claim.Status.REJECTED and not resolution:
         errors["resolution"] = "Give the reason for rejecting the claim."
