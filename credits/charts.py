@@ -46,6 +46,7 @@ DESKTOP_PLOT_PX = 590
 # desktop too.
 COMPACT_PLOT_PX = 340
 LINE_PX = 15  # a tooltip's line height
+TIP_PARTS = 4  # contracts named in a stacked bar's tooltip, the largest
 # Most periods drawn: longer histories are in the table next to the chart.
 CHART_PERIODS = 12
 
@@ -503,9 +504,19 @@ def stacked_bar_chart(
         name = f"{datum.label}: {total_text}"
         if len(series) > 1 and parts:
             name += " (" + ", ".join(f"{s} {a}" for s, a in parts) + ")"
-        lines = [datum.label, total_text] + (
-            [f"{s}: {a}" for s, a in parts] if len(series) > 1 else []
-        )
+        lines = [datum.label, total_text]
+        if len(series) > 1:
+            # The largest parts; the name (and the table) has them all.
+            largest = sorted(
+                (i for i, amount in enumerate(datum.amounts) if amount),
+                key=lambda i: -datum.amounts[i],
+            )
+            lines += [
+                f"{series[i]}: {text.format_money(datum.amounts[i], currency)}"
+                for i in sorted(largest[:TIP_PARTS])
+            ]
+            if len(largest) > TIP_PARTS:
+                lines.append(gettext("and %(count)s more") % {"count": len(largest) - TIP_PARTS})
         top_of_bar = _y(chart, total, Decimal(0), high)
         bar = Bar(
             x=_pct(centre - bar_width / 2),

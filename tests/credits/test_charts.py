@@ -339,3 +339,30 @@ def test_a_compact_chart_names_as_many_periods_as_fit_its_narrow_column_everywhe
     centres = charts._centres(len(data))
     boxes = [charts._box(chart.xlabels[i], centres[i], charts.COMPACT_PLOT_PX) for i in shown]
     assert all(later[0] - earlier[1] >= charts.LABEL_GAP_PX for earlier, later in pairwise(boxes))
+
+
+def test_a_stacks_tooltip_names_its_largest_contracts_and_counts_the_rest():
+    amounts = [Decimal(n) for n in (5, 0, 60, 10, 30, 20, 1)]
+    names = [f"C{i}" for i in range(len(amounts))]
+    chart = charts.stacked_bar_chart(
+        [StackedPeriod(date(2026, 11, 1), "November 2026", amounts)],
+        series=names,
+        currency="EUR",
+        chart_id="c",
+        title="t",
+        description="d",
+    )
+    (bar,) = chart.bars
+    assert bar.tip.lines == [
+        "November 2026",
+        "126.00 EUR",
+        "C2: 60.00 EUR",
+        "C3: 10.00 EUR",
+        "C4: 30.00 EUR",
+        "C5: 20.00 EUR",
+        "and 2 more",
+    ]
+    assert "C0 5.00 EUR" in bar.name and "C6 1.00 EUR" in bar.name
+    # The box stays within the chart's height.
+    assert Decimal(bar.tip.y) >= 0
+    assert Decimal(bar.tip.y) + Decimal(bar.tip.height) <= chart.height
