@@ -22,6 +22,7 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from django.utils.html import format_html_join
 from django.utils.translation import gettext
 
 from engine import text
@@ -215,6 +216,21 @@ class Chart:
     @property
     def label_y(self) -> str:
         return str(self.bottom + FONT_PX + 8)
+
+    @property
+    def segments_svg(self) -> str:
+        """Every bar's segments as SVG, written here rather than by a template loop: a
+        dashboard of twenty contracts has hundreds (a tenth of its rendering time)."""
+        return format_html_join(
+            "",
+            '<rect class="segment" x="{}" y="{}" width="{}" height="{}" fill="url(#{}-s{})" '
+            'data-series="{}" data-value="{}"/>',
+            (
+                (s.x, s.y, s.width, s.height, self.id, s.series, s.series, s.value)
+                for bar in self.bars
+                for s in bar.segments
+            ),
+        )
 
     @property
     def legend(self) -> list[SeriesStyle]:
