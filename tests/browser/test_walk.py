@@ -49,6 +49,7 @@ PAGE_CHECKS = """() => {
     .map((el) => el.outerHTML.slice(0, 120));
   return {
     h1: document.querySelectorAll('h1').length,
+    lang: document.documentElement.lang,
     scrollWidth: document.documentElement.scrollWidth,
     unlabelled,
     positiveTabindex: [...document.querySelectorAll('[tabindex]')]
@@ -92,9 +93,10 @@ def _pattern(path: str) -> str:
 
 
 def _log_in(page, username: str) -> None:
-    """By keyboard alone: type, Tab, type, Enter."""
+    """By keyboard alone: type, Tab, type, Enter (the field by its id: its label is in the
+    browser's language)."""
     page.goto("/accounts/login/")
-    page.get_by_label("Username").focus()
+    page.locator("#id_username").focus()
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(DEMO_PASSWORD)
@@ -142,11 +144,23 @@ def _check(page, axe, url: str, width: int, problems: list[str], audited: set) -
     return info
 
 
-def _walk(browser, base_url: str, username: str, axe, problems: list[str], audited: set) -> int:
-    """Visit every page ``username`` reaches, at both widths; returns the pages seen."""
+def _walk(
+    browser,
+    base_url: str,
+    username: str,
+    axe,
+    problems: list[str],
+    audited: set,
+    widths: dict[str, int] = WIDTHS,
+    locale: str = "en-GB",
+) -> int:
+    """Visit every page ``username`` reaches, at the widths given (both by default) with
+    the browser asking for ``locale``; returns the pages seen."""
     contexts = {
-        name: browser.new_context(base_url=base_url, viewport={"width": w, "height": 900})
-        for name, w in WIDTHS.items()
+        name: browser.new_context(
+            base_url=base_url, viewport={"width": w, "height": 900}, locale=locale
+        )
+        for name, w in widths.items()
     }
     pages = {name: context.new_page() for name, context in contexts.items()}
     errors: list[str] = []
@@ -166,12 +180,14 @@ def _walk(browser, base_url: str, username: str, axe, problems: list[str], audit
             if status >= 400:
                 problems.append(f"{username}: {url} answered {status}")
                 break
-            info = _check(page, axe, url, WIDTHS[name], problems, audited)
+            info = _check(page, axe, url, widths[name], problems, audited)
+            if locale.startswith("de") and not url.startswith("/admin/") and info["lang"] != "de":
+                problems.append(f"{username}: {url} is not in German ({info['lang']})")
             if errors:
-                problems.append(f"{username}: {url} at {WIDTHS[name]} px: console {errors[:2]}")
-            slug = re.sub(r"[^a-z0-9]+", "-", f"{username}{url}".lower()).strip("-")
+                problems.append(f"{username}: {url} at {widths[name]} px: console {errors[:2]}")
+            slug = re.sub(r"[^a-z0-9]+", "-", f"{username}-{locale}{url}".lower()).strip("-")
             page.screenshot(
-                path=str(SCREENSHOTS / f"{slug}-{WIDTHS[name]}.jpeg"), full_page=True, quality=60
+                path=str(SCREENSHOTS / f"{slug}-{widths[name]}.jpeg"), full_page=True, quality=60
             )
             links = info["links"]
         seen += 1
@@ -205,6 +221,18 @@ def test_every_page_of_every_persona_at_both_widths(browser, live_server):
     visited, audited = {}, set()
     for username in personas:
         visited[username] = _walk(browser, live_server.url, username, axe, problems, audited)
+    # German words are long: one persona again, on a phone, with a German browser (its
+    # own axe audits: the same page in German is another page).
+    visited["customer (de)"] = _walk(
+        browser,
+        live_server.url,
+        "customer",
+        axe,
+        problems,
+        set(),
+        widths={"phone": WIDTHS["phone"]},
+        locale="de-DE",
+    )
     # Every persona reaches more than its home page (a broken login would walk nothing).
     assert all(count >= 8 for count in visited.values()), visited
     assert problems == [], "\n".join(problems)
