@@ -14,7 +14,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from contracts.forms.common import DateInput, DateTimeInput
-from contracts.forms.contract_list import ANY_DISPUTE, OPEN_DISPUTE, PeriodRangeForm
+from contracts.forms.contract_list import (
+    OPEN_DISPUTE,
+    PeriodRangeForm,
+    breached_filter,
+    disputed_filter,
+    period_from_filter,
+    period_to_filter,
+)
 from contracts.models import Contract, ContractService
 from credits.models import Claim, Dispute, Statement
 
@@ -46,40 +53,21 @@ class StatementFilter(filters.FilterSet):
         label=_("Contract"),
         empty_label=_("All contracts"),
     )
-    period_from = filters.DateFilter(
-        method="filter_period_from",
-        label=_("Periods from"),
-        widget=DateInput,
+    period_from = period_from_filter(
+        "filter_period_from",
         help_text=_(
             "Periods ending on or after this day: a week, month or quarter counts if any "
             "of its days is in the range."
         ),
     )
-    period_to = filters.DateFilter(
-        method="filter_period_to",
-        label=_("Periods to"),
-        widget=DateInput,
-        help_text=_("Periods starting on or before this day."),
-    )
+    period_to = period_to_filter("filter_period_to")
     with_credit = filters.BooleanFilter(
         method="filter_with_credit",
         label=_("With credit (a payable credit above zero)"),
         widget=forms.CheckboxInput,
     )
-    breached = filters.BooleanFilter(
-        method="filter_breached",
-        label=_("Breached (an objective missed its target)"),
-        widget=forms.CheckboxInput,
-    )
-    disputed = filters.ChoiceFilter(
-        method="filter_disputed",
-        label=_("Disputes"),
-        empty_label=_("Disputed or not"),
-        choices=[
-            (OPEN_DISPUTE, _("With an open dispute")),
-            (ANY_DISPUTE, _("With any dispute, open or resolved")),
-        ],
-    )
+    breached = breached_filter()
+    disputed = disputed_filter()
     latest_only = filters.BooleanFilter(
         method="filter_latest_only",
         label=_("Latest revisions only (hide superseded revisions)"),

@@ -30,37 +30,32 @@ class PeriodRangeForm(forms.Form):
         return data
 
 
-class ContractStatementFilter(filters.FilterSet):
-    """Contracts by their statements of the periods overlapping the range (all optional;
-    an unticked box filters nothing). The queryset carries the ``credits`` annotation:
-    the credits of that range, or of this year without one."""
-
-    period_from = filters.DateFilter(
-        method="filter_nothing",
-        label=_("Periods from"),
-        widget=DateInput,
-        help_text=_(
-            "Credits, breaches and disputes of the periods ending on or after this day: a "
-            "week, month or quarter counts if any of its days is in the range."
-        ),
+def period_from_filter(method: str, *, help_text: str) -> filters.DateFilter:
+    """The start of a range of periods, on the contract list and the statement list."""
+    return filters.DateFilter(
+        method=method, label=_("Periods from"), widget=DateInput, help_text=help_text
     )
-    period_to = filters.DateFilter(
-        method="filter_nothing",
+
+
+def period_to_filter(method: str) -> filters.DateFilter:
+    return filters.DateFilter(
+        method=method,
         label=_("Periods to"),
         widget=DateInput,
         help_text=_("Periods starting on or before this day."),
     )
-    with_credit = filters.BooleanFilter(
-        method="filter_with_credit",
-        label=_("With credit in these periods"),
-        widget=forms.CheckboxInput,
-    )
-    breached = filters.BooleanFilter(
+
+
+def breached_filter() -> filters.BooleanFilter:
+    return filters.BooleanFilter(
         method="filter_breached",
         label=_("Breached (an objective missed its target)"),
         widget=forms.CheckboxInput,
     )
-    disputed = filters.ChoiceFilter(
+
+
+def disputed_filter() -> filters.ChoiceFilter:
+    return filters.ChoiceFilter(
         method="filter_disputed",
         label=_("Disputes"),
         empty_label=_("Disputed or not"),
@@ -69,6 +64,28 @@ class ContractStatementFilter(filters.FilterSet):
             (ANY_DISPUTE, _("With any dispute, open or resolved")),
         ],
     )
+
+
+class ContractStatementFilter(filters.FilterSet):
+    """Contracts by their statements of the periods overlapping the range (all optional;
+    an unticked box filters nothing). The queryset carries the ``credits`` annotation:
+    the credits of that range, or of this year without one."""
+
+    period_from = period_from_filter(
+        "filter_nothing",
+        help_text=_(
+            "Credits, breaches and disputes of the periods ending on or after this day: a "
+            "week, month or quarter counts if any of its days is in the range."
+        ),
+    )
+    period_to = period_to_filter("filter_nothing")
+    with_credit = filters.BooleanFilter(
+        method="filter_with_credit",
+        label=_("With credit in these periods"),
+        widget=forms.CheckboxInput,
+    )
+    breached = breached_filter()
+    disputed = disputed_filter()
 
     class Meta:
         model = Contract
