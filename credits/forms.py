@@ -44,7 +44,18 @@ def _readable_contracts(request: HttpRequest | None) -> QuerySet[Contract]:
     )
 
 
-class StatementFilter(filters.FilterSet):
+class PeriodOverlapMethods:
+    """The statements of the periods overlapping the range: a period_from or period_to
+    filter's method, on the statement list and in the API."""
+
+    def filter_period_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.overlapping(value, None)
+
+    def filter_period_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.overlapping(None, value)
+
+
+class StatementFilter(PeriodOverlapMethods, filters.FilterSet):
     """Filters of the statement list, of its totals and of its CSV exports (all optional;
     an unticked box filters nothing). The queryset is already scoped to the user."""
 
@@ -78,12 +89,6 @@ class StatementFilter(filters.FilterSet):
         model = Statement
         fields: list[str] = []
         form = PeriodRangeForm
-
-    def filter_period_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.overlapping(value, None)
-
-    def filter_period_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.overlapping(None, value)
 
     def filter_with_credit(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.with_credit() if value else queryset

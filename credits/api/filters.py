@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import django_filters as filters
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -12,13 +10,14 @@ from drf_spectacular.utils import extend_schema_field
 
 from contracts.api.filters import IdFilter, by_id
 from contracts.forms.contract_list import ANY_DISPUTE, OPEN_DISPUTE, PeriodRangeForm
+from credits.forms import PeriodOverlapMethods
 from credits.models import Dispute, Notification, Statement
 from slaportal.api.filtering import StrictBooleanFilter
 
 NO_DISPUTE = "none"
 
 
-class StatementFilter(filters.FilterSet):
+class StatementFilter(PeriodOverlapMethods, filters.FilterSet):
     contract = by_id("contract_id")
     period_start = filters.DateFilter()
     period_start_after = filters.DateFilter(
@@ -79,12 +78,6 @@ class StatementFilter(filters.FilterSet):
             "disputed",
         ]
         form = PeriodRangeForm
-
-    def filter_period_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.overlapping(value, None)
-
-    def filter_period_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
-        return queryset.overlapping(None, value)
 
     def filter_with_credit(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.with_credit() if value else queryset.without_credit()
