@@ -94,38 +94,38 @@ def _statements_of_contract(start: date | None, end: date | None) -> QuerySet[St
     return Statement.objects.filter(contract_id=OuterRef("pk")).overlapping(start, end)
 
 
+def _latest_credits(statements: QuerySet[Statement]) -> Expression:
+    """Per outer contract, the sum of the credits of the latest revisions among
+    ``statements`` (already narrowed to ``OuterRef("pk")``)."""
+    totals = (
+        statements.latest_revisions()
+        .order_by()
+        .values("contract_id")
+        .annotate(total=Sum("credit_total"))
+        .values("total")
+    )
+    return Subquery(totals, output_field=DecimalField(max_digits=18, decimal_places=3))
+
+
 class SettlementOnContractPages:
     """The credits app's side of ``contracts.hooks.Settlement``."""
 
     def credits_this_year(self, year: int) -> Expression:
-        """Per contract, the credits of this year's periods, counting only the latest
-        revision of each period (a later revision replaces the earlier one)."""
-        totals = (
+        """Per contract, the credits of the periods starting this year (a week straddling
+        New Year counts in the year it starts), counting only the latest revision of each
+        period (a later revision replaces the earlier one)."""
+        return _latest_credits(
             Statement.objects.filter(
                 contract_id=OuterRef("pk"),
                 period_start__gte=date(year, 1, 1),
                 period_start__lte=date(year, 12, 31),
             )
-            .latest_revisions()
-            .order_by()
-            .values("contract_id")
-            .annotate(total=Sum("credit_total"))
-            .values("total")
         )
-        return Subquery(totals, output_field=DecimalField(max_digits=18, decimal_places=3))
 
     def credits_between(self, start: date | None, end: date | None) -> Expression:
         """Per contract, the credits of its periods overlapping the range, counting only
         the latest revision of each period (as ``credits_this_year``)."""
-        totals = (
-            _statements_of_contract(start, end)
-            .latest_revisions()
-            .order_by()
-            .values("contract_id")
-            .annotate(total=Sum("credit_total"))
-            .values("total")
-        )
-        return Subquery(totals, output_field=DecimalField(max_digits=18, decimal_places=3))
+        return _latest_credits(_statements_of_contract(start, end))
 
     def statements_where(
         self, *, start: date | None, end: date | None, breached: bool, disputed: str
