@@ -1,5 +1,5 @@
-"""The accessibility walk: every page each persona reaches by following links, in Chromium
-at 1366 px and at 390 px, on the demo book.
+"""The accessibility walk (``test_walk_*.py``): every page each persona reaches by
+following links, in Chromium at 1366 px and at 390 px, on the demo book.
 
 Each page answers below 400 without a console error, has one ``<h1>``, labels every
 control, fits the viewport without sideways scrolling, has no serious or critical
@@ -10,7 +10,9 @@ A full-page screenshot of each is kept under ``var/screenshots/walk/`` (a CI art
 axe audits each page pattern once per width (the first persona to reach it).
 
 Fast on purpose (it runs in CI): one browser, one context per persona and width, each
-page pattern once per persona (``/statements/42/`` stands for every statement).
+page pattern once per persona (``/statements/42/`` stands for every statement). The
+providers' and the customers' walks are two files, so that the suite's two processes
+take one each.
 """
 
 from __future__ import annotations
@@ -20,13 +22,10 @@ from io import StringIO
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from contracts.models import Membership, Organization
-
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots" / "walk"
 WIDTHS = {"desktop": 1366, "phone": 390}
@@ -70,7 +69,7 @@ PAGE_CHECKS = """() => {
 }"""
 
 
-def _personas() -> dict[str, str]:
+def personas() -> dict[str, str]:
     """The five personas on the demo book: username → who."""
     users = get_user_model().objects
     northwind = Organization.objects.get(slug="northwind")
@@ -144,7 +143,7 @@ def _check(page, axe, url: str, width: int, problems: list[str], audited: set) -
     return info
 
 
-def _walk(
+def walk(
     browser,
     base_url: str,
     username: str,
@@ -210,29 +209,24 @@ def _walk(
     return seen
 
 
-def test_every_page_of_every_persona_at_both_widths(browser, live_server):
+def walk_demo(browser, base_url: str, walks: list[tuple[str, dict[str, int], str]]) -> None:
+    """Load the demo book and walk each (username, widths, browser locale); every persona
+    reaches more than its home page (a broken login would walk nothing) and no page has a
+    problem."""
     from axe_playwright_python.sync_playwright import Axe
 
     call_command("loaddemo", stdout=StringIO())
-    personas = _personas()
+    personas()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     axe = Axe()
     problems: list[str] = []
-    visited, audited = {}, set()
-    for username in personas:
-        visited[username] = _walk(browser, live_server.url, username, axe, problems, audited)
-    # German words are long: one persona again, on a phone, with a German browser (its
-    # own axe audits: the same page in German is another page).
-    visited["customer (de)"] = _walk(
-        browser,
-        live_server.url,
-        "customer",
-        axe,
-        problems,
-        set(),
-        widths={"phone": WIDTHS["phone"]},
-        locale="de-DE",
-    )
-    # Every persona reaches more than its home page (a broken login would walk nothing).
+    visited: dict[str, int] = {}
+    audited_by_locale: dict[str, set] = {}
+    for username, widths, locale in walks:
+        # The same page in German is another page: its own axe audits.
+        audited = audited_by_locale.setdefault(locale, set())
+        visited[f"{username} ({locale})"] = walk(
+            browser, base_url, username, axe, problems, audited, widths=widths, locale=locale
+        )
     assert all(count >= 8 for count in visited.values()), visited
     assert problems == [], "\n".join(problems)
