@@ -126,6 +126,18 @@ def celery_worker_process(worker_env, transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def site_language():
+    """Each test starts in the site's language: a request through the test client leaves
+    the language its middleware activated in the thread (German, for a German reader),
+    which Django does not reset after the response."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """Pages cached by one test (the dashboard's content) are never another test's."""
     from django.core.cache import cache
