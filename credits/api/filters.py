@@ -27,7 +27,7 @@ class StatementFilter(PeriodOverlapMethods, filters.FilterSet):
         field_name="period_start", lookup_expr="lte", help_text="Inclusive."
     )
     revision = IdFilter(help_text="A revision number.")
-    latest = filters.BooleanFilter(
+    latest = StrictBooleanFilter(
         method="filter_latest",
         help_text="true: only the latest revision of each period; false: only superseded ones.",
     )
@@ -91,9 +91,7 @@ class StatementFilter(PeriodOverlapMethods, filters.FilterSet):
         return queryset.disputed(open_only=value == OPEN_DISPUTE)
 
     @extend_schema_field(OpenApiTypes.BOOL)
-    def filter_latest(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        if value is None:
-            return queryset
+    def filter_latest(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.latest_revisions() if value else queryset.superseded()
 
 

@@ -99,7 +99,9 @@ def test_a_rule_parameter_beyond_float_range_is_a_400(world):
         ("/api/v1/contracts/", {"status": "open"}, 400),
         ("/api/v1/measurements/", {"observed_after": "yesterday"}, 400),
         ("/api/v1/measurements/", {"cursor": "garbage"}, 404),
-        ("/api/v1/statements/", {"latest": "perhaps"}, 200),  # not a boolean: no filter
+        # A typo must not quietly return every revision: the statements' booleans are strict.
+        ("/api/v1/statements/", {"latest": "perhaps"}, 400),
+        ("/api/v1/statements/", {"with_credit": "yes please"}, 400),
         ("/api/v1/contracts/abc/", {}, 404),
         ("/api/v1/contracts/-1/", {}, 404),
         ("/api/v1/contracts/99999999999999999999999/", {}, 404),
