@@ -78,7 +78,7 @@ CSV_COLUMNS = [
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(text: str) -> str:
+def safe_cell(text: str) -> str:
     """Text a spreadsheet would run as a formula is prefixed with a quote (CSV injection)."""
     if text.startswith(_FORMULA_START) and not _is_number(text):
         return "'" + text
@@ -101,9 +101,9 @@ def csv_row(line: StatementLine, *, superseded: bool) -> list[str]:
     met = "" if line.met is None else ("yes" if line.met else "no")
     return [
         str(statement.pk),
-        _cell(contract.reference),
-        _cell(contract.provider.name),
-        _cell(contract.customer.name),
+        safe_cell(contract.reference),
+        safe_cell(contract.provider.name),
+        safe_cell(contract.customer.name),
         statement.period_start.isoformat(),
         statement.period_end.isoformat(),
         text.period_label(statement.period_start, statement.period_end),
@@ -111,26 +111,33 @@ def csv_row(line: StatementLine, *, superseded: bool) -> list[str]:
         "yes" if superseded else "no",
         currency,
         str(line.pk),
-        _cell(line.contract_service.service.name),
+        safe_cell(line.contract_service.service.name),
         line.key,
-        _cell(line.name),
+        safe_cell(line.name),
         line.source_level,
         line.indicator,
         line.comparator,
         plain_decimal(line.target),
         attainment_text(line.attainment),
         met,
-        _cell(rule_text(line, contract.settlement_period)),
+        safe_cell(rule_text(line, contract.settlement_period)),
         text.plain_money(line.fee, currency),
         plain_decimal(line.credit_percent),
         text.plain_money(line.amount, currency),
-        _cell(line.explanation),
+        safe_cell(line.explanation),
     ]
 
 
 class _Echo:
     def write(self, value: str) -> str:
         return value
+
+
+def csv_text(rows: Iterable[Sequence[str]]) -> Iterator[str]:
+    """Rows as CSV text chunks, one per row, for a streaming response."""
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow(row)
 
 
 def csv_stream(lines: Iterable[StatementLine]) -> Iterator[str]:
@@ -170,9 +177,9 @@ def statement_list_row(statement: Statement) -> list[str]:
     contract = statement.contract
     return [
         str(statement.pk),
-        _cell(contract.reference),
-        _cell(contract.customer.name),
-        _cell(contract.provider.name),
+        safe_cell(contract.reference),
+        safe_cell(contract.customer.name),
+        safe_cell(contract.provider.name),
         statement.period_start.isoformat(),
         statement.period_end.isoformat(),
         statement.status,
@@ -206,9 +213,9 @@ def summary_row(
     row = dict.fromkeys(CSV_COLUMNS, "")
     row.update(
         statement_id=str(statement.pk),
-        contract=_cell(contract.reference),
-        provider=_cell(contract.provider.name),
-        customer=_cell(contract.customer.name),
+        contract=safe_cell(contract.reference),
+        provider=safe_cell(contract.provider.name),
+        customer=safe_cell(contract.customer.name),
         period_start=statement.period_start.isoformat(),
         period_end=statement.period_end.isoformat(),
         period=text.period_label(statement.period_start, statement.period_end),
@@ -216,9 +223,9 @@ def summary_row(
         superseded="yes" if superseded else "no",
         currency=statement.currency,
         key=kind,
-        objective=_cell(label),
+        objective=safe_cell(label),
         amount=text.plain_money(amount, statement.currency),
-        explanation=_cell(explanation),
+        explanation=safe_cell(explanation),
     )
     return [row[column] for column in CSV_COLUMNS]
 

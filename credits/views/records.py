@@ -8,7 +8,6 @@ and downloaded with the same form.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +26,7 @@ import engine
 from contracts.forms.common import DateTimeInput
 from contracts.models import Incident, ResponsibilityLapse
 from credits import selectors
+from credits.exports import csv_text, safe_cell
 from credits.models import StatementLine
 from credits.selectors import line_records as records
 from credits.selectors.line_tickets import LineTicket
@@ -178,22 +178,6 @@ def line_records(request: HttpRequest, line_id: int, kind: str) -> HttpResponse:
 # --------------------------------------------------------------------------- CSV
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _stream(rows: Iterable[list[str]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    for row in rows:
-        yield writer.writerow(row)
-
-
-def _cell(value: str) -> str:
-    # Free text a spreadsheet would run as a formula is prefixed with a quote.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _moment(value: datetime | None) -> str:
     return "" if value is None else value.isoformat()
 
@@ -219,7 +203,7 @@ def incident_csv(incidents: Iterable[Incident]) -> Iterator[list[str]]:
             plain_decimal((Decimal(seconds) / 60).quantize(Decimal("0.01"))),
             incident.cause,
             str(incident.cause == Incident.Cause.PROVIDER).lower(),
-            _cell(incident.description),
+            safe_cell(incident.description),
         ]
 
 
@@ -227,12 +211,12 @@ def lapse_csv(lapses: Iterable[ResponsibilityLapse]) -> Iterator[list[str]]:
     yield ["responsibility", "start", "end", "status", "relieves", "note"]
     for lapse in lapses:
         yield [
-            _cell(lapse.responsibility.title),
+            safe_cell(lapse.responsibility.title),
             _moment(lapse.start),
             _moment(lapse.end),
             lapse.status,
             str(lapse.status != ResponsibilityLapse.Status.WITHDRAWN).lower(),
-            _cell(lapse.note),
+            safe_cell(lapse.note),
         ]
 
 
@@ -249,8 +233,8 @@ def ticket_csv(tickets: Iterable[LineTicket]) -> Iterator[list[str]]:
     ]
     for ticket in tickets:
         yield [
-            _cell(ticket.reference),
-            _cell(ticket.priority),
+            safe_cell(ticket.reference),
+            safe_cell(ticket.priority),
             _moment(ticket.opened_at),
             _moment(ticket.done_at),
             str(ticket.business_seconds),
@@ -292,7 +276,7 @@ def line_records_csv(request: HttpRequest, line_id: int, kind: str) -> HttpRespo
     else:
         detail = selectors.line_tickets(request.user, line_id)
         rows = ticket_csv(filtered_tickets(detail.tickets, chosen))
-    response = StreamingHttpResponse(_stream(rows), content_type="text/csv")
+    response = StreamingHttpResponse(csv_text(rows), content_type="text/csv")
     statement = line.statement
     response["Content-Disposition"] = (
         f'attachment; filename="line-{line.pk}-{kind}-{statement.period_start:%Y-%m-%d}'
