@@ -56,7 +56,9 @@ def open_dispute(*, line: StatementLine | int, user: User, reason: str) -> Dispu
     """
     line = _visible_line(user, line)
     if not may_edit(user, line.statement.contract.customer_id):
-        raise PermissionDenied("Only the customer's admins and editors may dispute a line.")
+        raise PermissionDenied(
+            gettext("Only the customer's admins and editors may dispute a line.")
+        )
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": gettext("Say why the line is disputed.")})
@@ -150,7 +152,9 @@ def resolve_dispute(
     statement = found.line.statement
     contract = statement.contract
     if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
-        raise PermissionDenied("Only the provider's admins and editors may resolve a dispute.")
+        raise PermissionDenied(
+            gettext("Only the provider's admins and editors may resolve a dispute.")
+        )
     if found.status != Dispute.Status.OPEN:
         raise ValidationError({"status": gettext("This dispute has already been resolved.")})
     errors: dict[str, str] = {}
@@ -206,7 +210,9 @@ def reopen_dispute(*, dispute: Dispute | int, user: User) -> Dispute:
     )
     contract = found.line.statement.contract
     if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
-        raise PermissionDenied("Only the provider's admins and editors may reopen a dispute.")
+        raise PermissionDenied(
+            gettext("Only the provider's admins and editors may reopen a dispute.")
+        )
     with transaction.atomic():
         locked = Dispute.objects.select_for_update().get(pk=dispute_id)
         if locked.status != Dispute.Status.REJECTED:
@@ -329,7 +335,7 @@ def file_claim(
     )
     contract = found.contract
     if not may_edit(user, contract.customer_id, kind=Organization.Kind.CUSTOMER):
-        raise PermissionDenied("Only the customer's admins and editors may file a claim.")
+        raise PermissionDenied(gettext("Only the customer's admins and editors may file a claim."))
     description = (description or "").strip()
     if not description:
         raise ValidationError({"description": "Describe the outage you claim."})
@@ -388,7 +394,9 @@ def resolve_claim(
     )
     contract = found.contract_service.contract
     if not may_edit(user, contract.provider_id, kind=Organization.Kind.PROVIDER):
-        raise PermissionDenied("Only the provider's admins and editors may decide a claim.")
+        raise PermissionDenied(
+            gettext("Only the provider's admins and editors may decide a claim.")
+        )
     if found.status != Claim.Status.OPEN:
         raise ValidationError({"status": "This claim has already been decided."})
     errors: dict[str, str] = {}

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from contracts.models import Responsibility, ResponsibilityLapse, ServiceLevel
 from contracts.querysets import may_edit
@@ -42,7 +43,7 @@ def record_lapse(
     responsibility = scope.select_related("contract").get(pk=responsibility_id)
     contract = responsibility.contract
     if user is not None and not may_edit(user, contract.provider_id, contract.customer_id):
-        raise PermissionDenied("Only the parties' admins and editors may record a lapse.")
+        raise PermissionDenied(gettext("Only the parties' admins and editors may record a lapse."))
     # The provider's lapse may be contested by the customer; the customer's own may not
     # be contested by anyone (it is the customer's admission).
     by_customer = user is not None and not may_edit(user, contract.provider_id)
@@ -82,7 +83,9 @@ def contest_lapse(
         lapse = _visible_lapse(user, lapse)
         contract = lapse.responsibility.contract
         if not may_edit(user, contract.customer_id):
-            raise PermissionDenied("Only the customer's admins and editors may contest a lapse.")
+            raise PermissionDenied(
+                gettext("Only the customer's admins and editors may contest a lapse.")
+            )
         reason = (reason or "").strip()
         if lapse.recorded_for != Party.PROVIDER:
             raise ValidationError(
@@ -117,7 +120,9 @@ def resolve_lapse_contest(
         lapse = _visible_lapse(user, lapse)
         contract = lapse.responsibility.contract
         if not may_edit(user, contract.provider_id, kind="provider"):
-            raise PermissionDenied("Only the provider's admins and editors may decide a contest.")
+            raise PermissionDenied(
+                gettext("Only the provider's admins and editors may decide a contest.")
+            )
         errors = {}
         if lapse.status != Status.CONTESTED:
             errors["lapse"] = "Only a contested lapse can be kept or withdrawn."

@@ -57,7 +57,7 @@ def _editable_calendar(request: HttpRequest, slug: str, calendar_pk: int) -> Ser
     """404 outside the user's scope, 403 inside it without the editor role."""
     calendar = _readable_calendar(request, slug, calendar_pk)
     if not may_edit(request.user, calendar.provider, kind=Organization.Kind.PROVIDER):
-        raise PermissionDenied("Only the provider's editors change its calendars.")
+        raise PermissionDenied(gettext("Only the provider's editors change its calendars."))
     return calendar
 
 

@@ -62,7 +62,9 @@ def claim_new(request: HttpRequest) -> HttpResponse:
     claimable = selectors.claimable_services(request.user)
     if not claimable.exists():
         raise PermissionDenied(
-            "Only the admins and editors of a customer whose contract allows claims file them."
+            gettext(
+                "Only the admins and editors of a customer whose contract allows claims file them."
+            )
         )
     form = ClaimForm(request.POST or None, services=claimable)
     if request.method == "POST":
