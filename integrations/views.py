@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import (
@@ -32,7 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts.models import Contract, Organization
 from contracts.querysets import may_edit
-from contracts.views.common import apply_form_errors
+from contracts.views.common import saved_by
 from integrations import selectors, services
 from integrations.forms import (
     AlertMappingForm,
@@ -299,13 +299,11 @@ def receiver_create(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
         # A ticket receiver writes with the rights of the editor who last saved it.
         receiver.acting_user = request.user
     form = ReceiverForm(request.POST or None, instance=receiver)
-    if request.method == "POST" and form.is_valid():
-        try:
-            receiver, token = services.create_receiver(receiver=form.save(commit=False))
-        except ValidationError as error:
-            apply_form_errors(form, error)
-        else:
-            return _token_page(request, organization, receiver, token, new=True)
+    if created := saved_by(
+        request, form, lambda unsaved: services.create_receiver(receiver=unsaved)
+    ):
+        receiver, token = created
+        return _token_page(request, organization, receiver, token, new=True)
     return _form_page(
         request,
         organization,
@@ -326,14 +324,9 @@ def receiver_edit(request: HttpRequest, slug: str, receiver_pk: int) -> HttpResp
     if receiver.kind == Receiver.Kind.TICKETS:
         receiver.acting_user = request.user
     form = ReceiverForm(request.POST or None, instance=receiver)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_receiver(receiver=form.save(commit=False))
-        except ValidationError as error:
-            apply_form_errors(form, error)
-        else:
-            messages.success(request, gettext("Receiver %(name)s saved.") % {"name": receiver.name})
-            return redirect(_back(slug, "receivers"))
+    if saved_by(request, form, lambda unsaved: services.save_receiver(receiver=unsaved)):
+        messages.success(request, gettext("Receiver %(name)s saved.") % {"name": receiver.name})
+        return redirect(_back(slug, "receivers"))
     intro = (
         gettext("Saving makes you the editor whose rights its tickets are written with.")
         if receiver.kind == Receiver.Kind.TICKETS
@@ -412,18 +405,13 @@ def mapping_form(
         else AlertMapping(receiver=receiver)
     )
     form = AlertMappingForm(request.POST or None, instance=mapping, organization=organization)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_mapping(mapping=form.save(commit=False))
-        except ValidationError as error:
-            apply_form_errors(form, error)
-        else:
-            messages.success(
-                request,
-                gettext("Alerts %(mapping)s mapped for %(receiver)s.")
-                % {"mapping": mapping, "receiver": receiver.name},
-            )
-            return redirect(_back(slug, "receivers"))
+    if saved_by(request, form, lambda unsaved: services.save_mapping(mapping=unsaved)):
+        messages.success(
+            request,
+            gettext("Alerts %(mapping)s mapped for %(receiver)s.")
+            % {"mapping": mapping, "receiver": receiver.name},
+        )
+        return redirect(_back(slug, "receivers"))
     return _form_page(
         request,
         organization,
@@ -476,16 +464,11 @@ def source_form(request: HttpRequest, slug: str, source_pk: int | None = None) -
         else PrometheusSource(organization=organization)
     )
     form = PrometheusSourceForm(request.POST or None, instance=source)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_source(source=form.save(commit=False))
-        except ValidationError as error:
-            apply_form_errors(form, error)
-        else:
-            messages.success(
-                request, gettext("Prometheus source %(name)s saved.") % {"name": source.name}
-            )
-            return redirect(_back(slug, "prometheus"))
+    if saved_by(request, form, lambda unsaved: services.save_source(source=unsaved)):
+        messages.success(
+            request, gettext("Prometheus source %(name)s saved.") % {"name": source.name}
+        )
+        return redirect(_back(slug, "prometheus"))
     return _form_page(
         request,
         organization,
@@ -560,16 +543,11 @@ def pull_form(request: HttpRequest, slug: str, pull_pk: int | None = None) -> Ht
             organization=organization,
             initial=_pull_initial(request) if not pull.pk else None,
         )
-        if request.method == "POST" and form.is_valid():
-            try:
-                pull = services.save_pull(pull=form.save(commit=False))
-            except ValidationError as error:
-                apply_form_errors(form, error)
-            else:
-                messages.success(
-                    request, gettext("Prometheus pull of %(key)s saved.") % {"key": pull.key}
-                )
-                return redirect(_back(slug, "prometheus"))
+        if saved := saved_by(request, form, lambda unsaved: services.save_pull(pull=unsaved)):
+            messages.success(
+                request, gettext("Prometheus pull of %(key)s saved.") % {"key": saved.key}
+            )
+            return redirect(_back(slug, "prometheus"))
         return _form_page(
             request,
             organization,

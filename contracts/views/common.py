@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 import engine
 from contracts.models import Contract, Organization, ServiceLevel
 from contracts.querysets import may_edit, organizations_of
+
+T = TypeVar("T")
 
 PAGE_SIZE = 25
 # Closed periods offered to settle, statements on the contract page, periods previewed.
@@ -106,6 +108,19 @@ def apply_form_errors(form: BaseForm, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, messages_)
     else:
         form.add_error(None, error.messages)
+
+
+def saved_by(request: HttpRequest, form: BaseForm, save: Callable[[Any], T]) -> T | None:
+    """What ``save`` (a service taking the form's unsaved instance) returns for a posted,
+    valid form; None when nothing was posted, the form is invalid or the service refused,
+    its reasons then shown beside the fields."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return save(form.save(commit=False))
+    except ValidationError as error:
+        apply_form_errors(form, error)
+        return None
 
 
 def capitalized(text: str) -> str:

@@ -8,14 +8,13 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contracts.models import Organization
-from contracts.views.common import apply_form_errors
+from contracts.views.common import saved_by
 from credits import notify
 from credits.selectors.webhooks import webhook_log, webhooks_of
 from people import services as people_services
@@ -80,13 +79,11 @@ def _webhook(request: HttpRequest, slug: str, pk: int) -> Webhook:
 
 
 def _save(request: HttpRequest, form: WebhookForm) -> Webhook | None:
-    if not form.is_valid():
-        return None
-    try:
-        return people_services.save_webhook(webhook=form.save(commit=False), user=request.user)
-    except ValidationError as exc:
-        apply_form_errors(form, exc)
-        return None
+    return saved_by(
+        request,
+        form,
+        lambda unsaved: people_services.save_webhook(webhook=unsaved, user=request.user),
+    )
 
 
 @login_required
