@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from contracts.forms.common import DateInput, DateTimeInput
+from contracts.forms.common import DateInput, DateTimeInput, LocalizedDecimalField
 from contracts.forms.contract_list import (
     OPEN_DISPUTE,
     PeriodRangeForm,
@@ -142,7 +142,7 @@ class ResolveDisputeForm(forms.Form):
             "dispute. Correct the data, incident, lapse or terms first."
         ),
     )
-    adjustment_amount = forms.DecimalField(
+    adjustment_amount = LocalizedDecimalField(
         label=_("Agreed adjustment amount"),
         required=False,
         min_value=0,

@@ -1,13 +1,18 @@
 """What every browser form shares: date and time inputs, decimal inputs read as the
-exact text typed, numbers in digits 0-9 only, and model errors routed to a visible input."""
+exact text typed in the reader's number format, numbers in digits 0-9 only, and model
+errors routed to a visible input."""
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
+from django.utils.formats import get_format, localize_input, sanitize_separators
+from django.utils.translation import gettext_lazy as _
 
 from engine.numbers import is_plain_integer, is_plain_number
 
@@ -34,6 +39,88 @@ def decimal_input(**attrs: Any) -> forms.TextInput:
     return forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", **attrs})
 
 
+AMBIGUOUS_NUMBER = _(
+    "“%(value)s” is ambiguous: write %(whole)s for the whole number or %(decimal)s for the decimal."
+)
+
+
+def delocalized_number(typed: str) -> str:
+    """A number typed in the reader's format as the plain text ``Decimal()`` and the engine
+    read: German "1,5" and "1.234,56" become "1.5" and "1234.56"; English stays as typed.
+
+    Separators come from Django's formats of the active language, the decimal one turned
+    into a dot by ``sanitize_separators``. Thousands separators count only in groups of
+    three, and one group alone ("1.234" in German, "1,234" in English) could as well be
+    the other language's decimal: refused (code "ambiguous") rather than read as either.
+    A dot that cannot be a thousands separator ("1.5" in German) is read as Django reads
+    it, a decimal point. Text that is no number comes back as typed, for the reader's own
+    error message."""
+    text = typed.strip()
+    decimal_separator = get_format("DECIMAL_SEPARATOR")
+    thousand_separator = get_format("THOUSAND_SEPARATOR")
+    sign = text[:1] if text.startswith(("+", "-")) else ""
+    whole, point, fraction = text[len(sign) :].partition(decimal_separator)
+    if thousand_separator and thousand_separator in whole:
+        groups = whole.split(thousand_separator)
+        if not _grouped(groups):
+            return text
+        if not point and len(groups) == 2:
+            raise ValidationError(
+                AMBIGUOUS_NUMBER,
+                code="ambiguous",
+                params={
+                    "value": text,
+                    "whole": sign + "".join(groups),
+                    "decimal": sign + decimal_separator.join(groups),
+                },
+            )
+        whole = "".join(groups)
+    return sanitize_separators(sign + whole + point + fraction)
+
+
+def _grouped(groups: list[str]) -> bool:
+    head, *tail = groups
+    return (
+        re.fullmatch(r"[1-9][0-9]{0,2}", head) is not None
+        and bool(tail)
+        and all(re.fullmatch(r"[0-9]{3}", group) for group in tail)
+    )
+
+
+def localized_number(value: object) -> object:
+    """A number as the reader writes it, without the column's trailing zeros: 99.5000 is
+    "99.5" in English, "99,5" in German; no thousands separators, so that the text reads
+    back unambiguously. Text that is no number is shown as it is."""
+    if isinstance(value, str):
+        try:
+            value = Decimal(value)
+        except InvalidOperation:
+            return value
+    if isinstance(value, Decimal) and value.is_finite():
+        return localize_input(Decimal(f"{value.normalize():f}"))
+    return value
+
+
+class LocalizedDecimalField(forms.DecimalField):
+    """A decimal typed and shown in the reader's number format (``delocalized_number``),
+    in a text input with the phone's decimal keypad."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", decimal_input())
+        super().__init__(localize=True, **kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str) and value.strip():
+            value = delocalized_number(value)
+            if not is_plain_number(value):
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+    def prepare_value(self, value: Any) -> Any:
+        # What was typed is shown again as typed; a stored value in the reader's format.
+        return value if isinstance(value, str) else localized_number(value)
+
+
 def loose_number(field: forms.Field, raw: object) -> bool:
     """Whether ``raw`` is text that ``field`` would read as a number or an id although it is
     not written in digits 0-9: Django reads through Decimal() and int(), which also take
@@ -42,6 +129,8 @@ def loose_number(field: forms.Field, raw: object) -> bool:
         return any(loose_number(field, item) for item in raw)
     if not isinstance(raw, str) or not raw.strip():
         return False
+    if isinstance(field, LocalizedDecimalField):
+        return False  # its own to_python reads the reader's format strictly
     if isinstance(field, forms.DecimalField | forms.FloatField):
         return not is_plain_number(raw)
     if isinstance(field, forms.IntegerField):

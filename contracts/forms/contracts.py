@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from contracts.forms.common import DateInput, ModelErrorsMixin, decimal_input
+from contracts.forms.common import DateInput, LocalizedDecimalField, ModelErrorsMixin
 from contracts.forms.terms import TermsEditFields
 from contracts.models import Contract, ContractService, Organization, Service
 from contracts.querysets import customers_served_by
@@ -62,8 +62,10 @@ class ContractForm(ModelErrorsMixin, forms.ModelForm):
             "start_date": DateInput(),
             "end_date": DateInput(),
             "currency": forms.TextInput(attrs={"maxlength": 3, "autocapitalize": "characters"}),
-            "credit_cap_percent": decimal_input(),
-            "minimum_credit": decimal_input(),
+        }
+        field_classes = {
+            "credit_cap_percent": LocalizedDecimalField,
+            "minimum_credit": LocalizedDecimalField,
         }
         labels = {
             "provider": _("Provider"),
@@ -152,7 +154,7 @@ class ContractServiceForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
     class Meta:
         model = ContractService
         fields = ["service", "fee"]
-        widgets = {"fee": decimal_input()}
+        field_classes = {"fee": LocalizedDecimalField}
         labels = {"service": _("Service")}
 
     def __init__(self, *args: Any, contract: Contract, **kwargs: Any) -> None:

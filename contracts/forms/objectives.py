@@ -9,7 +9,13 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 import engine
-from contracts.forms.common import ModelErrorsMixin, decimal_input
+from contracts.forms.common import (
+    LocalizedDecimalField,
+    ModelErrorsMixin,
+    decimal_input,
+    delocalized_number,
+    localized_number,
+)
 from contracts.forms.terms import TermsEditFields
 from contracts.models import ServiceCalendar, ServiceLevel
 
@@ -107,10 +113,7 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
             "chronic_breaches",
             "chronic_window",
         ]
-        widgets = {
-            "target": decimal_input(),
-            "threshold": decimal_input(),
-        }
+        field_classes = {"target": LocalizedDecimalField, "threshold": LocalizedDecimalField}
         labels = {
             "key": _("Key"),
             "name": _("Name"),
@@ -160,12 +163,6 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
         rule = instance.credit_rule if instance is not None else None
         rule = initial.pop("credit_rule", rule)
         initial.update(self.rule_initial(rule))
-        if instance is not None and instance.pk:
-            # 99.5, not the column's 99.5000.
-            for name in ("target", "threshold"):
-                value = getattr(instance, name)
-                if value is not None and name not in initial:
-                    initial[name] = f"{value.normalize():f}"
         super().__init__(*args, initial=initial, **kwargs)
         self.drop_terms_fields_when_adding()
         self.scope_targets = scope_targets
@@ -196,19 +193,22 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
 
     @staticmethod
     def rule_initial(rule: Any) -> dict[str, Any]:
-        """The inputs that show a stored credit rule."""
+        """The inputs that show a stored credit rule, its numbers in the reader's format."""
         if not isinstance(rule, dict) or rule.get("kind") not in RULE_INPUTS:
             return {"rule_kind": ""}
         kind = rule["kind"]
         values: dict[str, Any] = {"rule_kind": kind}
         for param, name in RULE_INPUTS[kind].items():
             if param != "tiers" and rule.get(param) is not None:
-                values[name] = str(rule[param])
+                values[name] = localized_number(rule[param])
         if rule.get("earn_back_periods") is not None:
             values["earn_back_periods"] = rule["earn_back_periods"]
         if kind == "tiered":
             values["tier_rows"] = [
-                {"bound": str(t.get("bound", "")), "percent": str(t.get("percent", ""))}
+                {
+                    "bound": localized_number(t.get("bound", "")),
+                    "percent": localized_number(t.get("percent", "")),
+                }
                 for t in rule.get("tiers") or []
                 if isinstance(t, dict)
             ]
@@ -255,19 +255,31 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
                     continue
                 rows.append(
                     {
-                        "bound": (form.cleaned_data.get("bound") or "").strip() or None,
-                        "percent": (form.cleaned_data.get("percent") or "").strip() or None,
+                        "bound": self._typed_number(form.cleaned_data.get("bound"), "tiers"),
+                        "percent": self._typed_number(form.cleaned_data.get("percent"), "tiers"),
                     }
                 )
             rule["tiers"] = rows
             return rule
         for param, name in RULE_INPUTS[kind].items():
-            value = (self.cleaned_data.get(name) or "").strip()
-            rule[param] = value or None
+            rule[param] = self._typed_number(self.cleaned_data.get(name), name)
         if kind == "flat":
             # Only the parameter given goes to the rule: {"percent": "5"} or {"amount": …}.
             rule = {k: v for k, v in rule.items() if v is not None or k == "kind"}
         return rule
+
+    def _typed_number(self, typed: str | None, field: str) -> str | None:
+        """A rule parameter as typed in the reader's number format, as the plain text the
+        engine reads (None when empty); an ambiguous one is refused beside ``field``. Only
+        the chosen kind's inputs are read: leftovers of another kind do not count."""
+        text = (typed or "").strip()
+        if not text:
+            return None
+        try:
+            return delocalized_number(text)
+        except ValidationError as error:
+            self.add_error(field, error)
+            return text
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
