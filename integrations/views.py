@@ -104,7 +104,7 @@ def _provider(request: HttpRequest, slug: str) -> Organization:
 def _editable(request: HttpRequest, slug: str) -> Organization:
     organization = _provider(request, slug)
     if not may_edit(request.user, organization, kind=Organization.Kind.PROVIDER):
-        raise PermissionDenied("Only the provider's editors change its integrations.")
+        raise PermissionDenied(gettext("Only the provider's editors change its integrations."))
     return organization
 
 

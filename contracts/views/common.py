@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 import engine
@@ -49,7 +50,7 @@ def editable_contract(request: HttpRequest, pk: int) -> Contract:
     """404 outside the user's scope, 403 inside it without the editor role."""
     contract = readable_contract(request, pk)
     if not can_edit(request.user, contract):
-        raise PermissionDenied("Only the provider's editors change a contract.")
+        raise PermissionDenied(gettext("Only the provider's editors change a contract."))
     return contract
 
 
@@ -65,7 +66,7 @@ def provider_for(request: HttpRequest, slug: str, *, edit: bool = False) -> Orga
         organizations_of(request.user, Organization.Kind.PROVIDER), slug=slug
     )
     if edit and not may_edit(request.user, provider, kind=Organization.Kind.PROVIDER):
-        raise PermissionDenied("Only the provider's editors change its catalogue.")
+        raise PermissionDenied(gettext("Only the provider's editors change its catalogue."))
     return provider
 
 
