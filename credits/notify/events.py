@@ -352,12 +352,18 @@ def chronic_failure_notice(failure_id: int) -> Notice:
 # --------------------------------------------------------------------------- the rest
 
 
-def early_warning_notice(warning_id: int) -> Notice:
-    """An objective is breached or at risk in the open period: its provider hears of the
-    projection."""
-    warning = EarlyWarning.objects.select_related(
+def load_early_warnings(warning_ids: Sequence[int]) -> list[EarlyWarning]:
+    """The early warnings (in the order given; missing ones left out) with their contract,
+    provider and service; one query for any number."""
+    warnings = EarlyWarning.objects.select_related(
         "contract_service__contract__provider", "contract_service__service"
-    ).get(pk=warning_id)
+    ).in_bulk(warning_ids)
+    return [warnings[pk] for pk in warning_ids if pk in warnings]
+
+
+def early_warning_notice(warning: EarlyWarning) -> Notice:
+    """An objective is breached or at risk in the open period: its provider hears of the
+    projection (``warning`` as :func:`load_early_warnings` loads it)."""
     contract_service = warning.contract_service
     contract = contract_service.contract
     currency = contract.currency

@@ -311,7 +311,16 @@ def _statement_notices(
 
 def early_warning(*, warning_id: int) -> None:
     """Warn the provider's members of an objective breached or at risk, with the projection."""
-    publish(lambda: [events.early_warning_notice(warning_id)])
+    early_warnings(warning_ids=[warning_id])
+
+
+def early_warnings(*, warning_ids: Sequence[int]) -> None:
+    """:func:`early_warning` for many warnings (a sweep chunk's), published together: one
+    publication, so their deliveries go in shared batches rather than one batch each. Each
+    warning is still its own event (its own id, notifications and e-mails)."""
+    warnings = events.load_early_warnings(warning_ids)
+    if warnings:
+        publish(lambda: [events.early_warning_notice(warning) for warning in warnings])
 
 
 def dispute_opened(*, dispute_id: int) -> None:

@@ -32,7 +32,7 @@ PUBLISH_TASK = "credits.notify"
 ANNOUNCE_TASK = "credits.announce_statements"
 
 
-def notify_on_commit(event: str, **ids: int) -> None:
+def notify_on_commit(event: str, **ids: int | list[int]) -> None:
     """Publish ``credits.notify.<event>`` once the transaction commits; a failing
     notification is logged and never undoes or fails the settlement (robust)."""
 

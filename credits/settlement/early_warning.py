@@ -42,7 +42,7 @@ def warn_early(*, contract: Contract, now: datetime | None = None) -> list[Early
 
     At most one warning per (contract service, key, period): a second call never warns
     twice (the database's unique constraint decides, not this code). Returns the warnings
-    created by this call; for each, ``credits.notify.early_warning`` runs after commit.
+    created by this call; ``credits.notify.early_warnings`` tells of them after commit.
     """
     return warn_open_periods([contract], now=now)
 
@@ -50,7 +50,8 @@ def warn_early(*, contract: Contract, now: datetime | None = None) -> list[Early
 def warn_open_periods(
     contracts: Sequence[Contract], *, now: datetime | None = None
 ) -> list[EarlyWarning]:
-    """:func:`warn_early` for many contracts, their open periods measured together."""
+    """:func:`warn_early` for many contracts, their open periods measured together and
+    their new warnings published together (one publication, not one per warning)."""
     now = now or timezone.now()
     jobs, elapsed = [], []
     for contract in contracts:
@@ -63,22 +64,29 @@ def warn_open_periods(
             continue
         jobs.append(Job(contract, period, now))
         elapsed.append(share)
-    created: list[EarlyWarning] = []
-    ticket_warnings: list[EarlyWarning] = []
-    progress = []
-    for job, share, outcome in zip(jobs, elapsed, measure_many(jobs) if jobs else [], strict=True):
-        if isinstance(outcome, SettlementError):
-            logger.warning("No early warning: %s", outcome)
-            continue
-        contract_services, measured = outcome
-        progress.append((job.contract, job.period, measured))
-        created += _warn(job.contract, job.period, share, contract_services, measured)
-        ticket_warnings += _ticket_warnings(
-            job.contract, job.period, contract_services, measured, now
-        )
-    # Every contract's progress in two queries (one delete, one upsert), not two each.
-    record_progress_many(progress, now=now)
-    return created + _create_once(ticket_warnings)
+    measured_jobs = measure_many(jobs) if jobs else []
+    # One transaction: a chunk that fails part-way keeps none of its new warnings, so that
+    # warning its contracts again (one by one) creates, and tells of, each of them.
+    with transaction.atomic():
+        created: list[EarlyWarning] = []
+        ticket_warnings: list[EarlyWarning] = []
+        progress = []
+        for job, share, outcome in zip(jobs, elapsed, measured_jobs, strict=True):
+            if isinstance(outcome, SettlementError):
+                logger.warning("No early warning: %s", outcome)
+                continue
+            contract_services, measured = outcome
+            progress.append((job.contract, job.period, measured))
+            created += _warn(job.contract, job.period, share, contract_services, measured)
+            ticket_warnings += _ticket_warnings(
+                job.contract, job.period, contract_services, measured, now
+            )
+        # Every contract's progress in two queries (one delete, one upsert), not two each.
+        record_progress_many(progress, now=now)
+        created += _create_once(ticket_warnings)
+        if created:
+            notify_on_commit("early_warnings", warning_ids=[warning.pk for warning in created])
+    return created
 
 
 def _fees_and_at_risk(
@@ -136,9 +144,9 @@ def _ticket_warnings(
 
 
 def _create_once(warnings: Sequence[EarlyWarning]) -> list[EarlyWarning]:
-    """Store the ticket warnings not stored before and notify of each; the ones already
-    there are left alone. Two queries for any number; should another run store one of
-    them in between, the unique constraint decides, one by one."""
+    """Store the ticket warnings not stored before; the ones already there are left
+    alone. Two queries for any number; should another run store one of them in between,
+    the unique constraint decides, one by one."""
     if not warnings:
         return []
     known = set(
@@ -161,8 +169,6 @@ def _create_once(warnings: Sequence[EarlyWarning]) -> list[EarlyWarning]:
             except IntegrityError:
                 continue
             created.append(warning)
-    for row in created:
-        notify_on_commit("early_warning", warning_id=row.pk)
     return created
 
 
@@ -198,5 +204,4 @@ def _warn(
         )
         if created:
             created_warnings.append(row)
-            notify_on_commit("early_warning", warning_id=row.pk)
     return created_warnings

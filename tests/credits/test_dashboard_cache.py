@@ -94,7 +94,7 @@ def test_a_new_notification_and_a_read_mark_show_at_once(client, personas, custo
 
 
 def test_new_progress_shows_at_once(client, personas, book, customer, monkeypatch):
-    monkeypatch.setattr(notify, "early_warning", lambda *, warning_id: None)
+    monkeypatch.setattr(notify, "early_warnings", lambda *, warning_ids: None)
     assert '<tr data-state="no_data"' in customer
     ratio(book["cs"], "availability", NOW - timedelta(hours=3), 100, 100, every=SECOND)
     warn_early(contract=personas.contract, now=NOW - timedelta(hours=1))

@@ -414,6 +414,64 @@ def test_early_warning_reaches_the_provider_only_with_the_projected_credit(perso
     assert "projected credit 100.00 EUR" in notifications[0].title
 
 
+def test_many_early_warnings_are_published_together_each_told_as_it_would_be_alone(
+    personas, monkeypatch, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    handed: list[list[int]] = []
+    monkeypatch.setattr(notify_delivery, "enqueue_batch", handed.append)
+    contract_service = personas.contract.services.get()
+    warnings = [
+        EarlyWarning.objects.create(
+            contract_service=contract_service,
+            key=key,
+            period_start=date(2026, 11, 1),
+            state=state,
+            attainment=Decimal("99.95"),
+            projected_credit_percent=Decimal("10"),
+            projected_amount=Decimal(amount),
+            message=f"{key} is burning its error budget.",
+        )
+        for key, state, amount in (
+            ("availability", EarlyWarning.State.AT_RISK, "100.00"),
+            ("latency", EarlyWarning.State.BREACHED, "250.00"),
+            ("on-time", EarlyWarning.State.AT_RISK, "50.00"),
+        )
+    ]
+
+    def told() -> set[tuple]:
+        notices = Notification.objects.values_list(
+            "event_id", "user_id", "organization_id", "title", "body", "link"
+        )
+        deliveries = Delivery.objects.values_list(
+            "event_id", "channel", "recipient", "organization_id", "payload"
+        )
+        return {("notification", *row) for row in notices} | {
+            ("delivery", *row[:4], str(row[4])) for row in deliveries
+        }
+
+    for warning in warnings:
+        with django_capture_on_commit_callbacks(execute=True):
+            notify.early_warning(warning_id=warning.pk)
+    assert len(handed) == len(warnings)
+    alone = told()
+    Notification.objects.all().delete()
+    Delivery.objects.all().delete()
+    handed.clear()
+
+    # The warnings, members, their choices, webhooks, savepoint, notifications,
+    # deliveries, release; then the pending deliveries to hand over.
+    with django_assert_num_queries(9), django_capture_on_commit_callbacks(execute=True):
+        notify.early_warnings(warning_ids=[warning.pk for warning in warnings])
+
+    assert told() == alone
+    events = Notification.objects.values("event_id").distinct().count()
+    assert events == len(warnings)
+    assert {n.user_id for n in Notification.objects.all()} == members_of(personas.provider)
+    # One hand-over for all three warnings' e-mails, not one batch per warning.
+    assert len(handed) == 1
+    assert sorted(handed[0]) == sorted(Delivery.objects.values_list("pk", flat=True))
+
+
 # --------------------------------------------------------------------------- e-mail retries
 
 

@@ -31,7 +31,7 @@ SEPTEMBER = date(2026, 9, 1)
 @pytest.fixture(autouse=True)
 def quiet_notifications(monkeypatch):
     """Early warnings announce themselves after commit; these tests read the rows."""
-    monkeypatch.setattr(notify, "early_warning", lambda *, warning_id: None)
+    monkeypatch.setattr(notify, "early_warnings", lambda *, warning_ids: None)
 
 
 def book(**fields):

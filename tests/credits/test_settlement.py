@@ -51,7 +51,7 @@ AFTER_WEEK = at(2026, 10, 20)
 def told(monkeypatch):
     """What settlement asked credits.notify to announce."""
     calls: list[tuple[str, dict]] = []
-    for event in ("statement_issued", "no_data", "early_warning"):
+    for event in ("statement_issued", "no_data", "early_warnings"):
         monkeypatch.setattr(notify, event, lambda _event=event, **ids: calls.append((_event, ids)))
     return calls
 

@@ -391,7 +391,7 @@ def test_a_response_objective_reads_the_first_response_or_else_the_resolution():
 @pytest.fixture
 def warned(monkeypatch):
     calls: list[int] = []
-    monkeypatch.setattr(notify, "early_warning", lambda *, warning_id: calls.append(warning_id))
+    monkeypatch.setattr(notify, "early_warnings", lambda *, warning_ids: calls.extend(warning_ids))
     return calls
 
 

@@ -50,7 +50,7 @@ def published(monkeypatch):
 @pytest.fixture
 def warned(monkeypatch):
     calls: list[int] = []
-    monkeypatch.setattr(notify, "early_warning", lambda *, warning_id: calls.append(warning_id))
+    monkeypatch.setattr(notify, "early_warnings", lambda *, warning_ids: calls.extend(warning_ids))
     return calls
 
 
