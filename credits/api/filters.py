@@ -107,7 +107,7 @@ class DisputeFilter(filters.FilterSet):
 
 
 class NotificationFilter(filters.FilterSet):
-    read = filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", exclude=True)
+    read = StrictBooleanFilter(field_name="read_at", lookup_expr="isnull", exclude=True)
     event = filters.ChoiceFilter(choices=Notification.Event.choices)
 
     class Meta:

@@ -6,7 +6,8 @@ nothing, where django-filter's choice filter would answer "not a valid choice" f
 missing id and an empty list for an existing one. django-filter reads ``?status=`` or
 ``?contract=`` as no filter at all, so a client that sent an empty value by mistake would
 get every row back; the schema documents those parameters as an enum, a boolean or an
-integer, which the empty text is not: a 400. Text filters take it.
+integer, which the empty text is not: a 400. Text filters take it. A boolean is true or
+false (1 or 0): django-filter would read any other word as no filter (:class:`StrictBooleanFilter`).
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ class StrictBooleanField(forms.Field):
         raise FieldError(self.error_messages["invalid"], code="invalid")
 
 
-class StrictBooleanFilter(filters.Filter):
-    """A boolean whose other values are a 400 ("Enter true or false."). Give it a method
-    whose ``value`` is hinted ``bool``: the schema then says boolean and keeps the
-    filter's help text (a schema override on the class would drop it)."""
+class StrictBooleanFilter(filters.BooleanFilter):
+    """A boolean whose other values are a 400 ("Enter true or false."): every boolean
+    query parameter of the API is one (a model's boolean field in ``filterset_fields``
+    too). A ``BooleanFilter`` underneath, so the schema says boolean and keeps the help
+    text; its own field, because django-filter's reads any other word as no filter."""
 
     field_class = StrictBooleanField
 
@@ -81,6 +83,7 @@ class PortalFilterSet(FilterSet):
         **FilterSet.FILTER_DEFAULTS,
         models.ForeignKey: {"filter_class": IdFilter},
         models.OneToOneField: {"filter_class": IdFilter},
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
     }
 
 
