@@ -12,6 +12,9 @@ A service calendar (SPEC §6) is read for a range of time: its public holidays f
 years the range touches, its closures inside those years (from a prefetch when there is
 one), as an engine calendar (:func:`engine_calendar`) or day by day for people
 (:func:`calendar_timeline`).
+
+The contract list (the page and the API) searches contracts, annotates the credits of a
+range of periods and totals them per currency (:func:`contract_totals`).
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 import engine
+from contracts import hooks
 from contracts.models import (
     CalendarClosure,
     Contract,
@@ -33,6 +39,66 @@ from contracts.models import (
     ServiceLevel,
 )
 from engine.calendars import format_time_of_day, local_to_epoch
+
+MONEY = DecimalField(max_digits=18, decimal_places=3)
+
+
+# --------------------------------------------------------------------------- contract list
+
+
+def search_contracts(contracts: QuerySet[Contract], text: str) -> QuerySet[Contract]:
+    """The contracts whose reference, title or customer's name contains ``text`` (any case)."""
+    return contracts.filter(
+        Q(reference__icontains=text) | Q(title__icontains=text) | Q(customer__name__icontains=text)
+    )
+
+
+def with_credits(
+    contracts: QuerySet[Contract], *, start: date | None, end: date | None, year: int
+) -> QuerySet[Contract]:
+    """``contracts`` annotated with ``credits``: those of the periods overlapping the range
+    from ``start`` to ``end`` (either open), or of ``year``'s periods without a range; 0
+    when there are none (or no settlement side is installed)."""
+    settlement = hooks.settlement()
+    if settlement is None:
+        return contracts.annotate(credits=Value(Decimal("0"), output_field=MONEY))
+    credits = (
+        settlement.credits_between(start, end)
+        if start or end
+        else settlement.credits_this_year(year)
+    )
+    return contracts.annotate(credits=Coalesce(credits, Value(Decimal("0")), output_field=MONEY))
+
+
+@dataclass(frozen=True, slots=True)
+class ContractTotals:
+    """The contract list's totals in one currency (two currencies are never added)."""
+
+    currency: str
+    contracts: int
+    credits: Decimal
+
+
+def contract_totals(contracts: QuerySet[Contract]) -> list[ContractTotals]:
+    """Per currency, how many contracts and their credits (the ``credits`` annotation of
+    :func:`with_credits`), over every page, in one query."""
+    rows = (
+        contracts.order_by("currency")
+        .values("currency")
+        .annotate(count=Count("id"), total=Sum("credits"))
+    )
+    return [
+        ContractTotals(
+            currency=row["currency"],
+            contracts=row["count"],
+            credits=row["total"] if row["total"] is not None else Decimal(0),
+        )
+        for row in rows
+    ]
+
+
+# --------------------------------------------------------------------------- objectives
+
 
 LEVEL_RANK = {"contract_service": 0, "customer": 1, "service": 2, "corporate": 3}
 

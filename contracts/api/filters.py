@@ -14,8 +14,11 @@ from typing import Any
 
 import django_filters as filters
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
+from contracts.forms.contract_list import ContractStatementFilter, PeriodRangeForm
 from contracts.models import (
     Contract,
     ContractService,
@@ -30,7 +33,8 @@ from contracts.models import (
     ServiceLevel,
     Ticket,
 )
-from slaportal.api.filtering import IdFilter
+from contracts.selectors import search_contracts, with_credits
+from slaportal.api.filtering import IdFilter, StrictBooleanFilter
 
 
 def by_id(field_name: str, help_text: str = "") -> IdFilter:
@@ -90,16 +94,67 @@ class ServiceFilter(filters.FilterSet):
         fields = ["provider", "code"]
 
 
-class ContractFilter(filters.FilterSet):
+class ContractFilter(ContractStatementFilter):
+    """The contract list page's filters (its search, and the statements' credits, breaches
+    and disputes in a range of periods: the same filter definitions and methods), read as
+    the API reads query parameters. The queryset carries the page's ``credits``: of the
+    periods overlapping the range, or of this year's without one."""
+
     provider = by_id("provider_id")
     customer = by_id("customer_id")
     status = filters.ChoiceFilter(choices=Contract.Status.choices)
     settlement_period = filters.ChoiceFilter(choices=Contract.Period.choices)
     reference = filters.CharFilter()
+    q = filters.CharFilter(
+        method="filter_search",
+        help_text="Contracts whose reference, title or customer's name contains this text "
+        "(any case), as the contract list's search.",
+    )
+    # The page's check boxes read any word as ticked: here a boolean is true or false.
+    with_credit = StrictBooleanFilter(
+        method="filter_with_credit",
+        help_text="true: only contracts with a payable credit in the range's periods (this "
+        "year's without a range); false: only those without.",
+    )
+    breached = StrictBooleanFilter(
+        method="filter_breached",
+        help_text="true: only contracts where an objective missed its target in a period of "
+        "the range (the latest revision); false: only those where none did.",
+    )
 
     class Meta:
         model = Contract
-        fields = ["provider", "customer", "status", "settlement_period", "reference"]
+        fields = [
+            "provider",
+            "customer",
+            "status",
+            "settlement_period",
+            "reference",
+            "q",
+            "period_from",
+            "period_to",
+            "with_credit",
+            "breached",
+            "disputed",
+        ]
+        form = PeriodRangeForm
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        start, end = self.period_range
+        year = timezone.localdate().year
+        return super().filter_queryset(with_credits(queryset, start=start, end=end, year=year))
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return search_contracts(queryset, value.strip())
+
+    def filter_with_credit(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        if value:
+            return super().filter_with_credit(queryset, name, value)
+        return queryset.exclude(credits__gt=0)
+
+    def filter_breached(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        breached = super().filter_breached(queryset, name, True)
+        return breached if value else queryset.exclude(pk__in=breached.values("pk"))
 
 
 class ContractServiceFilter(filters.FilterSet):
@@ -118,7 +173,7 @@ class ServiceLevelFilter(filters.FilterSet):
     service = by_id("service_id")
     key = filters.CharFilter()
     indicator = filters.ChoiceFilter(choices=ServiceLevel.Indicator.choices)
-    enabled = filters.BooleanFilter()
+    enabled = StrictBooleanFilter()
 
     class Meta:
         model = ServiceLevel
@@ -186,7 +241,7 @@ class TicketFilter(filters.FilterSet):
     priority = filters.CharFilter()
     opened_after = at_or_after("opened_at", help_text="Inclusive, ISO 8601.")
     opened_before = before("opened_at", help_text="Exclusive, ISO 8601.")
-    open = filters.BooleanFilter(
+    open = StrictBooleanFilter(
         field_name="resolved_at",
         lookup_expr="isnull",
         help_text="true: not resolved yet; false: resolved.",

@@ -53,7 +53,7 @@ from contracts.models import (
     TicketEvent,
 )
 from contracts.models.terms import terms_timeline
-from contracts.selectors import calendar_timeline, effective_service_levels
+from contracts.selectors import calendar_timeline, contract_totals, effective_service_levels
 from contracts.services import (
     MAX_BATCH,
     BatchRejected,
@@ -113,6 +113,18 @@ class ContractViewSet(ScopedViewSet):
         "The contract has statements, which are kept for good: terminate it instead "
         '(PATCH {"status": "terminated"}).'
     )
+
+    @extend_schema(
+        responses=serializers.ContractTotalsSerializer(many=True),
+        summary="The totals of the filtered contracts per currency, over every page: how "
+        "many, and their credits (the contract list's totals row).",
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def totals(self, request: Request) -> Response:
+        contracts = self.filter_queryset(self.get_queryset())
+        return Response(
+            serializers.ContractTotalsSerializer(contract_totals(contracts), many=True).data
+        )
 
     @extend_schema(
         responses=serializers.EffectiveContractServiceSerializer(many=True),

@@ -13,17 +13,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import (
-    Count,
-    DecimalField,
     Exists,
     OuterRef,
     Prefetch,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -45,7 +38,12 @@ from contracts.models import (
 )
 from contracts.models.terms import terms_timeline
 from contracts.querysets import organizations_edited_by, organizations_of
-from contracts.selectors import effective_service_levels
+from contracts.selectors import (
+    contract_totals,
+    effective_service_levels,
+    search_contracts,
+    with_credits,
+)
 from contracts.views.common import (
     LEVEL_NAMES,
     PAGE_SIZE,
@@ -64,7 +62,6 @@ SORTS = {
     "status": "status",
     "start": "start_date",
 }
-MONEY = DecimalField(max_digits=18, decimal_places=3)
 PROVIDER = Organization.Kind.PROVIDER
 
 
@@ -106,33 +103,6 @@ def home(request: HttpRequest) -> HttpResponse:
 # --------------------------------------------------------------------------- contract list
 
 
-@dataclass(frozen=True, slots=True)
-class ContractTotals:
-    """The contract list's totals in one currency (two currencies are never added)."""
-
-    currency: str
-    contracts: int
-    credits: Decimal
-
-
-def contract_totals(contracts: QuerySet[Contract]) -> list[ContractTotals]:
-    """Per currency, how many contracts and their credits (the ``credits`` annotation),
-    over every page, in one query."""
-    rows = (
-        contracts.order_by("currency")
-        .values("currency")
-        .annotate(count=Count("id"), total=Sum("credits"))
-    )
-    return [
-        ContractTotals(
-            currency=row["currency"],
-            contracts=row["count"],
-            credits=row["total"] if row["total"] is not None else Decimal(0),
-        )
-        for row in rows
-    ]
-
-
 @login_required
 def contract_list(request: HttpRequest) -> HttpResponse:
     """The contracts the user is party to: search, filter, sort, with this period's state
@@ -147,9 +117,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         messages.error(request, gettext("The search cannot contain a NUL character."))
         q, status_code = "", 400
     if q:
-        contracts = contracts.filter(
-            Q(reference__icontains=q) | Q(title__icontains=q) | Q(customer__name__icontains=q)
-        )
+        contracts = search_contracts(contracts, q)
     status = request.GET.get("status") or ""
     if status in Contract.Status.values:
         contracts = contracts.filter(status=status)
@@ -168,15 +136,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     year = timezone.localdate().year
     statement_filter = ContractStatementFilter(request.GET or None, queryset=contracts)
     start, end = statement_filter.period_range
-    credits_total = Value(Decimal("0"), output_field=MONEY)
-    if settlement is not None:
-        credits = (
-            settlement.credits_between(start, end)
-            if start or end
-            else settlement.credits_this_year(year)
-        )
-        credits_total = Coalesce(credits, Value(Decimal("0")), output_field=MONEY)
-    statement_filter.queryset = contracts.annotate(credits=credits_total)
+    statement_filter.queryset = with_credits(contracts, start=start, end=end, year=year)
     if statement_filter.is_bound and not statement_filter.is_valid():
         # Invalid filters show their errors beside the field and no rows.
         contracts = Contract.objects.none()

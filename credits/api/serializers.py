@@ -308,6 +308,20 @@ class LineChangeSerializer(serializers.Serializer):
     after = LineSideSerializer(allow_null=True, help_text="null for a removed line.")
 
 
+class StatementTotalsSerializer(serializers.Serializer):
+    """The statement list's totals in one currency (two currencies are never added)."""
+
+    currency = serializers.CharField()
+    statements = serializers.IntegerField(help_text="How many statements the filters keep.")
+    breached = serializers.IntegerField(help_text="How many of them missed a target.")
+    disputed = serializers.IntegerField(help_text="How many of them have an open dispute.")
+    credit = MoneyField(
+        currency="currency",
+        help_text="The payable credit of the latest revisions among them (a superseded "
+        "revision is replaced by the later one, not paid twice).",
+    )
+
+
 class StatementDiffSerializer(serializers.Serializer):
     """A revision against the previous revision of its period, line by line; lines are
     matched by contract service and objective key."""

@@ -162,6 +162,18 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedG
         return Response(json.loads(text))
 
     @extend_schema(
+        responses=serializers.StatementTotalsSerializer(many=True),
+        summary="The totals of the filtered statements per currency, over every page: how "
+        "many, breached, with an open dispute, and the payable credit (the statement list's "
+        "totals row).",
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def totals(self, request: Request) -> Response:
+        statements = self.filter_queryset(self.get_queryset())
+        totals = selectors.statement_totals(statements)
+        return Response(serializers.StatementTotalsSerializer(totals, many=True).data)
+
+    @extend_schema(
         responses={200: serializers.StatementDiffSerializer},
         summary="What changed since the previous revision, line by line.",
     )

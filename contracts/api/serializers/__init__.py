@@ -7,6 +7,7 @@ importable from here (``from contracts.api import serializers``).
 from contracts.api.serializers.contracts import (
     ContractSerializer,
     ContractServiceSerializer,
+    ContractTotalsSerializer,
     ServiceSerializer,
     providers_edited_by,
 )
@@ -52,6 +53,7 @@ from contracts.api.serializers.tickets import (
 __all__ = [
     "ContractSerializer",
     "ContractServiceSerializer",
+    "ContractTotalsSerializer",
     "CreditRuleField",
     "EffectiveContractServiceSerializer",
     "EffectiveServiceLevelSerializer",

@@ -60,6 +60,18 @@ class ContractSerializer(ValidatedModelSerializer):
         ]
 
 
+class ContractTotalsSerializer(serializers.Serializer):
+    """The contract list's totals in one currency (two currencies are never added)."""
+
+    currency = serializers.CharField()
+    contracts = serializers.IntegerField(help_text="How many contracts the filters keep.")
+    credits = MoneyField(
+        currency="currency",
+        help_text="Their payable credits: of the periods overlapping period_from to period_to "
+        "(the latest revision of each), or of this year's periods without a range.",
+    )
+
+
 class ContractServiceSerializer(TermsEditMixin, ValidatedModelSerializer):
     contract = ScopedPrimaryKeyRelatedField(model=Contract)
     service = ScopedPrimaryKeyRelatedField(model=Service)
