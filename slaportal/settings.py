@@ -301,7 +301,7 @@ else:
         # Longer than the longest retry countdown, or Redis would redeliver a waiting task.
         "visibility_timeout": 4 * 3600,
         # A worker takes from the queues in the order of CELERY_TASK_QUEUES: settlement
-        # first, notifications when no settlement waits.
+        # first, notifications when no settlement waits, early warnings when neither does.
         "queue_order_strategy": "priority",
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -319,21 +319,30 @@ CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Notifications travel on their own queue, so that settling never waits behind e-mail and
-# webhooks. Every worker consumes both queues (those declared here, in this order of
-# priority on Redis) unless given -Q.
-# Each with its own routing key: left out, both would be bound to the default key and
-# every task would be delivered to both queues.
-CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("notify", routing_key="notify"))
+# webhooks; the early warnings and progress of open periods on a third, last, so that the
+# announcements of issued statements never wait behind them (a warning of an open period
+# is less urgent than an issued statement). Every worker consumes all three
+# (those declared here, in this order of priority on Redis) unless given -Q.
+# Each with its own routing key: left out, all would be bound to the default key and
+# every task would be delivered to each queue.
+CELERY_TASK_QUEUES = (
+    Queue("celery", routing_key="celery"),
+    Queue("notify", routing_key="notify"),
+    Queue("background", routing_key="background"),
+)
 CELERY_TASK_ROUTES = {
-    name: {"queue": "notify"}
-    for name in (
-        "credits.announce_statements",
-        "credits.notify",
-        "credits.deliver",
-        "credits.deliver_batch",
-        "credits.retry_due_deliveries",
-        "credits.send_digests",
-    )
+    **{
+        name: {"queue": "notify"}
+        for name in (
+            "credits.announce_statements",
+            "credits.notify",
+            "credits.deliver",
+            "credits.deliver_batch",
+            "credits.retry_due_deliveries",
+            "credits.send_digests",
+        )
+    },
+    "credits.warn_open_periods": {"queue": "background"},
 }
 # How far back the sweep and `manage.py settle` settle by themselves: a period that ended
 # longer ago is settled only by an operator's `manage.py settle --backfill --confirm`, so
