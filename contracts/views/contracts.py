@@ -208,7 +208,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
 def contract_create(request: HttpRequest) -> HttpResponse:
     providers = organizations_edited_by(request.user, PROVIDER).order_by("name")
     if not providers.exists():
-        raise PermissionDenied("Only a provider's editors create contracts.")
+        raise PermissionDenied(gettext("Only a provider's editors create contracts."))
     form = ContractForm(
         request.POST or None, providers=providers, all_customers=request.user.is_staff
     )
