@@ -28,7 +28,7 @@ from contracts.selectors import engine_calendar
 from credits import charts, services, settlement
 from credits.models import ChronicFailure, EarlyWarning, OpenPeriodProgress, Statement
 from credits.selectors.objectives import contract_objective_histories
-from engine import text
+from engine import phrases, text
 
 State = OpenPeriodProgress.State
 # A contract's period stands as its worst objective.
@@ -260,7 +260,8 @@ class SettlementOnContractPages:
                 ),
                 met=line.result.met,
                 credit=line.result.amount,
-                explanation=line.explanation,
+                # Settled in the site's language; read in the reader's.
+                explanation=phrases.render(line.parts),
             )
             for period, line in lines
         ]

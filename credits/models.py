@@ -23,8 +23,30 @@ from credits.querysets import (
     StatementLineQuerySet,
     StatementQuerySet,
 )
+from engine import phrases
 
 MONEY = {"max_digits": 18, "decimal_places": 3}
+
+
+class Explained(models.Model):
+    """A row with an explanation as issued (``explanation``, the site's language: the API,
+    CSV and the audit read it) and its parts (``explanation_parts``,
+    :mod:`engine.phrases`), written once with the row: pages, e-mails and the PDF read
+    :attr:`explanation_text`, the same sentence in the reader's language with the figures
+    issued. Rows issued before the parts were kept say their text as issued."""
+
+    explanation = models.TextField()
+    explanation_parts = models.JSONField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def explanation_text(self) -> str:
+        """The explanation in the active language."""
+        if not self.explanation_parts:
+            return self.explanation
+        return phrases.render(self.explanation_parts)
 
 
 class Statement(models.Model):
@@ -82,7 +104,7 @@ class Statement(models.Model):
         return f"{self.contract.reference} {self.period_start:%Y-%m-%d} r{self.revision}"
 
 
-class StatementLine(models.Model):
+class StatementLine(Explained):
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="lines")
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.PROTECT, related_name="statement_lines"
@@ -108,7 +130,6 @@ class StatementLine(models.Model):
     # The part of ``amount`` held for earn-back (SPEC §6): shown, not payable; a later
     # statement pays it or says the provider earned it back.
     held = models.DecimalField(**MONEY, default=0)
-    explanation = models.TextField()
 
     objects = StatementLineQuerySet.as_manager()
 
@@ -168,7 +189,7 @@ class StatementLineTicket(models.Model):
         return f"{self.reference}: {self.business_seconds} s"
 
 
-class StatementAdjustment(models.Model):
+class StatementAdjustment(Explained):
     """A row of a statement below its lines that moves its total: an adjustment agreed in
     a dispute, or the note of a dispute accepted with a correction or of an accepted claim
     (zero).
@@ -192,7 +213,6 @@ class StatementAdjustment(models.Model):
     position = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.DecimalField(**MONEY)
-    explanation = models.TextField()
     dispute = models.ForeignKey(
         "Dispute", on_delete=models.PROTECT, null=True, blank=True, related_name="adjustments"
     )
@@ -227,7 +247,7 @@ class StatementAdjustment(models.Model):
         return f"{self.kind}: {self.amount}"
 
 
-class ChronicFailure(models.Model):
+class ChronicFailure(Explained):
     """An objective in chronic failure (SPEC §6): its K-th breach within M consecutive
     periods, found when that period was settled. Written once per objective and period,
     when the statement that found it is issued, and both parties are told then; settling
@@ -246,7 +266,6 @@ class ChronicFailure(models.Model):
     period_end = models.DateField()
     breaches = models.PositiveSmallIntegerField()
     window = models.PositiveSmallIntegerField()
-    explanation = models.TextField()
     # The revision that found it.
     statement = models.ForeignKey(
         Statement, on_delete=models.PROTECT, related_name="chronic_failures"

@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import ParameterError
 from engine.intervals import Instant, Interval, merge_spans, subtract_spans, to_epoch_seconds
+from engine.l10n import gettext, pgettext
 
 DAY_SECONDS = 86_400
-WEEKDAY_NAMES: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _WEEKDAY_FULL_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Span: TypeAlias = tuple[int, int]
@@ -507,6 +507,19 @@ class BusinessClock:
 # --------------------------------------------------------------------------- sentences
 
 
+def _weekday(index: int) -> str:
+    """A weekday's short name in the current language: "Mon"; German "Mo"."""
+    return (
+        pgettext("weekday", "Mon"),
+        pgettext("weekday", "Tue"),
+        pgettext("weekday", "Wed"),
+        pgettext("weekday", "Thu"),
+        pgettext("weekday", "Fri"),
+        pgettext("weekday", "Sat"),
+        pgettext("weekday", "Sun"),
+    )[index]
+
+
 def _days_text(days: list[int]) -> str:
     runs: list[list[int]] = []
     for day in days:
@@ -517,11 +530,11 @@ def _days_text(days: list[int]) -> str:
     parts = []
     for run in runs:
         if len(run) == 1:
-            parts.append(WEEKDAY_NAMES[run[0]])
+            parts.append(_weekday(run[0]))
         elif len(run) == 2:
-            parts.append(f"{WEEKDAY_NAMES[run[0]]}, {WEEKDAY_NAMES[run[1]]}")
+            parts.append(f"{_weekday(run[0])}, {_weekday(run[1])}")
         else:
-            parts.append(f"{WEEKDAY_NAMES[run[0]]}–{WEEKDAY_NAMES[run[-1]]}")
+            parts.append(f"{_weekday(run[0])}–{_weekday(run[-1])}")
     return ", ".join(parts)
 
 
@@ -533,7 +546,7 @@ def describe_hours(hours: WeeklyHours) -> str:
             groups.setdefault(day_hours, []).append(weekday)
     parts = []
     for day_hours, days in groups.items():
-        spans = " and ".join(
+        spans = gettext(" and ").join(
             f"{format_time_of_day(start)}–{format_time_of_day(end)}" for start, end in day_hours
         )
         parts.append(f"{_days_text(days)} {spans}")
@@ -547,10 +560,13 @@ def describe_calendar(calendar: ServiceCalendar | None, closed_days_text: str | 
     holidays in Germany (BE)"); without it, a calendar with closures says "closed days
     excluded". No calendar, or a 24×7 one, is "around the clock"."""
     if calendar is None or calendar.is_always:
-        return "around the clock"
-    text = f"during service hours {describe_hours(calendar.hours)} {calendar.timezone}"
+        return gettext("around the clock")
+    words = {"hours": describe_hours(calendar.hours), "zone": calendar.timezone}
     if closed_days_text:
-        text += f", {closed_days_text} excluded"
-    elif calendar.closed_days or calendar.closed_intervals:
-        text += ", closed days excluded"
-    return text
+        return gettext("during service hours %(hours)s %(zone)s, %(closed)s excluded") % {
+            **words,
+            "closed": closed_days_text,
+        }
+    if calendar.closed_days or calendar.closed_intervals:
+        return gettext("during service hours %(hours)s %(zone)s, closed days excluded") % words
+    return gettext("during service hours %(hours)s %(zone)s") % words

@@ -14,9 +14,22 @@ from typing import TypeAlias
 
 from engine.calendars import ServiceCalendar
 from engine.errors import ObjectiveError, RuleError
+from engine.l10n import gettext_noop, ngettext_noop
 from engine.measures import MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
 from engine.numbers import HUNDRED, stored_credit_percent, to_decimal
+from engine.phrases import (
+    Parts,
+    count,
+    decimal,
+    duration,
+    exact,
+    measured,
+    message,
+    money,
+    plural,
+    render,
+)
 from engine.rules import (
     CreditRule,
     FlatRule,
@@ -26,14 +39,7 @@ from engine.rules import (
     TieredRule,
     validate_rule_for,
 )
-from engine.text import (
-    format_decimal,
-    format_duration,
-    format_fraction,
-    format_measured,
-    format_money,
-)
-from engine.tickets import TicketMeasure, explain_tickets
+from engine.tickets import TicketMeasure, ticket_parts
 from engine.vocabulary import COMPARATORS, INDICATORS, NO_DATA_EXPLANATION, TICKET_INDICATORS
 
 _ZERO = Fraction(0)
@@ -203,6 +209,8 @@ class LineResult:
     amount: Decimal
     explanation: str
     fee: Decimal
+    # The explanation as its parts (engine.phrases), to be read in any language.
+    parts: Parts | None = None
 
 
 def _shortfall(objective: Objective, attainment: Fraction) -> Fraction:
@@ -219,26 +227,36 @@ def _capped(raw: Fraction, max_percent: Decimal | None) -> tuple[Fraction, Fract
     return max(raw, _ZERO), None
 
 
+def _capped_parts(text: Parts, cap: Fraction | None) -> Parts:
+    if cap is None:
+        return text
+    return message(gettext_noop("%(credit)s, capped at %(cap)s %%"), credit=text, cap=exact(cap))
+
+
 def _percent_credit(
     rule: PerStepRule | TieredRule | LinearRule | FlatRule,
     objective: Objective,
     attainment: Fraction,
     shortfall: Fraction,
-) -> tuple[Fraction, str | None]:
+) -> tuple[Fraction, Parts | None]:
     """Percent of the fee a breached objective earns, and how it was reached (``None``
     when no tier is crossed)."""
-    unit = " %" if objective.is_percentage else ""
     if isinstance(rule, PerStepRule):
         steps = -(-shortfall // Fraction(rule.step))
         raw = Fraction(rule.percent) * steps
         percent, cap = _capped(raw, rule.max_percent)
-        text = (
-            f"{steps} started step{'s' if steps != 1 else ''} of {format_decimal(rule.step)} "
-            f"at {format_decimal(rule.percent)} % each = {format_fraction(raw)} %"
+        text = plural(
+            ngettext_noop(
+                "%(steps)s started step of %(step)s at %(percent)s %% each = %(raw)s %%",
+                "%(steps)s started steps of %(step)s at %(percent)s %% each = %(raw)s %%",
+            ),
+            steps,
+            steps=steps,
+            step=decimal(rule.step),
+            percent=decimal(rule.percent),
+            raw=exact(raw),
         )
-        if cap is not None:
-            text += f", capped at {format_fraction(cap)} %"
-        return percent, text
+        return percent, _capped_parts(text, cap)
     if isinstance(rule, TieredRule):
         below = objective.comparator == "gte"
         crossed = [
@@ -251,23 +269,32 @@ def _percent_credit(
         # Among equal percents name the worst bound crossed: it is what the customer sees.
         worst = max(crossed, key=lambda t: (t.percent, -t.bound if below else t.bound))
         percent = min(Fraction(worst.percent), HUNDRED)
-        side = "below" if below else "above"
-        return percent, (
-            f"{side} the {format_decimal(worst.bound)}{unit} tier: {format_fraction(percent)} %"
-        )
+        if objective.is_percentage:
+            text = (
+                gettext_noop("below the %(bound)s %% tier: %(percent)s %%")
+                if below
+                else gettext_noop("above the %(bound)s %% tier: %(percent)s %%")
+            )
+        else:
+            text = (
+                gettext_noop("below the %(bound)s tier: %(percent)s %%")
+                if below
+                else gettext_noop("above the %(bound)s tier: %(percent)s %%")
+            )
+        return percent, message(text, bound=decimal(worst.bound), percent=exact(percent))
     if isinstance(rule, LinearRule):
         raw = Fraction(rule.factor) * shortfall
         percent, cap = _capped(raw, rule.max_percent)
-        text = (
-            f"{format_decimal(rule.factor)} % for each of the {_gap(objective, shortfall)} "
-            f"= {format_fraction(raw)} %"
+        text = message(
+            gettext_noop("%(factor)s %% for each of the %(gap)s = %(raw)s %%"),
+            factor=decimal(rule.factor),
+            gap=_gap(objective, shortfall),
+            raw=exact(raw),
         )
-        if cap is not None:
-            text += f", capped at {format_fraction(cap)} %"
-        return percent, text
+        return percent, _capped_parts(text, cap)
     assert rule.percent is not None
     percent = Fraction(rule.percent)
-    return percent, f"flat {format_fraction(percent)} %"
+    return percent, message(gettext_noop("flat %(percent)s %%"), percent=exact(percent))
 
 
 def credit_percent_for(objective: Objective, attainment: Fraction) -> Fraction | None:
@@ -282,41 +309,86 @@ def credit_percent_for(objective: Objective, attainment: Fraction) -> Fraction |
     return _percent_credit(rule, objective, attainment, shortfall)[0]
 
 
-def _standing(objective: Objective, measure: ObjectiveMeasure, attainment: Fraction) -> str:
+def _standing(objective: Objective, measure: ObjectiveMeasure, attainment: Fraction) -> Parts:
     """Attainment against the target, with the figures it comes from."""
-    bound = "at least" if objective.comparator == "gte" else "at most"
-    target = format_decimal(objective.target)
+    bound = message(
+        gettext_noop("at least") if objective.comparator == "gte" else gettext_noop("at most")
+    )
+    target = decimal(objective.target)
     if isinstance(measure, TicketMeasure):
         # The ticket sentence carries the attainment; the worst tickets follow it.
-        explained = explain_tickets(measure, worst=WORST_TICKETS_NAMED)
-        return f"{explained}; against a target of {bound} {target} %"
+        return message(
+            gettext_noop("%(tickets)s; against a target of %(bound)s %(target)s %%"),
+            tickets=ticket_parts(measure, worst=WORST_TICKETS_NAMED),
+            bound=bound,
+            target=target,
+        )
     # Said only with a calendar, so that explanations without one read as they always did.
-    hours = " in service hours" if objective.in_service_hours else ""
+    hours = objective.in_service_hours
     if isinstance(measure, CountMeasure):
-        text = f"{format_fraction(attainment)} against a target of {bound} {target}"
-        return f"{text} (samples{hours})" if hours else text
-    text = f"{format_measured(attainment, percentage=True)} against a target of {bound} {target} %"
+        text = message(
+            gettext_noop("%(attainment)s against a target of %(bound)s %(target)s"),
+            attainment=exact(attainment),
+            bound=bound,
+            target=target,
+        )
+        if not hours:
+            return text
+        return message(gettext_noop("%(standing)s (samples in service hours)"), standing=text)
+    text = message(
+        gettext_noop("%(attainment)s against a target of %(bound)s %(target)s %%"),
+        attainment=measured(attainment, percentage=True),
+        bound=bound,
+        target=target,
+    )
     if isinstance(measure, UptimeMeasure):
-        scheduled = "of service hours" if hours else "scheduled"
-        return (
-            f"{text} ({format_duration(measure.downtime_seconds)} of downtime in "
-            f"{format_duration(measure.scheduled_seconds)} {scheduled})"
+        return message(
+            gettext_noop(
+                "%(standing)s (%(downtime)s of downtime in %(scheduled)s of service hours)"
+            )
+            if hours
+            else gettext_noop("%(standing)s (%(downtime)s of downtime in %(scheduled)s scheduled)"),
+            standing=text,
+            downtime=duration(measure.downtime_seconds),
+            scheduled=duration(measure.scheduled_seconds),
         )
     if isinstance(measure, RatioMeasure):
-        return f"{text} ({measure.ok:,} of {measure.total:,} samples{hours} ok)"
+        return message(
+            gettext_noop("%(standing)s (%(ok)s of %(total)s samples in service hours ok)")
+            if hours
+            else gettext_noop("%(standing)s (%(ok)s of %(total)s samples ok)"),
+            standing=text,
+            ok=count(measure.ok),
+            total=count(measure.total),
+        )
     assert objective.threshold is not None
-    symbol = "≥" if objective.threshold_comparator == "gte" else "≤"
-    return (
-        f"{text} ({measure.meeting:,} of {measure.total:,} samples{hours} "
-        f"{symbol} {format_decimal(objective.threshold)})"
+    return message(
+        gettext_noop(
+            "%(standing)s (%(meeting)s of %(total)s samples in service hours %(symbol)s "
+            "%(threshold)s)"
+        )
+        if hours
+        else gettext_noop(
+            "%(standing)s (%(meeting)s of %(total)s samples %(symbol)s %(threshold)s)"
+        ),
+        standing=text,
+        meeting=count(measure.meeting),
+        total=count(measure.total),
+        symbol="≥" if objective.threshold_comparator == "gte" else "≤",
+        threshold=decimal(objective.threshold),
     )
 
 
-def _gap(objective: Objective, shortfall: Fraction) -> str:
-    side = "short" if objective.comparator == "gte" else "over"
+def _gap(objective: Objective, shortfall: Fraction) -> Parts:
+    short = objective.comparator == "gte"
     if not objective.is_percentage:
-        return f"{format_fraction(shortfall)} {side}"
-    return f"{format_fraction(shortfall)} point{'' if shortfall == 1 else 's'} {side}"
+        text = gettext_noop("%(gap)s short") if short else gettext_noop("%(gap)s over")
+        return message(text, gap=exact(shortfall))
+    if short:
+        forms = ngettext_noop("%(gap)s point short", "%(gap)s points short")
+    else:
+        forms = ngettext_noop("%(gap)s point over", "%(gap)s points over")
+    return plural(forms, 1 if shortfall == 1 else 2, gap=exact(shortfall))
 
 
 def evaluate(
@@ -350,24 +422,28 @@ def evaluate(
     zero = quantize_money(0, currency)
     attainment = measure.attainment
     if attainment is None:
-        explanation = NO_DATA_EXPLANATION
+        parts = message(NO_DATA_EXPLANATION)
         if isinstance(measure, TicketMeasure):
-            explanation = f"{explain_tickets(measure)}, no credit."
-        return LineResult(None, None, None, Decimal(0), zero, explanation, fee_amount)
+            parts = message(gettext_noop("%(tickets)s, no credit."), tickets=ticket_parts(measure))
+        return _result(None, None, None, Decimal(0), zero, parts, fee_amount)
     head = objective.label if not period_label else f"{objective.label} ({period_label})"
     standing = _standing(objective, measure, attainment)
     shortfall = _shortfall(objective, attainment)
     if shortfall <= 0:
-        return LineResult(
+        return _result(
             attainment,
             True,
             shortfall,
             Decimal(0),
             zero,
-            f"{head}: {standing}: target met, no credit.",
+            message(
+                gettext_noop("%(objective)s: %(standing)s: target met, no credit."),
+                objective=head,
+                standing=standing,
+            ),
             fee_amount,
         )
-    fee_text = format_money(fee_amount, currency)
+    fee_text = money(fee_amount, currency)
     rule = objective.rule
     percent = _ZERO
     amount = zero
@@ -375,7 +451,7 @@ def evaluate(
         isinstance(rule, FlatRule) and rule.amount is not None
     )
     if rule is None:
-        credit = "no service credit applies"
+        credit = message(gettext_noop("no service credit applies"))
     elif isinstance(rule, PoolRule):
         if at_risk is None:
             raise RuleError(
@@ -384,33 +460,63 @@ def evaluate(
             )
         pool = quantize_money(at_risk, currency)
         amount = quantize_money(Fraction(pool) * Fraction(rule.allocation_percent) / 100, currency)
-        credit = (
-            f"{format_decimal(rule.allocation_percent)} % of the at-risk amount of "
-            f"{format_money(pool, currency)} = {format_money(amount, currency)}"
+        credit = message(
+            gettext_noop("%(percent)s %% of the at-risk amount of %(pool)s = %(amount)s"),
+            percent=decimal(rule.allocation_percent),
+            pool=money(pool, currency),
+            amount=money(amount, currency),
         )
     elif isinstance(rule, FlatRule) and rule.amount is not None:
         flat = quantize_money(rule.amount, currency)
         amount = min(flat, fee_amount)
-        credit = f"flat {format_money(flat, currency)}"
         if amount < flat:
-            credit += f", limited to the fee of {fee_text}"
+            credit = message(
+                gettext_noop("flat %(amount)s, limited to the fee of %(fee)s"),
+                amount=money(flat, currency),
+                fee=fee_text,
+            )
+        else:
+            credit = message(gettext_noop("flat %(amount)s"), amount=money(flat, currency))
     else:
         percent, how = _percent_credit(rule, objective, attainment, shortfall)
         if how is None:
-            credit = "no credit tier reached, no credit"
+            credit = message(gettext_noop("no credit tier reached, no credit"))
         else:
             amount = quantize_money(Fraction(fee_amount) * percent / HUNDRED, currency)
-            credit = f"{how} of {fee_text} = {format_money(amount, currency)}"
+            credit = message(
+                gettext_noop("%(credit)s of %(fee)s = %(amount)s"),
+                credit=how,
+                fee=fee_text,
+                amount=money(amount, currency),
+            )
     if amount_based and fee_amount:
         # An amount-based credit reports the share of the fee it is, so every line of a
         # statement reads on one scale.
         percent = Fraction(amount) * HUNDRED / Fraction(fee_amount)
-    return LineResult(
+    return _result(
         attainment,
         False,
         shortfall,
         stored_credit_percent(percent),
         amount,
-        f"{head}: {standing}, {_gap(objective, shortfall)}; {credit}.",
+        message(
+            gettext_noop("%(objective)s: %(standing)s, %(gap)s; %(credit)s."),
+            objective=head,
+            standing=standing,
+            gap=_gap(objective, shortfall),
+            credit=credit,
+        ),
         fee_amount,
     )
+
+
+def _result(
+    attainment: Fraction | None,
+    met: bool | None,
+    shortfall: Fraction | None,
+    credit_percent: Decimal,
+    amount: Decimal,
+    parts: Parts,
+    fee: Decimal,
+) -> LineResult:
+    return LineResult(attainment, met, shortfall, credit_percent, amount, render(parts), fee, parts)

@@ -27,8 +27,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from engine.l10n import gettext_noop, ngettext_noop
 from engine.money import quantize_money
-from engine.text import format_money
+from engine.phrases import Parts, Value, message, money, plural, render, series
 
 EARN_BACK_HELD = "earn_back_held"
 EARN_BACK_PAID = "earn_back_paid"
@@ -58,7 +59,8 @@ class LineOutcome:
 class PeriodOutcome:
     """An earlier period as its latest statement settled it."""
 
-    label: str
+    # Its name (engine.phrases.period, or text as it is).
+    label: Value
     lines: Mapping[LineKey, LineOutcome]
     # The objectives whose chronic failure was found in this period.
     chronic: frozenset[LineKey] = frozenset()
@@ -88,6 +90,8 @@ class HistoryRow:
     # The held credit a row decides and the period that held it ("" for a hold).
     credit: Decimal = Decimal(0)
     origin: str = ""
+    # The explanation as its parts (engine.phrases), to be read in any language.
+    parts: Parts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,26 +111,64 @@ class ChronicFinding:
     key: LineKey
     breaches: int
     window: int
-    periods: tuple[str, ...]
+    periods: tuple[Value, ...]
     explanation: str
+    parts: Parts | None = None
 
 
-def _periods_word(count: int, period_name: str) -> str:
-    return f"{count} {period_name}{'' if count == 1 else 's'}"
+def _periods_word(number: int, period_name: str) -> Parts:
+    """``"3 months"``."""
+    if period_name == "week":
+        forms = ngettext_noop("%(count)s week", "%(count)s weeks")
+    elif period_name == "month":
+        forms = ngettext_noop("%(count)s month", "%(count)s months")
+    else:
+        forms = ngettext_noop("%(count)s quarter", "%(count)s quarters")
+    return plural(forms, number, count=number)
 
 
-def _joined(labels: Sequence[str]) -> str:
-    if len(labels) < 2:
-        return "".join(labels)
-    return ", ".join(labels[:-1]) + " and " + labels[-1]
+def _deciding(period_name: str) -> Parts:
+    """``"the months that would decide it"``: the periods that would decide a held credit."""
+    return message(
+        {
+            "week": gettext_noop("the weeks that would decide it"),
+            "month": gettext_noop("the months that would decide it"),
+            "quarter": gettext_noop("the quarters that would decide it"),
+        }[period_name]
+    )
 
 
-def _why_payable(line_met: bool | None, present: bool, label: str) -> str:
+def _that_statement(period_name: str) -> Parts:
+    return message(
+        {
+            "week": gettext_noop("that week's statement"),
+            "month": gettext_noop("that month's statement"),
+            "quarter": gettext_noop("that quarter's statement"),
+        }[period_name]
+    )
+
+
+def _why_payable(line_met: bool | None, present: bool, label: Value) -> Parts:
     if not present:
-        return f"the objective is no longer measured in {label}"
+        return message(
+            gettext_noop("the objective is no longer measured in %(period)s"), period=label
+        )
     if line_met is None:
-        return f"{label} has no data to show the target was met"
-    return f"the target was missed in {label}"
+        return message(
+            gettext_noop("%(period)s has no data to show the target was met"), period=label
+        )
+    return message(gettext_noop("the target was missed in %(period)s"), period=label)
+
+
+def _row(
+    kind: str,
+    amount: Decimal,
+    parts: Parts,
+    key: LineKey,
+    credit: Decimal,
+    origin: Value = "",
+) -> HistoryRow:
+    return HistoryRow(kind, amount, render(parts), key, credit, render(origin), parts)
 
 
 def earn_back(
@@ -137,7 +179,7 @@ def earn_back(
     final: bool,
     currency: str,
     period_name: str,
-    label: str,
+    label: Value,
 ) -> EarnBack:
     """Earn-back on the statement of the period ``label`` whose ``lines`` follow the
     ``earlier`` periods (oldest first, the last one just before it).
@@ -160,13 +202,21 @@ def earn_back(
         remaining -= amount
         delta -= amount
         rows.append(
-            HistoryRow(
+            _row(
                 EARN_BACK_HELD,
                 -amount,
-                f"Held for earn-back: {format_money(amount, currency)} of {line.label} is not "
-                f"payable now. The provider earns it back if the target is met in each of "
-                f"the next {_periods_word(line.earn_back_periods, period_name)}; if one of "
-                f"them misses it, it becomes payable on that {period_name}'s statement.",
+                message(
+                    gettext_noop(
+                        "Held for earn-back: %(amount)s of %(line)s is not payable now. The "
+                        "provider earns it back if the target is met in each of the next "
+                        "%(periods)s; if one of them misses it, it becomes payable on "
+                        "%(statement)s."
+                    ),
+                    amount=money(amount, currency),
+                    line=line.label,
+                    periods=_periods_word(line.earn_back_periods, period_name),
+                    statement=_that_statement(period_name),
+                ),
                 line.key,
                 amount,
             )
@@ -185,8 +235,11 @@ def earn_back(
             if any(other is not None and _missed(other, key) for other in between):
                 continue  # paid on the statement of the period that missed it
             credit = quantize_money(outcome.held, currency)
-            what = f"{period.label}'s held credit of {format_money(credit, currency)} for " + (
-                outcome.label or key[1]
+            what = message(
+                gettext_noop("%(period)s's held credit of %(credit)s for %(line)s"),
+                period=period.label,
+                credit=money(credit, currency),
+                line=outcome.label or key[1],
             )
             line = current.get(key)
             if any(other is None for other in between):
@@ -195,10 +248,14 @@ def earn_back(
             elif line is None or line.met is not True:
                 why = _why_payable(None if line is None else line.met, line is not None, label)
                 rows.append(
-                    HistoryRow(
+                    _row(
                         EARN_BACK_PAID,
                         credit,
-                        f"Earn-back: {what} is payable, as {why}.",
+                        message(
+                            gettext_noop("Earn-back: %(what)s is payable, as %(why)s."),
+                            what=what,
+                            why=why,
+                        ),
                         key,
                         credit,
                         period.label,
@@ -209,11 +266,17 @@ def earn_back(
             elif position == index + outcome.earn_back_periods:
                 decided = [other.label for other in between if other is not None] + [label]
                 rows.append(
-                    HistoryRow(
+                    _row(
                         EARNED_BACK,
                         zero,
-                        f"Earn-back: {what} was earned back by the provider, as the target "
-                        f"was met in {_joined(decided)}. Nothing is payable for it.",
+                        message(
+                            gettext_noop(
+                                "Earn-back: %(what)s was earned back by the provider, as the "
+                                "target was met in %(periods)s. Nothing is payable for it."
+                            ),
+                            what=what,
+                            periods=series(decided),
+                        ),
                         key,
                         credit,
                         period.label,
@@ -222,11 +285,17 @@ def earn_back(
                 continue
             if final:
                 rows.append(
-                    HistoryRow(
+                    _row(
                         EARN_BACK_PAID,
                         credit,
-                        f"Earn-back: {what} is payable, as the contract ends before the "
-                        f"{period_name}s that would decide it.",
+                        message(
+                            gettext_noop(
+                                "Earn-back: %(what)s is payable, as the contract ends before "
+                                "%(periods)s."
+                            ),
+                            what=what,
+                            periods=_deciding(period_name),
+                        ),
                         key,
                         credit,
                         period.label,
@@ -245,7 +314,7 @@ def chronic_failures(
     earlier: Sequence[PeriodOutcome | None],
     lines: Sequence[CurrentLine],
     *,
-    label: str,
+    label: Value,
     period_name: str,
 ) -> tuple[ChronicFinding, ...]:
     """The chronic failures found in the period ``label``: each breached line with
@@ -271,18 +340,30 @@ def chronic_failures(
         ] + [label]
         if len(breached) < line.chronic_breaches:
             continue
-        window = _periods_word(line.chronic_window, period_name)
+        parts = message(
+            gettext_noop(
+                "Chronic failure: %(line)s missed its target in %(breached)s within %(window)s "
+                "(%(periods)s), reaching the contract's limit of %(limit)s within %(window)s: "
+                "the customer may terminate the contract as it provides."
+            ),
+            line=line.label,
+            breached=_periods_word(len(breached), period_name),
+            window=_periods_word(line.chronic_window, period_name),
+            periods=series(breached),
+            limit=plural(
+                ngettext_noop("%(count)s breach", "%(count)s breaches"),
+                line.chronic_breaches,
+                count=line.chronic_breaches,
+            ),
+        )
         findings.append(
             ChronicFinding(
                 line.key,
                 len(breached),
                 line.chronic_window,
                 tuple(breached),
-                f"Chronic failure: {line.label} missed its target in {len(breached)} "
-                f"{period_name}{'' if len(breached) == 1 else 's'} within {window} "
-                f"({_joined(breached)}), reaching the contract's limit of "
-                f"{line.chronic_breaches} breach{'' if line.chronic_breaches == 1 else 'es'} "
-                f"within {window}: the customer may terminate the contract as it provides.",
+                render(parts),
+                parts,
             )
         )
     return tuple(findings)

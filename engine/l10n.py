@@ -7,7 +7,9 @@ how it writes numbers and days. Without one, or for English, the engine writes E
 it always did.
 
 The engine marks its own texts with :func:`gettext`, :func:`ngettext` and :func:`pgettext`:
-the names ``makemessages`` looks for, so that the portal's catalogue keeps them.
+the names ``makemessages`` looks for, so that the portal's catalogue keeps them; texts kept
+as they are and translated where they are read are marked with :func:`gettext_noop` and
+:func:`ngettext_noop`.
 """
 
 from __future__ import annotations
@@ -105,3 +107,16 @@ def pgettext(context: str, message: str) -> str:
     """``message`` in the current language, told apart from the same words elsewhere by
     ``context``."""
     return current().translate_context(context, message)
+
+
+def gettext_noop(message: str) -> str:
+    """``message`` unchanged: marks a message that is kept as it is (in English) and
+    translated only where it is read (:mod:`engine.phrases`)."""
+    return message
+
+
+def ngettext_noop(singular: str, plural: str) -> tuple[str, str]:
+    """Both forms unchanged: marks a plural message kept as it is, like :func:`gettext_noop`
+    (``makemessages`` reads the keyword ``ngettext_noop:1,2``, see
+    ``contracts/management/commands/makemessages.py``)."""
+    return singular, plural

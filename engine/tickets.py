@@ -41,8 +41,9 @@ from math import floor
 from engine.calendars import BusinessClock, epoch_seconds
 from engine.errors import ParameterError
 from engine.intervals import Instant, Interval
-from engine.l10n import ngettext
-from engine.text import format_attainment, format_fraction
+from engine.l10n import gettext_noop, ngettext_noop
+from engine.phrases import Parts, Value, count, exact, join, message, plural, render
+from engine.phrases import attainment as phrases_attainment
 
 TICKET_CLOCK_KINDS: tuple[str, ...] = ("response", "resolution")
 STOPPING_STATUSES: frozenset[str] = frozenset({"waiting_on_customer", "resolved"})
@@ -443,26 +444,27 @@ def measure_tickets(
 # --------------------------------------------------------------------------- sentences
 
 
-def _plural(count: int | Fraction, word: str) -> str:
-    return f"{format_fraction(count)} {word}{'' if count == 1 else 's'}"
-
-
 def describe_threshold(threshold_minutes: Decimal | int, *, business_hours: bool = True) -> str:
     """``"4 business hours"``, ``"30 business minutes"``; ``"4 hours"`` around the clock."""
+    return render(threshold_parts(threshold_minutes, business_hours=business_hours))
+
+
+def threshold_parts(threshold_minutes: Decimal | int, *, business_hours: bool = True) -> Parts:
+    """:func:`describe_threshold` as parts (:mod:`engine.phrases`)."""
     minutes = Fraction(threshold_minutes)
     if minutes and minutes % 60 == 0:
-        count = minutes / 60
+        number = minutes / 60
         if business_hours:
-            text = ngettext("%(count)s business hour", "%(count)s business hours", _form(count))
+            forms = ngettext_noop("%(count)s business hour", "%(count)s business hours")
         else:
-            text = ngettext("%(count)s hour", "%(count)s hours", _form(count))
+            forms = ngettext_noop("%(count)s hour", "%(count)s hours")
     else:
-        count = minutes
+        number = minutes
         if business_hours:
-            text = ngettext("%(count)s business minute", "%(count)s business minutes", _form(count))
+            forms = ngettext_noop("%(count)s business minute", "%(count)s business minutes")
         else:
-            text = ngettext("%(count)s minute", "%(count)s minutes", _form(count))
-    return text % {"count": format_fraction(count)}
+            forms = ngettext_noop("%(count)s minute", "%(count)s minutes")
+    return plural(forms, _form(number), count=exact(number))
 
 
 def _form(count: Fraction) -> int:
@@ -472,39 +474,108 @@ def _form(count: Fraction) -> int:
 
 def describe_ticket(outcome: TicketOutcome, *, unit: str = "") -> str:
     """``"INC-5 210 (180 stopped)"``; with ``unit`` ``"INC-7 330 business minutes"``."""
+    return render(_ticket_parts(outcome, unit=unit))
+
+
+def _ticket_parts(outcome: TicketOutcome, *, unit: str = "") -> Parts:
     clock = outcome.clock
-    text = f"{outcome.reference} {format_fraction(clock.business_minutes)}"
-    if unit:
-        text += f" {unit}"
-    notes = []
+    minutes = exact(clock.business_minutes)
+    if unit == "business minutes":
+        text = message(
+            gettext_noop("%(ticket)s %(minutes)s business minutes"),
+            ticket=outcome.reference,
+            minutes=minutes,
+        )
+    elif unit:
+        text = message(
+            gettext_noop("%(ticket)s %(minutes)s minutes"),
+            ticket=outcome.reference,
+            minutes=minutes,
+        )
+    else:
+        text = join([outcome.reference, minutes], " ")
+    stopped = exact(clock.stopped_minutes)
+    if clock.stopped_seconds and clock.running:
+        return message(
+            gettext_noop("%(ticket)s (%(stopped)s stopped, still open)"),
+            ticket=text,
+            stopped=stopped,
+        )
     if clock.stopped_seconds:
-        notes.append(f"{format_fraction(clock.stopped_minutes)} stopped")
+        return message(
+            gettext_noop("%(ticket)s (%(stopped)s stopped)"), ticket=text, stopped=stopped
+        )
     if clock.running:
-        notes.append("still open")
-    return f"{text} ({', '.join(notes)})" if notes else text
+        return message(gettext_noop("%(ticket)s (still open)"), ticket=text)
+    return text
 
 
 def explain_tickets(measure: TicketMeasure, *, worst: int = 3) -> str:
     """The figures of a ticket measure in one sentence, naming the worst tickets:
     "2 of 3 P1 tickets resolved within 4 business hours (66.667 %); worst: INC-7 330
     business minutes; INC-5 210 (180 stopped)"."""
-    tickets = f"{measure.priority} tickets" if measure.priority else "tickets"
-    verb = "resolved" if measure.kind == "resolution" else "answered"
-    within = describe_threshold(measure.threshold_minutes, business_hours=measure.business_hours)
+    return render(ticket_parts(measure, worst=worst))
+
+
+def ticket_parts(measure: TicketMeasure, *, worst: int = 3) -> Parts:
+    """:func:`explain_tickets` as parts (:mod:`engine.phrases`)."""
+    resolved = measure.kind == "resolution"
+    priority = measure.priority
     attainment = measure.attainment
     if attainment is None:
-        return f"No {tickets} {verb} in this period: no data"
-    text = (
-        f"{measure.within:,} of {measure.total:,} {tickets} {verb} within {within} "
-        f"({format_attainment(attainment)} %)"
-    )
+        if priority:
+            text = (
+                gettext_noop("No %(priority)s tickets resolved in this period: no data")
+                if resolved
+                else gettext_noop("No %(priority)s tickets answered in this period: no data")
+            )
+            return message(text, priority=priority)
+        return message(
+            gettext_noop("No tickets resolved in this period: no data")
+            if resolved
+            else gettext_noop("No tickets answered in this period: no data")
+        )
+    figures: dict[str, Value] = {
+        "within": count(measure.within),
+        "total": count(measure.total),
+        "threshold": threshold_parts(
+            measure.threshold_minutes, business_hours=measure.business_hours
+        ),
+        "attainment": phrases_attainment(attainment),
+    }
+    if priority:
+        text = (
+            gettext_noop(
+                "%(within)s of %(total)s %(priority)s tickets resolved within %(threshold)s "
+                "(%(attainment)s %%)"
+            )
+            if resolved
+            else gettext_noop(
+                "%(within)s of %(total)s %(priority)s tickets answered within %(threshold)s "
+                "(%(attainment)s %%)"
+            )
+        )
+        figures["priority"] = priority
+    else:
+        text = (
+            gettext_noop(
+                "%(within)s of %(total)s tickets resolved within %(threshold)s (%(attainment)s %%)"
+            )
+            if resolved
+            else gettext_noop(
+                "%(within)s of %(total)s tickets answered within %(threshold)s (%(attainment)s %%)"
+            )
+        )
+    parts = message(text, **figures)
     named = measure.worst(worst)
-    if named:
-        unit = "business minutes" if measure.business_hours else "minutes"
-        parts = [describe_ticket(named[0], unit=unit)]
-        parts += [describe_ticket(outcome) for outcome in named[1:]]
-        text += "; worst: " + "; ".join(parts)
-    return text
+    if not named:
+        return parts
+    unit = "business minutes" if measure.business_hours else "minutes"
+    tickets = [_ticket_parts(named[0], unit=unit)]
+    tickets += [_ticket_parts(outcome) for outcome in named[1:]]
+    return message(
+        gettext_noop("%(figures)s; worst: %(tickets)s"), figures=parts, tickets=join(tickets, "; ")
+    )
 
 
 # --------------------------------------------------------------------------- events

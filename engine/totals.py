@@ -30,8 +30,9 @@ from engine.history import (
     chronic_failures,
     earn_back,
 )
+from engine.l10n import gettext_noop
 from engine.money import quantize_money
-from engine.text import format_money
+from engine.phrases import Parts, Value, message, money, render
 
 MINIMUM_CREDIT = "minimum_credit"
 AGREED = "agreed"
@@ -57,7 +58,8 @@ class AcceptedClaim:
     incident, which the lines have counted."""
 
     claim: int
-    outage: str
+    # Which service and when (engine.phrases parts, or text as it is).
+    outage: Value
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,15 @@ class Adjustment:
     explanation: str
     dispute: int | None = None
     claim: int | None = None
+    # The explanation as its parts (engine.phrases), to be read in any language.
+    parts: Parts | None = None
+
+    @classmethod
+    def of(
+        cls, kind: str, amount: Decimal, parts: Parts, dispute: int | None = None, **more: int
+    ) -> Adjustment:
+        """A row whose explanation is ``parts`` as the site's language writes them."""
+        return cls(kind, amount, render(parts), dispute, parts=parts, **more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +93,7 @@ class History:
     lines: Sequence[CurrentLine]
     final: bool
     period_name: str
-    label: str
+    label: Value
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +133,17 @@ def total_statement(
             raise ParameterError("minimum_credit must not be negative", field="minimum_credit")
         if 0 < total < minimum:
             rows.append(
-                Adjustment(
+                Adjustment.of(
                     MINIMUM_CREDIT,
                     -total,
-                    f"Credits of {format_money(total, currency)} are below the minimum credit "
-                    f"of {format_money(minimum, currency)}: nothing is payable.",
+                    message(
+                        gettext_noop(
+                            "Credits of %(total)s are below the minimum credit of %(minimum)s: "
+                            "nothing is payable."
+                        ),
+                        total=money(total, currency),
+                        minimum=money(minimum, currency),
+                    ),
                 )
             )
             total = quantize_money(0, currency)
@@ -145,45 +162,71 @@ def total_statement(
         )
         held = kept.held
         decided = kept.rows
-        rows.extend(Adjustment(row.kind, row.amount, row.explanation) for row in kept.rows)
+        rows.extend(
+            Adjustment(row.kind, row.amount, row.explanation, parts=row.parts) for row in kept.rows
+        )
         total += kept.delta
         chronic = chronic_failures(
             history.earlier, history.lines, label=history.label, period_name=history.period_name
         )
         zero = quantize_money(0, currency)
-        rows.extend(Adjustment(CHRONIC_FAILURE, zero, found.explanation) for found in chronic)
+        rows.extend(
+            Adjustment(CHRONIC_FAILURE, zero, found.explanation, parts=found.parts)
+            for found in chronic
+        )
     for remedy in sorted(remedies, key=lambda item: item.dispute):
         if remedy.amount is None:
-            note = f": {remedy.resolution}" if remedy.resolution else "."
-            rows.append(
-                Adjustment(
-                    CORRECTION,
-                    quantize_money(0, currency),
-                    f"Settled again after dispute #{remedy.dispute} was accepted with a "
-                    f"correction{note}",
-                    remedy.dispute,
+            # The resolution is a person's words: said as they wrote them.
+            note = (
+                message(
+                    gettext_noop(
+                        "Settled again after dispute #%(dispute)s was accepted with a "
+                        "correction: %(resolution)s"
+                    ),
+                    dispute=remedy.dispute,
+                    resolution=remedy.resolution,
                 )
+                if remedy.resolution
+                else message(
+                    gettext_noop(
+                        "Settled again after dispute #%(dispute)s was accepted with a correction."
+                    ),
+                    dispute=remedy.dispute,
+                )
+            )
+            rows.append(
+                Adjustment.of(CORRECTION, quantize_money(0, currency), note, remedy.dispute)
             )
             continue
         amount = quantize_money(remedy.amount, currency)
         if amount <= 0:
             raise ParameterError("an agreed adjustment must be above 0", field="amount")
         rows.append(
-            Adjustment(
+            Adjustment.of(
                 AGREED,
                 amount,
-                f"Agreed adjustment, dispute #{remedy.dispute}: {format_money(amount, currency)}",
+                message(
+                    gettext_noop("Agreed adjustment, dispute #%(dispute)s: %(amount)s"),
+                    dispute=remedy.dispute,
+                    amount=money(amount, currency),
+                ),
                 remedy.dispute,
             )
         )
         total += amount
     for accepted in sorted(claims, key=lambda item: item.claim):
         rows.append(
-            Adjustment(
+            Adjustment.of(
                 CLAIM,
                 quantize_money(0, currency),
-                f"Claim #{accepted.claim} accepted: the outage it reports ({accepted.outage}) "
-                "is counted as a provider incident in the lines above.",
+                message(
+                    gettext_noop(
+                        "Claim #%(claim)s accepted: the outage it reports (%(outage)s) is "
+                        "counted as a provider incident in the lines above."
+                    ),
+                    claim=accepted.claim,
+                    outage=accepted.outage,
+                ),
                 claim=accepted.claim,
             )
         )

@@ -1,6 +1,8 @@
 """The names the engine accepts for indicators, comparators, periods and rule kinds, and
 the one explanation of a period without data."""
 
+from engine.l10n import gettext_noop
+
 INDICATORS: tuple[str, ...] = (
     "uptime",
     "ratio",
@@ -15,4 +17,4 @@ COMPARATORS: tuple[str, ...] = ("gte", "lte")
 PERIOD_KINDS: tuple[str, ...] = ("week", "month", "quarter")
 RULE_KINDS: tuple[str, ...] = ("per_step", "tiered", "linear", "flat", "pool")
 
-NO_DATA_EXPLANATION = "No data for this period: no credit."
+NO_DATA_EXPLANATION = gettext_noop("No data for this period: no credit.")

@@ -21,6 +21,8 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 import engine
@@ -55,8 +57,14 @@ def holiday_countries() -> dict[str, tuple[str, ...]]:
 
 
 def country_name(code: str) -> str:
-    """A country's English name ("Germany" for DE), or the code where none is known."""
-    return Locale("en").territories.get(code, code)
+    """A country's name in the active language ("Germany" for DE; German "Deutschland"),
+    or the code where none is known."""
+    return _territories(translation.get_language() or "en").get(code, code)
+
+
+@cache
+def _territories(language: str) -> dict[str, str]:
+    return Locale.parse(translation.to_locale(language)).territories
 
 
 @cache
@@ -201,7 +209,9 @@ class ServiceCalendar(models.Model):
     def holidays_text(self) -> str:
         """Where the public holidays come from, as a sentence says it: "public holidays in
         Germany (BE)"; empty without a country."""
-        return f"public holidays in {self.holiday_place}" if self.holiday_country else ""
+        if not self.holiday_country:
+            return ""
+        return gettext("public holidays in %(place)s") % {"place": self.holiday_place}
 
     @property
     def holiday_place(self) -> str:

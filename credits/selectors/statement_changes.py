@@ -168,7 +168,7 @@ def change_sentences(
             )
     earlier = {row.explanation for row in previous_adjustments}
     sentences.extend(
-        _("Added below the lines: %(row)s") % {"row": row.explanation}
+        _("Added below the lines: %(row)s") % {"row": row.explanation_text}
         for row in adjustments
         if row.explanation not in earlier
     )

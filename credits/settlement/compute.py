@@ -33,29 +33,43 @@ from credits.settlement.terms import (
     accepted_remedies,
     terms_in_force,
 )
+from engine import phrases
 from engine.history import CurrentLine, LineOutcome
-from engine.text import period_label
+from engine.l10n import gettext_noop, ngettext_noop
+from engine.phrases import Parts
 from engine.totals import AcceptedClaim, History, Remedy, total_statement
 
 
-def _relief_note(indicator: str, figures: Mapping[str, object]) -> str:
+def _relief_note(indicator: str, figures: Mapping[str, object]) -> Parts | None:
     if indicator == "uptime":
         seconds = int(figures.get("relieved_seconds") or 0)
-        if seconds:
-            minutes = f"{seconds // 60:,} min" + (f" {seconds % 60} s" if seconds % 60 else "")
-            return (
-                f" Relief: {minutes} of downtime during a lapse of the customer's "
+        if not seconds:
+            return None
+        return phrases.message(
+            gettext_noop(
+                "Relief: %(downtime)s of downtime during a lapse of the customer's "
                 "responsibilities is excluded."
-            )
-        return ""
-    samples = int(figures.get("relieved_samples") or 0)
-    if samples:
-        return (
-            f" Relief: {samples:,} sample{'s' if samples != 1 else ''} observed during a lapse "
-            "of the customer's responsibilities "
-            f"{'are' if samples != 1 else 'is'} excluded."
+            ),
+            downtime=phrases.duration(seconds),
         )
-    return ""
+    samples = int(figures.get("relieved_samples") or 0)
+    if not samples:
+        return None
+    return phrases.plural(
+        ngettext_noop(
+            "Relief: %(count)s sample observed during a lapse of the customer's "
+            "responsibilities is excluded.",
+            "Relief: %(count)s samples observed during a lapse of the customer's "
+            "responsibilities are excluded.",
+        ),
+        samples,
+        count=phrases.count(samples),
+    )
+
+
+def _and(parts: Parts, note: Parts | None) -> Parts:
+    """An explanation and a sentence after it."""
+    return parts if note is None else phrases.join([parts, note], " ")
 
 
 def compute_period(
@@ -190,7 +204,8 @@ def _evaluate(
             raise SettlementError(
                 f"{contract.reference}, {cs.service.name}, {target.objective.label}: {exc}"
             ) from None
-        explanation = result.explanation + _relief_note(target.objective.indicator, figures)
+        assert result.parts is not None
+        parts = _and(result.parts, _relief_note(target.objective.indicator, figures))
         lines.append(
             ComputedLine(
                 contract_service=cs,
@@ -199,7 +214,8 @@ def _evaluate(
                 measure=measure,
                 figures=figures,
                 result=result,
-                explanation=explanation,
+                explanation=phrases.render(parts),
+                parts=parts,
                 tickets=None if target.tickets is None else target.tickets.records,
             )
         )
@@ -233,7 +249,7 @@ def _evaluate(
                 # The contract's last period: no later one could decide what it held.
                 final=contract.end_date is not None and period.end >= contract.end_date,
                 period_name=contract.settlement_period,
-                label=period_label(period.start, period.end),
+                label=phrases.period(period.start, period.end),
             ),
         )
     except engine.ParameterError as exc:
@@ -288,11 +304,7 @@ def _evaluate(
     if total.held:
         # The line says what it holds; the row below the lines takes it off the total.
         lines = [
-            dataclasses.replace(
-                line,
-                explanation=f"{line.explanation} Held for earn-back: "
-                f"{engine.format_money(held, currency)}.",
-            )
+            _holding(line, held, currency)
             if (held := total.held.get((line.contract_service.pk, line.objective.key)))
             else line
             for line in lines
@@ -313,3 +325,14 @@ def _evaluate(
         held=dict(total.held),
         chronic=total.chronic,
     )
+
+
+def _holding(line: ComputedLine, held: Decimal, currency: str) -> ComputedLine:
+    """The line, saying what it holds for earn-back."""
+    parts = _and(
+        line.parts,
+        phrases.message(
+            gettext_noop("Held for earn-back: %(amount)s."), amount=phrases.money(held, currency)
+        ),
+    )
+    return dataclasses.replace(line, explanation=phrases.render(parts), parts=parts)

@@ -22,8 +22,8 @@ from datetime import date
 import engine
 from contracts.models import Contract
 from credits.models import ChronicFailure, Statement, StatementLine
+from engine import phrases
 from engine.history import LOOKBACK_PERIODS, LineKey, LineOutcome, PeriodOutcome
-from engine.text import period_label
 
 
 def uses_history(objective: engine.Objective) -> bool:
@@ -112,7 +112,7 @@ class BatchHistory:
             self.contracts[contract_id] = ContractHistory(first)
         for (contract_id, start), (pk, _revision, end) in latest.items():
             self.contracts[contract_id].outcomes[start] = PeriodOutcome(
-                period_label(start, end),
+                phrases.period(start, end),
                 lines.get(pk, {}),
                 frozenset(failures.get((contract_id, start), ())),
             )
@@ -145,7 +145,7 @@ class BatchHistory:
         before = history.outcomes.get(period.start)
         recorded = before.chronic if before is not None else frozenset()
         history.outcomes[period.start] = PeriodOutcome(
-            period_label(period.start, period.end), dict(lines), recorded | frozenset(chronic)
+            phrases.period(period.start, period.end), dict(lines), recorded | frozenset(chronic)
         )
 
     def later_settled(self, contract_id: int, after: date) -> list[date]:

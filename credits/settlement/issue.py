@@ -61,6 +61,7 @@ _LINE_FIELDS = (
     "amount",
     "held",
     "explanation",
+    "explanation_parts",
 )
 
 
@@ -92,6 +93,7 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
             kind=row.kind,
             amount=row.amount,
             explanation=row.explanation,
+            explanation_parts=row.parts,
             dispute_id=row.dispute,
             claim_id=row.claim,
         )
@@ -123,6 +125,7 @@ def _write_many(items: Sequence[tuple[ComputedStatement, int]], now: datetime) -
                 line.result.amount,
                 computed.held_of(line),
                 line.explanation,
+                line.parts,
             )
             for statement, (computed, _revision) in zip(statements, items, strict=True)
             for line in computed.lines
@@ -339,6 +342,7 @@ def _record_chronic_failures(
             breaches=finding.breaches,
             window=finding.window,
             explanation=finding.explanation,
+            explanation_parts=finding.parts,
             statement=statement,
             found_at=now,
         )

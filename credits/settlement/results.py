@@ -17,6 +17,7 @@ import engine
 from contracts.models import Contract, ContractService, ServiceLevel, TermsChange
 from credits.models import Statement
 from engine.history import ChronicFinding, LineKey
+from engine.phrases import Parts
 from engine.totals import Adjustment
 
 
@@ -72,6 +73,8 @@ class ComputedLine:
     figures: dict[str, object]
     result: engine.LineResult
     explanation: str
+    # The explanation as its parts (engine.phrases), kept beside it for every language.
+    parts: Parts
     # A ticket line's tickets by reference, for its per-ticket detail.
     tickets: Mapping[str, TicketRecord] | None = None
 

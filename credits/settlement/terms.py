@@ -24,7 +24,7 @@ from contracts.models.terms import version_in_force
 from credits.models import Claim, Dispute
 from credits.settlement.history import terms_use_history
 from credits.settlement.inputs import Job
-from engine.text import local_span
+from engine import phrases
 from engine.totals import AcceptedClaim, Remedy
 
 
@@ -143,6 +143,6 @@ def accepted_claims(jobs: Sequence[Job]) -> dict[tuple[int, date], list[Accepted
         "ended_at",
     )
     for pk, contract_id, tz, start, service, started_at, ended_at in rows.order_by("pk"):
-        outage = f"{service}, {local_span(started_at, ended_at, tz)}"
+        outage = phrases.join([service, phrases.span(started_at, ended_at, tz)], ", ")
         found[(contract_id, start)].append(AcceptedClaim(pk, outage))
     return found

@@ -1,0 +1,278 @@
+"""A statement's explanations in the reader's language: issued once in English (the API, the
+CSV and the audit read that text), kept beside it as parts (engine.phrases), and read on a
+German page, PDF and e-mail as German sentences with exactly the figures issued."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import translation
+from pypdf import PdfReader
+
+from contracts.models import ServiceCalendar, ServiceLevel
+from credits import notify
+from credits.models import ChronicFailure, Delivery, StatementAdjustment, StatementLine
+from credits.settlement import settle_period
+from engine import phrases
+from people.models import Profile
+from tests.credits.settlement_book import at, contract, objective, ratio, samples, service
+from tests.credits.test_views_support import LineSpec, make_statement
+from tests.factories import IncidentFactory
+from tests.i18n.test_german import numbers, visible_text
+
+pytestmark = pytest.mark.django_db
+
+JANUARY = date(2026, 1, 1)
+SETTLED = datetime(2026, 2, 10, 9, tzinfo=UTC)
+WEEKDAYS = [[["08:00", "18:00"]] for _ in range(5)] + [[], []]
+
+# What an English explanation says that a German reader must not read.
+ENGLISH = [
+    "against a target",
+    "of downtime",
+    "service hours",
+    "started step",
+    "tier:",
+    "at-risk amount of",
+    "samples",
+    "Held for earn-back",
+    "earns it back",
+    "Chronic failure",
+    "Credits of",
+    "no credit",
+    "short;",
+]
+
+
+def book(personas):
+    """January 2026 in Berlin with a 5 % cap: an uptime objective in office hours
+    (per step), on-time delivery with earn-back and chronic failure (flat), latency
+    (tiered) and success (a share of the at-risk pool), every one breached."""
+    c = contract(
+        tz="Europe/Berlin",
+        cap="5",
+        reference="CR-DE",
+        provider=personas.provider,
+        customer=personas.customer,
+    )
+    office = service(c, fee="12345.67", name="Office line")
+    reports = service(c, fee="1000.00", name="Reports")
+    api = service(c, fee="2000.00", name="API")
+    hours = ServiceCalendar.objects.create(
+        provider=c.provider,
+        name="Office hours",
+        timezone="Europe/Berlin",
+        hours=WEEKDAYS,
+        holiday_country="DE",
+        holiday_subdivision="BE",
+    )
+    uptime = objective(
+        c,
+        office,
+        key="availability",
+        indicator="uptime",
+        target="99.5",
+        rule={"kind": "per_step", "step": "0.5", "percent": "2"},
+        name="Availability",
+    )
+    ServiceLevel.objects.filter(pk=uptime.pk).update(calendar=hours)
+    on_time = objective(
+        c,
+        reports,
+        key="on-time",
+        indicator="ratio",
+        target="99",
+        rule={"kind": "flat", "percent": "10", "earn_back_periods": 2},
+        name="On-time delivery",
+    )
+    ServiceLevel.objects.filter(pk=on_time.pk).update(chronic_breaches=1, chronic_window=3)
+    objective(
+        c,
+        api,
+        key="latency",
+        indicator="threshold",
+        target="95",
+        threshold="200",
+        threshold_comparator="lte",
+        rule={
+            "kind": "tiered",
+            "tiers": [{"bound": "95", "percent": "5"}, {"bound": "90", "percent": "15"}],
+        },
+        name="Latency",
+    )
+    objective(
+        c,
+        api,
+        key="success",
+        indicator="ratio",
+        target="99.9",
+        rule={"kind": "pool", "allocation_percent": "20"},
+        name="Success",
+    )
+    start = at(2026, 1, 5, 9, tz="Europe/Berlin")
+    IncidentFactory(
+        contract_service=office,
+        key="availability",
+        started_at=start,
+        ended_at=start + timedelta(hours=4),
+    )
+    ratio(reports, "on-time", at(2026, 1, 2), 95, 100)
+    ratio(api, "success", at(2026, 1, 2), 1_980, 2_000)
+    samples(api, "latency", at(2026, 1, 3), values=[150] * 80 + [300] * 20)
+    return c
+
+
+@pytest.fixture
+def statement(personas):
+    c = book(personas)
+    return settle_period(contract=c, period_start=JANUARY, now=SETTLED, announce=False).statement
+
+
+def explained_rows(statement):
+    return [
+        *StatementLine.objects.filter(statement=statement),
+        *StatementAdjustment.objects.filter(statement=statement),
+        *ChronicFailure.objects.filter(statement=statement),
+    ]
+
+
+def test_every_explanation_keeps_its_parts_and_reads_in_german_with_the_figures_issued(
+    statement,
+):
+    rows = explained_rows(statement)
+    kinds = {row.kind for row in rows if isinstance(row, StatementAdjustment)}
+    assert kinds == {"earn_back_held", "chronic_failure"}
+    assert statement.cap_adjustment < 0
+    lines = [row for row in rows if isinstance(row, StatementLine)]
+    assert len(lines) == 4 and all(line.met is False for line in lines)
+    assert any(line.held for line in lines)
+    for row in rows:
+        assert row.explanation_parts, row
+        # The parts are the issued text: read in English they are it, character for character.
+        with translation.override("en"):
+            assert row.explanation_text == row.explanation
+        with translation.override("de"):
+            german = row.explanation_text
+        assert numbers(german, "de") == numbers(row.explanation, "en"), german
+        for english in ENGLISH:
+            assert english not in german, (english, german)
+    with translation.override("de"):
+        texts = {line.key: line.explanation_text for line in lines}
+    assert "12.345,67 EUR" in texts["availability"]
+    assert "Servicezeiten" in texts["availability"]
+    assert "einbehalten: 100,00 EUR" in texts["on-time"]
+    assert "1.980 von 2.000" in texts["success"]
+
+
+def test_the_api_and_csv_keep_the_english_text_as_issued(client, personas, statement):
+    client.force_login(personas.customer_member)
+    Profile.objects.create(user=personas.customer_member, language="de")
+    client.force_login(personas.customer_member)
+    document = client.get(f"/api/v1/statements/{statement.pk}/").json()
+    stored = {line.explanation for line in statement.lines.all()}
+    assert {line["explanation"] for line in document["lines"]} == stored
+    csv_text = client.get(reverse("statement-csv", args=[statement.pk])).content.decode()
+    assert "Held for earn-back" in csv_text
+
+
+def _read(client, user, url, language):
+    Profile.objects.update_or_create(user=user, defaults={"language": language})
+    client.force_login(user)
+    return client.get(url)
+
+
+@time_machine.travel(datetime(2026, 2, 10, 10, tzinfo=UTC), tick=False)
+def test_the_page_and_pdf_say_every_explanation_in_german_with_the_same_figures(
+    client, personas, statement
+):
+    user = personas.customer_member
+    issued = [row.explanation for row in explained_rows(statement)]
+
+    def page(language):
+        html = _read(client, user, reverse("statement-detail", args=[statement.pk]), language)
+        return visible_text(html.content.decode()).replace("&#x27;", "'")
+
+    def pdf(language):
+        response = _read(client, user, reverse("statement-pdf", args=[statement.pk]), language)
+        pages = PdfReader(io.BytesIO(response.content)).pages
+        return " ".join(" ".join(each.extract_text() for each in pages).split())
+
+    for read in (page, pdf):
+        english, german = read("en"), read("de")
+        assert numbers(german, "de") == numbers(english, "en"), read.__name__
+        assert "12.345,67 EUR" in german and "einbehalten" in german
+        for text in issued:
+            if read is page:  # the PDF breaks long sentences over lines
+                assert text in english
+            assert text not in german
+        for words in ENGLISH:
+            assert words not in german, (read.__name__, words)
+
+
+def test_an_email_says_each_line_in_the_recipients_language(personas, statement):
+    german_reader, english_reader = personas.provider_viewer, personas.provider_editor
+    Profile.objects.create(user=german_reader, language="de")
+    Profile.objects.create(user=english_reader, language="en")
+
+    notify.statement_issued(statement_id=statement.pk)
+
+    def email_to(user):
+        return Delivery.objects.get(recipient=user.email, channel=Delivery.Channel.EMAIL).payload
+
+    german, english = email_to(german_reader), email_to(english_reader)
+    lines = [line.explanation for line in statement.lines.all()]
+    for part in ("text", "html"):
+        german_part, english_part = german[part], english[part]
+        if part == "html":
+            german_part, english_part = visible_text(german_part), visible_text(english_part)
+        english_part, german_part = english_part.replace("&#x27;", "'"), german_part
+        assert numbers(german_part, "de") == numbers(english_part, "en"), part
+        for text in lines:
+            assert text in english_part
+            assert text not in german_part
+        for words in ENGLISH:
+            assert words not in german_part, (part, words)
+
+
+def test_the_chronic_failure_notice_is_in_the_readers_language(personas, statement):
+    failure = ChronicFailure.objects.get(statement=statement)
+    with translation.override("de"):
+        notice = notify.events.chronic_failure_notice(failure.pk)
+    assert notice.body.startswith("Chronische Verfehlung")
+    assert failure.explanation not in notice.body
+
+
+def test_a_line_issued_before_the_parts_were_kept_shows_its_text_as_issued(client, personas):
+    cs = personas.contract.services.first()
+    old = make_statement(
+        personas.contract,
+        period_start=date(2025, 11, 1),
+        lines=[LineSpec(cs, Decimal("12.50"), attainment=Decimal("98.5"), fee=Decimal("250"))],
+    )
+    line = old.lines.get()
+    assert line.explanation_parts is None and line.explanation
+    html = _read(
+        client, personas.customer_member, reverse("statement-detail", args=[old.pk]), "de"
+    ).content.decode()
+    assert line.explanation in visible_text(html).replace("&#x27;", "'")
+
+
+def test_parts_survive_json_and_refuse_what_they_are_not():
+    parts = phrases.message(
+        "%(amount)s in %(period)s",
+        amount=phrases.money(Decimal("1234.50"), "EUR"),
+        period=phrases.period(date(2026, 1, 1), date(2026, 1, 31)),
+    )
+    again = json.loads(json.dumps(parts))
+    with translation.override("de"):
+        assert phrases.render(again) == "1.234,50 EUR in Januar 2026"
+    with translation.override("en"):
+        assert phrases.render(again) == "1,234.50 EUR in January 2026"
+    with pytest.raises(ValueError, match="not the parts"):
+        phrases.render({"unknown": 1})
