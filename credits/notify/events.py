@@ -322,7 +322,7 @@ def chronic_failure_notice(failure_id: int) -> Notice:
             "breaches": failure.breaches,
             "period": label,
         },
-        body=failure.explanation
+        body=failure.explanation_text
         + " "
         + gettext("Found by the statement of %(contract)s for %(period)s (revision %(revision)s).")
         % {
