@@ -125,7 +125,9 @@ class World:
         return getattr(self.p, persona)
 
 
-def make_statement(contract, cs, lines, *, period_start=date(2026, 1, 1), revision=1):
+def make_statement(
+    contract, cs, lines, *, period_start=date(2026, 1, 1), revision=1, credit_total="300.000"
+):
     """An issued statement with lines, straight through the ORM (settlement is elsewhere)."""
     statement = Statement.objects.create(
         contract=contract,
@@ -137,7 +139,7 @@ def make_statement(contract, cs, lines, *, period_start=date(2026, 1, 1), revisi
         currency=contract.currency,
         fees_total=Decimal("3000.000"),
         at_risk_amount=Decimal("300.000"),
-        credit_total=Decimal("300.000"),
+        credit_total=Decimal(credit_total),
         cap_adjustment=Decimal("-150.000"),
         fingerprint="f" * 64,
         issued_at=at("2026-02-03T06:00:00+00:00"),
