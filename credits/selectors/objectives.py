@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 import engine
 from contracts.models import Contract, ContractService, ServiceLevel
@@ -23,6 +24,22 @@ if TYPE_CHECKING:
 
 
 HISTORY_PERIODS = 24
+
+State = OpenPeriodProgress.State
+# The states as running text says them, in the reader's language: the model's labels are
+# capitalised, and lower-casing them would also lower German nouns ("zu wenige Messwerte").
+STATE_WORDS = {
+    State.ON_TRACK: gettext_lazy("on track"),
+    State.AT_RISK: gettext_lazy("at risk"),
+    State.BREACHED: gettext_lazy("breached"),
+    State.NO_DATA: gettext_lazy("no data yet"),
+    State.TOO_FEW: gettext_lazy("too few samples"),
+}
+
+
+def state_words(state: str) -> str:
+    """An open period's state in words (``on track``, ``too few samples``)."""
+    return str(STATE_WORDS[State(state)])
 
 
 def today_in(tz: str) -> date:
@@ -50,7 +67,7 @@ class ObjectiveStatus:
     @property
     def state_label(self) -> str:
         """The state in words, as every page says it: ``on track``, ``too few samples``."""
-        return OpenPeriodProgress.State(self.state).label.lower()
+        return state_words(self.state)
 
     @property
     def attainment(self) -> Decimal | None:
@@ -65,7 +82,7 @@ class ObjectiveStatus:
     def target_text(self) -> str:
         """``at least 99.5 %``: the target the state was judged against, once measured."""
         source = self.progress or self.service_level
-        bound = "at least" if source.comparator == "gte" else "at most"
+        bound = gettext("at least") if source.comparator == "gte" else gettext("at most")
         unit = " %" if self.is_percentage else ""
         return f"{bound} {text.format_decimal(source.target)}{unit}"
 
@@ -161,7 +178,7 @@ class ObjectiveHistory:
 
     @property
     def open_state_label(self) -> str:
-        return OpenPeriodProgress.State(self.open_state).label.lower()
+        return state_words(self.open_state)
 
     @property
     def name(self) -> str:
