@@ -27,6 +27,7 @@ class OpenSLOImportForm(forms.Form):
     contract = forms.ModelChoiceField(
         queryset=None,
         required=False,
+        label=_("Contract"),
         empty_label=_("No contract: service-level objectives for every contract"),
         help_text=_("With a contract, each SLO becomes an objective of that contract's service."),
     )
@@ -128,7 +129,12 @@ class ReceiverForm(ModelErrorsMixin, forms.ModelForm):
     class Meta:
         model = Receiver
         fields = ["name", "ticket_format", "enabled"]
-        labels = {"ticket_format": _("What the ticket system sends")}
+        # Labels of their own: the model's fields are named in English only.
+        labels = {
+            "name": _("Name"),
+            "ticket_format": _("What the ticket system sends"),
+            "enabled": _("Enabled"),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -298,6 +304,8 @@ class PrometheusSourceForm(ModelErrorsMixin, forms.ModelForm):
         model = PrometheusSource
         fields = ["name", "base_url", "auth", "username", "secret_env", "timeout_seconds"]
         labels = {
+            "name": _("Name"),
+            "username": _("Username"),
             "auth": _("Authentication"),
             "secret_env": _("…or the environment variable holding it"),
             "timeout_seconds": _("Timeout (seconds)"),
@@ -368,6 +376,8 @@ class PrometheusPullForm(ModelErrorsMixin, forms.ModelForm):
             "enabled",
         ]
         labels = {
+            "source": _("Source"),
+            "enabled": _("Enabled"),
             "key": _("Objective key"),
             "query": _("PromQL query"),
             "step_seconds": _("Step (seconds)"),

@@ -19,8 +19,8 @@ class TermsEditFields(forms.Form):
     change = forms.ChoiceField(
         label=_("This change is"),
         choices=[
-            (AMENDMENT, "An amendment: it takes effect from a period start"),
-            (CORRECTION, "A correction: the terms were wrong, settled periods are revised"),
+            (AMENDMENT, _("An amendment: it takes effect from a period start")),
+            (CORRECTION, _("A correction: the terms were wrong, settled periods are revised")),
         ],
         initial=AMENDMENT,
         widget=forms.RadioSelect,

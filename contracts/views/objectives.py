@@ -55,8 +55,8 @@ def _what_if(form: ServiceLevelForm, contract: Contract | None) -> Preview:
     instance: ServiceLevel = form.instance
     objective = form.objective()
     if objective is None:
-        return Preview(computed=True, error="Fix the objective to see its preview.")
-    service_name = instance.service.name if instance.service_id else "each service"
+        return Preview(computed=True, error=gettext("Fix the objective to see its preview."))
+    service_name = instance.service.name if instance.service_id else gettext("each service")
     preview = Preview(
         computed=True,
         sentence=sentence(
@@ -94,7 +94,7 @@ def _what_if(form: ServiceLevelForm, contract: Contract | None) -> Preview:
 
 def _contract_scopes(contract: Contract) -> tuple[list[tuple[str, str]], dict[str, Any]]:
     contract_services = contract.services.select_related("service").order_by("service__code")
-    scopes = [("customer", "Every service of this contract (contract-wide)")]
+    scopes = [("customer", gettext("Every service of this contract (contract-wide)"))]
     targets: dict[str, Any] = {
         "customer": {
             "level": ServiceLevel.Level.CUSTOMER,
@@ -105,7 +105,7 @@ def _contract_scopes(contract: Contract) -> tuple[list[tuple[str, str]], dict[st
     }
     for cs in contract_services:
         value = f"cs:{cs.service_id}"
-        scopes.append((value, f"{cs.service.name} only"))
+        scopes.append((value, gettext("%(service)s only") % {"service": cs.service.name}))
         targets[value] = {
             "level": ServiceLevel.Level.CONTRACT_SERVICE,
             "provider_id": contract.provider_id,
@@ -116,7 +116,7 @@ def _contract_scopes(contract: Contract) -> tuple[list[tuple[str, str]], dict[st
 
 
 def _provider_scopes(provider: Organization) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    scopes = [("corporate", "Every service of every contract (corporate)")]
+    scopes = [("corporate", gettext("Every service of every contract (corporate)"))]
     targets: dict[str, Any] = {
         "corporate": {
             "level": ServiceLevel.Level.CORPORATE,
@@ -127,7 +127,12 @@ def _provider_scopes(provider: Organization) -> tuple[list[tuple[str, str]], dic
     }
     for service in Service.objects.filter(provider=provider).order_by("code"):
         value = f"service:{service.pk}"
-        scopes.append((value, f"{service.name}, in every contract (service)"))
+        scopes.append(
+            (
+                value,
+                gettext("%(service)s, in every contract (service)") % {"service": service.name},
+            )
+        )
         targets[value] = {
             "level": ServiceLevel.Level.SERVICE,
             "provider_id": provider.pk,
@@ -223,7 +228,7 @@ def _objective_page(
         preview = Preview(
             sentence=sentence(
                 instance,
-                instance.service.name if instance.service_id else "each service",
+                instance.service.name if instance.service_id else gettext("each service"),
                 objective_contract.settlement_period if objective_contract else "month",
             )
         )
@@ -362,7 +367,7 @@ def objective_list(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("calendar")
     )
     corporate = [
-        (sl, sentence(sl, "each service", "month"))
+        (sl, sentence(sl, gettext("each service"), "month"))
         for sl in levels.filter(level="corporate").order_by("key")
     ]
     by_service = []

@@ -71,9 +71,13 @@ def lapse_record(request: HttpRequest, r_pk: int) -> HttpResponse:
             "contracts/simple_form.html",
             {
                 "form": form,
-                "title": f"Record a lapse of “{responsibility.title}” ({contract.reference})",
-                "intro": "Incidents and samples of the objectives this responsibility affects "
-                "that fall inside the lapse will not count against the provider.",
+                "title": gettext("Record a lapse of “%(title)s” (%(contract)s)")
+                % {"title": responsibility.title, "contract": contract.reference},
+                # The same words as the contract page's form of the same lapse.
+                "intro": gettext(
+                    "Incidents and samples of the objectives this responsibility affects "
+                    "that fall inside the lapse will not count against the provider."
+                ),
                 "timezone_note": contract.timezone,
                 "cancel_url": "/responsibilities/",
             },
