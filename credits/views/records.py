@@ -73,8 +73,8 @@ class LineRecordsForm(forms.Form):
         since = cleaned.get("since") or start
         until = cleaned.get("until") or end
         outside = gettext("Choose a moment inside the period (%(start)s to %(end)s).") % {
-            "start": timezone.localtime(start).strftime("%Y-%m-%d %H:%M"),
-            "end": timezone.localtime(end).strftime("%Y-%m-%d %H:%M"),
+            "start": timezone.localtime(start).strftime("%Y-%m-%d %H:%M %Z"),
+            "end": timezone.localtime(end).strftime("%Y-%m-%d %H:%M %Z"),
         }
         if "since" in cleaned and not start <= since < end:
             self.add_error("since", outside)

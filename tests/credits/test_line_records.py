@@ -207,7 +207,11 @@ def test_a_filter_outside_the_period_is_a_400_beside_the_field(client, personas,
     client.force_login(personas.customer_member)
     response = client.get(url(book["ratio"], "samples", since="2026-10-20T00:00"))
     assert response.status_code == 400
-    assert "Choose a moment inside the period" in response.context["form"].errors["since"][0]
+    message = response.context["form"].errors["since"][0]
+    # The period's bounds with their zone named (the contract's, Europe/Berlin).
+    assert message == (
+        "Choose a moment inside the period (2026-11-01 00:00 CET to 2026-12-01 00:00 CET)."
+    )
     assert response.context["rows"] == []
     backwards = client.get(
         url(book["ratio"], "samples", since="2026-11-10T00:00", until="2026-11-09T00:00")
