@@ -50,8 +50,9 @@ def visible_text(html: str) -> str:
 
 
 def without(content: str, texts) -> str:
-    """``content`` without ``texts``: a line's explanation is kept as it was issued, in the
-    site's language, so it reads the same in German (the rule's sentence above it does not)."""
+    """``content`` without ``texts``: the explanation of a line issued before explanations
+    kept their parts (as ``make_statement`` writes them) reads as issued, in the site's
+    language, also in German (test_german_explanations.py: lines issued since read German)."""
     for each in texts:
         content = content.replace(each, " ")
     return content
@@ -236,8 +237,9 @@ def test_a_statement_page_and_its_pdf_say_the_same_figures_in_german(client, per
     )
 
 
-@pytest.mark.django_db
-def test_an_email_is_in_each_recipients_language_with_the_same_figures(personas, statement):
+def issued_emails(personas, statement) -> tuple[dict, dict]:
+    """The e-mail of the statement's issue to a provider member who reads German and to one
+    who reads English: their payloads (subject, text, html)."""
     german_reader, english_reader = personas.provider_viewer, personas.provider_editor
     Profile.objects.create(user=german_reader, language="de")
     Profile.objects.create(user=english_reader, language="en")
@@ -247,7 +249,12 @@ def test_an_email_is_in_each_recipients_language_with_the_same_figures(personas,
     def email_to(user):
         return Delivery.objects.get(recipient=user.email, channel=Delivery.Channel.EMAIL).payload
 
-    german, english = email_to(german_reader), email_to(english_reader)
+    return email_to(german_reader), email_to(english_reader)
+
+
+@pytest.mark.django_db
+def test_an_email_is_in_each_recipients_language_with_the_same_figures(personas, statement):
+    german, english = issued_emails(personas, statement)
     explanations = [line.explanation for line in statement.lines.all()]
     for part in ("subject", "text"):
         german_part, english_part = (without(e[part], explanations) for e in (german, english))
@@ -264,6 +271,7 @@ def test_an_email_is_in_each_recipients_language_with_the_same_figures(personas,
     assert "Total service credit" in english["text"]
     assert '<html lang="de">' in german["html"]
     # The in-app notification is the reader's too.
+    german_reader, english_reader = personas.provider_viewer, personas.provider_editor
     assert german_reader.notifications.get().title.startswith("Abrechnung ACME-1")
     assert english_reader.notifications.get().title.startswith("Statement ACME-1")
 

@@ -17,14 +17,15 @@ from pypdf import PdfReader
 
 from contracts.models import ServiceCalendar, ServiceLevel
 from credits import notify
-from credits.models import ChronicFailure, Delivery, StatementAdjustment, StatementLine
+from credits.models import ChronicFailure, StatementAdjustment, StatementLine
 from credits.settlement import settle_period
 from engine import phrases
-from people.models import Profile
+from engine.history import CurrentLine, LineOutcome, PeriodOutcome, earn_back
+from engine.totals import AcceptedClaim, Remedy, total_statement
 from tests.credits.settlement_book import at, contract, objective, ratio, samples, service
 from tests.credits.test_views_support import LineSpec, make_statement
 from tests.factories import IncidentFactory
-from tests.i18n.test_german import numbers, visible_text
+from tests.i18n.test_german import _read, issued_emails, numbers, visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -171,20 +172,13 @@ def test_every_explanation_keeps_its_parts_and_reads_in_german_with_the_figures_
 
 
 def test_the_api_and_csv_keep_the_english_text_as_issued(client, personas, statement):
-    client.force_login(personas.customer_member)
-    Profile.objects.create(user=personas.customer_member, language="de")
-    client.force_login(personas.customer_member)
-    document = client.get(f"/api/v1/statements/{statement.pk}/").json()
+    user = personas.customer_member
+    document = _read(client, user, f"/api/v1/statements/{statement.pk}/", "de").json()
     stored = {line.explanation for line in statement.lines.all()}
     assert {line["explanation"] for line in document["lines"]} == stored
-    csv_text = client.get(reverse("statement-csv", args=[statement.pk])).content.decode()
+    csv_text = _read(client, user, reverse("statement-csv", args=[statement.pk]), "de")
+    csv_text = csv_text.content.decode()
     assert "Held for earn-back" in csv_text
-
-
-def _read(client, user, url, language):
-    Profile.objects.update_or_create(user=user, defaults={"language": language})
-    client.force_login(user)
-    return client.get(url)
 
 
 @time_machine.travel(datetime(2026, 2, 10, 10, tzinfo=UTC), tick=False)
@@ -216,22 +210,13 @@ def test_the_page_and_pdf_say_every_explanation_in_german_with_the_same_figures(
 
 
 def test_an_email_says_each_line_in_the_recipients_language(personas, statement):
-    german_reader, english_reader = personas.provider_viewer, personas.provider_editor
-    Profile.objects.create(user=german_reader, language="de")
-    Profile.objects.create(user=english_reader, language="en")
-
-    notify.statement_issued(statement_id=statement.pk)
-
-    def email_to(user):
-        return Delivery.objects.get(recipient=user.email, channel=Delivery.Channel.EMAIL).payload
-
-    german, english = email_to(german_reader), email_to(english_reader)
+    german, english = issued_emails(personas, statement)
     lines = [line.explanation for line in statement.lines.all()]
     for part in ("text", "html"):
         german_part, english_part = german[part], english[part]
         if part == "html":
             german_part, english_part = visible_text(german_part), visible_text(english_part)
-        english_part, german_part = english_part.replace("&#x27;", "'"), german_part
+        english_part = english_part.replace("&#x27;", "'")
         assert numbers(german_part, "de") == numbers(english_part, "en"), part
         for text in lines:
             assert text in english_part
@@ -276,3 +261,90 @@ def test_parts_survive_json_and_refuse_what_they_are_not():
         assert phrases.render(again) == "1,234.50 EUR in January 2026"
     with pytest.raises(ValueError, match="not the parts"):
         phrases.render({"unknown": 1})
+
+
+def test_every_row_below_the_lines_reads_in_german_with_the_same_figures():
+    """The minimum credit, a correction, an agreed adjustment, an accepted claim, and
+    earn-back paying, earning back and paying at the contract's end, from the engine."""
+    january, february, march = (
+        phrases.period(date(2026, month, 1), date(2026, month, 28)) for month in (1, 2, 3)
+    )
+    key = (1, "on-time")
+
+    def held_in(label, met=False):
+        return PeriodOutcome(
+            label, {key: LineOutcome(met=met, held=Decimal("1250.00"), earn_back_periods=2)}
+        )
+
+    def line(met):
+        return CurrentLine(key=key, label="On-time delivery (Reports)", met=met, amount=Decimal(0))
+
+    rows = [
+        *total_statement(
+            [Decimal("40.00")],
+            at_risk=None,
+            currency="EUR",
+            minimum_credit=Decimal("1500.00"),
+            remedies=[
+                Remedy(7),
+                Remedy(8, resolution="Ticket 12 counted twice"),
+                Remedy(9, Decimal("2500.50")),
+            ],
+            claims=[
+                AcceptedClaim(
+                    3,
+                    phrases.join(
+                        [
+                            "Managed WAN",
+                            phrases.span(
+                                datetime(2026, 1, 5, 10, tzinfo=UTC),
+                                datetime(2026, 1, 5, 12, tzinfo=UTC),
+                                "Europe/Berlin",
+                            ),
+                        ],
+                        ", ",
+                    ),
+                )
+            ],
+        ).adjustments,
+        *earn_back(
+            [held_in(january)],
+            [line(False)],
+            available=Decimal(0),
+            final=False,
+            currency="EUR",
+            period_name="month",
+            label=february,
+        ).rows,
+        *earn_back(
+            [held_in(january), held_in(february, met=True)],
+            [line(True)],
+            available=Decimal(0),
+            final=False,
+            currency="EUR",
+            period_name="month",
+            label=march,
+        ).rows,
+        *earn_back(
+            [held_in(january)],
+            [line(True)],
+            available=Decimal(0),
+            final=True,
+            currency="EUR",
+            period_name="quarter",
+            label=february,
+        ).rows,
+    ]
+    assert len(rows) == 8
+    for row in rows:
+        with translation.override("en"):
+            assert phrases.render(row.parts) == row.explanation
+        with translation.override("de"):
+            german = phrases.render(row.parts)
+        assert numbers(german, "de") == numbers(row.explanation, "en"), german
+        for english in [*ENGLISH, "dispute", "Claim", "Earn-back", "payable", "January"]:
+            assert english not in german, (english, german)
+    with translation.override("de"):
+        german = [phrases.render(row.parts) for row in rows]
+    assert "Ticket 12 counted twice" in german[2]  # a person's words stay as written
+    assert "2.500,50 EUR" in german[3] and "05.01.2026 11:00 bis 13:00 CET" in german[4]
