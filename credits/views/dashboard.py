@@ -40,8 +40,13 @@ def _month_series(
 ) -> list[CurrencyChart]:
     """One chart per currency, one bar per month (the last ``charts.CHART_PERIODS``; the
     table has them all) from the first month with a statement to this month, stacked by
-    contract; months without statements are zero."""
+    contract; months without statements are zero. The drawn months' parts are written
+    once, by the chart, and the table takes them from its bars."""
     references = {c.pk: c.reference for c in contracts}
+
+    def by_reference(pk: int) -> tuple[str, int]:
+        return references.get(pk, ""), pk
+
     result = []
     for currency in sorted({m.currency for m in months}):
         rows = {m.month: m for m in months if m.currency == currency}
@@ -52,18 +57,19 @@ def _month_series(
                 rows.get(month) or selectors.MonthCredit(month, currency, Decimal(0), Decimal(0), 0)
             )
             month = _next_month(month)
+        labels = [_month_label(m.month) for m in series]
         drawn = series[-charts.CHART_PERIODS :]
         contract_ids = sorted(
             {pk for m in drawn for pk, amount in m.by_contract.items() if amount},
-            key=lambda pk: references.get(pk, ""),
+            key=by_reference,
         )
         data = [
             charts.StackedPeriod(
                 period=m.month,
-                label=_month_label(m.month),
+                label=label,
                 amounts=[m.by_contract.get(pk, Decimal(0)) for pk in contract_ids],
             )
-            for m in drawn
+            for m, label in zip(drawn, labels[-len(drawn) :], strict=True)
         ]
         chart = charts.stacked_bar_chart(
             data,
@@ -77,21 +83,18 @@ def _month_series(
             )
             % {"count": len(drawn)},
         )
-        rows = [
-            (
-                m,
-                _month_label(m.month),
-                ", ".join(
-                    f"{references.get(pk, '')} {text.format_money(amount, currency)}"
-                    for pk, amount in sorted(
-                        m.by_contract.items(), key=lambda item: references.get(item[0], "")
-                    )
-                    if amount
-                ),
+        undrawn = series[: len(series) - len(drawn)]
+        parts = [
+            ", ".join(
+                f"{references.get(pk, '')} {text.format_money(m.by_contract[pk], currency)}"
+                for pk in sorted(m.by_contract, key=by_reference)
+                if m.by_contract[pk]
             )
-            for m in reversed(series)
-        ]
-        result.append(CurrencyChart(currency=currency, chart=chart, months=series, rows=rows))
+            for m in undrawn
+        ] + [bar.parts_text for bar in chart.bars]
+        table = list(zip(series, labels, parts, strict=True))
+        table.reverse()
+        result.append(CurrencyChart(currency=currency, chart=chart, months=series, rows=table))
     return result
 
 
