@@ -158,7 +158,10 @@ class ClaimFilterForm(forms.Form):
         choices=[("", _("All")), *Claim.Status.choices], required=False, label=_("Status")
     )
     contract = forms.ModelChoiceField(
-        queryset=Contract.objects.none(), required=False, empty_label=_("All contracts")
+        queryset=Contract.objects.none(),
+        required=False,
+        label=_("Contract"),
+        empty_label=_("All contracts"),
     )
     period = forms.DateField(
         required=False,

@@ -74,3 +74,10 @@ def test_the_integration_forms_name_every_field_in_german(personas, client):
     assert "Quelle" in pull and "Aktiviert" in pull and "Source" not in pull
     openslo = " | ".join(labels("openslo-import"))
     assert "Vertrag" in openslo and "Contract" not in openslo
+
+
+def test_the_claim_lists_contract_filter_is_labelled_in_german(personas, client):
+    client.force_login(personas.customer_member)
+    html = client.get(reverse("claim-list"), **GERMAN).content.decode()
+    label = re.search(r'<label for="id_contract"[^>]*>(.*?)</label>', html, re.S)
+    assert label and page_text(f"<main>{label.group(1)}</main>").strip(" >\n:") == "Vertrag"
