@@ -373,9 +373,6 @@ CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # Webhooks never reach private, loopback or link-local addresses outside tests.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
-# Connections a batch of deliveries sends over at once, per SMTP server or webhook URL (one
-# per 25 messages, up to this many): a message mostly waits for its receiver.
-DELIVERY_CONNECTIONS = env_int("DELIVERY_CONNECTIONS", 4)
 # E-mail and webhook deliveries retry with exponential backoff and jitter up to a limit;
 # the longest wait stays below the broker's visibility timeout.
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)

@@ -9,21 +9,14 @@ delivery one attempt and schedules its retry alone (``credits.deliver``, with ba
 the others of the batch go on over the same connection (a new one if the server dropped
 it). A batch that has used half the task's soft time limit (slow receivers) hands the rest
 back untouched to a new batch, rather than being killed with sent messages unrecorded.
-
-A message is mostly waiting for its receiver (SMTP's four round trips, a webhook's request
-and answer), so a large batch sends over a few connections at once, each in a thread of its
-own that only sends (no database work: the rows are claimed before and recorded after).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import smtplib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -49,10 +42,6 @@ from credits.notify.emails import SharedBodies
 from credits.notify.webhooks import DeliveryRefused, send_webhook, webhook_session
 
 logger = logging.getLogger(__name__)
-
-# A batch opens one more connection per this many messages of one channel (one SMTP server,
-# or one webhook URL), up to DELIVERY_CONNECTIONS at once: a small batch keeps one.
-MESSAGES_PER_CONNECTION = 25
 
 
 @dataclass
@@ -121,50 +110,16 @@ def send_batch(*, delivery_ids: list[int]) -> dict[str, int]:
     how many were sent, refused, failed for good and left to retry."""
     token, rows = claim_batch(delivery_ids)
     outcomes = Outcomes()
-    jobs: list[Callable[[], None]] = []
-    # An event's e-mails to one organisation in one language share their body: kept
-    # together, each connection builds the bodies of its own payloads.
-    emails = sorted(
-        (row for row in rows if row.channel == Delivery.Channel.EMAIL),
-        key=lambda row: (str(row.event_id), row.organization_id, row.recipient),
-    )
-    for share in _shares(emails):
-        jobs.append(partial(send_emails, share, outcomes))
+    emails = [row for row in rows if row.channel == Delivery.Channel.EMAIL]
+    if emails:
+        send_emails(emails, outcomes)
     targets: dict[str, list[Delivery]] = defaultdict(list)
     for row in rows:
         if row.channel == Delivery.Channel.WEBHOOK:
             targets[row.recipient].append(row)
     for deliveries in targets.values():
-        for share in _shares(deliveries):
-            jobs.append(partial(send_webhooks, share, outcomes))
-    _run(jobs)
+        send_webhooks(deliveries, outcomes)
     return record(outcomes, token)
-
-
-def _connections() -> int:
-    return max(1, int(getattr(settings, "DELIVERY_CONNECTIONS", 4)))
-
-
-def _shares(deliveries: Sequence[Delivery]) -> list[list[Delivery]]:
-    """``deliveries`` of one receiver cut into as many runs as connections they warrant."""
-    if not deliveries:
-        return []
-    count = min(_connections(), math.ceil(len(deliveries) / MESSAGES_PER_CONNECTION))
-    size = math.ceil(len(deliveries) / count)
-    return [list(deliveries[start : start + size]) for start in range(0, len(deliveries), size)]
-
-
-def _run(jobs: list[Callable[[], None]]) -> None:
-    """Each job (one connection's messages) at once, ``DELIVERY_CONNECTIONS`` at a time; one
-    job runs here. The jobs record into a shared :class:`Outcomes` (list appends) and touch
-    no database, so the threads need no connection of their own."""
-    if len(jobs) <= 1:
-        for job in jobs:
-            job()
-        return
-    with ThreadPoolExecutor(max_workers=min(len(jobs), _connections())) as pool:
-        # list(): a job's unexpected exception is raised here, not lost with its thread.
-        list(pool.map(lambda job: job(), jobs))
 
 
 def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
