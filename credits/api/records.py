@@ -93,9 +93,13 @@ RANGE_PARAMETERS = [
     ),
 ]
 PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="A page number, from 1."),
     OpenApiParameter(
-        "page_size", OpenApiTypes.INT, description="Rows a page, from 1 to 500 (default 50)."
+        "page", {"type": "integer", "minimum": 1}, description="A page number, from 1."
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": PortalPagination.max_page_size},
+        description="Rows a page (default 50).",
     ),
 ]
 
@@ -144,7 +148,9 @@ class StatementLineRecordsViewSet(ScopedGenericViewSet):
             *RANGE_PARAMETERS,
             _only("true: only the samples that count against the objective."),
             OpenApiParameter(
-                CURSOR, OpenApiTypes.STR, description="The cursor of a next link: after it."
+                CURSOR,
+                {"type": "string", "minLength": 1},
+                description="The cursor of a next link: the samples after it.",
             ),
             PAGE_PARAMETERS[1],
         ],

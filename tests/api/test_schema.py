@@ -111,6 +111,9 @@ def _fixed_ids(world: World) -> dict[str, int]:
         "/api/v1/statements/{id}/": world.statement.pk,
         "/api/v1/incidents/{id}/": world.incident.pk,
         "/api/v1/claims/{id}/": world.claim.pk,
+        "/api/v1/statement-lines/{id}/samples/": world.free_line.pk,
+        "/api/v1/statement-lines/{id}/incidents/": world.line.pk,
+        "/api/v1/statement-lines/{id}/lapses/": world.line.pk,
     }
 
 
