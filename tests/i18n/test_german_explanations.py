@@ -19,8 +19,19 @@ from contracts.models import ServiceCalendar, ServiceLevel
 from credits import notify
 from credits.models import ChronicFailure, StatementAdjustment, StatementLine
 from credits.settlement import settle_period
-from engine import phrases
+from credits.settlement.compute import _relief_note
+from engine import (
+    CountMeasure,
+    Objective,
+    RatioMeasure,
+    TicketMeasure,
+    UptimeMeasure,
+    evaluate,
+    phrases,
+)
 from engine.history import CurrentLine, LineOutcome, PeriodOutcome, earn_back
+from engine.rules import parse_rule
+from engine.tickets import TicketClock, TicketOutcome
 from engine.totals import AcceptedClaim, Remedy, total_statement
 from tests.credits.settlement_book import at, contract, objective, ratio, samples, service
 from tests.credits.test_views_support import LineSpec, make_statement
@@ -348,3 +359,108 @@ def test_every_row_below_the_lines_reads_in_german_with_the_same_figures():
         german = [phrases.render(row.parts) for row in rows]
     assert "Ticket 12 counted twice" in german[2]  # a person's words stay as written
     assert "2.500,50 EUR" in german[3] and "05.01.2026 11:00 bis 13:00 CET" in german[4]
+
+
+def _objective(key, indicator, target, rule, **more):
+    return Objective(
+        key=key,
+        name=key.capitalize(),
+        indicator=indicator,
+        comparator=more.pop("comparator", "gte"),
+        target=Decimal(target),
+        rule=parse_rule(rule),
+        **more,
+    )
+
+
+def _ticket(reference, minutes, stopped=0, running=False, met=False):
+    clock = TicketClock(minutes * 60, stopped * 60, (minutes + stopped) * 60, running=running)
+    return TicketOutcome(reference, "P1", clock, met)
+
+
+@pytest.mark.parametrize(
+    ("level", "measure"),
+    [
+        (
+            _objective(
+                "resolution",
+                "resolution_time",
+                "90",
+                {"kind": "linear", "factor": "1.5", "max_percent": "20"},
+                threshold=Decimal(240),
+                priority="P1",
+            ),
+            TicketMeasure(
+                "resolution",
+                Decimal(240),
+                "P1",
+                (
+                    _ticket("INC-1", 120, met=True),
+                    _ticket("INC-5", 210, stopped=180, met=True),
+                    _ticket("INC-7", 330),
+                    _ticket("INC-9", 1_300, stopped=30, running=True),
+                ),
+            ),
+        ),
+        (
+            _objective(
+                "errors",
+                "count",
+                "5",
+                {"kind": "linear", "factor": "1.5", "max_percent": "10"},
+                comparator="lte",
+            ),
+            CountMeasure(total=Decimal(12), samples=12),
+        ),
+        (
+            _objective(
+                "uptime", "uptime", "99.9", {"kind": "per_step", "step": "0.1", "percent": "5"}
+            ),
+            UptimeMeasure(scheduled_seconds=2_678_400, downtime_seconds=7_325),
+        ),
+        (
+            _objective("on-time", "ratio", "99", {"kind": "flat", "amount": "5000"}),
+            RatioMeasure(ok=1_234, total=1_300),
+        ),
+        (_objective("on-time", "ratio", "99", None), RatioMeasure(ok=0, total=0)),
+        (
+            _objective("response", "response_time", "90", None, threshold=Decimal(30)),
+            TicketMeasure("response", Decimal(30), None),
+        ),
+    ],
+    ids=[
+        "tickets-linear",
+        "count-linear-capped",
+        "uptime-per-step",
+        "flat-amount",
+        "no-data",
+        "no-tickets",
+    ],
+)
+def test_every_kind_of_line_reads_in_german_with_the_same_figures(level, measure):
+    result = evaluate(
+        level, measure, fee=Decimal("4321.50"), currency="EUR", at_risk=None, period_label="API"
+    )
+    with translation.override("en"):
+        assert phrases.render(result.parts) == result.explanation
+    with translation.override("de"):
+        german = phrases.render(result.parts)
+    assert numbers(german, "de") == numbers(result.explanation, "en"), german
+    for english in [*ENGLISH, "tickets resolved", "worst", "stopped", "still open", "flat", "over"]:
+        assert english not in german, (english, german)
+
+
+def test_relief_reads_in_german_with_the_same_figures():
+    notes = [
+        _relief_note("uptime", {"relieved_seconds": 3_725}),
+        _relief_note("ratio", {"relieved_samples": 1}),
+        _relief_note("ratio", {"relieved_samples": 1_234}),
+    ]
+    for note in notes:
+        with translation.override("en"):
+            english = phrases.render(note)
+        with translation.override("de"):
+            german = phrases.render(note)
+        assert english.startswith("Relief: ") and german.startswith("Entlastung: ")
+        assert numbers(german, "de") == numbers(english, "en")
+    assert _relief_note("uptime", {"relieved_seconds": 0}) is None
