@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from contracts.models import Contract, Organization, ResponsibilityLapse
+from contracts.templatetags import portal_text
 from credits.models import (
     ChronicFailure,
     Claim,
@@ -204,6 +205,23 @@ def _statement_data(statement: Statement, lines: list[StatementLine]) -> dict[st
     }
 
 
+def _line_row(line: StatementLine, currency: str) -> dict[str, str | None]:
+    """A statement line as its e-mail shows it, in the active language, through the pages'
+    own filters: written once for both parts of the e-mail (text and HTML), where each
+    part's template wrote the figures and the explanation again. ``attainment`` is
+    ``None`` for a line without data."""
+    return {
+        "service": line.contract_service.service.name,
+        "name": line.name,
+        "explanation": line.explanation_text,
+        "attainment": None
+        if line.attainment is None
+        else portal_text.attainment(line.attainment, line.indicator),
+        "target": portal_text.target(line),
+        "amount": portal_text.money(line.amount, currency),
+    }
+
+
 def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice:
     """A statement was issued (or revised): both parties hear of its totals."""
     contract = statement.contract
@@ -251,6 +269,7 @@ def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice
             "statement": statement,
             "contract": contract,
             "lines": lines,
+            "rows": [_line_row(line, currency) for line in lines],
         },
     )
 
