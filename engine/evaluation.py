@@ -200,6 +200,8 @@ class LineResult:
     the credit as a percentage of the line's fee (for a flat amount or a pool share, the
     share of the fee that amount is), exact to 6 decimals. ``amount`` is quantized.
     ``fee`` is the line's fee quantized to the currency, the base of the figures.
+    ``parts`` is the explanation as its parts (:mod:`engine.phrases`); it is written as
+    text only when read (:attr:`explanation`), in the language of the moment.
     """
 
     attainment: Fraction | None
@@ -207,10 +209,13 @@ class LineResult:
     shortfall: Fraction | None
     credit_percent: Decimal
     amount: Decimal
-    explanation: str
+    parts: Parts
     fee: Decimal
-    # The explanation as its parts (engine.phrases), to be read in any language.
-    parts: Parts | None = None
+
+    @property
+    def explanation(self) -> str:
+        """The sentence that explains how each figure was reached."""
+        return render(self.parts)
 
 
 def _shortfall(objective: Objective, attainment: Fraction) -> Fraction:
@@ -425,12 +430,12 @@ def evaluate(
         parts = message(NO_DATA_EXPLANATION)
         if isinstance(measure, TicketMeasure):
             parts = message(gettext_noop("%(tickets)s, no credit."), tickets=ticket_parts(measure))
-        return _result(None, None, None, Decimal(0), zero, parts, fee_amount)
+        return LineResult(None, None, None, Decimal(0), zero, parts, fee_amount)
     head = objective.label if not period_label else f"{objective.label} ({period_label})"
     standing = _standing(objective, measure, attainment)
     shortfall = _shortfall(objective, attainment)
     if shortfall <= 0:
-        return _result(
+        return LineResult(
             attainment,
             True,
             shortfall,
@@ -493,7 +498,7 @@ def evaluate(
         # An amount-based credit reports the share of the fee it is, so every line of a
         # statement reads on one scale.
         percent = Fraction(amount) * HUNDRED / Fraction(fee_amount)
-    return _result(
+    return LineResult(
         attainment,
         False,
         shortfall,
@@ -508,15 +513,3 @@ def evaluate(
         ),
         fee_amount,
     )
-
-
-def _result(
-    attainment: Fraction | None,
-    met: bool | None,
-    shortfall: Fraction | None,
-    credit_percent: Decimal,
-    amount: Decimal,
-    parts: Parts,
-    fee: Decimal,
-) -> LineResult:
-    return LineResult(attainment, met, shortfall, credit_percent, amount, render(parts), fee, parts)

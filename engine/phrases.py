@@ -13,7 +13,7 @@ Parts are JSON as they are built, and stay readable by later code:
   ``"plural"`` (the other form) and ``"n"`` (the number that chooses);
 - a value: a ``str`` (said as it is: names of objectives and services, references, a
   person's words), an ``int``, a message, or a figure such as
-  ``{"money": "12.50", "currency": "EUR"}``, ``{"fraction": "52/3"}``,
+  ``{"money": "12.50", "currency": "EUR"}``, ``{"fraction": [52, 3]}``,
   ``{"period": ["2026-11-01", "2026-11-30"]}``; ``{"join": [values], "sep": "; "}`` puts
   values side by side, ``{"series": [values]}`` says "A, B and C".
 
@@ -72,7 +72,7 @@ def decimal(value: Decimal | int) -> Parts:
 def exact(value: Fraction | Decimal | int) -> Parts:
     """An exact value, rounded to 3 places only where it has more (``"17.333"``)."""
     value = Fraction(value)
-    return {"fraction": f"{value.numerator}/{value.denominator}"}
+    return {"fraction": [value.numerator, value.denominator]}
 
 
 def measured(attainment: Fraction, *, percentage: bool) -> Parts:
@@ -117,26 +117,32 @@ def series(values: Sequence[Value]) -> Parts:
 
 def render(value: Value) -> str:
     """The parts as text in the current language, with the figures they keep."""
-    if isinstance(value, str):
+    # Every line of every statement is written through here: the cheapest tests first.
+    kind = type(value)
+    if kind is str:
         return value
-    if isinstance(value, int):
+    if kind is int:
         return str(value)
     if "text" in value:
-        args = {name: render(arg) for name, arg in value.get("args", {}).items()}
+        args = {name: render(arg) for name, arg in value["args"].items()}
         if "plural" in value:
             return ngettext(value["text"], value["plural"], value["n"]) % args
         return gettext(value["text"]) % args
-    if "money" in value:
-        return format_money(Decimal(value["money"]), value["currency"])
-    if "decimal" in value:
-        return format_decimal(Decimal(value["decimal"]))
+    return _figure(value)
+
+
+def _figure(value: Parts) -> str:
     if "fraction" in value:
-        number = Fraction(value["fraction"])
+        number = Fraction(*value["fraction"])
         if "measured" in value:
             return format_measured(number, percentage=value["measured"])
         if "attainment" in value:
             return localise_figure(format_attainment(number))
         return format_fraction(number)
+    if "money" in value:
+        return format_money(Decimal(value["money"]), value["currency"])
+    if "decimal" in value:
+        return format_decimal(Decimal(value["decimal"]))
     if "duration" in value:
         return format_duration(value["duration"])
     if "count" in value:
@@ -153,8 +159,6 @@ def render(value: Value) -> str:
         items = [render(item) for item in value["series"]]
         if len(items) < 2:
             return "".join(items)
-        return gettext("%(items)s and %(last)s") % {
-            "items": ", ".join(items[:-1]),
-            "last": items[-1],
-        }
+        last = items.pop()
+        return gettext("%(items)s and %(last)s") % {"items": ", ".join(items), "last": last}
     raise ValueError(f"not the parts of an explanation: {value!r}")

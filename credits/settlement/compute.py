@@ -204,7 +204,6 @@ def _evaluate(
             raise SettlementError(
                 f"{contract.reference}, {cs.service.name}, {target.objective.label}: {exc}"
             ) from None
-        assert result.parts is not None
         parts = _and(result.parts, _relief_note(target.objective.indicator, figures))
         lines.append(
             ComputedLine(
