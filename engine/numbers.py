@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, InvalidOp
 from fractions import Fraction
 
 from engine.errors import ParameterError, RuleError
+from engine.l10n import gettext
 
 HUNDRED = Fraction(100)
 # Wide enough that sums and prorated fees of any realistic contract are exact; a fee
@@ -55,32 +56,40 @@ def to_decimal(
     value in the message when it is not the field itself (a tier's ``bound`` in ``tiers``)."""
     name = label or field
     if isinstance(value, bool):
-        raise error(f"{name} must be a number, not {str(value).lower()}", field=field)
+        raise error(
+            gettext("%(name)s must be a number, not %(value)s")
+            % {"name": name, "value": str(value).lower()},
+            field=field,
+        )
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
         number = Decimal(value)
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise error(f"{name} must be a finite number", field=field)
+            raise error(gettext("%(name)s must be a finite number") % {"name": name}, field=field)
         # repr() is the shortest text that reads back as the same float, so 0.1 becomes
         # Decimal("0.1") rather than its binary approximation.
         number = Decimal(repr(value))
     elif isinstance(value, str):
         text = value.strip()
         if not _NUMBER.fullmatch(text):
-            raise error(f"{name} must be a number, not {value!r}", field=field)
+            raise error(
+                gettext("%(name)s must be a number, not %(value)s")
+                % {"name": name, "value": repr(value)},
+                field=field,
+            )
         number = Decimal(text)
     elif value is None:
-        raise error(f"{name} is required", field=field)
+        raise error(gettext("%(name)s is required") % {"name": name}, field=field)
     else:
-        raise error(f"{name} must be a number", field=field)
+        raise error(gettext("%(name)s must be a number") % {"name": name}, field=field)
     if not number.is_finite():
-        raise error(f"{name} must be a finite number", field=field)
+        raise error(gettext("%(name)s must be a finite number") % {"name": name}, field=field)
     if number.is_zero():
         number = number.copy_abs()
     if number.adjusted() >= _MAX_INTEGER_DIGITS:
-        raise error(f"{name} is too large", field=field)
+        raise error(gettext("%(name)s is too large") % {"name": name}, field=field)
     sign, digits, exponent = number.as_tuple()
     assert isinstance(exponent, int)
     if exponent < -_MAX_PLACES:
@@ -89,7 +98,11 @@ def to_decimal(
             digits = digits[:-1]
             exponent += 1
         if exponent < -_MAX_PLACES:
-            raise error(f"{name} has more than {_MAX_PLACES} decimal places", field=field)
+            raise error(
+                gettext("%(name)s has more than %(places)s decimal places")
+                % {"name": name, "places": _MAX_PLACES},
+                field=field,
+            )
         number = Decimal((sign, digits, exponent))
     return number
 

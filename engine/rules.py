@@ -16,6 +16,7 @@ from itertools import pairwise
 from typing import ClassVar, TypeAlias
 
 from engine.errors import RuleError
+from engine.l10n import gettext
 from engine.numbers import to_decimal
 from engine.text import canonical_decimal, format_decimal
 from engine.vocabulary import COMPARATORS, RULE_KINDS
@@ -27,7 +28,9 @@ def _optional_json(value: Decimal | None) -> str | None:
 
 def _check_percent(value: Decimal, field: str, label: str | None = None) -> None:
     if not 0 <= value <= 100:
-        raise RuleError(f"{label or field} must be between 0 and 100", field=field)
+        raise RuleError(
+            gettext("%(name)s must be between 0 and 100") % {"name": label or field}, field=field
+        )
 
 
 # Earn-back reaches at most this many periods ahead: two years of months.
@@ -43,11 +46,13 @@ def _check_earn_back(rule: object) -> None:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise RuleError(
-            "earn_back_periods must be a whole number of periods", field="earn_back_periods"
+            gettext("earn_back_periods must be a whole number of periods"),
+            field="earn_back_periods",
         )
     if not 1 <= value <= MAX_EARN_BACK_PERIODS:
         raise RuleError(
-            f"earn_back_periods must be between 1 and {MAX_EARN_BACK_PERIODS}",
+            gettext("earn_back_periods must be between 1 and %(most)s")
+            % {"most": format_decimal(MAX_EARN_BACK_PERIODS)},
             field="earn_back_periods",
         )
     object.__setattr__(rule, "earn_back_periods", value)
@@ -92,7 +97,7 @@ class PerStepRule(_Rule):
         object.__setattr__(self, "step", to_decimal(self.step, "step"))
         object.__setattr__(self, "percent", to_decimal(self.percent, "percent"))
         if self.step <= 0:
-            raise RuleError("step must be greater than 0", field="step")
+            raise RuleError(gettext("step must be greater than 0"), field="step")
         _check_percent(self.percent, "percent")
         if self.max_percent is not None:
             object.__setattr__(self, "max_percent", to_decimal(self.max_percent, "max_percent"))
@@ -118,7 +123,7 @@ class Tier:
         object.__setattr__(self, "bound", to_decimal(self.bound, "tiers", label="bound"))
         object.__setattr__(self, "percent", to_decimal(self.percent, "tiers", label="percent"))
         if self.bound < 0:
-            raise RuleError("bound must not be negative", field="tiers")
+            raise RuleError(gettext("bound must not be negative"), field="tiers")
         _check_percent(self.percent, "tiers", "percent")
 
 
@@ -135,17 +140,19 @@ class TieredRule(_Rule):
     def __post_init__(self) -> None:
         _check_earn_back(self)
         if isinstance(self.tiers, str | bytes | Mapping) or not isinstance(self.tiers, Iterable):
-            raise RuleError("tiers must be a list of {bound, percent}", field="tiers")
+            raise RuleError(gettext("tiers must be a list of {bound, percent}"), field="tiers")
         tiers = tuple(self.tiers)
         if not tiers:
-            raise RuleError("at least one tier is required", field="tiers")
+            raise RuleError(gettext("at least one tier is required"), field="tiers")
         if not all(isinstance(tier, Tier) for tier in tiers):
-            raise RuleError("tiers must be a list of {bound, percent}", field="tiers")
+            raise RuleError(gettext("tiers must be a list of {bound, percent}"), field="tiers")
         bounds: set[Decimal] = set()
         for tier in tiers:
             if tier.bound in bounds:
                 raise RuleError(
-                    f"two tiers have the bound {format_decimal(tier.bound)}", field="tiers"
+                    gettext("two tiers have the bound %(bound)s")
+                    % {"bound": format_decimal(tier.bound)},
+                    field="tiers",
                 )
             bounds.add(tier.bound)
         object.__setattr__(self, "tiers", tiers)
@@ -175,7 +182,7 @@ class LinearRule(_Rule):
         _check_earn_back(self)
         object.__setattr__(self, "factor", to_decimal(self.factor, "factor"))
         if self.factor <= 0:
-            raise RuleError("factor must be greater than 0", field="factor")
+            raise RuleError(gettext("factor must be greater than 0"), field="factor")
         if self.max_percent is not None:
             object.__setattr__(self, "max_percent", to_decimal(self.max_percent, "max_percent"))
             _check_percent(self.max_percent, "max_percent")
@@ -203,16 +210,16 @@ class FlatRule(_Rule):
     def __post_init__(self) -> None:
         _check_earn_back(self)
         if self.percent is not None and self.amount is not None:
-            raise RuleError("give either percent or amount, not both", field="amount")
+            raise RuleError(gettext("give either percent or amount, not both"), field="amount")
         if self.percent is None and self.amount is None:
-            raise RuleError("a flat rule needs a percent or an amount", field="percent")
+            raise RuleError(gettext("a flat rule needs a percent or an amount"), field="percent")
         if self.percent is not None:
             object.__setattr__(self, "percent", to_decimal(self.percent, "percent"))
             _check_percent(self.percent, "percent")
         if self.amount is not None:
             object.__setattr__(self, "amount", to_decimal(self.amount, "amount"))
             if self.amount < 0:
-                raise RuleError("amount must not be negative", field="amount")
+                raise RuleError(gettext("amount must not be negative"), field="amount")
 
     def _shape(self) -> dict[str, object]:
         if self.amount is not None:
@@ -264,21 +271,37 @@ _OPTIONAL: dict[str, tuple[str, ...]] = {
 
 def _parse_tiers(raw: object) -> tuple[Tier, ...]:
     if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Sequence):
-        raise RuleError("tiers must be a list of {bound, percent}", field="tiers")
+        raise RuleError(gettext("tiers must be a list of {bound, percent}"), field="tiers")
     tiers = []
     for position, item in enumerate(raw, start=1):
         if not isinstance(item, Mapping):
-            raise RuleError(f"tier {position} must be an object {{bound, percent}}", field="tiers")
+            raise RuleError(
+                gettext("tier %(position)s must be an object {bound, percent}")
+                % {"position": position},
+                field="tiers",
+            )
         for key in item:
             if key not in ("bound", "percent"):
-                raise RuleError(f"tier {position}: {key} is not a tier parameter", field="tiers")
+                raise RuleError(
+                    gettext("tier %(position)s: %(key)s is not a tier parameter")
+                    % {"position": position, "key": key},
+                    field="tiers",
+                )
         for key in ("bound", "percent"):
             if item.get(key) is None:
-                raise RuleError(f"tier {position}: {key} is required", field="tiers")
+                raise RuleError(
+                    gettext("tier %(position)s: %(key)s is required")
+                    % {"position": position, "key": key},
+                    field="tiers",
+                )
         try:
             tiers.append(Tier(bound=item["bound"], percent=item["percent"]))
         except RuleError as error:
-            raise RuleError(f"tier {position}: {error.message}", field="tiers") from None
+            raise RuleError(
+                gettext("tier %(position)s: %(message)s")
+                % {"position": position, "message": error.message},
+                field="tiers",
+            ) from None
     return tuple(tiers)
 
 
@@ -294,19 +317,30 @@ def parse_rule(spec: Mapping[str, object] | CreditRule | None) -> CreditRule | N
     if isinstance(spec, CreditRule):
         return spec
     if not isinstance(spec, Mapping):
-        raise RuleError("a credit rule must be an object with a kind", field="kind")
+        raise RuleError(gettext("a credit rule must be an object with a kind"), field="kind")
     kind = spec.get("kind")
     if kind is None or kind == "":
-        raise RuleError("kind is required", field="kind")
+        raise RuleError(gettext("kind is required"), field="kind")
     if not isinstance(kind, str) or kind not in _RULE_CLASSES:
-        raise RuleError(f"unknown kind {kind!r}: use one of {', '.join(RULE_KINDS)}", field="kind")
+        raise RuleError(
+            gettext("unknown kind %(kind)s: use one of %(kinds)s")
+            % {"kind": repr(kind), "kinds": ", ".join(RULE_KINDS)},
+            field="kind",
+        )
     known = _REQUIRED[kind] + _OPTIONAL[kind]
     for key in spec:
         if key != "kind" and key not in known:
-            raise RuleError(f"{key} is not a parameter of a {kind} rule", field=str(key))
+            raise RuleError(
+                gettext("%(key)s is not a parameter of a %(kind)s rule")
+                % {"key": key, "kind": kind},
+                field=str(key),
+            )
     for key in _REQUIRED[kind]:
         if spec.get(key) is None:
-            raise RuleError(f"{key} is required for a {kind} rule", field=key)
+            raise RuleError(
+                gettext("%(key)s is required for a %(kind)s rule") % {"key": key, "kind": kind},
+                field=key,
+            )
     # A null optional parameter means "not set", as in {"max_percent": null}.
     params: dict[str, object] = {key: spec[key] for key in known if spec.get(key) is not None}
     if kind == "tiered":
@@ -319,24 +353,35 @@ def validate_rule_for(rule: CreditRule | None, comparator: str) -> None:
     breach to the worst (``gte``: bounds strictly descending; ``lte``: strictly
     ascending) and a worse tier never credits less. Raises :class:`RuleError`."""
     if comparator not in COMPARATORS:
-        raise RuleError(f"unknown comparator {comparator!r}: use gte or lte", field="comparator")
+        raise RuleError(
+            gettext("unknown comparator %(comparator)s: use gte or lte")
+            % {"comparator": repr(comparator)},
+            field="comparator",
+        )
     if not isinstance(rule, TieredRule):
         return
     for position, (milder, worse) in enumerate(pairwise(rule.tiers), start=2):
         if comparator == "gte" and not worse.bound < milder.bound:
             raise RuleError(
-                f"tier {position}: for an 'at least' objective each bound must be lower "
-                "than the one before",
+                gettext(
+                    "tier %(position)s: for an 'at least' objective each bound must be lower "
+                    "than the one before"
+                )
+                % {"position": position},
                 field="tiers",
             )
         if comparator == "lte" and not worse.bound > milder.bound:
             raise RuleError(
-                f"tier {position}: for an 'at most' objective each bound must be higher "
-                "than the one before",
+                gettext(
+                    "tier %(position)s: for an 'at most' objective each bound must be higher "
+                    "than the one before"
+                )
+                % {"position": position},
                 field="tiers",
             )
         if worse.percent < milder.percent:
             raise RuleError(
-                f"tier {position}: a worse tier cannot credit less than the one before",
+                gettext("tier %(position)s: a worse tier cannot credit less than the one before")
+                % {"position": position},
                 field="tiers",
             )
