@@ -12,6 +12,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract, ContractService, Organization, ServiceLevel, Ticket
@@ -29,11 +30,11 @@ MONEY = {"max_digits": 18, "decimal_places": 3}
 
 
 class Explained(models.Model):
-    """A row with an explanation as issued (``explanation``, the site's language: the API,
-    CSV and the audit read it) and its parts (``explanation_parts``,
-    :mod:`engine.phrases`), written once with the row: pages, e-mails and the PDF read
+    """A row with an explanation in the site's language (``explanation``: the API, CSV and
+    the audit read it) and its parts (``explanation_parts``, :mod:`engine.phrases`), written
+    with the row (an issued statement's once): pages, e-mails and the PDF read
     :attr:`explanation_text`, the same sentence in the reader's language with the figures
-    issued. Rows issued before the parts were kept say their text as issued."""
+    written. Rows written before the parts were kept say their text as written."""
 
     explanation = models.TextField()
     explanation_parts = models.JSONField(null=True, blank=True, editable=False)
@@ -51,7 +52,7 @@ class Explained(models.Model):
 
 class Statement(models.Model):
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
+        ISSUED = "issued", _("Issued")
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="statements")
     period_start = models.DateField()
@@ -200,14 +201,14 @@ class StatementAdjustment(Explained):
     """
 
     class Kind(models.TextChoices):
-        MINIMUM_CREDIT = "minimum_credit", "Minimum credit"
-        AGREED = "agreed", "Agreed adjustment"
-        CORRECTION = "correction", "Correction after a dispute"
-        CLAIM = "claim", "Accepted claim"
-        EARN_BACK_HELD = "earn_back_held", "Held for earn-back"
-        EARN_BACK_PAID = "earn_back_paid", "Held credit payable"
-        EARNED_BACK = "earned_back", "Held credit earned back"
-        CHRONIC_FAILURE = "chronic_failure", "Chronic failure"
+        MINIMUM_CREDIT = "minimum_credit", _("Minimum credit")
+        AGREED = "agreed", _("Agreed adjustment")
+        CORRECTION = "correction", _("Correction after a dispute")
+        CLAIM = "claim", _("Accepted claim")
+        EARN_BACK_HELD = "earn_back_held", _("Held for earn-back")
+        EARN_BACK_PAID = "earn_back_paid", _("Held credit payable")
+        EARNED_BACK = "earned_back", _("Held credit earned back")
+        CHRONIC_FAILURE = "chronic_failure", _("Chronic failure")
 
     statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="adjustments")
     position = models.PositiveSmallIntegerField()
@@ -331,13 +332,13 @@ class PendingAnnouncement(models.Model):
 
 class Dispute(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
 
     class Remedy(models.TextChoices):
-        CORRECTION = "correction", "Correct the data or terms and settle again"
-        ADJUSTMENT = "adjustment", "Agree an adjustment amount"
+        CORRECTION = "correction", _("Correct the data or terms and settle again")
+        ADJUSTMENT = "adjustment", _("Agree an adjustment amount")
 
     line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="disputes")
     reason = models.TextField()
@@ -398,9 +399,9 @@ class Claim(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
+        OPEN = "open", _("Open")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
 
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.PROTECT, related_name="claims"
@@ -466,22 +467,22 @@ class Claim(models.Model):
 
 class Notification(models.Model):
     class Event(models.TextChoices):
-        STATEMENT_ISSUED = "statement_issued", "Statement issued"
-        DISPUTE_OPENED = "dispute_opened", "Dispute opened"
-        DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
-        LAPSE_RECORDED = "lapse_recorded", "Responsibility lapse recorded"
-        EARLY_WARNING = "early_warning", "Early warning"
-        NO_DATA = "no_data", "No data for an objective"
-        DISPUTE_REOPENED = "dispute_reopened", "Dispute reopened"
-        LAPSE_CONTESTED = "lapse_contested", "Responsibility lapse contested"
-        LAPSE_RESOLVED = "lapse_resolved", "Contested lapse kept or withdrawn"
-        MEMBER_JOINED = "member_joined", "Invitation accepted"
-        CHRONIC_FAILURE = "chronic_failure", "Chronic failure"
-        CLAIM_FILED = "claim_filed", "Claim filed"
-        CLAIM_RESOLVED = "claim_resolved", "Claim accepted or rejected"
+        STATEMENT_ISSUED = "statement_issued", _("Statement issued")
+        DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
+        DISPUTE_RESOLVED = "dispute_resolved", _("Dispute resolved")
+        LAPSE_RECORDED = "lapse_recorded", _("Responsibility lapse recorded")
+        EARLY_WARNING = "early_warning", _("Early warning")
+        NO_DATA = "no_data", _("No data for an objective")
+        DISPUTE_REOPENED = "dispute_reopened", _("Dispute reopened")
+        LAPSE_CONTESTED = "lapse_contested", _("Responsibility lapse contested")
+        LAPSE_RESOLVED = "lapse_resolved", _("Contested lapse kept or withdrawn")
+        MEMBER_JOINED = "member_joined", _("Invitation accepted")
+        CHRONIC_FAILURE = "chronic_failure", _("Chronic failure")
+        CLAIM_FILED = "claim_filed", _("Claim filed")
+        CLAIM_RESOLVED = "claim_resolved", _("Claim accepted or rejected")
         # Not events of their own: a day's e-mails in one, and a webhook's test message.
-        DIGEST = "digest", "Daily digest"
-        WEBHOOK_TEST = "webhook_test", "Webhook test"
+        DIGEST = "digest", _("Daily digest")
+        WEBHOOK_TEST = "webhook_test", _("Webhook test")
 
     event_id = models.UUIDField(default=uuid.uuid4)
     user = models.ForeignKey(
@@ -516,14 +517,14 @@ class Delivery(models.Model):
     """One message on one channel to one recipient: retried, never sent twice."""
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        WEBHOOK = "webhook", "Webhook"
+        EMAIL = "email", _("E-mail")
+        WEBHOOK = "webhook", _("Webhook")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        REFUSED = "refused", "Refused"
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        REFUSED = "refused", _("Refused")
 
     event_id = models.UUIDField()
     event = models.CharField(max_length=20, choices=Notification.Event.choices)
@@ -580,8 +581,8 @@ class EarlyWarning(models.Model):
     for a ticket objective, once per open ticket about to pass its threshold (``ticket``)."""
 
     class State(models.TextChoices):
-        AT_RISK = "at_risk", "At risk"
-        BREACHED = "breached", "Breached"
+        AT_RISK = "at_risk", _("At risk")
+        BREACHED = "breached", _("Breached")
 
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.CASCADE, related_name="early_warnings"
@@ -619,18 +620,18 @@ class EarlyWarning(models.Model):
         return f"{self.key} {self.state} ({self.period_start})"
 
 
-class OpenPeriodProgress(models.Model):
+class OpenPeriodProgress(Explained):
     """How one objective stands in its open period so far, as the last early-warning run
     measured it: one row per (contract service, key, period), rewritten on every run, so the
     dashboard reads the figures instead of measuring each contract on every page view."""
 
     class State(models.TextChoices):
-        ON_TRACK = "on_track", "On track"
-        AT_RISK = "at_risk", "At risk"
-        BREACHED = "breached", "Breached"
-        NO_DATA = "no_data", "No data yet"
+        ON_TRACK = "on_track", _("On track")
+        AT_RISK = "at_risk", _("At risk")
+        BREACHED = "breached", _("Breached")
+        NO_DATA = "no_data", _("No data yet")
         # Data, but fewer samples than the projection judges from: neither on track nor not.
-        TOO_FEW = "too_few", "Too few samples"
+        TOO_FEW = "too_few", _("Too few samples")
 
     contract_service = models.ForeignKey(
         ContractService, on_delete=models.CASCADE, related_name="open_progress"
@@ -650,6 +651,7 @@ class OpenPeriodProgress(models.Model):
     projected_credit_percent = models.DecimalField(
         max_digits=12, decimal_places=6, null=True, blank=True
     )
+    # Empty while on track or without data (the parts too).
     explanation = models.TextField(blank=True)
     measured_at = models.DateTimeField()
 
