@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 import engine
 from contracts import dates
@@ -70,9 +70,18 @@ def open_dispute(*, line: StatementLine | int, user: User, reason: str) -> Dispu
         # revision of the statement (its lines can be disputed) or the provider reopening.
         raise ValidationError(
             {
-                "line": f"This line's dispute was {earlier.get_status_display().lower()} on "
-                f"{earlier.resolved_at:%Y-%m-%d}: dispute a line of a new revision, or ask "
-                "the provider to reopen it."
+                "line": (
+                    gettext(
+                        "This line's dispute was accepted on %(day)s: dispute a line of a new "
+                        "revision, or ask the provider to reopen it."
+                    )
+                    if earlier.status == Dispute.Status.ACCEPTED
+                    else gettext(
+                        "This line's dispute was rejected on %(day)s: dispute a line of a new "
+                        "revision, or ask the provider to reopen it."
+                    )
+                )
+                % {"day": f"{earlier.resolved_at:%Y-%m-%d}"}
             }
         )
     if not Statement.objects.filter(pk=line.statement_id).latest_revisions().exists():
@@ -287,24 +296,39 @@ def _claim_period(
     if ended_at > period.end_at:
         raise ValidationError(
             {
-                "ended_at": f"A claim covers one settlement period: {label} ends at "
-                f"{local_moment(period.end_at, contract.timezone)}; claim the rest separately."
+                "ended_at": gettext(
+                    "A claim covers one settlement period: %(period)s ends at %(end)s; claim "
+                    "the rest separately."
+                )
+                % {"period": label, "end": local_moment(period.end_at, contract.timezone)}
             }
         )
     if period.end_at > now:
         raise ValidationError(
             {
-                "started_at": f"{label} has not ended yet: claims are for closed periods "
-                "(ask the provider to record the incident)."
+                "started_at": gettext(
+                    "%(period)s has not ended yet: claims are for closed periods (ask the "
+                    "provider to record the incident)."
+                )
+                % {"period": label}
             }
         )
     deadline = claim_deadline(contract, period)
     if now > deadline:
         raise ValidationError(
             {
-                "started_at": f"Too late: claims for {label} could be filed until "
-                f"{local_moment(deadline, contract.timezone)} ({contract.claim_window_days} "
-                "days after the period ended)."
+                "started_at": ngettext(
+                    "Too late: claims for %(period)s could be filed until %(deadline)s "
+                    "(%(days)s day after the period ended).",
+                    "Too late: claims for %(period)s could be filed until %(deadline)s "
+                    "(%(days)s days after the period ended).",
+                    contract.claim_window_days,
+                )
+                % {
+                    "period": label,
+                    "deadline": local_moment(deadline, contract.timezone),
+                    "days": contract.claim_window_days,
+                }
             }
         )
     return period
@@ -338,15 +362,17 @@ def file_claim(
         raise PermissionDenied(gettext("Only the customer's admins and editors may file a claim."))
     description = (description or "").strip()
     if not description:
-        raise ValidationError({"description": "Describe the outage you claim."})
+        raise ValidationError({"description": gettext("Describe the outage you claim.")})
     key = (key or "").strip() or "availability"
     objective = effective_service_level(found, key)
     if objective is None or objective.indicator != ServiceLevel.Indicator.UPTIME:
         # Its incident would count against nothing: the claim could never change a figure.
         raise ValidationError(
             {
-                "key": f"No uptime objective {key!r} applies to {found.service.name} in "
-                f"{contract.reference}."
+                "key": gettext(
+                    "No uptime objective %(key)s applies to %(service)s in %(contract)s."
+                )
+                % {"key": repr(key), "service": found.service.name, "contract": contract.reference}
             }
         )
     now = now or timezone.now()
@@ -398,7 +424,7 @@ def resolve_claim(
             gettext("Only the provider's admins and editors may decide a claim.")
         )
     if found.status != Claim.Status.OPEN:
-        raise ValidationError({"status": "This claim has already been decided."})
+        raise ValidationError({"status": gettext("This claim has already been decided.")})
     errors: dict[str, str] = {}
     if status not in (Claim.Status.ACCEPTED, Claim.Status.REJECTED):
         errors["status"] = gettext("Choose accepted or rejected.")
@@ -417,7 +443,7 @@ def resolve_claim(
         # The lock serialises two decisions of one claim: the second sees it decided.
         locked = Claim.objects.select_for_update().get(pk=claim_id)
         if locked.status != Claim.Status.OPEN:
-            raise ValidationError({"status": "This claim has already been decided."})
+            raise ValidationError({"status": gettext("This claim has already been decided.")})
         locked.status = status
         locked.resolution = resolution
         locked.resolved_by = user
@@ -461,7 +487,7 @@ def mark_notifications_read(*, user: User, ids: Iterable[Any] | None = None) -> 
     notifications = Notification.objects.visible_to(user).unread()
     if ids is not None:
         if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
-            raise ValidationError({"ids": "Give a list of notification ids."})
+            raise ValidationError({"ids": gettext("Give a list of notification ids.")})
         wanted: set[int] = set()
         for value in ids:
             if isinstance(value, int) and not isinstance(value, bool):
@@ -469,7 +495,9 @@ def mark_notifications_read(*, user: User, ids: Iterable[Any] | None = None) -> 
             elif isinstance(value, str) and value.strip().isdigit():
                 wanted.add(int(value))
             else:
-                raise ValidationError({"ids": f"{value!r} is not a notification id."})
+                raise ValidationError(
+                    {"ids": gettext("%(value)s is not a notification id.") % {"value": repr(value)}}
+                )
         notifications = notifications.filter(pk__in=wanted)
     return notifications.update(read_at=timezone.now())
 
