@@ -27,7 +27,7 @@ from contracts.models import Contract, ServiceLevel
 from contracts.selectors import engine_calendar
 from credits import charts, services, settlement
 from credits.models import ChronicFailure, EarlyWarning, OpenPeriodProgress, Statement
-from credits.selectors.objectives import contract_objective_histories
+from credits.selectors.objectives import contract_objective_histories, state_words
 from engine import phrases, text
 
 State = OpenPeriodProgress.State
@@ -43,7 +43,7 @@ _SEVERITY = {
 
 def period_state(state: str) -> PeriodState:
     """A state with the words the dashboard shows for it ("on track", "no data yet")."""
-    return PeriodState(state=state, label=State(state).label.lower())
+    return PeriodState(state=state, label=state_words(state))
 
 
 def _current_period_start(contract: Contract, now: datetime) -> date | None:
@@ -70,7 +70,10 @@ def settle_choices(contract: Contract, count: int) -> list[tuple[str, str]] | No
     for period in reversed(periods):
         label = text.period_label(period.start, period.end)
         if period.start in settled:
-            label += f" (settled, revision {settled[period.start]})"
+            label = gettext("%(period)s (settled, revision %(revision)s)") % {
+                "period": label,
+                "revision": settled[period.start],
+            }
         choices.append((period.start.isoformat(), label))
     return choices
 

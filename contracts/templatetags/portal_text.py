@@ -15,6 +15,7 @@ from typing import Any
 from django import template
 
 import engine
+from contracts.views.common import LEVEL_NAMES
 from engine import text
 
 register = template.Library()
@@ -93,3 +94,10 @@ def duration(seconds: int | None) -> str:
     if seconds is None or seconds == "":
         return ""
     return text.format_duration(int(seconds))
+
+
+@register.filter
+def objective_level(level: str) -> str:
+    """``{{ line.source_level|objective_level }}`` → ``corporate``, ``contract-wide``: where
+    an objective was set, in the reader's language (a stored level unknown here as is)."""
+    return str(LEVEL_NAMES.get(level, level))

@@ -338,7 +338,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "provider_side": provider_side,
         "service_objectives": _service_objectives(contract, feeds, request.user),
         "contract_objectives": [
-            (sl, sentence(sl, "each service", contract.settlement_period))
+            (sl, sentence(sl, gettext("each service"), contract.settlement_period))
             for sl in contract_objectives
         ],
         "responsibilities": responsibilities,
