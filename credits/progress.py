@@ -17,10 +17,14 @@ from fractions import Fraction
 from typing import Protocol
 
 from django.db import connection
+from django.utils import translation
 
 import engine
 from contracts.models import Contract, ContractService, ServiceLevel
 from credits.models import OpenPeriodProgress
+from engine import phrases
+from engine.phrases import Parts
+from engine.projection import too_few_parts
 
 __all__ = ["record_progress", "record_progress_many"]
 
@@ -43,26 +47,37 @@ _UPDATED_FIELDS = [
     "state",
     "projected_credit_percent",
     "explanation",
+    "explanation_parts",
     "measured_at",
 ]
 
 
 def _state(
     objective: engine.Objective, measure: engine.ObjectiveMeasure, elapsed: Fraction
-) -> tuple[str, Decimal | None, str]:
-    """The state, projected credit percent and explanation of one measured objective."""
+) -> tuple[str, Decimal | None, Parts | None]:
+    """The state, projected credit percent and explanation (as its parts, engine.phrases)
+    of one measured objective."""
     if measure.attainment is None:
-        return OpenPeriodProgress.State.NO_DATA, None, ""
+        return OpenPeriodProgress.State.NO_DATA, None, None
     warning = engine.project_breach(objective, measure, elapsed)
     if warning is None:
         if engine.too_few_samples(measure):
             return (
                 OpenPeriodProgress.State.TOO_FEW,
                 None,
-                engine.describe_too_few(objective, measure),
+                too_few_parts(objective, measure),
             )
-        return OpenPeriodProgress.State.ON_TRACK, None, ""
-    return warning.state, warning.projected_credit_percent, warning.explanation
+        return OpenPeriodProgress.State.ON_TRACK, None, None
+    return warning.state, warning.projected_credit_percent, warning.parts
+
+
+def _english(parts: Parts | None) -> str:
+    """The explanation kept as text: in the site's language whoever's request recorded it;
+    readers read the parts in theirs (OpenPeriodProgress.explanation_text)."""
+    if parts is None:
+        return ""
+    with translation.override(None):
+        return phrases.render(parts)
 
 
 def record_progress(
@@ -104,7 +119,7 @@ def record_progress_many(
             continue
         for target, measure, _figures in measured:
             objective = target.objective
-            state, percent, explanation = _state(objective, measure, elapsed)
+            state, percent, parts = _state(objective, measure, elapsed)
             rows.append(
                 OpenPeriodProgress(
                     contract_service=target.contract_service,
@@ -118,7 +133,8 @@ def record_progress_many(
                     attainment=engine.stored_attainment(measure.attainment),
                     state=state,
                     projected_credit_percent=percent,
-                    explanation=explanation,
+                    explanation=_english(parts),
+                    explanation_parts=parts,
                     measured_at=now,
                 )
             )

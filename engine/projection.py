@@ -12,12 +12,23 @@ from fractions import Fraction
 from typing import Literal
 
 from engine.evaluation import MEASURE_OF, Objective, ObjectiveMeasure, credit_percent_for
+from engine.l10n import gettext_noop, ngettext_noop
 from engine.measures import CountMeasure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
 from engine.numbers import HUNDRED, stored_credit_percent
+from engine.phrases import (
+    Parts,
+    Value,
+    count,
+    decimal,
+    exact,
+    measured,
+    message,
+    plural,
+    render,
+)
 from engine.rules import FlatRule, PoolRule
-from engine.text import format_decimal, format_fraction, format_measured, format_percent
-from engine.tickets import TicketClock, TicketMeasure, describe_threshold
+from engine.tickets import TicketClock, TicketMeasure, threshold_parts
 
 # Ratio, threshold and ticket objectives are judged only from this many samples on.
 MIN_SAMPLES = 10
@@ -35,14 +46,66 @@ def too_few_samples(measure_so_far: ObjectiveMeasure, min_samples: int = MIN_SAM
 
 def describe_too_few(objective: Objective, measure_so_far: ObjectiveMeasure) -> str:
     """``"75 % so far from 4 samples: too few to tell yet (10 needed)."``"""
-    percentage = objective.is_percentage
-    bound = "at least" if objective.comparator == "gte" else "at most"
-    target_text = format_decimal(objective.target) + (" %" if percentage else "")
-    count = measure_so_far.total
-    return (
-        f"{format_measured(measure_so_far.attainment, percentage=percentage)} so far against "
-        f"{bound} {target_text} from {count} sample{'s' if count != 1 else ''}: too few to "
-        f"tell yet ({MIN_SAMPLES} needed)."
+    return render(too_few_parts(objective, measure_so_far))
+
+
+def too_few_parts(objective: Objective, measure_so_far: ObjectiveMeasure) -> Parts:
+    """:func:`describe_too_few` as parts (:mod:`engine.phrases`)."""
+    assert measure_so_far.attainment is not None
+    return plural(
+        ngettext_noop(
+            "%(attainment)s so far against %(bound)s %(target)s from %(count)s sample: too few "
+            "to tell yet (%(needed)s needed).",
+            "%(attainment)s so far against %(bound)s %(target)s from %(count)s samples: too "
+            "few to tell yet (%(needed)s needed).",
+        ),
+        measure_so_far.total,
+        attainment=measured(measure_so_far.attainment, percentage=objective.is_percentage),
+        bound=_bound(objective),
+        target=_target(objective),
+        count=count(measure_so_far.total),
+        needed=MIN_SAMPLES,
+    )
+
+
+def _bound(objective: Objective) -> Parts:
+    return message(
+        gettext_noop("at least") if objective.comparator == "gte" else gettext_noop("at most")
+    )
+
+
+def _target(objective: Objective) -> Parts:
+    """``"99.5 %"``, or a count's ``"5"``."""
+    if objective.is_percentage:
+        return message(gettext_noop("%(target)s %%"), target=decimal(objective.target))
+    return decimal(objective.target)
+
+
+def _with_credit(text: Parts, credit: Fraction | None) -> Parts:
+    if credit is None:
+        return text
+    return message(
+        gettext_noop("%(warning)s; projected credit %(credit)s %% of the fee"),
+        warning=text,
+        credit=exact(credit),
+    )
+
+
+def _warning(
+    state: Literal["breached", "at_risk"],
+    attainment_so_far: Fraction,
+    projected_attainment: Fraction,
+    projected_credit_percent: Decimal | None,
+    parts: Parts,
+) -> BreachWarning:
+    parts = message(gettext_noop("%(warning)s."), warning=parts)
+    return BreachWarning(
+        state,
+        attainment_so_far,
+        projected_attainment,
+        projected_credit_percent,
+        render(parts),
+        parts,
     )
 
 
@@ -60,6 +123,8 @@ class BreachWarning:
     projected_attainment: Fraction
     projected_credit_percent: Decimal | None
     explanation: str
+    # The explanation as its parts (engine.phrases), to be read in any language.
+    parts: Parts | None = None
 
 
 def project_breach(
@@ -124,23 +189,30 @@ def project_breach(
         return None
     credit = credit_percent_for(objective, projected)
     credit_decimal = None if credit is None else stored_credit_percent(credit)
-    bound = "at least" if gte else "at most"
     percentage = objective.is_percentage
-    target_text = format_decimal(objective.target) + (" %" if percentage else "")
     if state == "breached":
-        text = (
-            f"{objective.label}: already breached, "
-            f"{format_measured(now, percentage=percentage)} so far against "
-            f"{bound} {target_text}; the period can no longer end on target"
+        text = message(
+            gettext_noop(
+                "%(objective)s: already breached, %(attainment)s so far against %(bound)s "
+                "%(target)s; the period can no longer end on target"
+            ),
+            objective=objective.label,
+            attainment=measured(now, percentage=percentage),
+            bound=_bound(objective),
+            target=_target(objective),
         )
     else:
-        text = (
-            f"{objective.label}: at risk, at the current rate the period ends at "
-            f"{format_measured(projected, percentage=percentage)} against {bound} {target_text}"
+        text = message(
+            gettext_noop(
+                "%(objective)s: at risk, at the current rate the period ends at %(attainment)s "
+                "against %(bound)s %(target)s"
+            ),
+            objective=objective.label,
+            attainment=measured(projected, percentage=percentage),
+            bound=_bound(objective),
+            target=_target(objective),
         )
-    if credit_decimal is not None:
-        text += f"; projected credit {format_percent(credit)} of the fee"
-    return BreachWarning(state, now, projected, credit_decimal, text + ".")
+    return _warning(state, now, projected, credit_decimal, _with_credit(text, credit))
 
 
 def project_ticket_breach(
@@ -170,30 +242,55 @@ def project_ticket_breach(
     projected = Fraction(100 * within, total)
     credit = credit_percent_for(objective, projected)
     credit_decimal = None if credit is None else stored_credit_percent(credit)
-    used = format_fraction(clock.business_minutes)
-    threshold = describe_threshold(objective.threshold, business_hours=objective.in_service_hours)
-    unit = "business minutes" if objective.in_service_hours else "minutes"
+    figures: dict[str, Value] = {
+        "ticket": reference,
+        "threshold": threshold_parts(
+            objective.threshold, business_hours=objective.in_service_hours
+        ),
+        "used": exact(clock.business_minutes),
+    }
+    business = objective.in_service_hours
     if passed:
         state: Literal["breached", "at_risk"] = "breached"
-        head = f"ticket {reference} has passed {threshold} ({used} {unit})"
+        head = message(
+            gettext_noop("ticket %(ticket)s has passed %(threshold)s (%(used)s business minutes)")
+            if business
+            else gettext_noop("ticket %(ticket)s has passed %(threshold)s (%(used)s minutes)"),
+            **figures,
+        )
     else:
         state = "at_risk"
-        left = format_fraction(limit / 60 - clock.business_minutes)
-        head = f"ticket {reference} passes {threshold} in {left} {unit} ({used} used)"
-    bound = "at least" if objective.comparator == "gte" else "at most"
-    text = (
-        f"{objective.label}: {head}; counted as breached, {within:,} of {total:,} tickets "
-        f"within ({format_measured(projected, percentage=True)}) against {bound} "
-        f"{format_decimal(objective.target)} %"
+        head = message(
+            gettext_noop(
+                "ticket %(ticket)s passes %(threshold)s in %(left)s business minutes "
+                "(%(used)s used)"
+            )
+            if business
+            else gettext_noop(
+                "ticket %(ticket)s passes %(threshold)s in %(left)s minutes (%(used)s used)"
+            ),
+            left=exact(limit / 60 - clock.business_minutes),
+            **figures,
+        )
+    text = message(
+        gettext_noop(
+            "%(objective)s: %(head)s; counted as breached, %(within)s of %(total)s tickets "
+            "within (%(projected)s) against %(bound)s %(target)s %%"
+        ),
+        objective=objective.label,
+        head=head,
+        within=count(within),
+        total=count(total),
+        projected=measured(projected, percentage=True),
+        bound=_bound(objective),
+        target=decimal(objective.target),
     )
     target = Fraction(objective.target)
     if not (projected < target if objective.comparator == "gte" else projected > target):
-        text += ", still on target"
-    elif credit_decimal is not None:
-        text += f"; projected credit {format_percent(credit)} of the fee"
-    return BreachWarning(
-        state, now if now is not None else projected, projected, credit_decimal, text + "."
-    )
+        text = message(gettext_noop("%(warning)s, still on target"), warning=text)
+    else:
+        text = _with_credit(text, None if credit_decimal is None else credit)
+    return _warning(state, now if now is not None else projected, projected, credit_decimal, text)
 
 
 def projected_credit_amount(

@@ -8,6 +8,7 @@ import io
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 import time_machine
@@ -30,6 +31,7 @@ from engine import (
     phrases,
 )
 from engine.history import CurrentLine, LineOutcome, PeriodOutcome, earn_back
+from engine.projection import project_breach, project_ticket_breach, too_few_parts
 from engine.rules import parse_rule
 from engine.tickets import TicketClock, TicketOutcome
 from engine.totals import AcceptedClaim, Remedy, total_statement
@@ -464,3 +466,40 @@ def test_relief_reads_in_german_with_the_same_figures():
         assert english.startswith("Relief: ") and german.startswith("Entlastung: ")
         assert numbers(german, "de") == numbers(english, "en")
     assert _relief_note("uptime", {"relieved_seconds": 0}) is None
+
+
+def test_an_open_periods_warnings_read_in_german_with_the_same_figures():
+    """What the dashboard and the objective page say of an open period (credits.progress
+    keeps these parts beside the English text)."""
+    ratio_level = _objective("on-time", "ratio", "99", {"kind": "flat", "percent": "10"})
+    count_level = _objective(
+        "errors", "count", "5", {"kind": "linear", "factor": "1.5"}, comparator="lte"
+    )
+    tickets = _objective(
+        "resolution",
+        "resolution_time",
+        "90",
+        {"kind": "linear", "factor": "1.5"},
+        threshold=Decimal(240),
+        priority="P1",
+    )
+    measure = TicketMeasure("resolution", Decimal(240), "P1", (_ticket("INC-1", 120, met=True),))
+    warnings = [
+        project_breach(ratio_level, RatioMeasure(ok=1_150, total=1_200), Fraction(1, 2)).parts,
+        project_breach(count_level, CountMeasure(Decimal(4), 4), Fraction(1, 3)).parts,
+        too_few_parts(ratio_level, RatioMeasure(ok=3, total=4)),
+        project_ticket_breach(
+            tickets, measure, reference="INC-9", clock=TicketClock(250 * 60, 0, 250 * 60, True)
+        ).parts,
+        project_ticket_breach(
+            tickets, measure, reference="INC-9", clock=TicketClock(200 * 60, 0, 200 * 60, True)
+        ).parts,
+    ]
+    for parts in warnings:
+        with translation.override("en"):
+            english = phrases.render(parts)
+        with translation.override("de"):
+            german = phrases.render(parts)
+        assert numbers(german, "de") == numbers(english, "en"), german
+        for words in ["so far", "at risk", "projected credit", "ticket", "too few", "against"]:
+            assert words not in german, (words, german)
