@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 import engine
@@ -323,8 +324,11 @@ class ServiceLevelForm(TermsEditFields, ModelErrorsMixin, forms.ModelForm):
         if same.filter(**where).exists():
             self.add_error(
                 "key",
-                f"An objective with the key {key!r} already exists at this level; "
-                "edit that one instead.",
+                gettext(
+                    "An objective with the key %(key)s already exists at this level; edit that "
+                    "one instead."
+                )
+                % {"key": repr(key)},
             )
 
     def route_error(self, field: str, error: ValidationError) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -188,9 +189,9 @@ class ServiceLevel(models.Model):
     def clean(self) -> None:
         errors: dict[str, Any] = {}
         if self.contract_id and self.contract.provider_id != self.provider_id:
-            errors["contract"] = "The contract belongs to another provider."
+            errors["contract"] = gettext("The contract belongs to another provider.")
         if self.service_id and self.service.provider_id != self.provider_id:
-            errors["service"] = "The service is offered by another provider."
+            errors["service"] = gettext("The service is offered by another provider.")
         needs = {
             "corporate": (False, False),
             "service": (False, True),
@@ -198,12 +199,26 @@ class ServiceLevel(models.Model):
             "contract_service": (True, True),
         }.get(self.level)
         if needs:
+            level = {
+                "corporate": pgettext("objective level", "corporate"),
+                "service": pgettext("objective level", "service"),
+                "customer": pgettext("objective level", "customer"),
+                "contract_service": pgettext("objective level", "contract-service"),
+            }[self.level]
+            missing = {
+                "contract": gettext("A %(level)s objective names a contract."),
+                "service": gettext("A %(level)s objective names a service."),
+            }
+            extra = {
+                "contract": gettext("A %(level)s objective has no contract."),
+                "service": gettext("A %(level)s objective has no service."),
+            }
             for field, needed in zip(("contract", "service"), needs, strict=True):
                 present = getattr(self, f"{field}_id") is not None
                 if needed and not present:
-                    errors[field] = f"A {self.level.replace('_', '-')} objective names a {field}."
+                    errors[field] = missing[field] % {"level": level}
                 elif present and not needed:
-                    errors[field] = f"A {self.level.replace('_', '-')} objective has no {field}."
+                    errors[field] = extra[field] % {"level": level}
         if (
             self.level == self.Level.CONTRACT_SERVICE
             and self.contract_id
@@ -211,37 +226,48 @@ class ServiceLevel(models.Model):
             and "service" not in errors
             and not self.contract.services.filter(service_id=self.service_id).exists()
         ):
-            errors["service"] = "The contract does not include this service."
+            errors["service"] = gettext("The contract does not include this service.")
         if self.indicator == self.Indicator.THRESHOLD:
             if self.threshold is None:
-                errors["threshold"] = "A threshold objective needs a threshold."
+                errors["threshold"] = gettext("A threshold objective needs a threshold.")
             if not self.threshold_comparator:
-                errors["threshold_comparator"] = "Say whether samples must be at least or at most."
+                errors["threshold_comparator"] = gettext(
+                    "Say whether samples must be at least or at most."
+                )
         elif self.indicator in self.TICKET_INDICATORS:
             if self.threshold is None or self.threshold <= 0:
-                errors["threshold"] = "A ticket objective needs a threshold in minutes above 0."
+                errors["threshold"] = gettext(
+                    "A ticket objective needs a threshold in minutes above 0."
+                )
             if self.threshold_comparator not in (None, "", self.Comparator.LTE):
-                errors["threshold_comparator"] = "A ticket's clock is always at most the threshold."
+                errors["threshold_comparator"] = gettext(
+                    "A ticket's clock is always at most the threshold."
+                )
         elif self.threshold is not None or self.threshold_comparator:
-            errors["threshold"] = "Only threshold and ticket objectives have a threshold."
+            errors["threshold"] = gettext("Only threshold and ticket objectives have a threshold.")
         if self.priority and self.indicator not in self.TICKET_INDICATORS:
-            errors["priority"] = "Only ticket objectives (response or resolution time) have one."
+            errors["priority"] = gettext(
+                "Only ticket objectives (response or resolution time) have one."
+            )
         elif self.priority and self.contract_id:
             # The contract refuses tickets of any other priority, so such an objective
             # would never count a ticket.
             known = self.contract.ticket_priorities
             if isinstance(known, list) and self.priority not in known:
-                errors["priority"] = (
-                    f"{self.priority!r} is not a ticket priority of {self.contract.reference} "
-                    f"({', '.join(map(str, known))})."
-                )
+                errors["priority"] = gettext(
+                    "%(priority)s is not a ticket priority of %(contract)s (%(known)s)."
+                ) % {
+                    "priority": repr(self.priority),
+                    "contract": self.contract.reference,
+                    "known": ", ".join(map(str, known)),
+                }
         if self.calendar_id and self.provider_id and self.calendar.provider_id != self.provider_id:
-            errors["calendar"] = "The calendar belongs to another provider."
+            errors["calendar"] = gettext("The calendar belongs to another provider.")
         if self.target is not None:
             if self.indicator != self.Indicator.COUNT and not (0 <= self.target <= 100):
-                errors["target"] = "A percentage target lies between 0 and 100."
+                errors["target"] = gettext("A percentage target lies between 0 and 100.")
             if self.indicator == self.Indicator.COUNT and self.target < 0:
-                errors["target"] = "A count target cannot be negative."
+                errors["target"] = gettext("A count target cannot be negative.")
         try:
             # The engine states the rule (both or neither, breaches within the window).
             self.as_objective()
@@ -262,14 +288,18 @@ class ServiceLevel(models.Model):
                 if isinstance(rule, engine.PoolRule):
                     if self.level in (self.Level.CORPORATE, self.Level.SERVICE):
                         errors["credit_rule"] = ValidationError(
-                            "A pool rule shares a contract's at-risk amount; set it at "
-                            "the customer or contract-service level.",
+                            gettext(
+                                "A pool rule shares a contract's at-risk amount; set it at "
+                                "the customer or contract-service level."
+                            ),
                             code="kind",
                         )
                     elif self.contract_id and self.contract.credit_cap_percent is None:
                         errors["credit_rule"] = ValidationError(
-                            "A pool rule needs a contract with an at-risk amount "
-                            "(credit cap percent).",
+                            gettext(
+                                "A pool rule needs a contract with an at-risk amount "
+                                "(credit cap percent)."
+                            ),
                             code="kind",
                         )
         if errors:
