@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
-from contracts.forms.contract_list import ContractStatementFilter, PeriodRangeForm
+from contracts.forms.contract_list import ContractStatementFilter, inverted_range
 from contracts.models import (
     Contract,
     ContractService,
@@ -94,7 +94,22 @@ class ServiceFilter(filters.FilterSet):
         fields = ["provider", "code"]
 
 
-class ContractFilter(ContractStatementFilter):
+class EmptyWhenRangeInverted:
+    """A FilterSet's ``period_from`` and ``period_to`` as the API reads them: a range
+    ending before it starts is empty and matches nothing (200, no results, no totals),
+    as the ``*_after``/``*_before`` pairs; the pages refuse it beside the field
+    (``PeriodRangeForm``), the schema cannot say the rule across two parameters."""
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        if inverted_range(self.form.cleaned_data):
+            return queryset.none()
+        return super().filter_queryset(queryset)
+
+
+EMPTY_WHEN_INVERTED = " Before period_from: an empty range, nothing matches."
+
+
+class ContractFilter(EmptyWhenRangeInverted, ContractStatementFilter):
     """The contract list page's filters (its search, and the statements' credits, breaches
     and disputes in a range of periods: the same filter definitions and methods), read as
     the API reads query parameters. The queryset carries the page's ``credits``: of the
@@ -115,6 +130,11 @@ class ContractFilter(ContractStatementFilter):
         method="filter_with_credit",
         help_text="true: only contracts with a payable credit in the range's periods (this "
         "year's without a range); false: only those without.",
+    )
+    period_to = filters.DateFilter(
+        method="filter_nothing",
+        help_text="Credits, breaches and disputes of the periods starting on or before this "
+        "day (inclusive)." + EMPTY_WHEN_INVERTED,
     )
     breached = StrictBooleanFilter(
         method="filter_breached",
@@ -137,7 +157,6 @@ class ContractFilter(ContractStatementFilter):
             "breached",
             "disputed",
         ]
-        form = PeriodRangeForm
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         start, end = self.period_range

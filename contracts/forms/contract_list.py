@@ -19,13 +19,19 @@ OPEN_DISPUTE = "open"
 ANY_DISPUTE = "any"
 
 
+def inverted_range(data: dict[str, Any]) -> bool:
+    """Whether the cleaned ``period_from`` and ``period_to`` are both given and the end
+    comes before the start: the pages refuse such a range, the API matches nothing."""
+    start, end = data.get("period_from"), data.get("period_to")
+    return bool(start and end and end < start)
+
+
 class PeriodRangeForm(forms.Form):
     """A range's end cannot come before its start."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        start, end = data.get("period_from"), data.get("period_to")
-        if start and end and end < start:
+        if inverted_range(data):
             self.add_error("period_to", _("The end of the range cannot be before its start."))
         return data
 

@@ -8,8 +8,8 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from contracts.api.filters import IdFilter, by_id
-from contracts.forms.contract_list import ANY_DISPUTE, OPEN_DISPUTE, PeriodRangeForm
+from contracts.api.filters import EMPTY_WHEN_INVERTED, EmptyWhenRangeInverted, IdFilter, by_id
+from contracts.forms.contract_list import ANY_DISPUTE, OPEN_DISPUTE
 from credits.forms import PeriodOverlapMethods
 from credits.models import Dispute, Notification, Statement
 from slaportal.api.filtering import StrictBooleanFilter
@@ -17,7 +17,7 @@ from slaportal.api.filtering import StrictBooleanFilter
 NO_DISPUTE = "none"
 
 
-class StatementFilter(PeriodOverlapMethods, filters.FilterSet):
+class StatementFilter(EmptyWhenRangeInverted, PeriodOverlapMethods, filters.FilterSet):
     contract = by_id("contract_id")
     period_start = filters.DateFilter()
     period_start_after = filters.DateFilter(
@@ -39,7 +39,7 @@ class StatementFilter(PeriodOverlapMethods, filters.FilterSet):
     )
     period_to = filters.DateFilter(
         method="filter_period_to",
-        help_text="Periods starting on or before this day (inclusive); not before period_from.",
+        help_text="Periods starting on or before this day (inclusive)." + EMPTY_WHEN_INVERTED,
     )
     with_credit = StrictBooleanFilter(
         method="filter_with_credit",
@@ -77,7 +77,6 @@ class StatementFilter(PeriodOverlapMethods, filters.FilterSet):
             "breached",
             "disputed",
         ]
-        form = PeriodRangeForm
 
     def filter_with_credit(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         return queryset.with_credit() if value else queryset.without_credit()

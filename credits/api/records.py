@@ -1,7 +1,7 @@
 """A statement line's drill-down in the API: the samples, incidents, lapses and tickets
 behind it, as on its pages and through the same selectors (``credits.selectors.
-line_records``, ``line_tickets``) and the same filter: a time range inside the line's
-period and ``only`` what weighs against the provider. Scoped like its statement: any other
+line_records``, ``line_tickets``) and the same filter: a time range, clamped to the
+line's period, and ``only`` what weighs against the provider. Scoped like its statement: any other
 line is a 404, and so is a kind of record the line is not measured from."""
 
 from __future__ import annotations
@@ -38,11 +38,21 @@ QUERY_NAMES = ("since", "until", "only", CURSOR)
 class LineRecordsQuery(LineRecordsForm):
     """The pages' filter, read as the API reads query parameters: instants in ISO 8601
     (with their offset, or in the contract's time zone without one) and ``only`` true or
-    false, anything else a 400."""
+    false, anything else a 400. The range is clamped to the line's period: the records of
+    the intersection, none when it is empty or ends before it starts; the pages refuse
+    such a range beside the field, the schema cannot say a rule across two parameters."""
 
     since = UTCDateTimeField(required=False)
     until = UTCDateTimeField(required=False)
     only = StrictBooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        # The form's own cleaning, not the pages' refusal (LineRecordsForm.clean).
+        cleaned = super(LineRecordsForm, self).clean()
+        start, end = self.period.start_at, self.period.end_at
+        cleaned["since"] = max(cleaned.get("since") or start, start)
+        cleaned["until"] = min(cleaned.get("until") or end, end)
+        return cleaned
 
 
 class LineSampleSerializer(MeasurementSerializer):
@@ -83,13 +93,15 @@ RANGE_PARAMETERS = [
     OpenApiParameter(
         "since",
         OpenApiTypes.DATETIME,
-        description="From this instant (inclusive, ISO 8601), inside the line's period.",
+        description="From this instant (inclusive, ISO 8601); before the line's period "
+        "starts: its start.",
     ),
     OpenApiParameter(
         "until",
         OpenApiTypes.DATETIME,
-        description="Until this instant (exclusive, ISO 8601), inside the line's period and "
-        "after since. Neither: the whole period.",
+        description="Until this instant (exclusive, ISO 8601); after the line's period ends: "
+        "its end. Neither: the whole period. A range outside the period, or ending before "
+        "since, is empty: no records.",
     ),
 ]
 PAGE_PARAMETERS = [

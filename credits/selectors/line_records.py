@@ -75,6 +75,13 @@ class RecordFilter:
     # which only a chosen range leaves out.
     ranged: bool = False
 
+    @property
+    def empty(self) -> bool:
+        """No instant is in the range (the API clamps a range to the period where the
+        pages refuse one outside it): an overlap with it would still match a record
+        spanning both ends."""
+        return self.until <= self.since
+
 
 def whole_period(line: StatementLine) -> RecordFilter:
     period = line_period(line)
@@ -159,6 +166,8 @@ def sample_page(samples: QuerySet[Measurement], cursor: str | None, size: int) -
 def line_incidents(line: StatementLine, chosen: RecordFilter) -> QuerySet[Incident]:
     """The incidents of the line's service and objective key overlapping the range, in
     order; ``only``: those the provider caused (the others do not count)."""
+    if chosen.empty:
+        return Incident.objects.none()
     incidents = Incident.objects.filter(
         contract_service_id=line.contract_service_id,
         key=line.key,
@@ -177,6 +186,8 @@ def line_lapses(line: StatementLine, chosen: RecordFilter) -> QuerySet[Responsib
     """Lapses of the contract's responsibilities linked to an objective of the line's key
     that applies to its service, overlapping the range, in order; ``only``: those that
     relieve the provider (not withdrawn)."""
+    if chosen.empty:
+        return ResponsibilityLapse.objects.none()
     service_id = line.contract_service.service_id
     linked = ResponsibilityLapse.objects.filter(
         responsibility__contract_id=line.statement.contract_id,

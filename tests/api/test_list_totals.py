@@ -86,13 +86,33 @@ def test_statement_totals_of_another_organisations_statements_are_empty(book):
 def test_statement_totals_refuse_bad_filters_field_by_field(book):
     response = client_for(book.p.customer_member).get(
         "/api/v1/statements/totals/",
-        {"with_credit": "perhaps", "period_from": "2026-03-01", "period_to": "2026-02-01"},
+        {"with_credit": "perhaps", "period_from": "2026-03-01", "period_to": "someday"},
     )
     assert response.status_code == 400
     assert response.json() == {
         "with_credit": ["Enter true or false."],
-        "period_to": ["The end of the range cannot be before its start."],
+        "period_to": ["Enter a valid date."],
     }
+
+
+def _periods(user, query):
+    listed = _get(user, "/api/v1/statements/", query)["results"]
+    return sorted((s["period_start"], s["revision"]) for s in listed)
+
+
+def test_a_range_ending_before_it_starts_matches_no_statement(book):
+    customer = book.p.customer_member
+    # February's two revisions of ACME-1, not January's statements (ACME-1's and USD's).
+    february = {"period_from": "2026-02-10", "period_to": "2026-02-20"}
+    assert _periods(customer, february) == [("2026-02-01", 1), ("2026-02-01", 2)]
+    # Both revisions are listed and counted; the credit is the latest one's.
+    assert _get(customer, "/api/v1/statements/totals/", february) == [
+        {"currency": "EUR", "statements": 2, "breached": 0, "disputed": 0, "credit": "80.25"}
+    ]
+    # Both days are in February, whose statements overlap each of them: still none.
+    inverted = {"period_from": "2026-02-20", "period_to": "2026-02-10"}
+    assert _periods(customer, inverted) == []
+    assert _get(customer, "/api/v1/statements/totals/", inverted) == []
 
 
 # --------------------------------------------------------------------------- contracts
@@ -162,7 +182,7 @@ def test_contract_filters_refuse_bad_values_field_by_field(book):
             "breached": "yes",
             "disputed": "sometimes",
             "period_from": "2026-03-01",
-            "period_to": "2026-02-01",
+            "period_to": "2026-02-01T00:00",
             "q": "a\x00b",
         },
     )
@@ -172,7 +192,7 @@ def test_contract_filters_refuse_bad_values_field_by_field(book):
         "with_credit": ["Enter true or false."],
         "breached": ["Enter true or false."],
         "disputed": ["Select a valid choice. sometimes is not one of the available choices."],
-        "period_to": ["The end of the range cannot be before its start."],
+        "period_to": ["Enter a valid date."],
         "q": ["Null characters are not allowed."],
     }
     bad_date = client_for(book.p.customer_member).get(
@@ -180,6 +200,20 @@ def test_contract_filters_refuse_bad_values_field_by_field(book):
     )
     assert bad_date.status_code == 400
     assert list(bad_date.json()) == ["period_from"]
+
+
+def test_a_range_ending_before_it_starts_matches_no_contract(book):
+    customer = book.p.customer_member
+    # A range alone drops no contract: it says which periods the credits are of.
+    january = {"period_from": "2026-01-01", "period_to": "2026-01-31"}
+    assert _references(customer, january) == ["ACME-1", "ACME-USD"]
+    assert _get(customer, "/api/v1/contracts/totals/", january) == [
+        {"currency": "EUR", "contracts": 1, "credits": "300.00"},
+        {"currency": "USD", "contracts": 1, "credits": "45.00"},
+    ]
+    inverted = {"period_from": "2026-01-31", "period_to": "2026-01-01"}
+    assert _references(customer, inverted) == []
+    assert _get(customer, "/api/v1/contracts/totals/", inverted) == []
 
 
 # --------------------------------------------------------------------------- queries
