@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -53,7 +54,7 @@ class Service(models.Model):
 
     def clean(self) -> None:
         if self.provider_id and self.provider.kind != Organization.Kind.PROVIDER:
-            raise ValidationError({"provider": "Services are offered by providers only."})
+            raise ValidationError({"provider": gettext("Services are offered by providers only.")})
 
 
 class Contract(models.Model):
@@ -161,22 +162,34 @@ class Contract(models.Model):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.provider_id and self.provider.kind != Organization.Kind.PROVIDER:
-            errors["provider"] = "The provider of a contract must be a provider organisation."
+            errors["provider"] = gettext(
+                "The provider of a contract must be a provider organisation."
+            )
         if self.customer_id and self.customer.kind != Organization.Kind.CUSTOMER:
-            errors["customer"] = "The customer of a contract must be a customer organisation."
+            errors["customer"] = gettext(
+                "The customer of a contract must be a customer organisation."
+            )
         if self.currency and not engine.is_currency(self.currency):
-            errors["currency"] = f"{self.currency!r} is not an ISO 4217 currency code."
+            errors["currency"] = gettext("%(currency)s is not an ISO 4217 currency code.") % {
+                "currency": repr(self.currency)
+            }
         if self.timezone and self.timezone not in _timezones():
-            errors["timezone"] = f"{self.timezone!r} is not an IANA time zone name."
+            errors["timezone"] = gettext("%(zone)s is not an IANA time zone name.") % {
+                "zone": repr(self.timezone)
+            }
         if self.minimum_credit and engine.is_currency(self.currency):
             places = engine.minor_units(self.currency)
             if self.minimum_credit != self.minimum_credit.quantize(Decimal(1).scaleb(-places)):
-                errors["minimum_credit"] = f"{self.currency} has at most {places} decimals."
+                errors["minimum_credit"] = ngettext(
+                    "%(currency)s has at most %(places)s decimal.",
+                    "%(currency)s has at most %(places)s decimals.",
+                    places,
+                ) % {"currency": self.currency, "places": places}
         errors.update(dates_out_of_range(self, "start_date", "end_date"))
         if self.start_date and self.end_date and self.end_date < self.start_date:
-            errors["end_date"] = "The end date cannot be before the start date."
+            errors["end_date"] = gettext("The end date cannot be before the start date.")
         if not _is_priority_list(self.ticket_priorities):
-            errors["ticket_priorities"] = (
+            errors["ticket_priorities"] = gettext(
                 'A list of distinct short codes, e.g. ["P1", "P2", "P3", "P4"].'
             )
         if self.pk and (self.provider_id or self.customer_id):
@@ -192,7 +205,9 @@ class Contract(models.Model):
                 and self.statements.exists()
             ):
                 # The issued statements belong to the parties they were issued to.
-                errors["customer"] = "The parties of a contract with statements cannot change."
+                errors["customer"] = gettext(
+                    "The parties of a contract with statements cannot change."
+                )
         if errors:
             raise ValidationError(errors)
 
@@ -231,10 +246,14 @@ class ContractService(models.Model):
             and self.service_id
             and self.service.provider_id != self.contract.provider_id
         ):
-            errors["service"] = "The service is not offered by the contract's provider."
+            errors["service"] = gettext("The service is not offered by the contract's provider.")
         if self.contract_id and self.fee is not None:
             places = engine.minor_units(self.contract.currency)
             if self.fee != self.fee.quantize(Decimal(1).scaleb(-places)):
-                errors["fee"] = f"{self.contract.currency} fees have at most {places} decimals."
+                errors["fee"] = ngettext(
+                    "%(currency)s fees have at most %(places)s decimal.",
+                    "%(currency)s fees have at most %(places)s decimals.",
+                    places,
+                ) % {"currency": self.contract.currency, "places": places}
         if errors:
             raise ValidationError(errors)

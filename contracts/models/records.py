@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -48,9 +49,9 @@ class MaintenanceWindow(models.Model):
     def clean(self) -> None:
         errors = dates_out_of_range(self, "start", "end")
         if self.start and self.end and self.end <= self.start:
-            errors["end"] = "The end must be after the start."
+            errors["end"] = gettext("The end must be after the start.")
         if self.contract_service_id and self.contract_service.contract_id != self.contract_id:
-            errors["contract_service"] = "The service belongs to another contract."
+            errors["contract_service"] = gettext("The service belongs to another contract.")
         if errors:
             raise ValidationError(errors)
 
@@ -104,6 +105,6 @@ class Incident(models.Model):
     def clean(self) -> None:
         errors = dates_out_of_range(self, "started_at", "ended_at")
         if self.started_at and self.ended_at and self.ended_at <= self.started_at:
-            errors["ended_at"] = "The end must be after the start."
+            errors["ended_at"] = gettext("The end must be after the start.")
         if errors:
             raise ValidationError(errors)

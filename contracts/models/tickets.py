@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models.contracts import ContractService
@@ -68,9 +69,11 @@ class Ticket(models.Model):
         errors: dict[str, str] = {}
         if self.opened_at is not None:
             if self.first_response_at is not None and self.first_response_at < self.opened_at:
-                errors["first_response_at"] = "The first response cannot come before the opening."
+                errors["first_response_at"] = gettext(
+                    "The first response cannot come before the opening."
+                )
             if self.resolved_at is not None and self.resolved_at < self.opened_at:
-                errors["resolved_at"] = "A ticket cannot be resolved before it was opened."
+                errors["resolved_at"] = gettext("A ticket cannot be resolved before it was opened.")
         if (
             "first_response_at" not in errors
             and "resolved_at" not in errors
@@ -78,7 +81,9 @@ class Ticket(models.Model):
             and self.resolved_at is not None
             and self.first_response_at > self.resolved_at
         ):
-            errors["first_response_at"] = "The first response cannot come after the resolution."
+            errors["first_response_at"] = gettext(
+                "The first response cannot come after the resolution."
+            )
         if errors:
             raise ValidationError(errors)
 

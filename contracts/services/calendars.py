@@ -21,6 +21,7 @@ import recurring_ical_events
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext, ngettext
 
 from contracts.models import CalendarClosure, Organization, ServiceCalendar
 
@@ -96,11 +97,13 @@ def delete_calendar(*, calendar: ServiceCalendar) -> None:
     silently measure around the clock): raises ``ValidationError`` naming them."""
     used_by = list(calendar.service_levels.order_by("key", "pk").values_list("name", flat=True))
     if used_by:
-        shown = ", ".join(used_by[:5]) + (
-            f" and {len(used_by) - 5} more" if len(used_by) > 5 else ""
-        )
+        shown = ", ".join(used_by[:5])
+        if len(used_by) > 5:
+            more = len(used_by) - 5
+            shown += ngettext(" and %(count)s more", " and %(count)s more", more) % {"count": more}
         raise ValidationError(
-            f"Objectives use this calendar ({shown}); give them another calendar first."
+            gettext("Objectives use this calendar (%(names)s); give them another calendar first.")
+            % {"names": shown}
         )
     with transaction.atomic():
         calendar.delete()

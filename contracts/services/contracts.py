@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from contracts.models import Contract, ContractService, Service, ServiceLevel
 from contracts.services.terms import TermsEdit, check_edit, record_terms_change, stored_terms
@@ -80,8 +81,12 @@ def remove_contract_service(*, contract_service: ContractService) -> None:
     # database refuses with an error that is no use to the user.
     if contract_service.statement_lines.exists():
         raise ValidationError(
-            "This service appears on issued statements and cannot be removed; "
-            "end the contract or set its fee instead."
+            gettext(
+                gettext(
+                    "This service appears on issued statements and cannot be removed; "
+                    "end the contract or set its fee instead."
+                )
+            )
         )
     with transaction.atomic():
         ServiceLevel.objects.filter(
@@ -94,6 +99,8 @@ def remove_contract_service(*, contract_service: ContractService) -> None:
                 contract_service.delete()
         except ProtectedError:
             raise ValidationError(
-                "This service appears on issued statements and cannot be removed; "
-                "end the contract or set its fee instead."
+                gettext(
+                    "This service appears on issued statements and cannot be removed; "
+                    "end the contract or set its fee instead."
+                )
             ) from None

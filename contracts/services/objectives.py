@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from contracts.models import Contract, Service, ServiceLevel
 from contracts.services.terms import TermsEdit, check_edit, record_terms_change, stored_terms
@@ -36,8 +37,10 @@ def delete_service_level(*, service_level: ServiceLevel) -> None:
     """
     if service_level.statement_lines.exists():
         raise ValidationError(
-            "This objective appears on issued statements and cannot be deleted; "
-            "edit it or switch it off (enabled = false) instead."
+            gettext(
+                "This objective appears on issued statements and cannot be deleted; "
+                "edit it or switch it off (enabled = false) instead."
+            )
         )
     with transaction.atomic():
         service_level.delete()

@@ -89,13 +89,22 @@ def contest_lapse(
         reason = (reason or "").strip()
         if lapse.recorded_for != Party.PROVIDER:
             raise ValidationError(
-                {"lapse": "The customer recorded this lapse itself; there is nothing to contest."}
+                {
+                    "lapse": gettext(
+                        "The customer recorded this lapse itself; there is nothing to contest."
+                    )
+                }
             )
         if lapse.status != Status.RECORDED:
             state = lapse.get_status_display().lower()
-            raise ValidationError({"lapse": f"This lapse was already contested ({state})."})
+            raise ValidationError(
+                {
+                    "lapse": gettext("This lapse was already contested (%(state)s).")
+                    % {"state": state}
+                }
+            )
         if not reason:
-            raise ValidationError({"reason": "Say why the lapse is contested."})
+            raise ValidationError({"reason": gettext("Say why the lapse is contested.")})
         lapse.status = Status.CONTESTED
         lapse.contest_reason = reason
         lapse.contested_by = user
@@ -125,12 +134,14 @@ def resolve_lapse_contest(
             )
         errors = {}
         if lapse.status != Status.CONTESTED:
-            errors["lapse"] = "Only a contested lapse can be kept or withdrawn."
+            errors["lapse"] = gettext("Only a contested lapse can be kept or withdrawn.")
         if outcome not in (Status.KEPT, Status.WITHDRAWN):
-            errors["outcome"] = f"Unknown outcome {outcome!r}: choose kept or withdrawn."
+            errors["outcome"] = gettext(
+                "Unknown outcome %(outcome)s: choose kept or withdrawn."
+            ) % {"outcome": repr(outcome)}
         resolution = (resolution or "").strip()
         if not resolution:
-            errors["resolution"] = "Say why the lapse is kept or withdrawn."
+            errors["resolution"] = gettext("Say why the lapse is kept or withdrawn.")
         if errors:
             raise ValidationError(errors)
         lapse.status = outcome

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 import engine
 from contracts.models import Contract, ContractService, ServiceLevel, TermsChange
@@ -162,8 +163,12 @@ def check_amendment_start(
     if period.start != day:
         raise ValidationError(
             {
-                "effective_from": f"{prefix}An amendment takes effect from the start of a "
-                f"period: {day:%Y-%m-%d} is inside the period starting {period.start:%Y-%m-%d}."
+                "effective_from": prefix
+                + gettext(
+                    "An amendment takes effect from the start of a period: %(day)s is inside "
+                    "the period starting %(start)s."
+                )
+                % {"day": f"{day:%Y-%m-%d}", "start": f"{period.start:%Y-%m-%d}"}
             }
         )
     today = local_today(contract, now)
@@ -171,8 +176,12 @@ def check_amendment_start(
     if day < current.start:
         raise ValidationError(
             {
-                "effective_from": f"{prefix}An amendment cannot reach a period that has begun: "
-                f"the earliest start is {current.start:%Y-%m-%d}; correct the terms instead."
+                "effective_from": prefix
+                + gettext(
+                    "An amendment cannot reach a period that has begun: the earliest start is "
+                    "%(start)s; correct the terms instead."
+                )
+                % {"start": f"{current.start:%Y-%m-%d}"}
             }
         )
 
