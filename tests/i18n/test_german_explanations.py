@@ -30,6 +30,8 @@ from engine import (
     evaluate,
     phrases,
 )
+from engine.calendars import ServiceCalendar as EngineCalendar
+from engine.calendars import describe_calendar
 from engine.history import CurrentLine, LineOutcome, PeriodOutcome, earn_back
 from engine.projection import project_breach, project_ticket_breach, too_few_parts
 from engine.rules import parse_rule
@@ -503,3 +505,31 @@ def test_an_open_periods_warnings_read_in_german_with_the_same_figures():
         assert numbers(german, "de") == numbers(english, "en"), german
         for words in ["so far", "at risk", "projected credit", "ticket", "too few", "against"]:
             assert words not in german, (words, german)
+
+
+def test_a_calendar_is_described_in_german(personas):
+    hours = {day: [("08:00", "12:00"), ("13:00", "17:00")] for day in (0, 1, 2, 4)}
+    hours[5] = [("09:00", "13:30")]
+    engine_calendar = EngineCalendar("Europe/Berlin", hours, closed_days=[date(2026, 5, 1)])
+    holidays = ServiceCalendar(
+        provider=personas.provider,
+        name="Office hours",
+        timezone="Europe/Berlin",
+        hours=WEEKDAYS,
+        holiday_country="DE",
+        holiday_subdivision="BE",
+    )
+    with translation.override("de"):
+        german = describe_calendar(engine_calendar, holidays.holidays_text)
+        closed = describe_calendar(engine_calendar)
+        always = describe_calendar(None)
+    assert german == (
+        "während der Servicezeiten Mo–Mi, Fr 08:00–12:00 und 13:00–17:00, Sa 09:00–13:30 "
+        "Europe/Berlin, ohne gesetzliche Feiertage in Deutschland (BE)"
+    )
+    assert closed.endswith("Europe/Berlin, ohne Schließtage") and always == "rund um die Uhr"
+    with translation.override("en"):
+        assert describe_calendar(engine_calendar, holidays.holidays_text) == (
+            "during service hours Mon–Wed, Fri 08:00–12:00 and 13:00–17:00, Sat 09:00–13:30 "
+            "Europe/Berlin, public holidays in Germany (BE) excluded"
+        )
