@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -178,7 +179,12 @@ class NotificationPreference(models.Model):
 
     def clean(self) -> None:
         if self.topic not in TOPICS:
-            raise ValidationError({"topic": f"Unknown topic; choose one of: {', '.join(TOPICS)}."})
+            raise ValidationError(
+                {
+                    "topic": gettext("Unknown topic; choose one of: %(topics)s.")
+                    % {"topics": ", ".join(TOPICS)}
+                }
+            )
 
 
 class DigestItem(models.Model):
@@ -228,7 +234,7 @@ class Webhook(models.Model):
     secret = models.CharField(
         max_length=200,
         help_text=_("Key of the X-SLA-Signature HMAC."),
-        error_messages={"blank": "A webhook needs a secret to sign with."},
+        error_messages={"blank": _("A webhook needs a secret to sign with.")},
     )
     # Chat tools read their own shapes; every format is signed all the same.
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSON)

@@ -57,7 +57,10 @@ NOT_ADMIN = "You do not administer this organisation, so you cannot invite into 
 def _role(role: object) -> str:
     if role not in ROLES.values:
         raise ValidationError(
-            {"role": f"“{role}” is not a role: choose one of {', '.join(ROLES.values)}."}
+            {
+                "role": gettext("“%(role)s” is not a role: choose one of %(roles)s.")
+                % {"role": role, "roles": ", ".join(ROLES.values)}
+            }
         )
     return str(role)
 
@@ -67,7 +70,7 @@ def _email(email: object) -> str:
     try:
         validate_email(address)
     except ValidationError:
-        raise ValidationError({"email": "Enter a valid e-mail address."}) from None
+        raise ValidationError({"email": gettext("Enter a valid e-mail address.")}) from None
     return address
 
 
@@ -106,14 +109,22 @@ def _check_not_member(organization: Organization, email: str) -> None:
     if Membership.objects.filter(
         organization=organization, user__email__iexact=email, user__is_active=True
     ).exists():
-        raise ValidationError({"email": f"{email} is already a member of {organization.name}."})
+        raise ValidationError(
+            {
+                "email": gettext("%(email)s is already a member of %(organization)s.")
+                % {"email": email, "organization": organization.name}
+            }
+        )
     if Invitation.objects.filter(
         organization=organization, email__iexact=email, status=Invitation.Status.PENDING
     ).exists():
         raise ValidationError(
             {
-                "email": f"{email} already has a pending invitation to {organization.name}: "
-                "resend or revoke it."
+                "email": gettext(
+                    "%(email)s already has a pending invitation to %(organization)s: resend or "
+                    "revoke it."
+                )
+                % {"email": email, "organization": organization.name}
             }
         )
 
@@ -205,7 +216,12 @@ def _create(
         except IntegrityError:
             # Another request invited the same address a moment ago.
             raise ValidationError(
-                {"email": f"{email} already has a pending invitation to {organization.name}."}
+                {
+                    "email": gettext(
+                        "%(email)s already has a pending invitation to %(organization)s."
+                    )
+                    % {"email": email, "organization": organization.name}
+                }
             ) from None
         transaction.on_commit(partial(send_invitation_email, invitation.pk), robust=True)
     return invitation
@@ -265,8 +281,12 @@ def revoke(*, user: User, invitation: Invitation | int) -> Invitation:
     with transaction.atomic():
         invitation = _managed(user, invitation)
         if invitation.status != Invitation.Status.PENDING:
-            state = invitation.status
-            raise ValidationError({"status": f"This invitation was already {state}."})
+            already = (
+                gettext("This invitation was already accepted.")
+                if invitation.status == Invitation.Status.ACCEPTED
+                else gettext("This invitation was already revoked.")
+            )
+            raise ValidationError({"status": already})
         invitation.status = Invitation.Status.REVOKED
         invitation.revoked_by = user
         invitation.revoked_at = timezone.now()
@@ -280,8 +300,12 @@ def resend(*, user: User, invitation: Invitation | int) -> Invitation:
     with transaction.atomic():
         invitation = _managed(user, invitation)
         if invitation.status != Invitation.Status.PENDING:
-            state = invitation.status
-            raise ValidationError({"status": f"This invitation was {state}: invite again."})
+            ended = (
+                gettext("This invitation was accepted: invite again.")
+                if invitation.status == Invitation.Status.ACCEPTED
+                else gettext("This invitation was revoked: invite again.")
+            )
+            raise ValidationError({"status": ended})
         now = timezone.now()
         invitation.sent_at = now
         invitation.expires_at = now + tokens.expiry()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from contracts.models.parties import _timezones
@@ -161,6 +162,7 @@ class ReadingChoicesSerializer(serializers.Serializer):
         zone = value.strip()
         if zone and zone not in _timezones():
             raise serializers.ValidationError(
-                f"{zone!r} is not an IANA time zone such as Europe/Berlin."
+                gettext("%(zone)s is not an IANA time zone such as Europe/Berlin.")
+                % {"zone": repr(zone)}
             )
         return zone
