@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from contracts.forms.common import DateTimeInput, ModelErrorsMixin
@@ -90,7 +91,7 @@ def _name_lines(text: str) -> list[tuple[int, str, str]]:
             continue
         name, separator, value = line.partition("=")
         if not separator or not name.strip() or not value.strip():
-            raise ValidationError(f"Line {number}: write name = value.")
+            raise ValidationError(gettext("Line %(line)s: write name = value.") % {"line": number})
         lines.append((number, name.strip(), value.strip().strip('"')))
     return lines
 
@@ -177,8 +178,11 @@ class ReceiverForm(ModelErrorsMixin, forms.ModelForm):
             cs_id = by_label.get(label)
             if cs_id is None:
                 raise ValidationError(
-                    f"Line {number}: {value!r} is none of this provider's contract services "
-                    "(write the contract reference / service code)."
+                    gettext(
+                        "Line %(line)s: %(value)s is none of this provider's contract services "
+                        "(write the contract reference / service code)."
+                    )
+                    % {"line": number, "value": repr(value)}
                 )
             table[name] = cs_id
         return table
@@ -256,13 +260,16 @@ class AlertMappingForm(ModelErrorsMixin, forms.ModelForm):
                 value = ""  # an opening quote without its closing one
             if not separator or not LABEL_NAME.match(name) or not value:
                 raise ValidationError(
-                    f'{part!r}: write name="value" (a label name of letters, digits and _).'
+                    gettext('%(part)s: write name="value" (a label name of letters, digits and _).')
+                    % {"part": repr(part)}
                 )
             if name in matchers:
-                raise ValidationError(f"The label {name} is given twice.")
+                raise ValidationError(
+                    gettext("The label %(name)s is given twice.") % {"name": name}
+                )
             matchers[name] = value
         if not matchers:
-            raise ValidationError('At least one label, e.g. service="internet-1g".')
+            raise ValidationError(gettext('At least one label, e.g. service="internet-1g".'))
         self.instance.matchers = matchers
         return matchers
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 import engine
@@ -55,7 +56,9 @@ def parse_day_hours(text: str, weekday: int) -> list[list[str]]:
         found = _RANGE.match(part.strip())
         if not found:
             raise ValidationError(
-                f"{part.strip() or text!r} is not a range such as 08:00-18:00.", code="hours"
+                gettext("%(text)s is not a range such as 08:00-18:00.")
+                % {"text": repr(part.strip() or text)},
+                code="hours",
             )
         pairs.append([found.group(1), found.group(2)])
     try:

@@ -91,7 +91,9 @@ def hours_error(hours: object) -> engine.ParameterError | None:
     """Why stored service hours are not seven lists of ``["HH:MM", "HH:MM"]`` pairs in order
     and not overlapping, or ``None``. The rules of well-formed hours are the engine's."""
     if not isinstance(hours, list) or len(hours) != 7:
-        return engine.ParameterError("Give seven lists of hours, Monday to Sunday.", field="hours")
+        return engine.ParameterError(
+            gettext("Give seven lists of hours, Monday to Sunday."), field="hours"
+        )
     for day in hours:
         if not isinstance(day, list) or not all(
             isinstance(pair, list)
@@ -100,7 +102,9 @@ def hours_error(hours: object) -> engine.ParameterError | None:
             for pair in day
         ):
             return engine.ParameterError(
-                'Each day is a list of ["HH:MM", "HH:MM"] pairs, e.g. [["08:00", "18:00"]].',
+                gettext(
+                    'Each day is a list of ["HH:MM", "HH:MM"] pairs, e.g. [["08:00", "18:00"]].'
+                ),
                 field="hours",
             )
     try:
@@ -181,27 +185,32 @@ class ServiceCalendar(models.Model):
     def clean(self) -> None:
         errors: dict[str, Any] = {}
         if self.provider_id and self.provider.kind != Organization.Kind.PROVIDER:
-            errors["provider"] = "Service calendars belong to providers only."
+            errors["provider"] = gettext("Service calendars belong to providers only.")
         if self.timezone and self.timezone not in _timezones():
-            errors["timezone"] = f"{self.timezone!r} is not an IANA time zone name."
+            errors["timezone"] = gettext("%(zone)s is not an IANA time zone name.") % {
+                "zone": repr(self.timezone)
+            }
         problem = hours_error(self.hours)
         if problem is not None:
             errors["hours"] = problem.message
         countries = holiday_countries()
         if self.holiday_country and self.holiday_country not in countries:
-            errors["holiday_country"] = (
-                f"{self.holiday_country!r} is not a country with known public holidays "
-                "(use an ISO 3166 code such as DE)."
-            )
+            errors["holiday_country"] = gettext(
+                "%(country)s is not a country with known public holidays (use an ISO 3166 "
+                "code such as DE)."
+            ) % {"country": repr(self.holiday_country)}
         elif self.holiday_subdivision:
             if not self.holiday_country:
-                errors["holiday_subdivision"] = "A subdivision needs its country."
+                errors["holiday_subdivision"] = gettext("A subdivision needs its country.")
             elif self.holiday_subdivision not in countries[self.holiday_country]:
-                known = ", ".join(countries[self.holiday_country]) or "none"
-                errors["holiday_subdivision"] = (
-                    f"{self.holiday_subdivision!r} is not a subdivision of "
-                    f"{self.holiday_country} (known: {known})."
-                )
+                known = ", ".join(countries[self.holiday_country]) or gettext("none")
+                errors["holiday_subdivision"] = gettext(
+                    "%(subdivision)s is not a subdivision of %(country)s (known: %(known)s)."
+                ) % {
+                    "subdivision": repr(self.holiday_subdivision),
+                    "country": self.holiday_country,
+                    "known": known,
+                }
         if errors:
             raise ValidationError(errors)
 
@@ -336,14 +345,14 @@ class CalendarClosure(models.Model):
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.day is not None and (self.start is not None or self.end is not None):
-            errors["day"] = "Give either a day or a start and an end, not both."
+            errors["day"] = gettext("Give either a day or a start and an end, not both.")
         elif self.day is None:
             if self.start is None:
-                errors["start"] = "Give a day, or a start and an end."
+                errors["start"] = gettext("Give a day, or a start and an end.")
             if self.end is None:
-                errors["end"] = "Give a day, or a start and an end."
+                errors["end"] = gettext("Give a day, or a start and an end.")
             if self.start is not None and self.end is not None and self.end <= self.start:
-                errors["end"] = "The end must be after the start."
+                errors["end"] = gettext("The end must be after the start.")
         errors = dates_out_of_range(self, "day", "start", "end") | errors
         if errors:
             raise ValidationError(errors)
