@@ -21,13 +21,12 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 import engine
 from contracts import dates
 from contracts.models import Contract
 from credits.settlement.results import SettlementError
-
-PERIOD_ADJECTIVE = {"week": "weekly", "month": "monthly", "quarter": "quarterly"}
 
 # The statuses whose periods are settled, each with whether it needs an end date for that.
 _SETTLED_STATUSES: dict[str, bool] = {
@@ -48,14 +47,14 @@ def why_not_settled(contract: Contract) -> str | None:
     if is_settled(contract):
         return None
     if contract.status == Contract.Status.TERMINATED:
-        return (
-            f"{contract.reference} is terminated without an end date: set the day it ended "
-            "to settle its last periods."
-        )
-    return (
-        f"{contract.reference} is a {contract.status} contract: only active, suspended and "
-        "terminated contracts are settled."
-    )
+        return gettext(
+            "%(contract)s is terminated without an end date: set the day it ended to settle "
+            "its last periods."
+        ) % {"contract": contract.reference}
+    return gettext(
+        "%(contract)s is a %(status)s contract: only active, suspended and terminated "
+        "contracts are settled."
+    ) % {"contract": contract.reference, "status": contract.get_status_display().lower()}
 
 
 def settled_contracts() -> Q:
@@ -111,30 +110,58 @@ def _local_midnight(day: date, tz: str) -> datetime:
 
 
 def _describe(period: engine.Period) -> str:
-    return f"{period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}"
+    return gettext("%(start)s to %(end)s") % {
+        "start": f"{period.start:%Y-%m-%d}",
+        "end": f"{period.end:%Y-%m-%d}",
+    }
 
 
 def period_of(contract: Contract, period_start: date) -> engine.Period:
     """The contract's period starting on ``period_start`` and overlapping its days."""
     if isinstance(period_start, datetime) or not isinstance(period_start, date):
-        raise SettlementError(f"{period_start!r} is not a date.")
+        raise SettlementError(gettext("%(value)s is not a date.") % {"value": repr(period_start)})
     kind = contract.settlement_period
     period = engine.period_containing(period_start, kind, contract.timezone)
     if period.start != period_start:
+        not_a_start = {
+            "week": gettext(
+                "%(day)s is not the start of a weekly settlement period of %(contract)s: the "
+                "period containing it starts on %(start)s."
+            ),
+            "month": gettext(
+                "%(day)s is not the start of a monthly settlement period of %(contract)s: the "
+                "period containing it starts on %(start)s."
+            ),
+            "quarter": gettext(
+                "%(day)s is not the start of a quarterly settlement period of %(contract)s: the "
+                "period containing it starts on %(start)s."
+            ),
+        }[kind]
         raise SettlementError(
-            f"{period_start:%Y-%m-%d} is not the start of a {PERIOD_ADJECTIVE[kind]} "
-            f"settlement period of {contract.reference}: the period containing it starts on "
-            f"{period.start:%Y-%m-%d}."
+            not_a_start
+            % {
+                "day": f"{period_start:%Y-%m-%d}",
+                "contract": contract.reference,
+                "start": f"{period.start:%Y-%m-%d}",
+            }
         )
     if period.end < contract.start_date:
         raise SettlementError(
-            f"{contract.reference} starts on {contract.start_date:%Y-%m-%d}: the period "
-            f"{_describe(period)} is before it."
+            gettext("%(contract)s starts on %(day)s: the period %(period)s is before it.")
+            % {
+                "contract": contract.reference,
+                "day": f"{contract.start_date:%Y-%m-%d}",
+                "period": _describe(period),
+            }
         )
     if contract.end_date is not None and period.start > contract.end_date:
         raise SettlementError(
-            f"{contract.reference} ended on {contract.end_date:%Y-%m-%d}: the period "
-            f"{_describe(period)} is after it."
+            gettext("%(contract)s ended on %(day)s: the period %(period)s is after it.")
+            % {
+                "contract": contract.reference,
+                "day": f"{contract.end_date:%Y-%m-%d}",
+                "period": _describe(period),
+            }
         )
     return period
 
@@ -150,20 +177,34 @@ def check_settleable(*, contract: Contract, period_start: date, now: datetime) -
         raise SettlementError(reason)
     if isinstance(period_start, date) and not dates.is_within_range(period_start):
         raise SettlementError(
-            f"{period_start:%Y-%m-%d} is not a settlement period: periods lie between "
-            f"{dates.EARLIEST_DAY:%Y} and {dates.LATEST_DAY:%Y}."
+            gettext(
+                "%(day)s is not a settlement period: periods lie between %(first)s and %(last)s."
+            )
+            % {
+                "day": f"{period_start:%Y-%m-%d}",
+                "first": f"{dates.EARLIEST_DAY:%Y}",
+                "last": f"{dates.LATEST_DAY:%Y}",
+            }
         )
     if isinstance(period_start, date) and period_start > local_today(now, contract.timezone):
         # Checked before the period's instants, which overflow near the end of the calendar.
         raise SettlementError(
-            f"The period starting {period_start:%Y-%m-%d} of {contract.reference} has not "
-            "started yet."
+            gettext("The period starting %(day)s of %(contract)s has not started yet.")
+            % {"day": f"{period_start:%Y-%m-%d}", "contract": contract.reference}
         )
     period = period_of(contract, period_start)
     if period.end_at > now:
         raise SettlementError(
-            f"The period {_describe(period)} of {contract.reference} has not ended yet: it "
-            f"ends at {period.end_at:%Y-%m-%d %H:%M} ({contract.timezone})."
+            gettext(
+                "The period %(period)s of %(contract)s has not ended yet: it ends at %(end)s "
+                "(%(zone)s)."
+            )
+            % {
+                "period": _describe(period),
+                "contract": contract.reference,
+                "end": f"{period.end_at:%Y-%m-%d %H:%M}",
+                "zone": contract.timezone,
+            }
         )
     return period
 
