@@ -18,6 +18,7 @@ from functools import cache
 from iso4217 import Currency
 
 from engine.errors import ParameterError
+from engine.l10n import gettext
 from engine.numbers import HUNDRED, round_ratio, to_decimal
 
 
@@ -74,5 +75,7 @@ def at_risk_amount(
         return None
     percent = to_decimal(cap_percent, "credit_cap_percent", ParameterError)
     if percent < 0:
-        raise ParameterError("credit_cap_percent must not be negative", field="credit_cap_percent")
+        raise ParameterError(
+            gettext("credit_cap_percent must not be negative"), field="credit_cap_percent"
+        )
     return quantize_money(Fraction(fees_total) * Fraction(percent) / HUNDRED, currency)

@@ -30,7 +30,7 @@ from engine.history import (
     chronic_failures,
     earn_back,
 )
-from engine.l10n import gettext_noop
+from engine.l10n import gettext, gettext_noop
 from engine.money import quantize_money
 from engine.phrases import Parts, Value, message, money, render
 
@@ -130,7 +130,9 @@ def total_statement(
     if minimum_credit:
         minimum = quantize_money(minimum_credit, currency)
         if minimum < 0:
-            raise ParameterError("minimum_credit must not be negative", field="minimum_credit")
+            raise ParameterError(
+                gettext("minimum_credit must not be negative"), field="minimum_credit"
+            )
         if 0 < total < minimum:
             rows.append(
                 Adjustment.of(
@@ -200,7 +202,7 @@ def total_statement(
             continue
         amount = quantize_money(remedy.amount, currency)
         if amount <= 0:
-            raise ParameterError("an agreed adjustment must be above 0", field="amount")
+            raise ParameterError(gettext("an agreed adjustment must be above 0"), field="amount")
         rows.append(
             Adjustment.of(
                 AGREED,

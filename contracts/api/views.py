@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
@@ -431,13 +432,14 @@ class CSVItemsParser(BaseParser):
         try:
             text = stream.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise exceptions.ParseError("A CSV body must be UTF-8 text.") from None
+            raise exceptions.ParseError(gettext("A CSV body must be UTF-8 text.")) from None
         reader = csv.reader(io.StringIO(text, newline=""))
         try:
             header = [name.strip() for name in next(reader, [])]
             if "contract_service" not in header:
                 raise exceptions.ParseError(
-                    f"The first line must name the columns: {self.columns}."
+                    gettext("The first line must name the columns: %(columns)s.")
+                    % {"columns": self.columns}
                 )
             for row in reader:
                 if not any(cell.strip() for cell in row):
@@ -451,7 +453,9 @@ class CSVItemsParser(BaseParser):
                 if len(rows) > MAX_BATCH:
                     break  # one more than allowed is enough to refuse the batch
         except csv.Error as exc:
-            raise exceptions.ParseError(f"Line {reader.line_num}: {exc}") from None
+            raise exceptions.ParseError(
+                gettext("Line %(line)s: %(problem)s") % {"line": reader.line_num, "problem": exc}
+            ) from None
         return rows
 
 

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contracts.models import Organization
@@ -28,22 +28,24 @@ class WebhookForm(forms.ModelForm):
     url = forms.URLField(
         max_length=500,
         assume_scheme="https",
-        label="URL",
-        help_text="An https address that receives the chosen events.",
+        label=gettext_lazy("URL"),
+        help_text=gettext_lazy("An https address that receives the chosen events."),
     )
     secret = forms.CharField(
         required=False,
         max_length=200,
         widget=forms.PasswordInput(render_value=False),
-        label="Secret",
-        help_text="Signs every message (X-SLA-Signature). Leave empty to keep the current one.",
+        label=gettext_lazy("Secret"),
+        help_text=gettext_lazy(
+            "Signs every message (X-SLA-Signature). Leave empty to keep the current one."
+        ),
     )
     topics = forms.MultipleChoiceField(
         choices=list(TOPICS.items()),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Events",
-        help_text="The topics whose events it receives; none ticked: every event.",
+        label=gettext_lazy("Events"),
+        help_text=gettext_lazy("The topics whose events it receives; none ticked: every event."),
     )
 
     class Meta:
