@@ -42,6 +42,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from contracts import services as contract_services
 from contracts.models import Contract, Organization, Service, ServiceCalendar, ServiceLevel
@@ -173,7 +174,9 @@ class _Reader:
         for index, doc in enumerate(self.documents):
             path = f"$[{index}]"
             if not isinstance(doc, dict):
-                self.error(path, "expected an OpenSLO object (apiVersion, kind, metadata, spec)")
+                self.error(
+                    path, gettext("expected an OpenSLO object (apiVersion, kind, metadata, spec)")
+                )
                 continue
             kind = doc.get("kind")
             name = self._name(doc)
@@ -182,7 +185,8 @@ class _Reader:
             if doc.get("apiVersion") != API_VERSION:
                 self.error(
                     f"{path}.apiVersion",
-                    f"only {API_VERSION} is read, not {doc.get('apiVersion')!r}",
+                    gettext("only %(API_VERSION)s is read, not %(value1)s")
+                    % {"API_VERSION": API_VERSION, "value1": repr(doc.get("apiVersion"))},
                 )
                 continue
             if kind == "SLO":
@@ -191,13 +195,19 @@ class _Reader:
                 if name:
                     self.slis[name] = (path, doc)
                 else:
-                    self.error(f"{path}.metadata.name", "an SLI needs a name to be referred to")
+                    self.error(
+                        f"{path}.metadata.name", gettext("an SLI needs a name to be referred to")
+                    )
             elif kind in NOTED_KINDS:
                 self.note(path, self._noted(kind))
             else:
-                self.error(f"{path}.kind", f"{kind!r} is not an OpenSLO v1 kind the portal reads")
+                self.error(
+                    f"{path}.kind",
+                    gettext("%(kind)s is not an OpenSLO v1 kind the portal reads")
+                    % {"kind": repr(kind)},
+                )
         if not slos and not self.plan.errors:
-            self.error("$", "the document has no SLO")
+            self.error("$", gettext("the document has no SLO"))
         for path, doc in slos:
             self._slo(path, doc)
         return self.plan
@@ -225,51 +235,67 @@ class _Reader:
         ref = spec.get("indicatorRef")
         if isinstance(ref, str):
             if ref not in self.slis:
-                self.error(f"{path}.spec.indicatorRef", f"no SLI named {ref!r} in the document")
+                self.error(
+                    f"{path}.spec.indicatorRef",
+                    gettext("no SLI named %(ref)s in the document") % {"ref": repr(ref)},
+                )
                 return None
             return self.slis[ref]
-        self.error(f"{path}.spec", "an SLO needs an indicator or an indicatorRef")
+        self.error(f"{path}.spec", gettext("an SLO needs an indicator or an indicatorRef"))
         return None
 
     def _window(self, path: str, spec: dict[str, Any]) -> None:
         windows = spec.get("timeWindow")
         if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], dict):
-            self.error(f"{path}.spec.timeWindow", "expected one time window")
+            self.error(f"{path}.spec.timeWindow", gettext("expected one time window"))
             return
         window = windows[0]
         where = f"{path}.spec.timeWindow[0]"
         if window.get("isRolling") is not False:
             self.error(
                 f"{where}.isRolling",
-                "a rolling window cannot settle a contract: use a calendar-aligned window "
-                "(isRolling: false)",
+                gettext(
+                    "a rolling window cannot settle a contract: use a calendar-aligned window "
+                    "(isRolling: false)"
+                ),
             )
         duration = window.get("duration")
         period = WINDOW_PERIODS.get(str(duration))
         if period is None:
             self.error(
                 f"{where}.duration",
-                f"{duration!r} is not a settlement period (1w, 1M or 1Q)",
+                gettext("%(duration)s is not a settlement period (1w, 1M or 1Q)")
+                % {"duration": repr(duration)},
             )
         elif self.contract is not None and period != self.contract.settlement_period:
             self.error(
                 f"{where}.duration",
-                f"{duration} does not match {self.contract.reference}'s settlement period "
-                f"({PERIOD_WINDOWS[self.contract.settlement_period]})",
+                gettext(
+                    "%(duration)s does not match %(reference)s's settlement period (%(value2)s)"
+                )
+                % {
+                    "duration": duration,
+                    "reference": self.contract.reference,
+                    "value2": PERIOD_WINDOWS[self.contract.settlement_period],
+                },
             )
         calendar = window.get("calendar")
         zone = calendar.get("timeZone") if isinstance(calendar, dict) else None
         if self.contract is not None and zone and zone != self.contract.timezone:
             self.note(
                 f"{where}.calendar.timeZone",
-                f"periods follow {self.contract.reference}'s time zone "
-                f"({self.contract.timezone}), not {zone}",
+                gettext("periods follow %(reference)s's time zone (%(timezone)s), not %(zone)s")
+                % {
+                    "reference": self.contract.reference,
+                    "timezone": self.contract.timezone,
+                    "zone": zone,
+                },
             )
 
     def _slo(self, path: str, doc: dict[str, Any]) -> None:
         spec = doc.get("spec")
         if not isinstance(spec, dict):
-            self.error(f"{path}.spec", "an SLO needs a spec")
+            self.error(f"{path}.spec", gettext("an SLO needs a spec"))
             return
         before = len(self.plan.errors)
         annotations = _annotations(doc)
@@ -280,11 +306,12 @@ class _Reader:
         if method not in ("Occurrences", "Timeslices", "RatioTimeslices"):
             self.error(
                 f"{path}.spec.budgetingMethod",
-                f"{method!r} is not Occurrences, Timeslices or RatioTimeslices",
+                gettext("%(method)s is not Occurrences, Timeslices or RatioTimeslices")
+                % {"method": repr(method)},
             )
         objectives = spec.get("objectives")
         if not isinstance(objectives, list) or not objectives:
-            self.error(f"{path}.spec.objectives", "an SLO needs at least one objective")
+            self.error(f"{path}.spec.objectives", gettext("an SLO needs at least one objective"))
             return
         if found is None or len(self.plan.errors) > before:
             return
@@ -296,16 +323,17 @@ class _Reader:
         if indicator not in ServiceLevel.Indicator.values:
             self.error(
                 f"{path}.metadata.annotations.{ANNOTATION}indicator",
-                f"{indicator!r} is not an indicator of the portal",
+                gettext("%(indicator)s is not an indicator of the portal")
+                % {"indicator": repr(indicator)},
             )
             return
         if indicator == "uptime":
-            self.note(path, "uptime is measured from incidents (Alertmanager or the API)")
+            self.note(path, gettext("uptime is measured from incidents (Alertmanager or the API)"))
         base_key = annotations.get("key") or slugify(self._name(doc))[:60] or "objective"
         for position, objective in enumerate(objectives):
             where = f"{path}.spec.objectives[{position}]"
             if not isinstance(objective, dict):
-                self.error(where, "expected an objective object")
+                self.error(where, gettext("expected an objective object"))
                 continue
             key = base_key
             if len(objectives) > 1:
@@ -316,11 +344,17 @@ class _Reader:
     def _service(self, path: str, spec: dict[str, Any]) -> Service | None:
         code = spec.get("service")
         if not isinstance(code, str) or not code:
-            self.error(f"{path}.spec.service", "an SLO names its service (the service's code)")
+            self.error(
+                f"{path}.spec.service", gettext("an SLO names its service (the service's code)")
+            )
             return None
         service = Service.objects.filter(provider=self.provider, code=code).first()
         if service is None:
-            self.error(f"{path}.spec.service", f"{self.provider} has no service {code!r}")
+            self.error(
+                f"{path}.spec.service",
+                gettext("%(provider)s has no service %(code)s")
+                % {"provider": self.provider, "code": repr(code)},
+            )
             return None
         if (
             self.contract is not None
@@ -328,7 +362,8 @@ class _Reader:
         ):
             self.error(
                 f"{path}.spec.service",
-                f"{self.contract.reference} does not include the service {code!r}",
+                gettext("%(reference)s does not include the service %(code)s")
+                % {"reference": self.contract.reference, "code": repr(code)},
             )
             return None
         return service
@@ -339,7 +374,7 @@ class _Reader:
             return "ratio"
         if isinstance(spec.get("thresholdMetric"), dict):
             return "threshold"
-        self.error(f"{path}.spec", "an SLI has a ratioMetric or a thresholdMetric")
+        self.error(f"{path}.spec", gettext("an SLI has a ratioMetric or a thresholdMetric"))
         return None
 
     def _objective(
@@ -364,28 +399,36 @@ class _Reader:
             target = None if fraction is None else fraction * 100
         if target is None:
             field_name = "value" if indicator == "count" else "target"
-            self.error(f"{where}.{field_name}", "a number is needed")
+            self.error(f"{where}.{field_name}", gettext("a number is needed"))
         elif target != target.quantize(_FOUR_PLACES):
-            self.error(f"{where}.target", "a target has at most 4 decimals as a percent")
+            self.error(f"{where}.target", gettext("a target has at most 4 decimals as a percent"))
         threshold = threshold_comparator = None
         comparator = annotations.get("comparator", "gte")
         op = objective.get("op")
         if indicator == "count":
             comparator = OPS.get(str(op), comparator) if op else comparator
             if op and op not in OPS:
-                self.error(f"{where}.op", f"{op!r}: the portal compares with lte or gte")
+                self.error(
+                    f"{where}.op",
+                    gettext("%(op)s: the portal compares with lte or gte") % {"op": repr(op)},
+                )
         elif indicator in ("threshold", "response_time", "resolution_time"):
             threshold = _decimal(objective.get("value"))
             if threshold is None:
-                self.error(f"{where}.value", "a threshold objective needs a value")
+                self.error(f"{where}.value", gettext("a threshold objective needs a value"))
             if op not in OPS:
                 self.error(
                     f"{where}.op",
-                    f"{op!r}: the portal compares inclusively, with lte or gte",
+                    gettext("%(op)s: the portal compares inclusively, with lte or gte")
+                    % {"op": repr(op)},
                 )
             threshold_comparator = OPS.get(str(op))
         if comparator not in OPS:
-            self.error(f"{where}", f"comparator {comparator!r} is not lte or gte")
+            self.error(
+                f"{where}",
+                gettext("comparator %(comparator)s is not lte or gte")
+                % {"comparator": repr(comparator)},
+            )
         credit_rule = None
         if "credit-rule" in annotations:
             try:
@@ -393,7 +436,7 @@ class _Reader:
             except ValueError:
                 self.error(
                     f"{where}: metadata.annotations.{ANNOTATION}credit-rule",
-                    "is not JSON",
+                    gettext("is not JSON"),
                 )
         calendar = None
         if annotations.get("calendar"):
@@ -403,7 +446,8 @@ class _Reader:
             if calendar is None:
                 self.error(
                     f"{where}: metadata.annotations.{ANNOTATION}calendar",
-                    f"{self.provider} has no service calendar {annotations['calendar']!r}",
+                    gettext("%(provider)s has no service calendar %(value2)s")
+                    % {"provider": self.provider, "value2": repr(annotations["calendar"])},
                 )
         if len(self.plan.errors) > errors_before or service is None:
             return
@@ -443,7 +487,11 @@ class _Reader:
         except ValidationError as exc:
             for field_name, messages in exc.message_dict.items():
                 for message in messages:
-                    self.error(where, f"{field_name}: {message}")
+                    self.error(
+                        where,
+                        gettext("%(field_name)s: %(message)s")
+                        % {"field_name": field_name, "message": message},
+                    )
             return
         self.plan.objectives.append(
             PlannedObjective(where, "replace" if existing else "create", sl, service.code)
