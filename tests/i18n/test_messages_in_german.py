@@ -4,12 +4,17 @@ where it is raised, in the language of the request."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import translation
 
 from credits.services import resolve_claim
+from credits.settlement import SettlementError
+from credits.settlement.periods import period_of
 from people.models import Profile
 from tests.api.conftest import client_for, url
 from tests.contracts.test_views_objectives import NOW, create_url, errors_of, objective_data
@@ -104,3 +109,30 @@ def test_an_api_400_for_a_rule_parameter_follows_accept_language(
     )
     assert response.status_code == 400
     assert response.json() == {"credit_rule": [expected]}
+
+
+def test_why_a_day_cannot_be_settled_reads_in_german_with_the_same_dates(personas):
+    contract = personas.contract
+    assert contract.settlement_period == "month"
+    with translation.override("de"), pytest.raises(SettlementError) as german:
+        period_of(contract, date(2026, 10, 2))
+    assert str(german.value) == (
+        f"2026-10-02 ist nicht der Beginn eines monatlichen Abrechnungszeitraums von "
+        f"{contract.reference}: der Zeitraum, der ihn enthält, beginnt am 2026-10-01."
+    )
+    with translation.override("en"), pytest.raises(SettlementError) as english:
+        period_of(contract, date(2026, 10, 2))
+    assert str(english.value) == (
+        f"2026-10-02 is not the start of a monthly settlement period of {contract.reference}: "
+        "the period containing it starts on 2026-10-01."
+    )
+
+
+def test_a_contract_check_with_a_figure_reads_in_german(personas):
+    contract = personas.contract
+    contract.minimum_credit = Decimal("1.234")
+    with translation.override("de"), pytest.raises(ValidationError) as german:
+        contract.clean()
+    assert german.value.message_dict["minimum_credit"] == [
+        f"{contract.currency} hat höchstens 2 Nachkommastellen."
+    ]
