@@ -63,6 +63,7 @@ from contracts.services import (
     remove_contract_service,
 )
 from slaportal.api.errors import Conflict, api_errors
+from slaportal.api.pagination import StrictPageSize
 from slaportal.api.parsers import SafeJSONParser
 from slaportal.api.viewsets import ScopedGenericViewSet, ScopedViewSet
 
@@ -475,11 +476,10 @@ def batch_rejected(rejected: BatchRejected, data: Any) -> Response:
     return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
-class MeasurementCursorPagination(CursorPagination):
+class MeasurementCursorPagination(StrictPageSize, CursorPagination):
     """The large table is paged by position: no ``COUNT(*)``, no deep ``OFFSET``."""
 
     ordering = ("-observed_at", "-id")
-    page_size_query_param = "page_size"
     max_page_size = 1000
 
 

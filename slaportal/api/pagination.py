@@ -9,7 +9,10 @@ from rest_framework.request import Request
 from engine.numbers import is_plain_integer
 
 
-class PortalPagination(pagination.PageNumberPagination):
+class StrictPageSize:
+    """A ``page_size`` outside 1 to ``max_page_size`` is a 400 naming it, documented with
+    those bounds; for the page-number and the cursor lists."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
 
@@ -30,6 +33,10 @@ class PortalPagination(pagination.PageNumberPagination):
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size)
-            elif parameter["name"] == self.page_query_param:
+            elif parameter["name"] == getattr(self, "page_query_param", None):
                 parameter["schema"]["minimum"] = 1
         return parameters
+
+
+class PortalPagination(StrictPageSize, pagination.PageNumberPagination):
+    """Numbered pages of up to 500 rows."""

@@ -49,7 +49,10 @@ def obtain_token(request: Request) -> Response:
     # its middleware, so the lockout is checked here against the underlying request.
     data = request.data
     username = data.get("username", "") if isinstance(data, Mapping) else ""
-    credentials = {"username": username if isinstance(username, str) else ""}
+    # PostgreSQL text holds no NUL character: axes could not look such a name up, and the
+    # serializer refuses it as a field error below.
+    readable = isinstance(username, str) and "\x00" not in username
+    credentials = {"username": username if readable else ""}
     if AxesProxyHandler.is_locked(request._request, credentials):
         return Response(
             {"detail": "Too many failed logins for this account; try again later."},

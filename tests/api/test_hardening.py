@@ -112,6 +112,25 @@ def test_a_token_request_with_an_overlong_username_is_a_400(client, personas):
     assert response.json() == {"username": ["Ensure this field has no more than 150 characters."]}
 
 
+def test_a_token_request_with_a_nul_in_the_username_is_a_400(client, personas):
+    # PostgreSQL text holds no NUL: the lockout's look-up of such a name was a 500.
+    response = client.post(
+        "/api/v1/auth/token/",
+        json.dumps({"username": "admin\x00", "password": "x"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json() == {"username": ["Null characters are not allowed."]}
+
+
+@pytest.mark.parametrize("size", ["false", "0", "1001", "2.5"])
+def test_a_page_size_the_measurement_list_cannot_read_is_a_400(world, size):
+    # DRF's cursor pages ignored it and answered 100 rows.
+    response = client_for(world.p.customer_member).get(url("measurement"), {"page_size": size})
+    assert response.status_code == 400, response.content
+    assert response.json() == {"page_size": ["A whole number from 1 to 1000."]}
+
+
 @pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775808", str(10**40)])
 def test_a_page_beyond_bigint_on_statements_is_a_404_like_any_page_past_the_end(world, page):
     client = client_for(world.p.customer_member)
