@@ -14,7 +14,7 @@ from typing import TypeAlias
 
 from engine.calendars import ServiceCalendar
 from engine.errors import ObjectiveError, RuleError
-from engine.l10n import gettext_noop, ngettext_noop
+from engine.l10n import gettext, gettext_noop, ngettext_noop
 from engine.measures import MEASURE_FOR, CountMeasure, Measure, RatioMeasure, UptimeMeasure
 from engine.money import quantize_money
 from engine.numbers import HUNDRED, stored_credit_percent, to_decimal
@@ -82,49 +82,56 @@ class Objective:
     def __post_init__(self) -> None:
         if self.indicator not in INDICATORS:
             raise ObjectiveError(
-                f"unknown indicator {self.indicator!r}: use {', '.join(INDICATORS)}",
+                gettext("unknown indicator %(indicator)s: use %(indicators)s")
+                % {"indicator": repr(self.indicator), "indicators": ", ".join(INDICATORS)},
                 field="indicator",
             )
         if self.comparator not in COMPARATORS:
             raise ObjectiveError(
-                f"unknown comparator {self.comparator!r}: use gte or lte", field="comparator"
+                gettext("unknown comparator %(comparator)s: use gte or lte")
+                % {"comparator": repr(self.comparator)},
+                field="comparator",
             )
         target = to_decimal(self.target, "target", ObjectiveError)
         object.__setattr__(self, "target", target)
         if target < 0:
-            raise ObjectiveError("target must not be negative", field="target")
+            raise ObjectiveError(gettext("target must not be negative"), field="target")
         if self.indicator != "count" and target > 100:
-            raise ObjectiveError("a percentage target must be at most 100", field="target")
+            raise ObjectiveError(gettext("a percentage target must be at most 100"), field="target")
         if self.indicator == "threshold":
             if self.threshold is None:
-                raise ObjectiveError("a threshold objective needs a threshold", field="threshold")
+                raise ObjectiveError(
+                    gettext("a threshold objective needs a threshold"), field="threshold"
+                )
             object.__setattr__(
                 self, "threshold", to_decimal(self.threshold, "threshold", ObjectiveError)
             )
             if self.threshold_comparator not in COMPARATORS:
                 raise ObjectiveError(
-                    "threshold_comparator must be gte or lte", field="threshold_comparator"
+                    gettext("threshold_comparator must be gte or lte"),
+                    field="threshold_comparator",
                 )
         if self.indicator in TICKET_INDICATORS:
             if self.threshold is None:
                 raise ObjectiveError(
-                    "a ticket objective needs a threshold in minutes", field="threshold"
+                    gettext("a ticket objective needs a threshold in minutes"), field="threshold"
                 )
             threshold = to_decimal(self.threshold, "threshold", ObjectiveError)
             if threshold <= 0:
                 raise ObjectiveError(
-                    "a ticket threshold is a number of minutes above 0", field="threshold"
+                    gettext("a ticket threshold is a number of minutes above 0"),
+                    field="threshold",
                 )
             object.__setattr__(self, "threshold", threshold)
         if self.calendar is not None and not isinstance(self.calendar, ServiceCalendar):
-            raise ObjectiveError("calendar must be a service calendar", field="calendar")
+            raise ObjectiveError(gettext("calendar must be a service calendar"), field="calendar")
         if self.priority is not None and not isinstance(self.priority, str):
-            raise ObjectiveError("a priority is a short code such as P1", field="priority")
+            raise ObjectiveError(gettext("a priority is a short code such as P1"), field="priority")
         if self.priority == "":
             object.__setattr__(self, "priority", None)
         _check_chronic(self)
         if self.rule is not None and not isinstance(self.rule, CreditRule):
-            raise ObjectiveError("rule must be a parsed credit rule", field="credit_rule")
+            raise ObjectiveError(gettext("rule must be a parsed credit rule"), field="credit_rule")
         validate_rule_for(self.rule, self.comparator)
 
     @property
@@ -163,7 +170,9 @@ def _whole(value: object, field: str) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ObjectiveError(f"{field} must be a whole number", field=field)
+        raise ObjectiveError(
+            gettext("%(name)s must be a whole number") % {"name": field}, field=field
+        )
     return value
 
 
@@ -174,18 +183,19 @@ def _check_chronic(objective: Objective) -> None:
     if (breaches is None) != (window is None):
         field = "chronic_window" if window is None else "chronic_breaches"
         raise ObjectiveError(
-            "give both the number of breaches and the window of periods, or neither",
+            gettext("give both the number of breaches and the window of periods, or neither"),
             field=field,
         )
     if breaches is not None and window is not None:
         if not 1 <= window <= MAX_CHRONIC_WINDOW:
             raise ObjectiveError(
-                f"chronic_window must be between 1 and {MAX_CHRONIC_WINDOW} periods",
+                gettext("chronic_window must be between 1 and %(most)s periods")
+                % {"most": MAX_CHRONIC_WINDOW},
                 field="chronic_window",
             )
         if not 1 <= breaches <= window:
             raise ObjectiveError(
-                "chronic_breaches must be between 1 and the window's periods",
+                gettext("chronic_breaches must be between 1 and the window's periods"),
                 field="chronic_breaches",
             )
     object.__setattr__(objective, "chronic_breaches", breaches)
@@ -460,7 +470,9 @@ def evaluate(
     elif isinstance(rule, PoolRule):
         if at_risk is None:
             raise RuleError(
-                "a pool rule needs an at-risk amount: set the contract's credit cap percent",
+                gettext(
+                    "a pool rule needs an at-risk amount: set the contract's credit cap percent"
+                ),
                 field="allocation_percent",
             )
         pool = quantize_money(at_risk, currency)
