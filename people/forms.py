@@ -7,11 +7,13 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Membership, Organization
 from contracts.models.parties import _timezones
 from people.models import Profile
+from people.preferences import default_language
 from people.topics import CHANNELS, TOPICS
 
 
@@ -127,8 +129,11 @@ class ReadingChoicesForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, organization_zone: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organization_zone: str, profile: Profile | None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["language"].help_text = _language_in_effect(profile)
         self.fields["timezone"].help_text = _(
             "An IANA zone such as Europe/Berlin or Asia/Tokyo. Leave it blank to read times "
             "in your organisation's zone (%(zone)s)."
@@ -145,3 +150,22 @@ class ReadingChoicesForm(forms.Form):
                 params={"zone": zone},
             )
         return zone
+
+
+def _language_in_effect(profile: Profile | None) -> str:
+    """Which language e-mails and notifications are written in now, and why
+    (``people.preferences.language_for``): the own choice, else the browser's, else the
+    site's."""
+    own = profile.language if profile is not None else ""
+    browser = profile.browser_language if profile is not None else ""
+    if own:
+        text = _("In effect: %(language)s, your own choice.")
+    elif browser:
+        text = _(
+            "In effect: %(language)s, as your browser asks; e-mails and notifications "
+            "follow it too."
+        )
+    else:
+        text = _("In effect: %(language)s, the site's language.")
+    code = own or browser or default_language()
+    return text % {"language": get_language_info(code)["name_translated"]}

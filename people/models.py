@@ -142,6 +142,9 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     language = models.CharField(max_length=8, choices=Language.choices, blank=True, default="")
+    # The language the person's browser last asked for (``Accept-Language``), kept while they
+    # choose none, so that e-mails and notifications sent without a request follow it too.
+    browser_language = models.CharField(max_length=8, blank=True, default="", editable=False)
     timezone = models.CharField(
         max_length=64,
         blank=True,

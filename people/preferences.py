@@ -2,11 +2,14 @@
 what their browser asks (``Accept-Language``, read by Django's ``LocaleMiddleware``).
 
 One home for the rule, used wherever a language is chosen for a person: pages
-(:class:`slaportal.middleware.ProfileLanguageMiddleware`), e-mails, in-app notifications
-and PDFs (``translation.override(language_for(user) or default_language())``).
+(:class:`people.middleware.ProfileLanguageMiddleware`), e-mails, in-app notifications
+and PDFs (``translation.override(language_for(user) or default_language())``). What is
+sent without a request (e-mails, notifications) follows the browser's language as last
+seen (``Profile.browser_language``, :func:`remember_browser_language`), else the site's.
 
-Pages read the choice from the session (put there at login and when the profile is saved,
-:func:`remember_language`), so that choosing a language costs no query per request.
+Pages read the choice, and the browser language last kept, from the session (put there at
+login and when the profile is saved, :func:`remember_language`), so that choosing a
+language costs no query per request and keeping the browser's one query per change.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Coalesce, NullIf
 from django.http import HttpRequest
 
 from contracts.models import Organization
@@ -23,6 +29,8 @@ from people.models import Profile
 
 # The session key of the person's own language ("" for "as my browser asks").
 SESSION_LANGUAGE = "profile_language"
+# The session key of the browser language kept on the profile ("" for none yet).
+SESSION_BROWSER_LANGUAGE = "profile_browser_language"
 _SUPPORTED = frozenset(code for code, _name in settings.LANGUAGES)
 
 
@@ -36,31 +44,74 @@ def _supported(code: str | None) -> str | None:
     return code if code in _SUPPORTED else None
 
 
-def language_for(user: Any) -> str | None:
-    """The language ``user`` chose (``"en"``, ``"de"``), or ``None`` when they chose none
-    (no profile, "as my browser asks", or an anonymous user): one query at most."""
+def reading_language(profile: str = "") -> Combinable:
+    """The rule of :func:`language_for` as an expression over the profile at ``profile``
+    (e.g. ``"user__profile__"``): the own choice, else the browser's kept; NULL for neither."""
+    return Coalesce(
+        NullIf(F(f"{profile}language"), Value("")),
+        NullIf(F(f"{profile}browser_language"), Value("")),
+    )
+
+
+def _languages(user: Any) -> tuple[str, str]:
+    """The person's own choice and the browser language kept, ``""`` for none: one query."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    code = Profile.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
-    return _supported(code)
+        return "", ""
+    row = (
+        Profile.objects.filter(user_id=user.pk).values_list("language", "browser_language").first()
+    )
+    return row or ("", "")
+
+
+def language_for(user: Any) -> str | None:
+    """The language ``user`` reads (``"en"``, ``"de"``): the one they chose, else the one
+    their browser last asked for; ``None`` for neither (no profile, no browser seen yet, or
+    an anonymous user): one query at most."""
+    own, browser = _languages(user)
+    return _supported(own) or _supported(browser)
 
 
 def languages_of(user_ids: Iterable[int]) -> dict[int, str]:
-    """The chosen languages of many people in one query, keyed by user id; someone who
-    chose none is absent (they read :func:`default_language`)."""
-    rows = Profile.objects.filter(user_id__in=set(user_ids)).exclude(language="")
+    """The languages of many people (as :func:`language_for`) in one query, keyed by user
+    id; someone with neither is absent (they read :func:`default_language`)."""
+    rows = (
+        Profile.objects.filter(user_id__in=set(user_ids))
+        .annotate(reading=reading_language())
+        .exclude(reading=None)
+    )
     return {
         user_id: code
-        for user_id, code in rows.values_list("user_id", "language")
+        for user_id, code in rows.values_list("user_id", "reading")
         if _supported(code)
     }
 
 
 def remember_language(request: HttpRequest, user: Any) -> None:
-    """Keep the person's choice in their session (at login, and when the profile page
-    saves it), where :func:`session_language` reads it."""
+    """Keep the person's choice, and the browser language kept for them, in their session
+    (at login, and when the profile page saves it), where :func:`session_language` and
+    :func:`remember_browser_language` read them."""
     if hasattr(request, "session"):
-        request.session[SESSION_LANGUAGE] = language_for(user) or ""
+        own, browser = _languages(user)
+        request.session[SESSION_LANGUAGE] = _supported(own) or ""
+        request.session[SESSION_BROWSER_LANGUAGE] = browser
+
+
+def remember_browser_language(request: HttpRequest, code: str) -> None:
+    """Keep ``code``, the language the browser of the signed-in person asks for, on their
+    profile when it is not the one kept already (read from the session that
+    :func:`session_language` has filled): one update per change, none per request."""
+    if _supported(code) is None or request.session.get(SESSION_BROWSER_LANGUAGE, "") == code:
+        return
+    user_id = request.user.pk  # type: ignore[union-attr]
+    if not Profile.objects.filter(user_id=user_id).update(browser_language=code):
+        # A person who never saved a choice has no profile yet; a profile made meanwhile
+        # (the preferences page in another tab) keeps its choices and takes the language.
+        profile, created = Profile.objects.get_or_create(
+            user_id=user_id, defaults={"browser_language": code}
+        )
+        if not created:
+            Profile.objects.filter(pk=profile.pk).update(browser_language=code)
+    request.session[SESSION_BROWSER_LANGUAGE] = code
 
 
 def session_language(request: HttpRequest) -> str | None:

@@ -321,6 +321,7 @@ def reading_preferences(request: HttpRequest) -> HttpResponse:
             "timezone": profile.timezone if profile else "",
         },
         organization_zone=organization.timezone if organization else "UTC",
+        profile=profile,
     )
     if request.method == "POST":
         if form.is_valid():

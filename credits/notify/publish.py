@@ -27,7 +27,6 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -37,7 +36,7 @@ from credits.models import Delivery, Notification, Statement, StatementLine
 from credits.notify import delivery, events, formats
 from credits.notify.events import TOPIC_OF_EVENT, Event, Notice
 from people.models import DigestItem, Webhook
-from people.preferences import default_language
+from people.preferences import default_language, reading_language
 from people.selectors import preferences_by_user
 from people.topics import DEFAULT_CHANNELS
 from slaportal.db import insert_new
@@ -101,11 +100,12 @@ def publish(build: Callable[[], Sequence[Notice]]) -> None:
     now = timezone.now()
     organization_ids = {org.pk for notice in notices for org in notice.organizations}
     members: dict[int, list[User]] = {pk: [] for pk in organization_ids}
-    # Each member's own language read with them (a left join: no profile, no choice).
+    # Each member's language read with them (a left join: no profile, no choice): their
+    # own choice, else their browser's as last seen.
     memberships = (
         Membership.objects.filter(organization_id__in=organization_ids, user__is_active=True)
         .select_related("user")
-        .annotate(language=F("user__profile__language"))
+        .annotate(language=reading_language("user__profile__"))
         .order_by("user_id")
     )
     languages: dict[int, str] = {}
