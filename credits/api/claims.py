@@ -148,6 +148,7 @@ class ClaimViewSet(
     list_select_related = ("contract_service__contract",)
     list_prefetch_related = ("adjustments",)
     http_method_names = ["get", "post", "patch", "head", "options"]
+    patch_reads_whole_body = True  # a decision, not a partial update (PortalAutoSchema)
 
     def get_queryset(self) -> models.QuerySet:
         return super().get_queryset().order_by("-filed_at", "-id")

@@ -283,6 +283,7 @@ class DisputeViewSet(
     filterset_class = filters.DisputeFilter
     create_policy = "authenticated"
     list_select_related = ("line__statement",)
+    patch_reads_whole_body = True  # a decision, not a partial update (PortalAutoSchema)
     list_prefetch_related = ("adjustments",)
     http_method_names = ["get", "post", "patch", "head", "options"]
 

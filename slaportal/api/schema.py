@@ -41,6 +41,17 @@ class PortalAutoSchema(AutoSchema):
                 responses[code] = response
         return responses
 
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        # A decision sent by PATCH (accept or reject a claim or a dispute) is read whole, not
+        # as a partial update: its required fields stay required in the schema.
+        if self.method == "PATCH" and getattr(self.view, "patch_reads_whole_body", False):
+            self.method = "POST"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
+
     def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
         body = super()._get_request_body(direction)
         # A batch sent as CSV has no optional fields to leave out: without a body there is

@@ -187,3 +187,18 @@ def test_a_member_read_back_and_sent_whole_is_accepted(personas):
     response = client.put(url("membership", membership.pk), {**read, "role": "editor"})
     assert response.status_code == 200, response.content
     assert response.json()["role"] == "editor"
+
+
+def test_a_decision_sent_by_patch_documents_its_required_fields(world):
+    # A claim or dispute is accepted or rejected whole: an empty PATCH is a 400, so the
+    # schema must not call it valid (Schemathesis' positive data acceptance).
+    response = client_for(world.p.customer_member).get("/api/v1/schema/", {"format": "json"})
+    schema = response.json()
+    for path, component in [
+        ("/api/v1/claims/{id}/", "ClaimResolutionRequest"),
+        ("/api/v1/disputes/{id}/", "DisputeResolutionRequest"),
+    ]:
+        body = schema["paths"][path]["patch"]["requestBody"]
+        assert body["required"] is True
+        assert body["content"]["application/json"]["schema"]["$ref"].endswith(component)
+        assert "status" in schema["components"]["schemas"][component]["required"]
