@@ -593,7 +593,10 @@ class EarlyWarning(models.Model):
     attainment = models.DecimalField(max_digits=24, decimal_places=10, null=True)
     projected_credit_percent = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     projected_amount = models.DecimalField(**MONEY, default=0)
+    # In the site's language (the API and webhooks read it), and as its parts
+    # (engine.phrases) for :attr:`message_text`.
     message = models.TextField()
+    message_parts = models.JSONField(null=True, blank=True, editable=False)
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, null=True, blank=True, related_name="early_warnings"
     )
@@ -618,6 +621,14 @@ class EarlyWarning(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.state} ({self.period_start})"
+
+    @property
+    def message_text(self) -> str:
+        """The message in the active language, with the figures as warned; a warning
+        written before its parts were kept says its message as written."""
+        if not self.message_parts:
+            return self.message
+        return phrases.render(self.message_parts)
 
 
 class OpenPeriodProgress(Explained):

@@ -407,7 +407,7 @@ def early_warning_notice(warning: EarlyWarning) -> Notice:
             "contract": contract.reference,
             "amount": projected,
         },
-        body=warning.message,
+        body=warning.message_text,
         link=f"/contracts/{contract.pk}/",
         occurred_at=warning.created_at,
         data={

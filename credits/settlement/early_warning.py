@@ -31,6 +31,10 @@ from credits.settlement.measures import Measured, measure_many
 from credits.settlement.periods import local_today
 from credits.settlement.results import SettlementError
 from credits.settlement.tickets import tickets_at_risk
+from engine import phrases
+from engine.l10n import gettext_noop
+from engine.phrases import Parts
+from engine.projection import BreachWarning
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +142,7 @@ def _ticket_warnings(
                         at_risk=at_risk,
                     ),
                     message=f"{cs.service.name}: {warning.explanation}",
+                    message_parts=_message_parts(cs, warning),
                 )
             )
     return warnings
@@ -200,8 +205,19 @@ def _warn(
                     target.objective, warning, fee=fees[cs.pk], currency=currency, at_risk=at_risk
                 ),
                 "message": f"{cs.service.name}: {warning.explanation}",
+                "message_parts": _message_parts(cs, warning),
             },
         )
         if created:
             created_warnings.append(row)
     return created_warnings
+
+
+def _message_parts(cs: ContractService, warning: BreachWarning) -> Parts | None:
+    """The warning's message as its parts, so that each recipient reads it in their own
+    language (``EarlyWarning.message_text``) with the figures of ``message``."""
+    if warning.parts is None:
+        return None
+    return phrases.message(
+        gettext_noop("%(service)s: %(warning)s"), service=cs.service.name, warning=warning.parts
+    )
