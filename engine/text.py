@@ -184,6 +184,12 @@ def _day(day: date) -> str:
     return locale.day_month.format(day=day.day, month=locale.month_abbreviations[day.month - 1])
 
 
+def format_day(day: date) -> str:
+    """A calendar day for people: ``"3 Aug 2026"``; German ``"3. Aug. 2026"``. ISO
+    (``"2026-08-03"``) is for inputs, CSV and the API only."""
+    return f"{_day(day)} {day.year}"
+
+
 # --------------------------------------------------------------------------- durations
 
 
@@ -199,6 +205,15 @@ def format_duration(seconds: int) -> str:
 
 
 # --------------------------------------------------------------------------- moments
+
+
+def format_instant(moment: datetime, tz: str) -> str:
+    """An instant for people on ``tz``'s clock, its zone always said: ``"2 Dec 2026 05:25
+    CET"``; German ``"2. Dez. 2026 05:25 CET"``. Pages pass the viewer's zone for
+    something that happened (issued, sent, recorded, decided) and the contract's zone for
+    its calendar (maintenance windows, closures), so the label tells which clock it is."""
+    local = moment.astimezone(ZoneInfo(tz))
+    return f"{format_day(local.date())} {local.strftime('%H:%M %Z')}"
 
 
 def local_moment(moment: datetime, tz: str) -> str:

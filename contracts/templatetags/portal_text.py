@@ -7,12 +7,13 @@ what "no value" looks like (``no data``, ``—``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 import engine
 from contracts.views.common import LEVEL_NAMES
@@ -101,3 +102,23 @@ def objective_level(level: str) -> str:
     """``{{ line.source_level|objective_level }}`` → ``corporate``, ``contract-wide``: where
     an objective was set, in the reader's language (a stored level unknown here as is)."""
     return str(LEVEL_NAMES.get(level, level))
+
+
+@register.filter
+def instant(moment: datetime | None, zone: str = "") -> str:
+    """An instant with its zone: ``{{ statement.issued_at|instant }}`` in the viewer's zone
+    (the one active for the request) → ``2 Dec 2026 05:25 JST``, the same on every page;
+    ``{{ mw.start|instant:contract.timezone }}`` on the contract's clock, for its calendar
+    (maintenance windows, closures) → ``1 Dec 2026 22:00 CET``."""
+    if moment is None or moment == "":
+        return ""
+    return text.format_instant(moment, zone or timezone.get_current_timezone_name())
+
+
+@register.filter
+def day(value: date | None) -> str:
+    """A calendar day: ``{{ contract.start_date|day }}`` → ``3 Aug 2026``; German
+    ``3. Aug. 2026``."""
+    if value is None or value == "":
+        return ""
+    return text.format_day(value)

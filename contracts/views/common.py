@@ -71,8 +71,9 @@ def provider_for(request: HttpRequest, slug: str, *, edit: bool = False) -> Orga
 
 
 def in_zone(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Run a contract page in the contract's time zone: the times a provider types and
-    reads (maintenance, incidents, lapses) are the contract's local times."""
+    """Run a contract's record form in the contract's time zone: the times a provider types
+    (maintenance, incidents, lapses) are the contract's local times. Pages that only show
+    times leave the viewer's zone active (see docs/i18n.md, "Times and zones")."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, pk: int, *args: Any, **kwargs: Any) -> HttpResponse:

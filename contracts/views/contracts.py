@@ -318,7 +318,6 @@ def _service_objectives(
 
 
 @login_required
-@in_zone
 def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything about one contract; edit controls only for the provider's editors."""
     contract = readable_contract(request, pk)
