@@ -31,7 +31,6 @@ from slaportal.api.pagination import PortalPagination
 from slaportal.api.viewsets import ScopedGenericViewSet
 
 CURSOR = "after"
-BAD_CURSOR = "Not a cursor of this list: follow the next link of a page, or start again."
 QUERY_NAMES = ("since", "until", "only", CURSOR)
 
 
@@ -162,7 +161,8 @@ class StatementLineRecordsViewSet(ScopedGenericViewSet):
             OpenApiParameter(
                 CURSOR,
                 {"type": "string", "minLength": 1},
-                description="The cursor of a next link: the samples after it.",
+                description="The cursor of a next link: the samples after it. One this list "
+                "cannot read is a 404, as a cursor of /measurements/: it names no page.",
             ),
             PAGE_PARAMETERS[1],
         ],
@@ -180,7 +180,9 @@ class StatementLineRecordsViewSet(ScopedGenericViewSet):
                 records.line_samples(line, chosen), request.query_params.get(CURSOR), size
             )
         except ValueError:
-            raise exceptions.ValidationError({CURSOR: [BAD_CURSOR]}) from None
+            # Not a 400: the schema cannot tell a cursor from any other text (a link
+            # names it), and DRF's cursor pages (/measurements/) answer a 404 too.
+            raise exceptions.NotFound() from None
         for sample in page.samples:
             sample.result = records.sample_result(line, sample)
         following = None
