@@ -396,9 +396,9 @@ def test_the_objective_shows_its_pulls_failures_to_the_provider_only(personas, c
         feed = feed[: feed.index("</dl>")]
         assert "Pulled from Prometheus</strong> (Prod)" in feed
         assert "<code>probe_success</code>" in feed
-        assert "2026-11-10 11:31" in feed  # last pulled
+        assert "10 Nov 2026 11:31 UTC" in feed  # last pulled
         assert "Prometheus answered 500: storage is down" in feed
-        assert "2026-11-10 12:08" in feed  # next retry
+        assert "10 Nov 2026 12:08 UTC" in feed  # next retry
         assert "3 failures in a row" in feed
         assert "2 of 30" in feed
         assert "NaN is not a value" in feed
