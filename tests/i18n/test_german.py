@@ -289,7 +289,9 @@ def test_the_browser_asks_for_german_and_a_persons_own_choice_wins(client, perso
     assert "Gutschrift gesamt" in asked.content.decode()
     assert "Credit total" in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
-    Profile.objects.create(user=user, language="en")
+    # Browsing kept the browser's language on a profile (people.preferences); the choice
+    # joins it.
+    Profile.objects.update_or_create(user=user, defaults={"language": "en"})
     client.force_login(user)
     chosen = client.get(url, HTTP_ACCEPT_LANGUAGE="de")
     assert chosen["Content-Language"] == "en"
