@@ -207,13 +207,15 @@ def format_duration(seconds: int) -> str:
 # --------------------------------------------------------------------------- moments
 
 
-def format_instant(moment: datetime, tz: str) -> str:
+def format_instant(moment: datetime, tz: str, *, seconds: bool = False) -> str:
     """An instant for people on ``tz``'s clock, its zone always said: ``"2 Dec 2026 05:25
     CET"``; German ``"2. Dez. 2026 05:25 CET"``. Pages pass the viewer's zone for
     something that happened (issued, sent, recorded, decided) and the contract's zone for
-    its calendar (maintenance windows, closures), so the label tells which clock it is."""
+    its calendar (maintenance windows, closures), so the label tells which clock it is;
+    ``seconds`` where they tell records apart (samples, deliveries)."""
     local = moment.astimezone(ZoneInfo(tz))
-    return f"{format_day(local.date())} {local.strftime('%H:%M %Z')}"
+    clock = "%H:%M:%S %Z" if seconds else "%H:%M %Z"
+    return f"{format_day(local.date())} {local.strftime(clock)}"
 
 
 def local_moment(moment: datetime, tz: str) -> str:

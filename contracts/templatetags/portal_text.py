@@ -116,6 +116,15 @@ def instant(moment: datetime | None, zone: str = "") -> str:
 
 
 @register.filter
+def instant_seconds(moment: datetime | None) -> str:
+    """:func:`instant` to the second, where seconds tell records apart (a sample, a
+    webhook delivery): ``10 Nov 2026 12:30:00 UTC``."""
+    if moment is None or moment == "":
+        return ""
+    return text.format_instant(moment, timezone.get_current_timezone_name(), seconds=True)
+
+
+@register.filter
 def day(value: date | None) -> str:
     """A calendar day: ``{{ contract.start_date|day }}`` → ``3 Aug 2026``; German
     ``3. Aug. 2026``."""
