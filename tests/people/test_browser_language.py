@@ -8,6 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
 
 from contracts.models import Membership
 from credits import notify
@@ -126,3 +128,22 @@ def test_an_early_warning_reaches_a_german_reader_in_german_with_the_same_figure
         assert numbers(german.title, "de") == numbers(english.title, "en")
         assert german.body in german_email["text"]
         assert numbers(german_email["text"], "de") == numbers(english_email["text"], "en")
+
+
+def test_the_contract_page_shows_an_early_warning_in_the_readers_language(client):
+    c, _cs = book()
+    editor = UserFactory()
+    MembershipFactory(user=editor, organization=c.provider, role=Membership.Role.EDITOR)
+    Profile.objects.create(user=editor, language="de")
+    warnings = warn_early(contract=c, now=NOW)
+    assert warnings
+    client.force_login(editor)
+
+    page = client.get(reverse("contract-detail", args=[c.pk])).content.decode()
+
+    with translation.override("de"):
+        german = [warning.message_text for warning in warnings]
+    for warning, text in zip(warnings, german, strict=True):
+        assert text != warning.message
+        assert escape(text) in page
+        assert escape(warning.message) not in page
