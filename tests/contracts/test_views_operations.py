@@ -203,7 +203,9 @@ def test_a_lapse_is_recorded_in_the_contracts_time_zone(personas, editor):
     assert lapse.start == datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
     assert lapse.recorded_by == personas.provider_editor
     page = editor.get(reverse("contract-detail", args=[personas.contract.pk])).content.decode()
-    assert "2026-10-01 10:00" in page  # shown back in the contract's time zone
+    # Typed in the contract's zone (10:00 in Amsterdam), shown as an instant in the
+    # viewer's zone (UTC), labelled.
+    assert "1 Oct 2026 08:00 UTC" in page
 
 
 # --------------------------------------------------------------------------- exclusions
@@ -247,7 +249,7 @@ def test_incidents_are_created_with_their_cause_and_errors_beside_fields(persona
     incident = Incident.objects.get()
     assert incident.cause == "customer"
     page = editor.get(reverse("contract-detail", args=[personas.contract.pk])).content.decode()
-    assert "Customer" in page and "2026-10-04 10:00" in page
+    assert "Customer" in page and "4 Oct 2026 10:00 UTC" in page
 
 
 # --------------------------------------------------------------------------- warnings, schedule
