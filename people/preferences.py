@@ -152,6 +152,16 @@ def timezone_for(user: Any, organization: Organization | None) -> str:
     return organization.timezone if organization is not None else "UTC"
 
 
+def reading_zone(profile: str = "", organization: str = "") -> Combinable:
+    """The rule of :func:`timezone_for` as an expression over the profile at ``profile`` and
+    the organisation at ``organization`` (e.g. ``"user__profile__"``, ``"organization__"``):
+    the own zone, else the organisation's (a left join: no profile, the organisation's)."""
+    return Coalesce(
+        NullIf(F(f"{profile}timezone"), Value("")),
+        F(f"{organization}timezone"),
+    )
+
+
 def set_reading_choices(*, user: Any, language: str, timezone: str) -> Profile:
     """Keep the person's choices, validated by the caller's form or serializer."""
     with transaction.atomic():

@@ -8,7 +8,6 @@ which :mod:`credits.notify.publish` writes out. Nothing here writes.
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,8 +30,8 @@ from credits.models import (
 )
 from engine.text import (
     date_range,
+    format_instant,
     format_money,
-    local_moment,
     local_span,
     period_kind,
     period_label,
@@ -128,14 +127,10 @@ def _with_days(start: date, end: date) -> str:
     return label
 
 
-def _local(moment: datetime, tz: str) -> str:
-    """A moment in the contract's time zone, with the zone's abbreviation (UTC if the
-    contract's zone is unknown)."""
-    try:
-        zone = zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return local_moment(moment, zone.key)
+def _instant(moment: datetime) -> str:
+    """An instant in the reader's zone, labelled, as pages write it: the zone current while
+    the notice is built (``publish`` builds each reading under its zone)."""
+    return format_instant(moment, timezone.get_current_timezone_name())
 
 
 # --------------------------------------------------------------------------- statements
@@ -522,16 +517,20 @@ def dispute_notice(dispute_id: int, event: str) -> Notice:
     )
 
 
-def lapse_notice(lapse_id: int) -> Notice:
-    """A lapse of a customer responsibility was recorded: both parties hear of it, since
-    it takes time out of the credits."""
-    lapse = ResponsibilityLapse.objects.select_related(
+def load_lapse(lapse_id: int) -> ResponsibilityLapse:
+    """The lapse with its contract and parties, loaded once for every reading's notice."""
+    return ResponsibilityLapse.objects.select_related(
         "responsibility__contract__provider", "responsibility__contract__customer"
     ).get(pk=lapse_id)
+
+
+def lapse_notice(lapse: ResponsibilityLapse) -> Notice:
+    """A lapse of a customer responsibility was recorded (``lapse``, from
+    :func:`load_lapse`): both parties hear of it, since it takes time out of the credits."""
     responsibility = lapse.responsibility
     contract = responsibility.contract
-    start = _local(lapse.start, contract.timezone)
-    end = _local(lapse.end, contract.timezone)
+    start = _instant(lapse.start)
+    end = _instant(lapse.end)
     return Notice(
         event=Event.LAPSE_RECORDED,
         object_id=lapse.pk,
@@ -587,17 +586,15 @@ def _lapse_data(lapse: ResponsibilityLapse) -> dict[str, Any]:
     }
 
 
-def lapse_contest_notice(lapse_id: int, event: str) -> Notice:
-    """The customer contested a lapse, or the provider kept or withdrew it (``event``):
-    both parties hear of it. Each step is an event of its own (ids differ by event)."""
-    lapse = ResponsibilityLapse.objects.select_related(
-        "responsibility__contract__provider", "responsibility__contract__customer"
-    ).get(pk=lapse_id)
+def lapse_contest_notice(lapse: ResponsibilityLapse, event: str) -> Notice:
+    """The customer contested a lapse, or the provider kept or withdrew it (``event``;
+    ``lapse`` from :func:`load_lapse`): both parties hear of it. Each step is an event of
+    its own (ids differ by event)."""
     responsibility = lapse.responsibility
     contract = responsibility.contract
     span = gettext("%(start)s to %(end)s") % {
-        "start": _local(lapse.start, contract.timezone),
-        "end": _local(lapse.end, contract.timezone),
+        "start": _instant(lapse.start),
+        "end": _instant(lapse.end),
     }
     subject = gettext("lapse of “%(title)s” on %(contract)s, %(span)s") % {
         "title": responsibility.title,
@@ -685,7 +682,8 @@ def claim_notice(claim_id: int, event: str) -> Notice:
     contract = claim.contract_service.contract
     outage = (
         f"{claim.contract_service.service.name}, "
-        f"{local_span(claim.started_at, claim.ended_at, contract.timezone)}"
+        # The outage happened at one moment for everyone: the reader's zone, labelled.
+        f"{local_span(claim.started_at, claim.ended_at, timezone.get_current_timezone_name())}"
     )
     subject = gettext("claim #%(number)s on %(contract)s (%(outage)s)") % {
         "number": claim.pk,

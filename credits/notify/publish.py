@@ -10,16 +10,20 @@ unique on the event's id, so publishing the same event twice creates nothing new
 delivery is sent after the transaction commits, by its own task, so that a failing
 channel never blocks another one nor the caller.
 
-Each person reads in their own language (``people.preferences``): an event's notices are
-built once in the site's language (webhooks, and whoever chose none) and once more in
-each other language a recipient chose, so that in-app notifications and e-mails are in
-the recipient's language, never the sender's.
+Each person reads in their own language and zone (``people.preferences``), their
+"reading": an event's notices are built once in the site's reading (its language and UTC:
+webhooks, whose data carry ISO instants anyway) and once more in each other reading of a
+recipient, so that in-app notifications and e-mails are in the recipient's language and
+write instants in the recipient's zone, labelled, as the pages do; never the sender's
+language nor the contract's clock. Most recipients share a reading, so builds stay few.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+import zoneinfo
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -36,12 +40,34 @@ from credits.models import Delivery, Notification, Statement, StatementLine
 from credits.notify import delivery, events, formats
 from credits.notify.events import TOPIC_OF_EVENT, Event, Notice
 from people.models import DigestItem, Webhook
-from people.preferences import default_language, reading_language
+from people.preferences import default_language, reading_language, reading_zone
 from people.selectors import preferences_by_user
 from people.topics import DEFAULT_CHANNELS
 from slaportal.db import insert_new
 
 Choices = dict[tuple[int, str], dict[str, bool]]
+# A recipient's reading: the language and the IANA zone their notices are written in.
+Reading = tuple[str, str]
+
+# The zone of the site's reading (webhooks, and whoever has no zone at all).
+_SITE_ZONE = "UTC"
+
+
+@contextmanager
+def _reading(reading: Reading) -> Iterator[None]:
+    """Build or render in ``reading``: its language and its zone current."""
+    language, zone = reading
+    with translation.override(language), timezone.override(zone):
+        yield
+
+
+def _zone(name: str | None) -> str:
+    """``name`` if it is a zone this machine knows, else the site's (a zone dropped from
+    the tz database must not stop an event from being told)."""
+    try:
+        return zoneinfo.ZoneInfo(name).key if name else _SITE_ZONE
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return _SITE_ZONE
 
 
 # Stands for the organisation's name while an event's e-mail is rendered once for every
@@ -58,8 +84,8 @@ class _AnyOrganization:
         return self.name
 
 
-def _render_email(notice: Notice, language: str) -> dict[str, str]:
-    """The event's e-mail in ``language``, for any organisation (see :func:`_email_for`)."""
+def _render_email(notice: Notice, reading: Reading) -> dict[str, str]:
+    """The event's e-mail in ``reading``, for any organisation (see :func:`_email_for`)."""
     context = {
         **notice.context,
         "title": notice.title,
@@ -70,7 +96,7 @@ def _render_email(notice: Notice, language: str) -> dict[str, str]:
         "link_url": settings.SITE_URL.rstrip("/") + notice.link,
         "site_url": settings.SITE_URL,
     }
-    with translation.override(language):
+    with _reading(reading):
         return {
             # A header must be one line; titles hold user text such as a responsibility title.
             "subject": " ".join(notice.title.split())[:250],
@@ -90,33 +116,41 @@ def _email_for(rendered: dict[str, str], organization: Organization) -> dict[str
 
 def publish(build: Callable[[], Sequence[Notice]]) -> None:
     """Write the notices ``build`` makes: their notifications and deliveries (members and
-    their languages in one query, rows in one insert each); send them once committed.
-    ``build`` runs once per language the recipients read (the same notices, in order)."""
-    site = default_language()
-    with translation.override(site):
+    their readings in one query, rows in one insert each); send them once committed.
+    ``build`` runs once per reading of the recipients (the same notices, in order), with
+    that reading's language and zone current."""
+    site: Reading = (default_language(), _SITE_ZONE)
+    with _reading(site):
         notices = build()
     if not notices:
         return
     now = timezone.now()
     organization_ids = {org.pk for notice in notices for org in notice.organizations}
     members: dict[int, list[User]] = {pk: [] for pk in organization_ids}
-    # Each member's language read with them (a left join: no profile, no choice): their
-    # own choice, else their browser's as last seen.
+    # Each member's reading read with them (a left join: no profile, no choice): their
+    # own language, else their browser's as last seen; their own zone, else that of the
+    # organisation they are told as a member of (as pages decide, timezone_for).
     memberships = (
         Membership.objects.filter(organization_id__in=organization_ids, user__is_active=True)
         .select_related("user")
-        .annotate(language=reading_language("user__profile__"))
+        .annotate(
+            language=reading_language("user__profile__"),
+            zone=reading_zone("user__profile__", "organization__"),
+        )
         .order_by("user_id")
     )
-    languages: dict[int, str] = {}
+    readings: dict[tuple[int, int], Reading] = {}
     for membership in memberships:
         members[membership.organization_id].append(membership.user)
-        if membership.language in _LANGUAGES:
-            languages[membership.user_id] = membership.language
-    by_language: dict[str, Sequence[Notice]] = {site: notices}
-    for language in sorted(set(languages.values()) - {site}):
-        with translation.override(language):
-            by_language[language] = build()
+        language = membership.language if membership.language in _LANGUAGES else site[0]
+        readings[membership.user_id, membership.organization_id] = (
+            language,
+            _zone(membership.zone),
+        )
+    by_reading: dict[Reading, Sequence[Notice]] = {site: notices}
+    for reading in sorted(set(readings.values()) - {site}):
+        with _reading(reading):
+            by_reading[reading] = build()
     choices = preferences_by_user(user.pk for users in members.values() for user in users)
     webhooks: dict[int, list[Webhook]] = {pk: [] for pk in organization_ids}
     for webhook in Webhook.objects.filter(organization_id__in=organization_ids).order_by("id"):
@@ -125,8 +159,8 @@ def publish(build: Callable[[], Sequence[Notice]]) -> None:
     for index, notice in enumerate(notices):
         told = _Told(
             site=site,
-            notices={language: built[index] for language, built in by_language.items()},
-            languages=languages,
+            notices={reading: built[index] for reading, built in by_reading.items()},
+            readings=readings,
         )
         _rows_of(notice, told, members, choices, now, rows, webhooks)
     with transaction.atomic():
@@ -149,14 +183,14 @@ _LANGUAGES = frozenset(code for code, _name in settings.LANGUAGES)
 
 @dataclass(frozen=True)
 class _Told:
-    """One event in each language its recipients read."""
+    """One event in each reading of its recipients."""
 
-    site: str
-    notices: dict[str, Notice]
-    languages: dict[int, str]
+    site: Reading
+    notices: dict[Reading, Notice]
+    readings: dict[tuple[int, int], Reading]
 
-    def language_of(self, user: User) -> str:
-        return self.languages.get(user.pk, self.site)
+    def reading_of(self, user: User, organization: Organization) -> Reading:
+        return self.readings.get((user.pk, organization.pk), self.site)
 
 
 @dataclass
@@ -184,14 +218,14 @@ def _rows_of(
 ) -> None:
     """One event's notifications (one per person), digest items and deliveries (one per
     address and one per webhook), each person's as they chose for the event's topic, each
-    webhook's as its topics say; each person's in their language (``told``), the webhooks'
+    webhook's as its topics say; each person's in their reading (``told``), the webhooks'
     in the site's (``notice``)."""
     event_id = notice.event_id
     users_seen: set[int] = set()
     emails_seen: set[str] = set()
-    rendered: dict[str, dict[str, str]] = {}
+    rendered: dict[Reading, dict[str, str]] = {}
     for organization in dict.fromkeys(notice.organizations):
-        emails: dict[str, dict[str, str]] = {}
+        emails: dict[Reading, dict[str, str]] = {}
         for user in members[organization.pk]:
             # A person in both organisations is told once, as a member of the first; the
             # person who acted is not told of their own action.
@@ -199,8 +233,8 @@ def _rows_of(
                 continue
             users_seen.add(user.pk)
             channels = _channels(choices, user, notice.event)
-            language = told.language_of(user)
-            theirs = told.notices[language]
+            reading = told.reading_of(user, organization)
+            theirs = told.notices[reading]
             if channels["in_app"]:
                 rows.notifications.append(
                     Notification(
@@ -229,11 +263,11 @@ def _rows_of(
             address = (user.email or "").strip()
             if channels["email"] and address and address.lower() not in emails_seen:
                 emails_seen.add(address.lower())
-                if language not in rendered:
-                    rendered[language] = _render_email(theirs, language)
-                if language not in emails:
-                    emails[language] = _email_for(rendered[language], organization)
-                email = emails[language]
+                if reading not in rendered:
+                    rendered[reading] = _render_email(theirs, reading)
+                if reading not in emails:
+                    emails[reading] = _email_for(rendered[reading], organization)
+                email = emails[reading]
                 rows.deliveries.append(
                     Delivery(
                         event_id=event_id,
@@ -340,17 +374,20 @@ def dispute_reopened(*, dispute_id: int) -> None:
 
 def lapse_recorded(*, lapse_id: int) -> None:
     """Tell both parties that a lapse of a customer responsibility was recorded."""
-    publish(lambda: [events.lapse_notice(lapse_id)])
+    lapse = events.load_lapse(lapse_id)
+    publish(lambda: [events.lapse_notice(lapse)])
 
 
 def lapse_contested(*, lapse_id: int) -> None:
     """Tell both parties that the customer contested a lapse the provider recorded."""
-    publish(lambda: [events.lapse_contest_notice(lapse_id, Event.LAPSE_CONTESTED)])
+    lapse = events.load_lapse(lapse_id)
+    publish(lambda: [events.lapse_contest_notice(lapse, Event.LAPSE_CONTESTED)])
 
 
 def lapse_resolved(*, lapse_id: int) -> None:
     """Tell both parties that the provider kept or withdrew a contested lapse."""
-    publish(lambda: [events.lapse_contest_notice(lapse_id, Event.LAPSE_RESOLVED)])
+    lapse = events.load_lapse(lapse_id)
+    publish(lambda: [events.lapse_contest_notice(lapse, Event.LAPSE_RESOLVED)])
 
 
 def claim_filed(*, claim_id: int) -> None:
