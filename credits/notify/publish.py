@@ -114,11 +114,14 @@ def _email_for(rendered: dict[str, str], organization: Organization) -> dict[str
     }
 
 
-def publish(build: Callable[[], Sequence[Notice]]) -> None:
+def publish(build: Callable[[], Sequence[Notice]], *, zoned: bool = False) -> None:
     """Write the notices ``build`` makes: their notifications and deliveries (members and
     their readings in one query, rows in one insert each); send them once committed.
     ``build`` runs once per reading of the recipients (the same notices, in order), with
-    that reading's language and zone current."""
+    that reading's language and zone current. Only ``zoned`` notices (those that write an
+    instant) are built once per zone too: the others read the same in every zone, and a
+    batch of statements built again for each zone its recipients live in would multiply
+    announcing's work by the number of zones."""
     site: Reading = (default_language(), _SITE_ZONE)
     with _reading(site):
         notices = build()
@@ -145,7 +148,7 @@ def publish(build: Callable[[], Sequence[Notice]]) -> None:
         language = membership.language if membership.language in _LANGUAGES else site[0]
         readings[membership.user_id, membership.organization_id] = (
             language,
-            _zone(membership.zone),
+            _zone(membership.zone) if zoned else _SITE_ZONE,
         )
     by_reading: dict[Reading, Sequence[Notice]] = {site: notices}
     for reading in sorted(set(readings.values()) - {site}):
@@ -375,29 +378,29 @@ def dispute_reopened(*, dispute_id: int) -> None:
 def lapse_recorded(*, lapse_id: int) -> None:
     """Tell both parties that a lapse of a customer responsibility was recorded."""
     lapse = events.load_lapse(lapse_id)
-    publish(lambda: [events.lapse_notice(lapse)])
+    publish(lambda: [events.lapse_notice(lapse)], zoned=True)
 
 
 def lapse_contested(*, lapse_id: int) -> None:
     """Tell both parties that the customer contested a lapse the provider recorded."""
     lapse = events.load_lapse(lapse_id)
-    publish(lambda: [events.lapse_contest_notice(lapse, Event.LAPSE_CONTESTED)])
+    publish(lambda: [events.lapse_contest_notice(lapse, Event.LAPSE_CONTESTED)], zoned=True)
 
 
 def lapse_resolved(*, lapse_id: int) -> None:
     """Tell both parties that the provider kept or withdrew a contested lapse."""
     lapse = events.load_lapse(lapse_id)
-    publish(lambda: [events.lapse_contest_notice(lapse, Event.LAPSE_RESOLVED)])
+    publish(lambda: [events.lapse_contest_notice(lapse, Event.LAPSE_RESOLVED)], zoned=True)
 
 
 def claim_filed(*, claim_id: int) -> None:
     """Tell both parties that the customer claims an outage the provider did not record."""
-    publish(lambda: [events.claim_notice(claim_id, Event.CLAIM_FILED)])
+    publish(lambda: [events.claim_notice(claim_id, Event.CLAIM_FILED)], zoned=True)
 
 
 def claim_resolved(*, claim_id: int) -> None:
     """Tell both parties that the provider accepted or rejected a claim."""
-    publish(lambda: [events.claim_notice(claim_id, Event.CLAIM_RESOLVED)])
+    publish(lambda: [events.claim_notice(claim_id, Event.CLAIM_RESOLVED)], zoned=True)
 
 
 def chronic_failure(*, failure_id: int) -> None:

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from contracts.models import ResponsibilityLapse
 from credits.models import Delivery, Notification
-from credits.notify import publish
+from credits.notify import events, publish
 from people.models import Profile
 from tests.factories import ResponsibilityFactory
 
@@ -105,3 +106,21 @@ def test_readings_cost_no_query_more_than_everyone_reading_the_site(personas):
     # The lapse, the members with their readings, their choices, the webhooks, and the
     # inserts in one savepoint.
     assert zoned == everyone_utc == 8
+
+
+def test_notices_without_an_instant_are_built_once_per_language_whatever_the_zones(berlin):
+    """A batch of statements is not built again for every zone its recipients live in:
+    only notices that write an instant are zoned. Three zones and two languages here."""
+    lapse = lapse_on(berlin.contract, "Name a contact")
+    zones = []
+
+    def build():
+        zones.append(timezone.get_current_timezone_name())
+        return [events.lapse_notice(lapse)]
+
+    publish.publish(build)
+    assert sorted(zones) == ["UTC", "UTC"]  # English and German, both in the site's zone
+
+    zones.clear()
+    publish.publish(build, zoned=True)
+    assert len(zones) > 2 and {"Asia/Tokyo", "America/New_York"} <= set(zones)
