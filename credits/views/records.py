@@ -30,7 +30,7 @@ from credits.exports import csv_text, safe_cell
 from credits.models import StatementLine
 from credits.selectors import line_records as records
 from credits.selectors.line_tickets import LineTicket
-from engine.text import plain_decimal
+from engine.text import format_instant, plain_decimal
 
 SAMPLES_PER_PAGE = 200
 RECORDS_PER_PAGE = 50
@@ -73,8 +73,8 @@ class LineRecordsForm(forms.Form):
         since = cleaned.get("since") or start
         until = cleaned.get("until") or end
         outside = gettext("Choose a moment inside the period (%(start)s to %(end)s).") % {
-            "start": timezone.localtime(start).strftime("%Y-%m-%d %H:%M %Z"),
-            "end": timezone.localtime(end).strftime("%Y-%m-%d %H:%M %Z"),
+            "start": format_instant(start, timezone.get_current_timezone_name()),
+            "end": format_instant(end, timezone.get_current_timezone_name()),
         }
         if "since" in cleaned and not start <= since < end:
             self.add_error("since", outside)

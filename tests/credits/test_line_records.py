@@ -210,7 +210,7 @@ def test_a_filter_outside_the_period_is_a_400_beside_the_field(client, personas,
     message = response.context["form"].errors["since"][0]
     # The period's bounds with their zone named (the contract's, Europe/Berlin).
     assert message == (
-        "Choose a moment inside the period (2026-11-01 00:00 CET to 2026-12-01 00:00 CET)."
+        "Choose a moment inside the period (1 Nov 2026 00:00 CET to 1 Dec 2026 00:00 CET)."
     )
     assert response.context["rows"] == []
     backwards = client.get(
