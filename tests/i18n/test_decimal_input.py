@@ -5,10 +5,11 @@ beside the input, in the reader's language, and nothing changes."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -25,6 +26,15 @@ from tests.credits.test_views_support import (
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """The contract's start (1 Dec 2026) and the disputed January statement judged on a
+    fixed day, not today's: how far back a start date may go depends on the date."""
+    with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC), tick=False):
+        yield
+
 
 GERMAN_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
 ENGLISH_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9"}
