@@ -189,29 +189,32 @@ def project_breach(
         return None
     credit = credit_percent_for(objective, projected)
     credit_decimal = None if credit is None else stored_credit_percent(credit)
-    percentage = objective.is_percentage
-    if state == "breached":
-        text = message(
+    # Breached: where it stands now, since the period can no longer end on target;
+    # at risk: where the current rate takes it.
+    sentence, attainment = (
+        (
             gettext_noop(
                 "%(objective)s: already breached, %(attainment)s so far against %(bound)s "
                 "%(target)s; the period can no longer end on target"
             ),
-            objective=objective.label,
-            attainment=measured(now, percentage=percentage),
-            bound=_bound(objective),
-            target=_target(objective),
+            now,
         )
-    else:
-        text = message(
+        if state == "breached"
+        else (
             gettext_noop(
                 "%(objective)s: at risk, at the current rate the period ends at %(attainment)s "
                 "against %(bound)s %(target)s"
             ),
-            objective=objective.label,
-            attainment=measured(projected, percentage=percentage),
-            bound=_bound(objective),
-            target=_target(objective),
+            projected,
         )
+    )
+    text = message(
+        sentence,
+        objective=objective.label,
+        attainment=measured(attainment, percentage=objective.is_percentage),
+        bound=_bound(objective),
+        target=_target(objective),
+    )
     return _warning(state, now, projected, credit_decimal, _with_credit(text, credit))
 
 
