@@ -227,3 +227,49 @@ def start_gunicorn(url: str, port: int, threads: int = 1) -> subprocess.Popen:
         env=env,
         start_new_session=True,
     )  # fmt: skip
+
+
+def _cpu_of(pid: int | str) -> tuple[str, float]:
+    """A process's program name and CPU seconds (user + system) so far; ("", 0) if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            text = stat.read()
+    except OSError:
+        return "", 0.0
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    # utime and stime: fields 14 and 15 of proc(5), 12 and 13 after the name.
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_reading(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each named group of processes, by every other process
+    per program name (``postgres``, ``redis-server``…), and by the whole machine
+    (``"machine"``, from /proc/stat). Two readings' difference says which processes a phase
+    kept busy; a process that ended in between is missing from the second, so the groups
+    should be processes that last (the workers, the sinks, the server's pooled backends)."""
+    reading: dict[str, float] = {}
+    grouped: set[int] = set()
+    for group, pids in groups.items():
+        reading[group] = sum(_cpu_of(pid)[1] for pid in pids)
+        grouped.update(pids)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in grouped:
+            name, seconds = _cpu_of(entry)
+            if name:
+                reading[name] = reading.get(name, 0.0) + seconds
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    # user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    busy = sum(int(value) for index, value in enumerate(fields[:8]) if index not in (3, 4))
+    reading["machine"] = busy / os.sysconf("SC_CLK_TCK")
+    return reading
+
+
+def cpu_used_between(before: dict[str, float], after: dict[str, float]) -> str:
+    """What each group or program used between two readings, largest first, one line."""
+    spent = {name: after[name] - before.get(name, 0.0) for name in after if name != "machine"}
+    shown = sorted((item for item in spent.items() if item[1] >= 0.5), key=lambda i: -i[1])
+    parts = [f"{name} {seconds:.1f}" for name, seconds in shown]
+    total = after["machine"] - before["machine"]
+    return f"CPU seconds: machine {total:.1f} = " + ", ".join(parts)

@@ -7,23 +7,38 @@ workers, over real SMTP and HTTP on loopback, against the sweep's own time.
 Loads (or reuses) the book of ``bench.sweep`` in a database of its own
 (``slaportal_bench_notify``; ``$BENCH_DATABASE_URL`` overrides), gives every provider a
 signed-JSON webhook and every tenth customer a Slack-shaped one, all to a local HTTP/1.1
-receiver, and starts an SMTP server (aiosmtpd), each in a process of its own
-(``tests/scale_notify/sinks.py``). Then, with every statement deleted, starts the workers
+receiver, and starts an SMTP server that counts what it accepts, each in a process of its
+own (``tests/scale_notify/sinks.py``: ``CountingSmtpSink``, a stand-in for a relay; the
+tests' aiosmtpd server cost ~2 ms of these two cores' CPU per message). Then, with every
+statement deleted, starts the workers
 (e-mail through ``smtp://127.0.0.1``), sends the ``credits.sweep`` task as beat does, and
 times (1) the sweep: until every period of the book has a statement, and (2) notifying:
 until the outbox is empty and no delivery is pending (in-app notifications written,
 every e-mail received by the SMTP server, every webhook answered). Prints both, what the
-sinks received and how many connections it took. Target: notifying, from the sweep's end,
-≤ 2× the sweep's own time.
+sinks received and how many connections it took, and the CPU seconds each program
+used during the sweep and after it (workers, sinks, PostgreSQL…). Target: notifying, from
+the sweep's end, ≤ 2× the sweep's own time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import time
+from pathlib import Path
 
-from bench.common import Refused, Worker, bench_url, machine, process_env, setup_django
+from bench.common import (
+    Refused,
+    Worker,
+    bench_url,
+    cpu_reading,
+    cpu_used_between,
+    machine,
+    process_env,
+    setup_django,
+)
 from tests.processes import purge_queue
 from tests.scale_notify.sinks import SinkProcess
 
@@ -85,6 +100,25 @@ def notified() -> bool:
         return cursor.fetchone()[0]
 
 
+def profile(pool: list[Worker], folder: Path | None, phase: str) -> list[subprocess.Popen]:
+    """py-spy on each worker's pool process, writing ``<folder>/<phase>-N.txt``."""
+    if folder is None:
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    from bench.sweep import start_profiler
+
+    started = (start_profiler(w, folder / f"{phase}-{n}.txt") for n, w in enumerate(pool))
+    return [profiler for profiler in started if profiler is not None]
+
+
+def stop_profilers(profilers: list[subprocess.Popen]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+    for profiler in profilers:
+        profiler.wait(timeout=60)
+    profilers.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.notify", description=__doc__)
     parser.add_argument("--contracts", type=int, default=20_000)
@@ -92,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="a folder for py-spy's profiles (raw, collapsed stacks) of each worker's pool "
+        "process: sweep-N.txt while the sweep runs, notify-N.txt after it",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.contracts <= 20_000 or not 1 <= args.samples <= 10_000_000:
         parser.error("--contracts must be 1–20,000 and --samples 1–10,000,000")
@@ -133,17 +173,29 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for worker in pool:
                 worker.start()
+            groups = {
+                "workers": [pid for worker in pool for pid in worker.pids()],
+                "SMTP sink": [smtp.process.pid],
+                "HTTP sink": [http.process.pid],
+            }
+            profilers = profile(pool, args.profile, "sweep")
+            readings = [cpu_reading(groups)]
             started = time.perf_counter()
             send_sweep()
             swept = done = None
             while time.perf_counter() - started < args.timeout:
                 if swept is None and count_statements(until) >= due:
                     swept = time.perf_counter() - started
+                    readings.append(cpu_reading(groups))
+                    stop_profilers(profilers)
+                    profilers = profile(pool, args.profile, "notify")
                 if swept is not None and notified():
                     done = time.perf_counter() - started
+                    readings.append(cpu_reading(groups))
                     break
                 time.sleep(0.2)
         finally:
+            stop_profilers(profilers)
             for worker in pool:
                 worker.stop()
         final = counts()
@@ -164,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             f"sinks: SMTP {smtp.count:,} messages over {smtp.connections:,} connections; "
             f"HTTP {http.count:,} requests over {http.connections:,} connections"
         )
+    print(f"  during the sweep, {cpu_used_between(readings[0], readings[1])}")
+    print(f"  after the sweep, {cpu_used_between(readings[1], readings[2])}")
     ratio = (done - swept) / swept
     print(
         f"target: notifying {done - swept:.1f} s ÷ sweep {swept:.1f} s = {ratio:.2f} "
