@@ -23,7 +23,9 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -133,12 +135,16 @@ def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
         for delivery in deliveries:
             outcomes.failure(delivery, exc)
         return
+    send = _SmtpSender(connection) if isinstance(connection, SmtpBackend) else None
     try:
         for delivery in deliveries:
             if outcomes.out_of_time(delivery):
                 continue
+            message = email_message(delivery, connection, bodies)
             try:
-                if not connection.send_messages([email_message(delivery, connection, bodies)]):
+                if send is not None:
+                    send(message)
+                elif not connection.send_messages([message]):
                     raise smtplib.SMTPException("the message was not sent")
             except Exception as exc:
                 outcomes.failure(delivery, exc)
@@ -148,6 +154,35 @@ def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
                 outcomes.sent.append(delivery.pk)
     finally:
         connection.close()
+
+
+class _SmtpSender:
+    """What Django's SMTP backend does with each message (``EmailBackend._send``), over the
+    batch's open connection, with each address checked and encoded once per batch rather
+    than once per message: parsing an address costs a quarter of a millisecond, and a
+    batch's sender is the same for every message and its recipients come again and again."""
+
+    def __init__(self, connection: SmtpBackend) -> None:
+        self.connection = connection
+        self.addresses: dict[tuple[str, str], str] = {}
+
+    def address(self, address: str, encoding: str) -> str:
+        key = (address, encoding)
+        if key not in self.addresses:
+            self.addresses[key] = sanitize_address(address, encoding)
+        return self.addresses[key]
+
+    def __call__(self, message: EmailMessage) -> None:
+        if self.connection.connection is None:
+            # Lost after a failure and not reopened then: opened again, as the backend's
+            # send_messages does (raising, for this message, if the server is still away).
+            self.connection.open()
+        encoding = message.encoding or settings.DEFAULT_CHARSET
+        self.connection.connection.sendmail(
+            self.address(message.from_email, encoding),
+            [self.address(address, encoding) for address in message.recipients()],
+            message.message().as_bytes(linesep="\r\n"),
+        )
 
 
 def _usable(connection: Any) -> bool:

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
-from credits.notify.emails import SharedBodies
+from credits.notify.emails import SharedBodies, _fold_own
 
 SUBJECT = "Statement for März 2026 — Globex"
 TEXT = "Total service credit: 1.234,50 €\n" + "- Availability, 99.9 % against 99.95 %\n" * 40
@@ -109,3 +109,22 @@ def test_the_locmem_backend_keeps_a_plain_copy_of_what_was_sent(settings):
     assert mail.outbox[1].body == TEXT
     assert mail.outbox[1].alternatives[0][0] == HTML
     assert copy.deepcopy(mail.outbox[1]).extra_headers == HEADERS
+
+
+def test_a_recipients_own_headers_are_written_as_the_email_package_folds_them():
+    fold = EmailMultiAlternatives().message().policy.clone(linesep="\r\n").fold_binary
+    values = [
+        "ann@example.com",
+        "Bob Example <bob@example.com>",
+        '"Doe, Jane" <jane@example.com>',
+        "Thu, 03 Dec 2026 15:22:38 -0000",
+        "<179631135856.7190.1770004590033905853@portal.example>",
+        "chloé@example.com",  # not ASCII: encoded by the email package
+        "a" * 74,  # the longest line left as it is
+        "a" * 60 + " " + "b" * 60,  # folded
+        "tab\there",
+        " leading space",
+    ]
+    for value in values:
+        assert _fold_own(fold, "To", value, "\r\n") == fold("To", value), value
+    assert _fold_own(fold, "To", "ann@example.com", "\r\n") == b"To: ann@example.com\r\n"
