@@ -45,7 +45,7 @@ class Explained(models.Model):
     @property
     def explanation_text(self) -> str:
         """The explanation in the active language."""
-        if not self.explanation_parts:
+        if not self.explanation_parts or phrases.reads_as_issued():
             return self.explanation
         return phrases.render(self.explanation_parts)
 
@@ -626,7 +626,7 @@ class EarlyWarning(models.Model):
     def message_text(self) -> str:
         """The message in the active language, with the figures as warned; a warning
         written before its parts were kept says its message as written."""
-        if not self.message_parts:
+        if not self.message_parts or phrases.reads_as_issued():
             return self.message
         return phrases.render(self.message_parts)
 

@@ -30,7 +30,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, TypeAlias
 
-from engine.l10n import gettext, ngettext
+from engine.l10n import current, gettext, ngettext
 from engine.text import (
     format_attainment,
     format_decimal,
@@ -113,6 +113,18 @@ def join(values: Sequence[Value], sep: str) -> Parts:
 def series(values: Sequence[Value]) -> Parts:
     """``"A"``, ``"A and B"``, ``"A, B and C"``."""
     return {"series": list(values)}
+
+
+# The language explanations are issued in: their messages' own (the msgids), which no
+# catalogue translates.
+ISSUED_IN = "en"
+
+
+def reads_as_issued() -> bool:
+    """Whether the current language is the one explanations are issued in: their text as
+    issued is then exactly what :func:`render` would write, and costs nothing to read
+    (a statement e-mail writes a line's explanation for every line it lists)."""
+    return current().code.split("-")[0] == ISSUED_IN
 
 
 def render(value: Value) -> str:

@@ -175,6 +175,8 @@ def load_statements(
     for line in (
         StatementLine.objects.filter(statement_id__in=statements)
         .select_related("contract_service__service")
+        # What no notice says: the rule and the measure as issued (JSON read for nothing).
+        .defer("credit_rule", "measure")
         .order_by("pk")
     ):
         lines[line.statement_id].append(line)
@@ -205,15 +207,25 @@ def _line_row(line: StatementLine, currency: str) -> dict[str, str | None]:
     own filters: written once for both parts of the e-mail (text and HTML), where each
     part's template wrote the figures and the explanation again. ``attainment`` is
     ``None`` for a line without data."""
+    attainment = (
+        None if line.attainment is None else portal_text.attainment(line.attainment, line.indicator)
+    )
+    target = portal_text.target(line)
+    amount = portal_text.money(line.amount, currency)
     return {
         "service": line.contract_service.service.name,
         "name": line.name,
         "explanation": line.explanation_text,
-        "attainment": None
-        if line.attainment is None
-        else portal_text.attainment(line.attainment, line.indicator),
-        "target": portal_text.target(line),
-        "amount": portal_text.money(line.amount, currency),
+        "attainment": attainment,
+        "target": target,
+        "amount": amount,
+        # The text part's sentences, written here once per line rather than by a
+        # blocktranslate per line and part (most of the cost of rendering the e-mail).
+        "result": gettext("no data")
+        if attainment is None
+        else gettext("%(attainment)s against %(target)s")
+        % {"attainment": attainment, "target": target},
+        "credit": gettext("credit %(amount)s") % {"amount": amount},
     }
 
 

@@ -172,6 +172,7 @@ def test_every_explanation_keeps_its_parts_and_reads_in_german_with_the_figures_
         assert row.explanation_parts, row
         # The parts are the issued text: read in English they are it, character for character.
         with translation.override("en"):
+            assert phrases.render(row.explanation_parts) == row.explanation
             assert row.explanation_text == row.explanation
         with translation.override("de"):
             german = row.explanation_text
