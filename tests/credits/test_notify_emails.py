@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
-from credits.notify.emails import SharedBodies, _fold_own
+from credits.notify.emails import _QUICK_FOLDING, SharedBodies
 
 SUBJECT = "Statement for März 2026 — Globex"
 TEXT = "Total service credit: 1.234,50 €\n" + "- Availability, 99.9 % against 99.95 %\n" * 40
@@ -111,14 +111,16 @@ def test_the_locmem_backend_keeps_a_plain_copy_of_what_was_sent(settings):
     assert copy.deepcopy(mail.outbox[1]).extra_headers == HEADERS
 
 
-def test_a_recipients_own_headers_are_written_as_the_email_package_folds_them():
-    fold = EmailMultiAlternatives().message().policy.clone(linesep="\r\n").fold_binary
+def test_headers_are_written_as_the_email_package_folds_them():
+    folds = EmailMultiAlternatives().message().policy.clone(linesep="\r\n").fold_binary
+    quick = _QUICK_FOLDING.clone(linesep="\r\n").fold_binary
     values = [
         "ann@example.com",
         "Bob Example <bob@example.com>",
         '"Doe, Jane" <jane@example.com>',
         "Thu, 03 Dec 2026 15:22:38 -0000",
         "<179631135856.7190.1770004590033905853@portal.example>",
+        'multipart/alternative; boundary="===============3410567937843384066=="',
         "chloé@example.com",  # not ASCII: encoded by the email package
         "a" * 74,  # the longest line left as it is
         "a" * 60 + " " + "b" * 60,  # folded
@@ -126,5 +128,5 @@ def test_a_recipients_own_headers_are_written_as_the_email_package_folds_them():
         " leading space",
     ]
     for value in values:
-        assert _fold_own(fold, "To", value, "\r\n") == fold("To", value), value
-    assert _fold_own(fold, "To", "ann@example.com", "\r\n") == b"To: ann@example.com\r\n"
+        assert quick("To", value) == folds("To", value), value
+    assert quick("To", "ann@example.com") == b"To: ann@example.com\r\n"
