@@ -23,17 +23,20 @@ from tests.credits.test_notify import (
     set_webhook,
 )
 from tests.factories import MembershipFactory, UserFactory
-from tests.scale_notify.sinks import SmtpSink, WebhookSink
+from tests.scale_notify.sinks import CountingSmtpSink, SmtpSink, WebhookSink
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def smtp(settings):
-    """Django's SMTP backend, pointed at a real SMTP server on 127.0.0.1."""
-    with SmtpSink() as sink:
+@pytest.fixture(params=["aiosmtpd", "pipelining"])
+def smtp(request, settings):
+    """Django's SMTP backend, pointed at a real SMTP server on 127.0.0.1: aiosmtpd, whose
+    commands go one by one, and the counting server that offers PIPELINING, as relays do
+    (credits.notify.batch.send_pipelined)."""
+    sink = SmtpSink() if request.param == "aiosmtpd" else CountingSmtpSink(keep=True)
+    with sink:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST = "127.0.0.1"
         settings.EMAIL_PORT = sink.port

@@ -1,11 +1,15 @@
-"""The benchmark's counting SMTP server (tests/scale_notify/sinks.py) speaks enough SMTP for
-smtplib and Django, and counts each message once however its bytes arrive."""
+"""The counting SMTP server (tests/scale_notify/sinks.py) speaks enough SMTP for smtplib and
+Django and counts each message once however its bytes arrive; pipelined sending
+(credits.notify.batch.send_pipelined) against it."""
 
 from __future__ import annotations
 
 import smtplib
 import socket
 
+import pytest
+
+from credits.notify.batch import send_pipelined
 from tests.scale_notify.sinks import CountingSmtpSink
 
 
@@ -30,3 +34,35 @@ def test_a_message_split_anywhere_between_reads_is_counted_once():
         replies = reader.read()
     assert sink.count == 1
     assert b"354" in replies and replies.rstrip().endswith(b"221 2.0.0 bye")
+
+
+def test_pipelined_commands_send_the_message_and_refusals_as_sendmail_would():
+    raw = b"Subject: x\r\n\r\n.a line that starts with a dot\r\n..two\r\nend"
+    with (
+        CountingSmtpSink(refuse=("gone@example.com",), keep=True) as sink,
+        smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as session,
+    ):
+        session.ehlo()
+        assert session.has_extn("pipelining")
+        send_pipelined(session, "a@example.com", ["b@example.com"], raw)
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            send_pipelined(session, "a@example.com", ["gone@example.com"], raw)
+        assert refused.value.recipients == {
+            "gone@example.com": (550, b"5.1.1 no such mailbox here")
+        }
+        # The refusal left the session as it was: the next message goes through.
+        send_pipelined(session, "a@example.com", ["c@example.com"], raw)
+    assert [message["to"] for message in sink.messages] == [["b@example.com"], ["c@example.com"]]
+    assert {message["content"] for message in sink.messages} == {raw}
+
+
+def test_a_pipelined_message_to_an_address_the_server_drops_closes_the_session():
+    with (
+        CountingSmtpSink(drop=("drop@example.com",)) as sink,
+        smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as session,
+    ):
+        session.ehlo()
+        with pytest.raises(smtplib.SMTPServerDisconnected, match="421"):
+            send_pipelined(session, "a@example.com", ["drop@example.com"], b"x\r\n")
+        assert session.sock is None
+    assert sink.count == 0
