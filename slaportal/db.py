@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from django.db import connection, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -90,20 +91,38 @@ def insert_new(objs: Sequence[models.Model], *, copy_from: int = 100) -> None:
             f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS"
             f" SELECT {columns} FROM {table} WITH NO DATA"
         )
+        values = [_value_for_copy(field) for field in fields]
         with cursor.cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                # As Model.save() prepares each value (auto_now_add, JSON's adapter, ...).
-                copy.write_row(
-                    [
-                        field.get_db_prep_save(field.pre_save(obj, True), connection)
-                        for field in fields
-                    ]
-                )
+                copy.write_row([value(obj) for value in values])
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {scratch}"
             " ON CONFLICT DO NOTHING"
         )
         cursor.execute(f"DROP TABLE {scratch}")
+
+
+# Fields whose value goes to COPY as the instance holds it: Django's preparation of them
+# for PostgreSQL gives the value back unchanged (a foreign key is its id's field).
+_AS_HELD = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.UUIDField,
+    models.ForeignKey,
+)
+
+
+def _value_for_copy(field: models.Field) -> Callable[[models.Model], Any]:
+    """How a new instance's value of ``field`` is written: as ``Model.save()`` prepares it
+    (auto_now_add, JSON's adapter, an aware datetime…), or, for the fields that preparing
+    leaves as they are, read as it is (a tenth of the cost of writing a row)."""
+    if isinstance(field, _AS_HELD) and not isinstance(field, models.JSONField):
+        attname = field.attname
+        return lambda obj: getattr(obj, attname)
+    # As Model.save() prepares each value (auto_now_add, JSON's adapter, ...).
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, True), connection)
 
 
 def grant_app_role(role: str, using: str = "default") -> None:

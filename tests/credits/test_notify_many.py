@@ -5,6 +5,7 @@ publication adds nothing; the queries do not grow with the statements."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -122,3 +123,31 @@ def test_insert_new_twice_in_one_transaction_copies_each_time(personas):
         "Tab\there, a new line\nand a back\\slash"
     }
     assert not Notification.objects.filter(created_at__isnull=True).exists()
+
+
+def test_rows_copied_are_stored_as_a_bulk_insert_stores_them(personas):
+    """COPY writes most values as the instance holds them (slaportal.db._value_for_copy):
+    a choice, a foreign key, JSON, a timestamp and an automatic one come out as Django's
+    own INSERT writes them."""
+    at = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)
+
+    def delivery(event_id: uuid.UUID) -> Delivery:
+        return Delivery(
+            event_id=event_id,
+            event="statement_issued",
+            channel=Delivery.Channel.EMAIL,
+            organization=personas.provider,
+            recipient="ann@example.com",
+            payload={"subject": "Ünicode ✓", "text": "a\tb\nc\\d", "html": "<p>€</p>"},
+            next_attempt_at=at,
+        )
+
+    copied, inserted = uuid.uuid4(), uuid.uuid4()
+    insert_new([delivery(copied)], copy_from=1)
+    insert_new([delivery(inserted)], copy_from=2)
+
+    fields = [f.attname for f in Delivery._meta.concrete_fields if f.attname not in ("id",)]
+    rows = {row.pop("event_id"): row for row in Delivery.objects.values(*fields).order_by("pk")}
+    assert rows[copied].pop("created_at") and rows[inserted].pop("created_at")
+    assert rows[copied] == rows[inserted]
+    assert rows[copied]["channel"] == "email" and rows[copied]["next_attempt_at"] == at
