@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 
 from contracts.models import Contract, Organization, ResponsibilityLapse
@@ -202,6 +204,42 @@ def _statement_data(statement: Statement, lines: list[StatementLine]) -> dict[st
     }
 
 
+# A line's row in the statement e-mail (HTML and text), written here once per line rather
+# than by a loop in the templates: a template variable costs ~10 µs, and an e-mail of nine
+# lines had a hundred of them, half the cost of announcing a statement.
+_ROW_HTML = (
+    '<tr style="border-bottom: 1px solid #e4e7eb; vertical-align: top;">\n'
+    "<td>{service}</td>\n"
+    '<td>{name}<br><span style="color: #52606d; font-size: 12px;">{explanation}</span></td>\n'
+    '<td style="text-align: right;">{result}</td>\n'
+    '<td style="text-align: right;">{target}</td>\n'
+    '<td style="text-align: right; white-space: nowrap;">{amount}</td>\n'
+    "</tr>\n"
+)
+_ROW_TEXT = "- {service}, {name}: {result}, {credit}\n  {explanation}\n"
+
+
+def _rows_written(rows: list[dict[str, str | None]]) -> dict[str, str]:
+    """The lines' rows as the e-mail's HTML part (escaped) and text part write them."""
+    return {
+        "rows_html": mark_safe(  # each value escaped by format_html
+            "".join(
+                format_html(
+                    _ROW_HTML,
+                    service=row["service"],
+                    name=row["name"],
+                    explanation=row["explanation"],
+                    result=row["result"] if row["attainment"] is None else row["attainment"],
+                    target=row["target"],
+                    amount=row["amount"],
+                )
+                for row in rows
+            )
+        ),
+        "rows_text": "".join(_ROW_TEXT.format(**row) for row in rows),
+    }
+
+
 def _line_row(line: StatementLine, currency: str) -> dict[str, str | None]:
     """A statement line as its e-mail shows it, in the active language, through the pages'
     own filters: written once for both parts of the e-mail (text and HTML), where each
@@ -236,6 +274,7 @@ def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice
     label = period_label(statement.period_start, statement.period_end)
     credit = format_money(statement.credit_total, currency)
     fees = format_money(statement.fees_total, currency)
+    rows = [_line_row(line, currency) for line in lines]
     body = gettext(
         "%(provider)s issued the statement of %(contract)s (%(title)s) for %(period)s: "
         "fees %(fees)s, service credit %(credit)s."
@@ -276,7 +315,8 @@ def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice
             "statement": statement,
             "contract": contract,
             "lines": lines,
-            "rows": [_line_row(line, currency) for line in lines],
+            "rows": rows,
+            **_rows_written(rows),
         },
     )
 
