@@ -173,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for worker in pool:
                 worker.start()
+            mains = [worker.process.pid for worker in pool if worker.process]
             groups = {
-                "workers": [pid for worker in pool for pid in worker.pids()],
+                "worker pools": [p for w in pool for p in w.pids() if p not in mains],
+                "worker consumers": mains,
                 "SMTP sink": [smtp.process.pid],
                 "HTTP sink": [http.process.pid],
             }
