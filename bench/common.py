@@ -239,7 +239,12 @@ def _cpu_of(pid: int | str) -> tuple[str, float]:
     name = text[text.index("(") + 1 : text.rindex(")")]
     fields = text[text.rindex(")") + 2 :].split()
     # utime and stime: fields 14 and 15 of proc(5), 12 and 13 after the name.
-    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if name == "postgres":
+        # cutime and cstime: the server's backends that have ended (a worker's connection
+        # is closed after DB_CONN_MAX_AGE), counted by the postmaster that reaped them.
+        ticks += int(fields[13]) + int(fields[14])
+    return name, ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_reading(groups: dict[str, list[int]]) -> dict[str, float]:
@@ -272,4 +277,5 @@ def cpu_used_between(before: dict[str, float], after: dict[str, float]) -> str:
     shown = sorted((item for item in spent.items() if item[1] >= 0.5), key=lambda i: -i[1])
     parts = [f"{name} {seconds:.1f}" for name, seconds in shown]
     total = after["machine"] - before["machine"]
-    return f"CPU seconds: machine {total:.1f} = " + ", ".join(parts)
+    rest = total - sum(seconds for _, seconds in shown)
+    return f"CPU seconds: machine {total:.1f} = " + ", ".join([*parts, f"the rest {rest:.1f}"])
