@@ -240,7 +240,16 @@ def _rows_written(rows: list[dict[str, str | None]]) -> dict[str, str]:
     }
 
 
-def _line_row(line: StatementLine, currency: str) -> dict[str, str | None]:
+def _row_words() -> dict[str, str]:
+    """The words of a line's row in the active language, looked up once per statement."""
+    return {
+        "no_data": gettext("no data"),
+        "against": gettext("%(attainment)s against %(target)s"),
+        "credit": gettext("credit %(amount)s"),
+    }
+
+
+def _line_row(line: StatementLine, currency: str, words: dict[str, str]) -> dict[str, str | None]:
     """A statement line as its e-mail shows it, in the active language, through the pages'
     own filters: written once for both parts of the e-mail (text and HTML), where each
     part's template wrote the figures and the explanation again. ``attainment`` is
@@ -259,11 +268,10 @@ def _line_row(line: StatementLine, currency: str) -> dict[str, str | None]:
         "amount": amount,
         # The text part's sentences, written here once per line rather than by a
         # blocktranslate per line and part (most of the cost of rendering the e-mail).
-        "result": gettext("no data")
+        "result": words["no_data"]
         if attainment is None
-        else gettext("%(attainment)s against %(target)s")
-        % {"attainment": attainment, "target": target},
-        "credit": gettext("credit %(amount)s") % {"amount": amount},
+        else words["against"] % {"attainment": attainment, "target": target},
+        "credit": words["credit"] % {"amount": amount},
     }
 
 
@@ -274,7 +282,8 @@ def statement_notice(statement: Statement, lines: list[StatementLine]) -> Notice
     label = period_label(statement.period_start, statement.period_end)
     credit = format_money(statement.credit_total, currency)
     fees = format_money(statement.fees_total, currency)
-    rows = [_line_row(line, currency) for line in lines]
+    words = _row_words()
+    rows = [_line_row(line, currency, words) for line in lines]
     body = gettext(
         "%(provider)s issued the statement of %(contract)s (%(title)s) for %(period)s: "
         "fees %(fees)s, service credit %(credit)s."
