@@ -485,8 +485,13 @@ class Notification(models.Model):
         WEBHOOK_TEST = "webhook_test", _("Webhook test")
 
     event_id = models.UUIDField(default=uuid.uuid4)
+    # Found through the (user, read_at) index, which leads with the user: an index of its
+    # own would only be written with every notification.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="notifications"
@@ -511,6 +516,22 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class EmailContent(models.Model):
+    """An event's e-mail as the members of one organisation who read in one language and
+    zone receive it: written once for all of them, however many addresses it goes to (a
+    rendered e-mail is ~10 kB; each address has its own ``Delivery``)."""
+
+    # Deterministic (see credits.notify.publish): publishing an event again writes none.
+    id = models.UUIDField(primary_key=True)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.subject
 
 
 class Delivery(models.Model):
@@ -541,8 +562,21 @@ class Delivery(models.Model):
         null=True,
         blank=True,
         related_name="deliveries",
+        # Found through delivery_webhook_log, which leads with the webhook.
+        db_index=False,
     )
-    payload = models.JSONField()
+    # An e-mail's subject and parts, shared by the addresses that receive the same e-mail
+    # (older e-mail deliveries keep theirs in ``payload``); a webhook's body is ``payload``.
+    content = models.ForeignKey(
+        EmailContent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        # Read through the delivery only: an index would be written with every delivery.
+        db_index=False,
+    )
+    payload = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -574,6 +608,14 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient}: {self.status}"
+
+    @property
+    def email(self) -> dict[str, str]:
+        """An e-mail delivery's subject, text and HTML."""
+        if self.content_id is None:
+            return self.payload
+        content = self.content
+        return {"subject": content.subject, "text": content.text, "html": content.html}
 
 
 class EarlyWarning(models.Model):

@@ -76,7 +76,12 @@ def insert_new(objs: Sequence[models.Model], *, copy_from: int = 100) -> None:
     if connection.vendor != "postgresql" or len(objs) < copy_from:
         model.objects.bulk_create(objs, ignore_conflicts=True)
         return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    # A key the database numbers is left to it; one given (a UUID) is written.
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and isinstance(field, models.AutoField))
+    ]
     table = connection.ops.quote_name(model._meta.db_table)
     scratch = connection.ops.quote_name(f"new_{model._meta.db_table}")
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)

@@ -76,7 +76,7 @@ def email_message(
 ) -> EmailMultiAlternatives:
     """An e-mail delivery's message (sent through ``connection`` when one is given); the
     messages made with the same ``bodies`` (a batch's) share the MIME body of a payload."""
-    payload = delivery.payload
+    payload = delivery.email
     return (bodies or SharedBodies()).email(
         subject=payload["subject"],
         text=payload["text"],
@@ -130,7 +130,7 @@ def send_delivery(*, delivery_id: int) -> str:
     token = claim(delivery_id=delivery_id)
     if token is None:
         return "skipped"
-    delivery = Delivery.objects.select_related("organization", "webhook").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("webhook", "content").get(pk=delivery_id)
     mine = Delivery.objects.filter(
         pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at=token
     )

@@ -36,7 +36,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 
 from contracts.models import Membership, Organization
-from credits.models import Delivery, Notification, Statement, StatementLine
+from credits.models import Delivery, EmailContent, Notification, Statement, StatementLine
 from credits.notify import delivery, events, formats
 from credits.notify.events import TOPIC_OF_EVENT, Event, Notice
 from people.models import DigestItem, Webhook
@@ -158,7 +158,7 @@ def publish(build: Callable[[], Sequence[Notice]], *, zoned: bool = False) -> No
     webhooks: dict[int, list[Webhook]] = {pk: [] for pk in organization_ids}
     for webhook in Webhook.objects.filter(organization_id__in=organization_ids).order_by("id"):
         webhooks[webhook.organization_id].append(webhook)
-    rows = _Rows(notifications=[], deliveries=[], digest=[])
+    rows = _Rows(notifications=[], deliveries=[], digest=[], contents=[])
     for index, notice in enumerate(notices):
         told = _Told(
             site=site,
@@ -171,6 +171,7 @@ def publish(build: Callable[[], Sequence[Notice]], *, zoned: bool = False) -> No
         # publication of the same event inserts nothing.
         # Many rows (a sweep's statements) go by COPY: see slaportal.db.insert_new.
         insert_new(rows.notifications)
+        insert_new(rows.contents)
         insert_new(rows.deliveries)
         insert_new(rows.digest)
         # robust: a broker that is down must not fail the caller's request or settlement;
@@ -201,6 +202,7 @@ class _Rows:
     notifications: list[Notification]
     deliveries: list[Delivery]
     digest: list[DigestItem]
+    contents: list[EmailContent]
 
 
 def _channels(choices: Choices, user: User, event: str) -> dict[str, bool]:
@@ -228,7 +230,7 @@ def _rows_of(
     emails_seen: set[str] = set()
     rendered: dict[Reading, dict[str, str]] = {}
     for organization in dict.fromkeys(notice.organizations):
-        emails: dict[Reading, dict[str, str]] = {}
+        emails: dict[Reading, EmailContent] = {}
         for user in members[organization.pk]:
             # A person in both organisations is told once, as a member of the first; the
             # person who acted is not told of their own action.
@@ -269,8 +271,11 @@ def _rows_of(
                 if reading not in rendered:
                     rendered[reading] = _render_email(theirs, reading)
                 if reading not in emails:
-                    emails[reading] = _email_for(rendered[reading], organization)
-                email = emails[reading]
+                    emails[reading] = EmailContent(
+                        id=uuid.uuid5(event_id, f"{organization.pk}:{reading[0]}:{reading[1]}"),
+                        **_email_for(rendered[reading], organization),
+                    )
+                    rows.contents.append(emails[reading])
                 rows.deliveries.append(
                     Delivery(
                         event_id=event_id,
@@ -278,7 +283,8 @@ def _rows_of(
                         channel=Delivery.Channel.EMAIL,
                         organization=organization,
                         recipient=address,
-                        payload=email,
+                        content_id=emails[reading].pk,
+                        payload={},
                         next_attempt_at=now,
                     )
                 )

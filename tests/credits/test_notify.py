@@ -443,10 +443,17 @@ def test_many_early_warnings_are_published_together_each_told_as_it_would_be_alo
             "event_id", "user_id", "organization_id", "title", "body", "link"
         )
         deliveries = Delivery.objects.values_list(
-            "event_id", "channel", "recipient", "organization_id", "payload"
+            "event_id",
+            "channel",
+            "recipient",
+            "organization_id",
+            "payload",
+            "content__subject",
+            "content__text",
+            "content__html",
         )
         return {("notification", *row) for row in notices} | {
-            ("delivery", *row[:4], str(row[4])) for row in deliveries
+            ("delivery", *row[:4], str(row[4]), *row[5:]) for row in deliveries
         }
 
     for warning in warnings:
@@ -458,9 +465,9 @@ def test_many_early_warnings_are_published_together_each_told_as_it_would_be_alo
     Delivery.objects.all().delete()
     handed.clear()
 
-    # The warnings, members, their choices, webhooks, savepoint, notifications,
-    # deliveries, release; then the pending deliveries to hand over.
-    with django_assert_num_queries(9), django_capture_on_commit_callbacks(execute=True):
+    # The warnings, members, their choices, webhooks, savepoint, notifications, e-mail
+    # contents, deliveries, release; then the pending deliveries to hand over.
+    with django_assert_num_queries(10), django_capture_on_commit_callbacks(execute=True):
         notify.early_warnings(warning_ids=[warning.pk for warning in warnings])
 
     assert told() == alone
@@ -692,8 +699,8 @@ def test_many_statements_are_announced_together_in_a_constant_number_of_queries(
             lines=[{"key": "availability", "attainment": None}],
         )
         # Statements and lines, members, their notification choices, the organisations'
-        # webhooks, savepoint, notifications, deliveries, release.
-        with django_assert_num_queries(9):
+        # webhooks, savepoint, notifications, e-mail contents, deliveries, release.
+        with django_assert_num_queries(10):
             notify.statements_issued([s.pk for s in [*statements, gap]], no_data_ids=[gap.pk])
         return [*statements, gap]
 

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from contracts.models import Membership
 from credits import notify
-from credits.models import Delivery, Notification
+from credits.models import Delivery, EmailContent, Notification
 from slaportal.db import insert_new
 from tests.credits.test_notify import make_statement
 from tests.factories import MembershipFactory, UserFactory
@@ -151,3 +151,31 @@ def test_rows_copied_are_stored_as_a_bulk_insert_stores_them(personas):
     assert rows[copied].pop("created_at") and rows[inserted].pop("created_at")
     assert rows[copied] == rows[inserted]
     assert rows[copied]["channel"] == "email" and rows[copied]["next_attempt_at"] == at
+
+
+def test_the_members_of_an_organisation_reading_alike_share_one_stored_email(personas):
+    for n in range(3):
+        MembershipFactory(
+            user=UserFactory(username=f"globex-reader-{n}"),
+            organization=personas.customer,
+            role=Membership.Role.VIEWER,
+        )
+    statement = make_statement(personas.contract)
+    notify.statement_issued(statement_id=statement.pk)
+    notify.statement_issued(statement_id=statement.pk)
+
+    emails = list(Delivery.objects.filter(channel="email").select_related("content"))
+    by_organisation: dict[int, set[uuid.UUID]] = {}
+    for email in emails:
+        by_organisation.setdefault(email.organization_id, set()).add(email.content_id)
+        assert email.payload == {}
+    # One stored e-mail per organisation, however many of its members receive it, and
+    # none more for the same event published again.
+    assert {pk: len(ids) for pk, ids in by_organisation.items()} == {
+        personas.provider.pk: 1,
+        personas.customer.pk: 1,
+    }
+    assert EmailContent.objects.count() == 2
+    assert len([e for e in emails if e.organization_id == personas.customer.pk]) >= 4
+    customer = next(e for e in emails if e.organization_id == personas.customer.pk)
+    assert f"a member of {personas.customer.name}" in customer.email["text"]

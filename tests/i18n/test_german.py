@@ -247,7 +247,7 @@ def issued_emails(personas, statement) -> tuple[dict, dict]:
     notify.statement_issued(statement_id=statement.pk)
 
     def email_to(user):
-        return Delivery.objects.get(recipient=user.email, channel=Delivery.Channel.EMAIL).payload
+        return Delivery.objects.get(recipient=user.email, channel=Delivery.Channel.EMAIL).email
 
     return email_to(german_reader), email_to(english_reader)
 

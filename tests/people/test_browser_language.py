@@ -32,7 +32,7 @@ def _statement_notice(user) -> tuple[str, str]:
     their e-mail."""
     title = Notification.objects.get(user=user, event="statement_issued").title
     subject = Delivery.objects.get(recipient=user.email, channel=Delivery.Channel.EMAIL)
-    return title, subject.payload["subject"]
+    return title, subject.email["subject"]
 
 
 def test_without_a_choice_the_next_statement_is_in_the_language_the_browser_asks(client, personas):
@@ -115,7 +115,7 @@ def test_an_early_warning_reaches_a_german_reader_in_german_with_the_same_figure
         email = Delivery.objects.get(
             recipient=user.email, channel=Delivery.Channel.EMAIL, event_id=event_id
         )
-        return notification, email.payload
+        return notification, email.email
 
     assert warnings
     for warning in warnings:

@@ -229,7 +229,7 @@ def test_an_event_rendered_once_tells_each_organisation_its_own_name_escaped(per
     personas.customer.save()
     announce(personas, members=0)
     payloads = {
-        delivery.organization_id: delivery.payload
+        delivery.organization_id: delivery.email
         for delivery in Delivery.objects.filter(channel="email")
     }
 
