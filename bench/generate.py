@@ -912,6 +912,7 @@ TRUNCATED = [
     "credits_earlywarning",
     "credits_notification",
     "credits_delivery",
+    "credits_emailcontent",
 ]
 
 

@@ -65,6 +65,7 @@ CREDITS_TABLES = (
     "credits_dispute",
     "credits_notification",
     "credits_delivery",
+    "credits_emailcontent",
     "credits_earlywarning",
     # Each contract's settled-through day goes with the statements it counts.
     "contracts_settledthrough",
