@@ -31,6 +31,7 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -307,10 +308,14 @@ def _rows_of(
 
 def enqueue_pending(*, event_ids: Sequence[uuid.UUID]) -> int:
     """Enqueue one ``credits.deliver`` task per pending delivery of the events."""
+    # Each channel named, so that the events' deliveries are found through the unique
+    # indexes that lead with the event (one per channel), not through every pending row.
     ids = list(
-        Delivery.objects.filter(event_id__in=event_ids, status=Delivery.Status.PENDING).values_list(
-            "pk", flat=True
-        )
+        Delivery.objects.filter(
+            Q(channel=Delivery.Channel.EMAIL) | Q(channel=Delivery.Channel.WEBHOOK),
+            event_id__in=event_ids,
+            status=Delivery.Status.PENDING,
+        ).values_list("pk", flat=True)
     )
     delivery.enqueue(ids)
     return len(ids)
