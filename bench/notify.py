@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["CELERY_BROKER_URL"] = process_env("")["CELERY_BROKER_URL"]
     url = setup_django(bench_url("bench_notify"))
     from bench.sweep import (
+        analyze_credits,
         count_due,
         count_statements,
         delete_statements,
@@ -166,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         after = settle_after_the_book(until)
         if after:
             print(f"  {after:,} due periods after the book settled first, untimed, unannounced")
+        analyze_credits()
         due = count_due(until)
         if due != summary["contract_periods"]:
             raise Refused("bench.notify", f"{due:,} of the book's periods are due now")
