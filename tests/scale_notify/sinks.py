@@ -31,16 +31,24 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class SmtpSink:
-    """An SMTP server on 127.0.0.1 that keeps (or counts) what it is sent."""
+class _Mailbox:
+    """What an SMTP sink refuses (550 at RCPT), drops (a 421, the connection closed) and,
+    with ``keep``, keeps of each message (its recipients and content); and its counts."""
 
-    def __init__(self, refuse: tuple[str, ...] = (), drop: tuple[str, ...] = (), keep=True):
+    def __init__(self, refuse: tuple[str, ...], drop: tuple[str, ...], keep: bool) -> None:
         self.refuse = {address.lower() for address in refuse}
         self.drop = {address.lower() for address in drop}
         self.keep = keep
         self.messages: list[dict[str, Any]] = []
         self.count = 0
         self.connections = 0
+
+
+class SmtpSink(_Mailbox):
+    """An SMTP server on 127.0.0.1 that keeps (or counts) what it is sent."""
+
+    def __init__(self, refuse: tuple[str, ...] = (), drop: tuple[str, ...] = (), keep=True):
+        super().__init__(refuse, drop, keep)
         self._lock = threading.Lock()
         sink = self
 
@@ -232,7 +240,7 @@ class _CountingSmtp(asyncio.Protocol):
             self.transport.write(b"".join(replies))
 
 
-class CountingSmtpSink:
+class CountingSmtpSink(_Mailbox):
     """An SMTP server on 127.0.0.1 that accepts and counts every message, for the
     benchmark's volume: a stand-in for a relay (Postfix spends a fraction of a millisecond
     of CPU on a message), where aiosmtpd's line-by-line reading would take ~2 ms of the
@@ -242,14 +250,8 @@ class CountingSmtpSink:
     def __init__(
         self, refuse: tuple[str, ...] = (), drop: tuple[str, ...] = (), keep: bool = False
     ) -> None:
-        # As SmtpSink's: refused at RCPT (550), or a 421 and the connection closed; with
-        # ``keep``, each message's recipients and content (as sent, dots unstuffed).
-        self.refuse = {address.lower() for address in refuse}
-        self.drop = {address.lower() for address in drop}
-        self.keep = keep
-        self.messages: list[dict[str, Any]] = []
-        self.count = 0
-        self.connections = 0
+        # A message's content is kept as sent, dots unstuffed.
+        super().__init__(refuse, drop, keep)
         self.port = _free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
