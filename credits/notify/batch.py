@@ -177,9 +177,6 @@ class _SmtpSender:
     def __init__(self, connection: SmtpBackend) -> None:
         self.connection = connection
 
-    def address(self, address: str, encoding: str) -> str:
-        return _address(address, encoding)
-
     def __call__(self, message: EmailMessage) -> None:
         if self.connection.connection is None:
             # Lost after a failure and not reopened then: opened again, as the backend's
@@ -187,8 +184,8 @@ class _SmtpSender:
             self.connection.open()
         session = self.connection.connection
         encoding = message.encoding or settings.DEFAULT_CHARSET
-        sender = self.address(message.from_email, encoding)
-        recipients = [self.address(address, encoding) for address in message.recipients()]
+        sender = _address(message.from_email, encoding)
+        recipients = [_address(address, encoding) for address in message.recipients()]
         raw = message.message().as_bytes(linesep="\r\n")
         if session.does_esmtp and session.has_extn("pipelining"):
             send_pipelined(session, sender, recipients, raw)
