@@ -36,7 +36,6 @@ from django.utils import timezone
 from credits.models import Delivery
 from credits.notify.delivery import (
     _claim_seconds,
-    _due,
     email_message,
     enqueue,
     enqueue_delivery,
@@ -88,28 +87,38 @@ def claim_batch(
     now = now or timezone.now()
     token = now + timedelta(seconds=_claim_seconds())
     with transaction.atomic():
-        ids = list(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(
-                _due(now),
-                pk__in=delivery_ids,
-                status=Delivery.Status.PENDING,
-                attempts__lt=max_attempts(),
-            )
-            .values_list("pk", flat=True)
+        # Locked by primary key alone, and judged here on the versions FOR UPDATE returns
+        # (each row's latest): a condition on the status would let PostgreSQL read the
+        # (status, next_attempt_at) index, which after a burst of deliveries holds an entry
+        # for every version of every row until vacuum (107,000 read to find 200 at the end
+        # of the 20,000-statement benchmark). A webhook delivery checks its webhook still
+        # stands as it was; an e-mail reads its content (shared with the other addresses
+        # of the same e-mail).
+        locked = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("webhook", "content")
+            .filter(pk__in=delivery_ids)
+            .order_by("pk")
         )
-        if ids:
-            Delivery.objects.filter(pk__in=ids).update(
+        rows = [row for row in locked if _claimable(row, now)]
+        if rows:
+            Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
                 next_attempt_at=token, attempts=F("attempts") + 1
             )
-    if not ids:
-        return token, []
-    # A webhook delivery checks its webhook still stands as it was; an e-mail reads its
-    # content (shared with the other addresses of the same e-mail).
-    rows = Delivery.objects.filter(pk__in=ids, next_attempt_at=token).select_related(
-        "webhook", "content"
+    for row in rows:
+        row.next_attempt_at = token
+        row.attempts += 1
+    rows.sort(key=lambda row: (row.channel, row.recipient, row.pk))
+    return token, rows
+
+
+def _claimable(delivery: Delivery, now: datetime) -> bool:
+    """Pending, due and with attempts left: what :func:`delivery.claim` asks in SQL."""
+    return (
+        delivery.status == Delivery.Status.PENDING
+        and delivery.attempts < max_attempts()
+        and (delivery.next_attempt_at is None or delivery.next_attempt_at <= now)
     )
-    return token, list(rows.order_by("channel", "recipient", "pk"))
 
 
 def send_batch(*, delivery_ids: list[int]) -> dict[str, int]:

@@ -16,6 +16,7 @@ from contracts.models import Membership
 from credits import notify
 from credits.models import Delivery
 from credits.notify import delivery as notify_delivery
+from credits.notify.batch import claim_batch
 from tests.credits.test_notify import (
     eager_tasks,  # noqa: F401 - fixture
     make_statement,
@@ -178,6 +179,32 @@ def test_a_batch_sent_twice_sends_each_message_once_and_skips_claimed_rows(perso
     assert Delivery.objects.get(pk=deliveries[0].pk).status == "pending"
 
 
+def test_a_claim_takes_only_pending_due_rows_with_attempts_left_locked_by_key_alone(personas):
+    deliveries = announce(personas, members=2)
+    assert len(deliveries) >= 5
+    due, later, spent, sent, claimed = deliveries[:5]
+    # Published at the real clock's time: every row made due at NOW, then set apart.
+    Delivery.objects.filter(pk__in=ids(deliveries)).update(next_attempt_at=NOW - timedelta(1))
+    Delivery.objects.filter(pk=later.pk).update(next_attempt_at=NOW + timedelta(seconds=1))
+    Delivery.objects.filter(pk=spent.pk).update(attempts=notify_delivery.max_attempts())
+    Delivery.objects.filter(pk=sent.pk).update(status=Delivery.Status.SENT)
+    assert notify.claim(delivery_id=claimed.pk, now=NOW) is not None
+
+    with CaptureQueriesContext(connection) as queries:
+        token, rows = claim_batch(ids(deliveries[:5]), now=NOW)
+
+    assert [row.pk for row in rows] == [due.pk]
+    assert (rows[0].attempts, rows[0].next_attempt_at) == (1, token)
+    assert Delivery.objects.get(pk=due.pk).next_attempt_at == token
+    assert Delivery.objects.get(pk=later.pk).attempts == 0
+    # The rows are locked by primary key alone: a condition on the status could lead
+    # PostgreSQL through the status index, which keeps every version of every row until
+    # vacuum (a burst of deliveries makes it long).
+    locking = next(query["sql"] for query in queries if "FOR UPDATE" in query["sql"])
+    where = locking.split(" WHERE ", 1)[1]
+    assert '"status"' not in where and '"next_attempt_at"' not in where
+
+
 @pytest.mark.usefixtures("private_targets")
 def test_a_webhooks_requests_share_one_connection_and_a_failing_one_holds_back_none(personas, smtp):
     with WebhookSink([200, 500, 200]) as receiver:
@@ -280,9 +307,9 @@ def test_a_batch_takes_the_same_queries_for_few_or_many_emails_and_shares_their_
     with CaptureQueriesContext(connection) as second:
         assert notify.send_batch(delivery_ids=ids(many))["sent"] == len(many)
 
-    # Claim (savepoint, select, update, release), load the rows, record the sent: per
+    # Claim (savepoint, lock and load the rows, update, release), record the sent: per
     # batch, not per message.
-    assert len(first) == len(second) == 6
+    assert len(first) == len(second) == 5
     # The customer's e-mails, one payload: one body per batch, written once, each message
     # with its own headers.
     customer = [
