@@ -309,14 +309,20 @@ def _rows_of(
 def enqueue_pending(*, event_ids: Sequence[uuid.UUID]) -> int:
     """Enqueue one ``credits.deliver`` task per pending delivery of the events."""
     # Each channel named, so that the events' deliveries are found through the unique
-    # indexes that lead with the event (one per channel), not through every pending row.
-    ids = list(
-        Delivery.objects.filter(
+    # indexes that lead with the event (one per channel), and the status judged here
+    # rather than asked of PostgreSQL: that would let it read the status index too, which
+    # after a burst of deliveries holds an entry for every version of every row until
+    # vacuum (200,000 read to find none at the end of the 20,000-statement benchmark).
+    ids = [
+        pk
+        for pk, status in Delivery.objects.filter(
             Q(channel=Delivery.Channel.EMAIL) | Q(channel=Delivery.Channel.WEBHOOK),
             event_id__in=event_ids,
-            status=Delivery.Status.PENDING,
-        ).values_list("pk", flat=True)
-    )
+        )
+        .order_by("pk")
+        .values_list("pk", "status")
+        if status == Delivery.Status.PENDING
+    ]
     delivery.enqueue(ids)
     return len(ids)
 

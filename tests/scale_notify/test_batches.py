@@ -17,6 +17,7 @@ from credits import notify
 from credits.models import Delivery
 from credits.notify import delivery as notify_delivery
 from credits.notify.batch import claim_batch
+from credits.notify.publish import enqueue_pending
 from tests.credits.test_notify import (
     eager_tasks,  # noqa: F401 - fixture
     make_statement,
@@ -203,6 +204,19 @@ def test_a_claim_takes_only_pending_due_rows_with_attempts_left_locked_by_key_al
     locking = next(query["sql"] for query in queries if "FOR UPDATE" in query["sql"])
     where = locking.split(" WHERE ", 1)[1]
     assert '"status"' not in where and '"next_attempt_at"' not in where
+
+
+def test_an_events_pending_deliveries_are_handed_over_and_no_other(personas, monkeypatch):
+    deliveries = announce(personas, members=2)
+    sent, refused = deliveries[:2]
+    Delivery.objects.filter(pk=sent.pk).update(status=Delivery.Status.SENT)
+    Delivery.objects.filter(pk=refused.pk).update(status=Delivery.Status.REFUSED)
+    announce(personas, members=0, revision=2)  # another event's, not handed over
+    handed: list[list[int]] = []
+    monkeypatch.setattr(notify_delivery, "enqueue_batch", handed.append)
+
+    assert enqueue_pending(event_ids=[deliveries[0].event_id]) == len(deliveries) - 2
+    assert handed == [sorted(ids(deliveries[2:]))]
 
 
 @pytest.mark.usefixtures("private_targets")
