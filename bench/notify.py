@@ -13,8 +13,11 @@ tests' aiosmtpd server cost ~2 ms of these two cores' CPU per message). Then, wi
 statement deleted, starts the workers
 (e-mail through ``smtp://127.0.0.1``), sends the ``credits.sweep`` task as beat does, and
 times (1) the sweep: until every period of the book has a statement, and (2) notifying:
-until the outbox is empty and no delivery is pending (in-app notifications written,
-every e-mail received by the SMTP server, every webhook answered). Prints both, what the
+from the sweep's end until the last of the statements' in-app notifications was written
+and the last of their deliveries sent (every e-mail received by the SMTP server, every
+webhook answered), as those rows record it: the poll that notices the end may notice it
+late, for the sinks also receive the early warnings of open periods that the sweep sends
+last, at a lower priority. Prints both, what the
 sinks received and how many connections it took, and the CPU seconds each program
 used during the sweep and after it (workers, sinks, PostgreSQL…). Target: notifying, from
 the sweep's end, ≤ 2× the sweep's own time.
@@ -119,6 +122,26 @@ def stop_profilers(profilers: list[subprocess.Popen]) -> None:
     profilers.clear()
 
 
+def last_sent() -> float:
+    """When the last of the statements' notices was written or sent (the Unix time of the
+    last in-app notification's writing and of the last delivery's sending, as the worker
+    that sent it recorded it, just after the receiver took it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT greatest("
+            f" (SELECT max(sent_at) FROM credits_delivery WHERE {STATEMENTS}),"
+            f" (SELECT max(created_at) FROM credits_notification WHERE {STATEMENTS}))"
+        )
+        return cursor.fetchone()[0].timestamp()
+
+
+def reading_at(readings: list[tuple[float, dict[str, float]]], moment: float) -> dict[str, float]:
+    """The first CPU reading taken at or after ``moment`` (the last one if none was)."""
+    return next((reading for at, reading in readings if at >= moment), readings[-1][1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.notify", description=__doc__)
     parser.add_argument("--contracts", type=int, default=20_000)
@@ -183,54 +206,71 @@ def main(argv: list[str] | None = None) -> int:
                 "HTTP sink": [http.process.pid],
             }
             profilers = profile(pool, args.profile, "sweep")
-            readings = [cpu_reading(groups)]
-            started = time.perf_counter()
+            # A reading a second, with its time: each phase's CPU is read between the
+            # readings nearest its ends, however late the poll noticed the end.
+            readings = [(time.time(), cpu_reading(groups))]
+            started_at = time.time()
             send_sweep()
-            swept = done = None
+            swept_at = done = None
             received = (-1, -1)
-            while time.perf_counter() - started < args.timeout:
-                if swept is None and count_statements(until) >= due:
-                    swept = time.perf_counter() - started
-                    readings.append(cpu_reading(groups))
+            asked = 0.0
+            while time.time() - started_at < args.timeout:
+                if time.time() - readings[-1][0] >= 1:
+                    readings.append((time.time(), cpu_reading(groups)))
+                if swept_at is None and count_statements(until) >= due:
+                    swept_at = time.time()
+                    readings.append((swept_at, cpu_reading(groups)))
                     stop_profilers(profilers)
                     profilers = profile(pool, args.profile, "notify")
-                # The database is asked only once the sinks went quiet for a poll: its
-                # answer reads the deliveries' status index, which every update leaves
-                # longer (more so without autovacuum), and five such reads a second
-                # took PostgreSQL time from the workers being measured.
+                # The database is asked whether all is sent only once the sinks went quiet
+                # for a poll, or every few seconds (they also receive the early warnings
+                # of open periods that the sweep sends last): its answer reads the
+                # deliveries' status index, which every update leaves longer (more so
+                # without autovacuum), and five such reads a second took PostgreSQL time
+                # from the workers being measured. When it was all sent is read from the
+                # rows afterwards (last_sent), not from when the poll noticed.
                 quiet, received = received == (smtp.count, http.count), (smtp.count, http.count)
-                if swept is not None and quiet and notified():
-                    done = time.perf_counter() - started
-                    readings.append(cpu_reading(groups))
-                    break
+                if swept_at is not None and (quiet or time.time() - asked >= 3):
+                    asked = time.time()
+                    if notified():
+                        done = time.time()
+                        readings.append((done, cpu_reading(groups)))
+                        break
                 time.sleep(0.2)
         finally:
             stop_profilers(profilers)
             for worker in pool:
                 worker.stop()
         final = counts()
-        if swept is None or done is None:
+        if swept_at is None or done is None:
             raise Refused(
                 "bench.notify",
-                f"not done within {args.timeout:g} s (swept: {swept}, counts: {final})",
+                f"not done within {args.timeout:g} s (swept: {swept_at}, counts: {final})",
             )
         time.sleep(0.5)  # the sinks publish their counts every 0.2 s
+        swept = swept_at - started_at
+        finished_at = last_sent()
+        notifying = finished_at - swept_at
         print(f"sweep, {args.workers} workers: {due:,} statements in {swept:7.1f} s")
         print(
             f"notified: {final['notifications']:,} in-app notifications, "
             f"{final['emails']:,} e-mails and {final['webhooks']:,} webhooks sent "
-            f"({final['failed']:,} failed or refused), {done:.1f} s after the sweep "
-            f"started, {done - swept:.1f} s after it ended"
+            f"({final['failed']:,} failed or refused), the last {notifying:.1f} s after the "
+            f"sweep ended (seen by the poll after {done - swept_at:.1f} s)"
         )
         print(
             f"sinks: SMTP {smtp.count:,} messages over {smtp.connections:,} connections; "
-            f"HTTP {http.count:,} requests over {http.connections:,} connections"
+            f"HTTP {http.count:,} requests over {http.connections:,} connections "
+            "(the statements' and the early warnings')"
         )
-    print(f"  during the sweep, {cpu_used_between(readings[0], readings[1])}")
-    print(f"  after the sweep, {cpu_used_between(readings[1], readings[2])}")
-    ratio = (done - swept) / swept
+    print(f"  during the sweep, {cpu_used_between(readings[0][1], reading_at(readings, swept_at))}")
     print(
-        f"target: notifying {done - swept:.1f} s ÷ sweep {swept:.1f} s = {ratio:.2f} "
+        "  after the sweep, "
+        f"{cpu_used_between(reading_at(readings, swept_at), reading_at(readings, finished_at))}"
+    )
+    ratio = notifying / swept
+    print(
+        f"target: notifying {notifying:.1f} s ÷ sweep {swept:.1f} s = {ratio:.2f} "
         f"(≤ {TARGET:g}): {'met' if ratio <= TARGET else 'MISSED'}"
     )
     return 0
