@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import copy
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
-from credits.notify.emails import _QUICK_FOLDING, SharedBodies
+from credits.notify.emails import _QUICK_FOLDING, SharedBodies, _skeleton
 
 SUBJECT = "Statement for März 2026 — Globex"
 TEXT = "Total service credit: 1.234,50 €\n" + "- Availability, 99.9 % against 99.95 %\n" * 40
@@ -130,3 +130,70 @@ def test_headers_are_written_as_the_email_package_folds_them():
     for value in values:
         assert quick("To", value) == folds("To", value), value
     assert quick("To", "ann@example.com") == b"To: ann@example.com\r\n"
+
+
+def _library(subject: str, text: str, html: str, headers: dict, like: Message) -> Message:
+    """The message the email package builds in full for one recipient, with the date, id and
+    boundary of ``like`` (each message's own)."""
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=None, to=[like["To"]], headers=headers
+    )
+    message.attach_alternative(html, "text/html")
+    mime = message.message()
+    mime.replace_header("Date", like["Date"])
+    mime.replace_header("Message-ID", like["Message-ID"])
+    mime.set_boundary(like.get_boundary())
+    return mime
+
+
+PARTS = [
+    "plain ASCII, no line end",
+    "plain ASCII, one line end\n",
+    "Windows line ends\r\nand a lone CR\rand LF\n\n\nblank lines\r\n",
+    ".a line that starts with a dot\n.\nand a lone dot\n",
+    "März: 1.234,50 € — Ünavailable\n\ttab first\n",
+    "é" * 400 + "\n",  # 800 bytes on one line: still 8bit
+    "a" * 999 + "\n",  # beyond 998: Django writes quoted-printable (the package in full)
+    "\u2028line separator\x0bvertical tab\x1cfile separator\n",
+]
+SUBJECTS = [
+    "Statement issued",
+    "Statement for März 2026 — Globex",
+    "A long subject " + "that goes on " * 12,
+    "Ünicode and a long subject " + "that goes on " * 12,
+]
+
+
+def test_every_payload_is_written_byte_for_byte_as_the_email_package_writes_it():
+    """Payloads of a shape met before are written from a message the email package built
+    once (credits.notify.emails._Skeleton); each must be exactly the package's own."""
+    headers_variants = [HEADERS, {"X-SLA-Event": "early_warning", "X-SLA-Note": "Grüße"}]
+    _skeleton.cache_clear()
+    checked = 0
+    for text in PARTS:
+        for html in PARTS[::-1]:
+            for subject in SUBJECTS:
+                for headers in headers_variants:
+                    message = (
+                        SharedBodies()
+                        .email(
+                            subject=subject,
+                            text=text,
+                            html=html,
+                            to="ann@example.com",
+                            headers=headers,
+                        )
+                        .message()
+                    )
+                    expected = _library(subject, text, html, headers, message)
+                    for linesep in ("\r\n", "\n"):
+                        assert message.as_bytes(linesep=linesep) == expected.as_bytes(
+                            linesep=linesep
+                        ), (text, html, subject, headers, linesep)
+                    checked += 1
+    assert checked == len(PARTS) ** 2 * len(SUBJECTS) * 2
+    # Every payload without a line for quoted-printable took the skeleton's path: one
+    # skeleton per sender, header names and plainness of the parts.
+    calls = _skeleton.cache_info()
+    assert calls.hits + calls.misses == (len(PARTS) - 1) ** 2 * len(SUBJECTS) * 2
+    assert calls.currsize == 2 * 2 * 2

@@ -52,8 +52,18 @@ def test_pipelined_commands_send_the_message_and_refusals_as_sendmail_would():
         }
         # The refusal left the session as it was: the next message goes through.
         send_pipelined(session, "a@example.com", ["c@example.com"], raw)
-    assert [message["to"] for message in sink.messages] == [["b@example.com"], ["c@example.com"]]
-    assert {message["content"] for message in sink.messages} == {raw}
+        # A message with no line to stuff goes as it is.
+        send_pipelined(session, "a@example.com", ["d@example.com"], b"Subject: y\r\n\r\nplain")
+    assert [message["to"] for message in sink.messages] == [
+        ["b@example.com"],
+        ["c@example.com"],
+        ["d@example.com"],
+    ]
+    assert [message["content"] for message in sink.messages] == [
+        raw,
+        raw,
+        b"Subject: y\r\n\r\nplain",
+    ]
 
 
 def test_a_pipelined_message_to_an_address_the_server_drops_closes_the_session():
