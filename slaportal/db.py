@@ -96,6 +96,17 @@ def insert_new(objs: Sequence[models.Model], *, copy_from: int = 100) -> None:
             f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS"
             f" SELECT {columns} FROM {table} WITH NO DATA"
         )
+        # Each long value is compressed as COPY writes it into the scratch table and moved
+        # on as it is: compressed there as the table's own column would compress it.
+        compressions = _compressions(cursor, model._meta.db_table)
+        if compressions:
+            cursor.execute(
+                f"ALTER TABLE {scratch} "
+                + ", ".join(
+                    f"ALTER COLUMN {connection.ops.quote_name(column)} SET COMPRESSION {method}"
+                    for column, method in compressions.items()
+                )
+            )
         values = [_value_for_copy(field) for field in fields]
         with cursor.cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
             for obj in objs:
@@ -105,6 +116,24 @@ def insert_new(objs: Sequence[models.Model], *, copy_from: int = 100) -> None:
             " ON CONFLICT DO NOTHING"
         )
         cursor.execute(f"DROP TABLE {scratch}")
+
+
+_COMPRESSIONS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _compressions(cursor: Any, table: str) -> dict[str, str]:
+    """The columns of ``table`` that compress long values otherwise than the server's
+    default (``SET COMPRESSION``, e.g. ``credits_emailcontent``'s lz4), read once."""
+    key = (connection.settings_dict["NAME"], table)
+    if key not in _COMPRESSIONS:
+        cursor.execute(
+            "SELECT attname, CASE attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END"
+            " FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+            " AND NOT attisdropped AND attcompression <> ''",
+            [table],
+        )
+        _COMPRESSIONS[key] = dict(cursor.fetchall())
+    return _COMPRESSIONS[key]
 
 
 # Fields whose value goes to COPY as the instance holds it: Django's preparation of them

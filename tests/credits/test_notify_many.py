@@ -174,3 +174,28 @@ def test_the_members_of_an_organisation_reading_alike_share_one_stored_email(per
     assert len([e for e in emails if e.organization_id == personas.customer.pk]) >= 9
     customer = next(e for e in emails if e.organization_id == personas.customer.pk)
     assert f"a member of {personas.customer.name}" in customer.email["text"]
+
+
+@pytest.mark.parametrize("copy_from", [1, 100], ids=["copied", "inserted"])
+def test_an_emails_long_parts_are_stored_as_their_columns_compress(copy_from):
+    # credits 0025 sets lz4 on the parts where the server has it; a COPY goes through a
+    # scratch table, which must compress as the table does (values move on as they are).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute"
+            " WHERE attrelid = 'credits_emailcontent'::regclass AND attname = 'html'"
+        )
+        expected = {"l": "lz4", "p": "pglz", "": "pglz"}[cursor.fetchone()[0]]
+    long = "<p>Availability 99.95 % against 99.9 %</p>\n" * 300
+    insert_new(
+        [EmailContent(id=uuid.uuid4(), subject="s", text=long, html=long) for _ in range(3)],
+        copy_from=copy_from,
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT pg_column_compression(text), pg_column_compression(html)"
+            " FROM credits_emailcontent"
+        )
+        assert cursor.fetchall() == [(expected, expected)]
+    assert EmailContent.objects.filter(html=long).count() == 3
