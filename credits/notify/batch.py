@@ -43,7 +43,12 @@ from credits.notify.delivery import (
     retry_delay,
 )
 from credits.notify.emails import SharedBodies
-from credits.notify.webhooks import DeliveryRefused, send_webhook, webhook_session
+from credits.notify.webhooks import (
+    DeliveryRefused,
+    resolve_target,
+    send_webhook,
+    webhook_session,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +101,9 @@ def claim_batch(
         # of the same e-mail).
         locked = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("webhook", "content")
+            .select_related("webhook")
+            # Each content once (the addresses of an e-mail share it), not once per row.
+            .prefetch_related("content")
             .filter(pk__in=delivery_ids)
             .order_by("pk")
         )
@@ -288,13 +295,21 @@ def _reopen(connection) -> None:
 
 def send_webhooks(deliveries: list[Delivery], outcomes: Outcomes) -> None:
     """Every delivery to one webhook URL through one session, so its connections are kept
-    alive between them; each request is judged on its own."""
+    alive between them, to the address checked once for them all; each request is judged
+    on its own."""
+    try:
+        target = resolve_target(deliveries[0].recipient)
+    except Exception as exc:
+        # A target refused, or a name that does not resolve: the same for every delivery.
+        for delivery in deliveries:
+            outcomes.failure(delivery, exc)
+        return
     with webhook_session() as session:
         for delivery in deliveries:
             if outcomes.out_of_time(delivery):
                 continue
             try:
-                send_webhook(delivery, session=session)
+                send_webhook(delivery, session=session, target=target)
             except Exception as exc:
                 outcomes.failure(delivery, exc)
             else:

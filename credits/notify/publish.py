@@ -40,6 +40,7 @@ from contracts.models import Membership, Organization
 from credits.models import Delivery, EmailContent, Notification, Statement, StatementLine
 from credits.notify import delivery, events, formats
 from credits.notify.events import TOPIC_OF_EVENT, Event, Notice
+from engine import l10n
 from people.models import DigestItem, Webhook
 from people.preferences import default_language, reading_language, reading_zone
 from people.selectors import preferences_by_user
@@ -58,7 +59,13 @@ _SITE_ZONE = "UTC"
 def _reading(reading: Reading) -> Iterator[None]:
     """Build or render in ``reading``: its language and its zone current."""
     language, zone = reading
-    with translation.override(language), timezone.override(zone):
+    # The engine's locale held for the language made active (read once, not for every
+    # figure): nothing that builds or renders a notice activates another language.
+    with (
+        translation.override(language),
+        timezone.override(zone),
+        l10n.held(l10n.current()),
+    ):
         yield
 
 

@@ -130,16 +130,22 @@ def _pinned(session: requests.Session, scheme: str, host: str, address: str) -> 
     session.mount(f"{scheme}://", adapter)
 
 
-def send_webhook(delivery: Delivery, session: requests.Session | None = None) -> None:
+def send_webhook(
+    delivery: Delivery,
+    session: requests.Session | None = None,
+    target: tuple[str, str, int, str] | None = None,
+) -> None:
     """Post one webhook delivery, signed, to its pinned address; raise unless it got a 2xx
     (``DeliveryRefused`` when it must not be tried at all). ``session``: one from
-    :func:`webhook_session`, shared by the deliveries of a batch to the same webhook."""
+    :func:`webhook_session`, shared by the deliveries of a batch to the same webhook;
+    ``target``: what :func:`resolve_target` gave for the delivery's URL, checked once for
+    them all (else checked here)."""
     webhook = delivery.webhook
     if webhook is None:
         raise DeliveryRefused("the webhook was removed")
     if webhook.url != delivery.recipient or not webhook.secret:
         raise DeliveryRefused("the webhook's URL changed since (or it has no secret)")
-    scheme, host, port, address = resolve_target(delivery.recipient)
+    scheme, host, port, address = target or resolve_target(delivery.recipient)
     body = webhook_body(delivery.payload)
     # The connection goes to the pinned address, so the Host header must name the host.
     netloc = f"[{host}]" if ":" in host else host

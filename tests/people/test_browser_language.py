@@ -57,6 +57,11 @@ def test_without_a_choice_the_next_statement_is_in_the_language_the_browser_asks
     assert title.startswith("Abrechnung ACME-1") and subject.startswith("Abrechnung ACME-1")
     title, subject = _statement_notice(colleague)
     assert title.startswith("Statement ACME-1") and subject.startswith("Statement ACME-1")
+    # Each writes the figures as their language does (the fees of 3,000.00 EUR).
+    german = Delivery.objects.get(recipient=reader.email, channel=Delivery.Channel.EMAIL)
+    english = Delivery.objects.get(recipient=colleague.email, channel=Delivery.Channel.EMAIL)
+    assert "3.000,00 EUR" in german.email["text"] and "3,000.00" not in german.email["text"]
+    assert "3,000.00 EUR" in english.email["text"] and "3.000,00" not in english.email["text"]
 
 
 def test_one_who_chose_english_keeps_english_with_a_german_browser(client, personas):

@@ -219,6 +219,26 @@ def test_an_events_pending_deliveries_are_handed_over_and_no_other(personas, mon
     assert handed == [sorted(ids(deliveries[2:]))]
 
 
+def test_a_webhook_to_a_private_address_is_refused_for_each_delivery_and_never_posted(personas):
+    with WebhookSink([200]) as receiver:
+        set_webhook(personas.customer, receiver.url + "hooks/sla", "whsec")
+        for revision in (1, 2):
+            notify.statement_issued(
+                statement_id=make_statement(personas.contract, revision=revision).pk
+            )
+        hooks = list(Delivery.objects.filter(channel="webhook"))
+
+        result = notify.send_batch(delivery_ids=ids(hooks))
+
+    assert len(hooks) == 2
+    assert result == {"sent": 0, "refused": 2, "failed": 0, "retry": 0}
+    assert receiver.count == 0
+    assert set(Delivery.objects.filter(channel="webhook").values_list("status", flat=True)) == {
+        "refused"
+    }
+    assert "127.0.0.1" in Delivery.objects.filter(channel="webhook").first().last_error
+
+
 @pytest.mark.usefixtures("private_targets")
 def test_a_webhooks_requests_share_one_connection_and_a_failing_one_holds_back_none(personas, smtp):
     with WebhookSink([200, 500, 200]) as receiver:
@@ -321,9 +341,9 @@ def test_a_batch_takes_the_same_queries_for_few_or_many_emails_and_shares_their_
     with CaptureQueriesContext(connection) as second:
         assert notify.send_batch(delivery_ids=ids(many))["sent"] == len(many)
 
-    # Claim (savepoint, lock and load the rows, update, release), record the sent: per
-    # batch, not per message.
-    assert len(first) == len(second) == 5
+    # Claim (savepoint, lock and load the rows, load their contents, update, release),
+    # record the sent: per batch, not per message.
+    assert len(first) == len(second) == 6
     # The customer's e-mails, one payload: the same body in both batches (written from the
     # worker's skeleton of such messages, with its boundary), each message with its own
     # headers.
