@@ -20,6 +20,7 @@ import re
 import smtplib
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -156,8 +157,14 @@ def send_emails(deliveries: list[Delivery], outcomes: Outcomes) -> None:
         for delivery in deliveries:
             outcomes.failure(delivery, exc)
         return
-    send = _SmtpSender(connection) if isinstance(connection, SmtpBackend) else None
+    smtp = isinstance(connection, SmtpBackend)
     try:
+        if smtp and _pipelines(connection.connection):
+            _SmtpPipeline(connection, outcomes).send(
+                _prepared(deliveries, connection, bodies, outcomes)
+            )
+            return
+        send = _SmtpSender(connection) if smtp else None
         for delivery in deliveries:
             if outcomes.out_of_time(delivery):
                 continue
@@ -195,7 +202,8 @@ def _quoted(address: str) -> str:
 
 class _SmtpSender:
     """What Django's SMTP backend does with each message (``EmailBackend._send``), over the
-    batch's open connection, with each address checked and encoded once (``_address``)."""
+    batch's open connection, with each address checked and encoded once (``_address``):
+    for a server that does not offer PIPELINING."""
 
     def __init__(self, connection: SmtpBackend) -> None:
         self.connection = connection
@@ -205,60 +213,183 @@ class _SmtpSender:
             # Lost after a failure and not reopened then: opened again, as the backend's
             # send_messages does (raising, for this message, if the server is still away).
             self.connection.open()
-        session = self.connection.connection
         encoding = message.encoding or settings.DEFAULT_CHARSET
         sender = _address(message.from_email, encoding)
         recipients = [_address(address, encoding) for address in message.recipients()]
         raw = message.message().as_bytes(linesep="\r\n")
-        if session.does_esmtp and session.has_extn("pipelining"):
-            send_pipelined(session, sender, recipients, raw)
-        else:
-            session.sendmail(sender, recipients, raw)
+        self.connection.connection.sendmail(sender, recipients, raw)
 
 
-def send_pipelined(session: smtplib.SMTP, sender: str, recipients: list[str], raw: bytes) -> None:
-    """``session.sendmail(sender, recipients, raw)`` with the commands pipelined (RFC 2920,
-    for a server that offers it): ``MAIL``, every ``RCPT`` and ``DATA`` written at once and
-    their replies read together, then the message: two round trips instead of three plus
-    one per recipient, which is most of an e-mail's time with a relay that is not on this
-    machine. Raises what sendmail raises for a refusal and resets the session after it; a
-    421 (the server is leaving) closes the session and raises SMTPServerDisconnected."""
-    size = f" size={len(raw)}" if session.has_extn("size") else ""
-    commands = [f"mail FROM:{_quoted(sender)}{size}"]
-    commands += [f"rcpt TO:{_quoted(recipient)}" for recipient in recipients]
-    session.send("".join(f"{command}\r\n" for command in [*commands, "data"]))
-    mail = _reply(session)
-    refused = {}
-    for recipient in recipients:
-        code, reply = _reply(session)
-        if code not in (250, 251):
-            refused[recipient] = (code, reply)
-    data = _reply(session)
-    if data[0] == 354 and (mail[0] != 250 or len(refused) == len(recipients)):
-        # A server that took DATA although it took no recipient gets an empty message.
-        session.send(b".\r\n")
+def _pipelines(session: Any) -> bool:
+    """Whether an open session's server offers PIPELINING (asked with EHLO, which Django's
+    backend leaves to the first message)."""
+    if not isinstance(session, smtplib.SMTP):
+        return False
+    try:
+        session.ehlo_or_helo_if_needed()
+    except (smtplib.SMTPException, OSError):
+        # Left to the message-by-message path, which fails each on its own.
+        return False
+    return bool(session.does_esmtp and session.has_extn("pipelining"))
+
+
+@dataclass
+class _Prepared:
+    """A delivery's message as SMTP sends it."""
+
+    delivery: Delivery
+    sender: str
+    recipients: list[str]
+    raw: bytes
+    # Set when the server took DATA though it took no recipient: the empty message that
+    # ends it is sent, and the delivery fails with this whatever the server answers.
+    refusal: Exception | None = None
+
+
+def _prepared(
+    deliveries: list[Delivery], connection: Any, bodies: SharedBodies, outcomes: Outcomes
+) -> Iterator[_Prepared]:
+    """Each delivery's message, built when the pipeline asks for it (while the server reads
+    the one before); a delivery out of time is handed back, one whose address cannot be
+    written fails on its own."""
+    for delivery in deliveries:
+        if outcomes.out_of_time(delivery):
+            continue
+        try:
+            message = email_message(delivery, connection, bodies)
+            encoding = message.encoding or settings.DEFAULT_CHARSET
+            sender = _address(message.from_email, encoding)
+            recipients = [_address(address, encoding) for address in message.recipients()]
+            raw = message.message().as_bytes(linesep="\r\n")
+        except Exception as exc:
+            outcomes.failure(delivery, exc)
+            continue
+        yield _Prepared(delivery, sender, recipients, raw)
+
+
+class _SmtpPipeline:
+    """A batch's e-mails over one SMTP session with the commands pipelined (RFC 2920, for a
+    server that offers it): a message's content, its end mark, and the next message's
+    MAIL, RCPTs and DATA go in one write, and their replies are read together: one round
+    trip per message instead of four, which is most of an e-mail's time with a relay that
+    is not on this machine. The next message is built while the server reads (the replies
+    are read after it).
+
+    Each message is judged on its own, as ``smtplib.sendmail`` judges it: a refused sender
+    or recipients, or a refused DATA, cost that delivery and the session goes on (RSET
+    before the next MAIL); a 421 (the server is leaving) or a lost line costs the messages
+    whose replies had not come, and the next message opens a new session."""
+
+    def __init__(self, connection: SmtpBackend, outcomes: Outcomes) -> None:
+        self.connection = connection
+        self.outcomes = outcomes
+
+    def send(self, prepared: Iterator[_Prepared]) -> None:
+        waiting: _Prepared | None = None  # DATA taken: its content goes with the next write
+        reset = False  # a refused transaction may be open: RSET before the next MAIL
+        current = next(prepared, None)
+        while current is not None or waiting is not None:
+            if current is not None and self.connection.connection is None:
+                # A session lost with a message: a new one for the next (waiting is None,
+                # for a session is only dropped with every reply owed settled).
+                try:
+                    self.connection.open()
+                    if not _pipelines(self.connection.connection):
+                        raise smtplib.SMTPException("the server no longer offers PIPELINING")
+                except Exception as exc:
+                    self._drop()
+                    self.outcomes.failure(current.delivery, exc)
+                    current = next(prepared, None)
+                    continue
+                reset = False
+            session = self.connection.connection
+            group = []
+            if waiting is not None:
+                group.append(_stuffed(waiting.raw) + b".\r\n")
+            if current is not None:
+                group.append(_envelope(session, current, reset))
+            owed = [item for item in (waiting, current) if item is not None]
+            upcoming, built = None, False
+            try:
+                session.send(b"".join(group))
+                # The next message is built while the server reads these.
+                upcoming, built = (next(prepared, None) if current is not None else None), True
+                if waiting is not None:
+                    code, reply = _reply(session)
+                    owed.remove(waiting)
+                    self._ended(waiting, code, reply)
+                    waiting = None
+                if current is not None:
+                    if reset:
+                        _reply(session)
+                        reset = False
+                    waiting, reset = self._envelope_replies(session, current)
+                    owed.remove(current)
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                for item in owed:
+                    self.outcomes.failure(item.delivery, exc)
+                waiting, reset = None, False
+                self._drop()
+                if not built and current is not None:
+                    upcoming = next(prepared, None)
+            current = upcoming
+
+    def _envelope_replies(self, session: smtplib.SMTP, item: _Prepared) -> tuple[Any, bool]:
+        """Read the replies to ``item``'s MAIL, RCPTs and DATA; returns what waits for its
+        content (``item``, or None) and whether an RSET is owed."""
+        mail = _reply(session)
+        refused = {}
+        for recipient in item.recipients:
+            code, reply = _reply(session)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
         data = _reply(session)
-    if mail[0] != 250 or len(refused) == len(recipients) or data[0] != 354:
-        with contextlib.suppress(smtplib.SMTPServerDisconnected):
-            session.rset()
-    if mail[0] != 250:
-        raise smtplib.SMTPSenderRefused(*mail, sender)
-    if len(refused) == len(recipients):
-        raise smtplib.SMTPRecipientsRefused(refused)
-    if data[0] != 354:
-        raise smtplib.SMTPDataError(*data)
-    # As smtplib's data(): a line that starts with a dot gets another, then the end mark
-    # (the search first: a regular expression over every message's ten kilobytes cost
-    # more than sending it, and such a line is rare).
+        if mail[0] != 250:
+            refusal: Exception = smtplib.SMTPSenderRefused(*mail, item.sender)
+        elif len(refused) == len(item.recipients):
+            refusal = smtplib.SMTPRecipientsRefused(refused)
+        elif data[0] != 354:
+            refusal = smtplib.SMTPDataError(*data)
+        else:
+            return item, False
+        if data[0] == 354:
+            # The server took DATA though nothing may be sent: it gets an empty message.
+            return _Prepared(item.delivery, item.sender, [], b"", refusal), True
+        self.outcomes.failure(item.delivery, refusal)
+        return None, True
+
+    def _ended(self, item: _Prepared, code: int, reply: bytes) -> None:
+        if item.refusal is not None:
+            self.outcomes.failure(item.delivery, item.refusal)
+        elif code != 250:
+            self.outcomes.failure(item.delivery, smtplib.SMTPDataError(code, reply))
+        else:
+            self.outcomes.sent.append(item.delivery.pk)
+
+    def _drop(self) -> None:
+        """Close a session whose replies can no longer be told apart (without QUIT)."""
+        session = self.connection.connection
+        self.connection.connection = None
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.close()
+
+
+def _envelope(session: smtplib.SMTP, item: _Prepared, reset: bool) -> bytes:
+    size = f" size={len(item.raw)}" if session.has_extn("size") else ""
+    commands = ["rset"] if reset else []
+    commands.append(f"mail FROM:{_quoted(item.sender)}{size}")
+    commands += [f"rcpt TO:{_quoted(recipient)}" for recipient in item.recipients]
+    commands.append("data")
+    return "".join(f"{command}\r\n" for command in commands).encode("ascii")
+
+
+def _stuffed(raw: bytes) -> bytes:
+    """As smtplib's data(): a line that starts with a dot gets another, and the content ends
+    with a line end (the search first: a regular expression over every message's ten
+    kilobytes cost more than sending it, and such a line is rare)."""
     body = re.sub(rb"(?m)^\.", b"..", raw) if raw.startswith(b".") or b"\n." in raw else raw
-    if not body.endswith(b"\r\n"):
-        body += b"\r\n"
-    session.send(body + b".\r\n")
-    code, reply = _reply(session)
-    if code != 250:
-        with contextlib.suppress(smtplib.SMTPServerDisconnected):
-            session.rset()
-        raise smtplib.SMTPDataError(code, reply)
+    return body if not body or body.endswith(b"\r\n") else body + b"\r\n"
 
 
 def _reply(session: smtplib.SMTP) -> tuple[int, bytes]:

@@ -36,7 +36,7 @@ NOW = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)
 def smtp(request, settings):
     """Django's SMTP backend, pointed at a real SMTP server on 127.0.0.1: aiosmtpd, whose
     commands go one by one, and the counting server that offers PIPELINING, as relays do
-    (credits.notify.batch.send_pipelined)."""
+    (credits.notify.batch._SmtpPipeline)."""
     sink = SmtpSink() if request.param == "aiosmtpd" else CountingSmtpSink(keep=True)
     with sink:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -1,15 +1,16 @@
 """The counting SMTP server (tests/scale_notify/sinks.py) speaks enough SMTP for smtplib and
 Django and counts each message once however its bytes arrive; pipelined sending
-(credits.notify.batch.send_pipelined) against it."""
+(credits.notify.batch._SmtpPipeline) against it."""
 
 from __future__ import annotations
 
 import smtplib
 import socket
 
-import pytest
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
-from credits.notify.batch import send_pipelined
+from credits.models import Delivery
+from credits.notify.batch import Outcomes, _pipelines, _Prepared, _SmtpPipeline
 from tests.scale_notify.sinks import CountingSmtpSink
 
 
@@ -36,43 +37,70 @@ def test_a_message_split_anywhere_between_reads_is_counted_once():
     assert b"354" in replies and replies.rstrip().endswith(b"221 2.0.0 bye")
 
 
-def test_pipelined_commands_send_the_message_and_refusals_as_sendmail_would():
+def _pipeline(sink: CountingSmtpSink, messages: list[tuple[str, bytes]]) -> Outcomes:
+    """Send ``(recipient, raw)`` messages through one pipelined batch (credits.notify.batch
+    ._SmtpPipeline) against ``sink``; the deliveries are numbered from 1 in that order."""
+    connection = SmtpBackend(host="127.0.0.1", port=sink.port, timeout=10)
+    connection.open()
+    outcomes = Outcomes()
+    try:
+        assert _pipelines(connection.connection)
+        prepared = iter(
+            [
+                _Prepared(Delivery(pk=n), "a@example.com", [to], raw)
+                for n, (to, raw) in enumerate(messages, start=1)
+            ]
+        )
+        _SmtpPipeline(connection, outcomes).send(prepared)
+    finally:
+        connection.close()
+    return outcomes
+
+
+def test_pipelined_messages_are_sent_and_refused_as_sendmail_would_send_and_refuse_them():
     raw = b"Subject: x\r\n\r\n.a line that starts with a dot\r\n..two\r\nend"
-    with (
-        CountingSmtpSink(refuse=("gone@example.com",), keep=True) as sink,
-        smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as session,
-    ):
-        session.ehlo()
-        assert session.has_extn("pipelining")
-        send_pipelined(session, "a@example.com", ["b@example.com"], raw)
-        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
-            send_pipelined(session, "a@example.com", ["gone@example.com"], raw)
-        assert refused.value.recipients == {
-            "gone@example.com": (550, b"5.1.1 no such mailbox here")
-        }
-        # The refusal left the session as it was: the next message goes through.
-        send_pipelined(session, "a@example.com", ["c@example.com"], raw)
-        # A message with no line to stuff goes as it is.
-        send_pipelined(session, "a@example.com", ["d@example.com"], b"Subject: y\r\n\r\nplain")
+    plain = b"Subject: y\r\n\r\nplain"
+    with CountingSmtpSink(refuse=("gone@example.com",), keep=True) as sink:
+        outcomes = _pipeline(
+            sink,
+            [
+                ("b@example.com", raw),
+                ("gone@example.com", raw),
+                # The refusal left the session as it was: the next messages go through.
+                ("c@example.com", raw),
+                ("d@example.com", plain),
+            ],
+        )
+
+    assert outcomes.sent == [1, 3, 4]
+    ((refused, error),) = outcomes.failed
+    assert refused.pk == 2
+    assert error.startswith("SMTPRecipientsRefused") and "5.1.1 no such mailbox here" in error
     assert [message["to"] for message in sink.messages] == [
         ["b@example.com"],
         ["c@example.com"],
         ["d@example.com"],
     ]
-    assert [message["content"] for message in sink.messages] == [
-        raw,
-        raw,
-        b"Subject: y\r\n\r\nplain",
-    ]
+    # Dot-stuffed on the wire, unstuffed by the server: each content as it was.
+    assert [message["content"] for message in sink.messages] == [raw, raw, plain]
+    assert sink.connections == 1
 
 
-def test_a_pipelined_message_to_an_address_the_server_drops_closes_the_session():
-    with (
-        CountingSmtpSink(drop=("drop@example.com",)) as sink,
-        smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as session,
-    ):
-        session.ehlo()
-        with pytest.raises(smtplib.SMTPServerDisconnected, match="421"):
-            send_pipelined(session, "a@example.com", ["drop@example.com"], b"x\r\n")
-        assert session.sock is None
-    assert sink.count == 0
+def test_a_message_to_an_address_the_server_drops_costs_only_itself():
+    with CountingSmtpSink(drop=("drop@example.com",), keep=True) as sink:
+        outcomes = _pipeline(
+            sink,
+            [
+                ("a@example.com", b"x\r\n"),
+                ("drop@example.com", b"y\r\n"),
+                ("c@example.com", b"z\r\n"),
+            ],
+        )
+
+    # The first message's content went with the dropped one's commands, and its reply came
+    # before the server left: it was sent. The last went over a second session.
+    assert outcomes.sent == [1, 3]
+    ((dropped, error),) = outcomes.failed
+    assert dropped.pk == 2 and error.startswith("SMTPServerDisconnected: 421")
+    assert [message["to"] for message in sink.messages] == [["a@example.com"], ["c@example.com"]]
+    assert sink.connections == 2
