@@ -325,7 +325,9 @@ class _SmtpPipeline:
                         reset = False
                     waiting, reset = self._envelope_replies(session, current)
                     owed.remove(current)
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            except (smtplib.SMTPException, OSError) as exc:
+                # The line was lost (or a reply could not be read): the replies still owed
+                # can no longer be told apart.
                 for item in owed:
                     self.outcomes.failure(item.delivery, exc)
                 waiting, reset = None, False
