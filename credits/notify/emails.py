@@ -8,6 +8,10 @@ batch, so a :class:`SharedBodies` builds each payload's message once, as Django 
 (``EmailMultiAlternatives.message()``), writes its body once per line ending, and gives
 every further recipient the same bytes after headers of their own, written as the
 ``email`` generator writes them. Each recipient still gets a message of their own.
+
+Payloads are many too (one per event, organisation and reading), and the package's work for
+a message is ~0.2 ms however short its parts: a payload of a shape the worker has met before
+is written from a :class:`_Skeleton` the package built once for that shape.
 """
 
 from __future__ import annotations
@@ -98,8 +102,8 @@ class _Skeleton:
     built and written once by the email package with stand-ins for everything else; a
     payload of that shape is then its headers with the payload's values and its body with
     the payload's parts in place of the stand-ins. The package's own work for a message
-    costs a third of a millisecond however short the parts, and each organisation's copy
-    of each event's e-mail is a payload of its own: 40,000 at 20,000 statements.
+    costs ~0.2 ms however short the parts, and each organisation's copy of each event's
+    e-mail is a payload of its own: 40,000 at 20,000 statements.
 
     Only a payload the package would write the same way takes this path (Django's utf-8,
     both parts present, no line long enough for quoted-printable, no boundary in a part,

@@ -314,7 +314,8 @@ def _rows_of(
 
 
 def enqueue_pending(*, event_ids: Sequence[uuid.UUID]) -> int:
-    """Enqueue one ``credits.deliver`` task per pending delivery of the events."""
+    """Hand the events' pending deliveries to ``credits.deliver_batch`` tasks
+    (:func:`~credits.notify.delivery.enqueue`); returns how many."""
     # Each channel named, so that the events' deliveries are found through the unique
     # indexes that lead with the event (one per channel), and the status judged here
     # rather than asked of PostgreSQL: that would let it read the status index too, which
