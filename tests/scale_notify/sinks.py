@@ -183,17 +183,24 @@ class _CountingSmtp(asyncio.Protocol):
             if self.in_data:
                 # The data ends with <CRLF>.<CRLF>; the CRLF that ended DATA counts as the
                 # first one, so a message may end at once.
-                end = (b"\r\n" + self.buffer).find(b"\r\n.\r\n")
+                data = self.buffer
+                end = (b"\r\n" + data).find(b"\r\n.\r\n")
                 if end < 0:
                     # Keep enough of the tail to find a terminator split between reads.
                     break
-                if self.sink.keep:
-                    content = (b"\r\n" + self.buffer)[2:end].replace(b"\r\n..", b"\r\n.")
-                    content = content[1:] if content.startswith(b"..") else content
-                    self.sink.messages.append({"to": self.recipients, "content": content})
                 self.buffer = self.buffer[max(end + 3, 0) :]
                 self.in_data = False
-                self.recipients = []
+                recipients, self.recipients = self.recipients, []
+                if not recipients:
+                    replies.append(b"554 5.5.1 no valid recipients\r\n")
+                    continue
+                if {address.lower() for address in recipients} & self.sink.reject_content:
+                    replies.append(b"554 5.7.1 content refused\r\n")
+                    continue
+                if self.sink.keep:
+                    content = (b"\r\n" + data)[2:end].replace(b"\r\n..", b"\r\n.")
+                    content = content[1:] if content.startswith(b"..") else content
+                    self.sink.messages.append({"to": recipients, "content": content})
                 self.sink.count += 1
                 replies.append(b"250 2.0.0 accepted\r\n")
                 continue
@@ -215,7 +222,7 @@ class _CountingSmtp(asyncio.Protocol):
                 return
             elif verb == b"RCPT" and address in self.sink.refuse:
                 replies.append(b"550 5.1.1 no such mailbox here\r\n")
-            elif verb == b"DATA" and not self.recipients:
+            elif verb == b"DATA" and not self.recipients and not self.sink.lenient_data:
                 # RFC 2920: with no recipient taken, DATA is refused (pipelined clients
                 # send it regardless).
                 replies.append(b"554 5.5.1 no valid recipients\r\n")
@@ -248,10 +255,22 @@ class CountingSmtpSink(_Mailbox):
     does not), and refuses or drops the addresses it is given, as :class:`SmtpSink`."""
 
     def __init__(
-        self, refuse: tuple[str, ...] = (), drop: tuple[str, ...] = (), keep: bool = False
+        self,
+        refuse: tuple[str, ...] = (),
+        drop: tuple[str, ...] = (),
+        keep: bool = False,
+        *,
+        reject_content: tuple[str, ...] = (),
+        lenient_data: bool = False,
     ) -> None:
         # A message's content is kept as sent, dots unstuffed.
         super().__init__(refuse, drop, keep)
+        # A message to one of these addresses is refused once its content is in (554 at
+        # the end of the data), as a relay's content filter refuses one.
+        self.reject_content = {address.lower() for address in reject_content}
+        # Answers DATA with 354 even with no recipient taken, as some servers do (RFC 2920
+        # says to refuse it): the client must still end the message, and it is not kept.
+        self.lenient_data = lenient_data
         self.port = _free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

@@ -104,3 +104,44 @@ def test_a_message_to_an_address_the_server_drops_costs_only_itself():
     assert dropped.pk == 2 and error.startswith("SMTPServerDisconnected: 421")
     assert [message["to"] for message in sink.messages] == [["a@example.com"], ["c@example.com"]]
     assert sink.connections == 2
+
+
+def test_a_message_whose_content_is_refused_costs_only_itself_first_or_last():
+    refused = ("bad@example.com", "last@example.com")
+    with CountingSmtpSink(reject_content=refused, keep=True) as sink:
+        outcomes = _pipeline(
+            sink,
+            [
+                ("bad@example.com", b"x\r\n"),
+                ("b@example.com", b"y\r\n"),
+                ("last@example.com", b"z\r\n"),
+            ],
+        )
+
+    assert outcomes.sent == [2]
+    assert [(delivery.pk, error[:17]) for delivery, error in outcomes.failed] == [
+        (1, "SMTPDataError: (5"),
+        (3, "SMTPDataError: (5"),
+    ]
+    assert all("content refused" in error for _delivery, error in outcomes.failed)
+    assert [message["to"] for message in sink.messages] == [["b@example.com"]]
+    assert sink.connections == 1
+
+
+def test_a_server_that_takes_data_without_a_recipient_gets_an_empty_message_and_goes_on():
+    with CountingSmtpSink(refuse=("gone@example.com",), lenient_data=True, keep=True) as sink:
+        outcomes = _pipeline(
+            sink,
+            [
+                ("a@example.com", b"x\r\n"),
+                ("gone@example.com", b"y\r\n"),
+                ("c@example.com", b"z\r\n"),
+            ],
+        )
+
+    assert outcomes.sent == [1, 3]
+    ((refused, error),) = outcomes.failed
+    assert refused.pk == 2 and error.startswith("SMTPRecipientsRefused")
+    # (Kept as the server reads them: the line end before the end mark is the mark's.)
+    assert [message["content"] for message in sink.messages] == [b"x", b"z"]
+    assert sink.connections == 1
