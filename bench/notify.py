@@ -10,17 +10,16 @@ signed-JSON webhook and every tenth customer a Slack-shaped one, all to a local 
 receiver, and starts an SMTP server that counts what it accepts, each in a process of its
 own (``tests/scale_notify/sinks.py``: ``CountingSmtpSink``, a stand-in for a relay; the
 tests' aiosmtpd server cost ~2 ms of these two cores' CPU per message). Then, with every
-statement deleted, starts the workers
-(e-mail through ``smtp://127.0.0.1``), sends the ``credits.sweep`` task as beat does, and
-times (1) the sweep: until every period of the book has a statement, and (2) notifying:
-from the sweep's end until the last of the statements' in-app notifications was written
-and the last of their deliveries sent (every e-mail received by the SMTP server, every
-webhook answered), as those rows record it: the poll that notices the end may notice it
-late, for the sinks also receive the early warnings of open periods that the sweep sends
-last, at a lower priority. Prints both, what the
-sinks received and how many connections it took, and the CPU seconds each program
-used during the sweep and after it (workers, sinks, PostgreSQL…). Target: notifying, from
-the sweep's end, ≤ 2× the sweep's own time.
+statement deleted, starts the workers (e-mail through ``smtp://127.0.0.1``), sends the
+``credits.sweep`` task as beat does, and times (1) the sweep: until every period of the
+book has a statement, and (2) notifying: from the sweep's end until the last of the
+statements' in-app notifications was written and the last of their deliveries sent (every
+e-mail received by the SMTP server, every webhook answered), as those rows record it. The
+poll that notices the end may notice it late, for the sinks also receive the early
+warnings of open periods that the sweep sends last, at a lower priority. Prints both, what
+the sinks received and how many connections it took, and the CPU seconds each program used
+during the sweep and after it (workers, sinks, PostgreSQL…). Target: notifying, from the
+sweep's end, ≤ 2× the sweep's own time.
 """
 
 from __future__ import annotations

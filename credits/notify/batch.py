@@ -37,6 +37,7 @@ from django.utils import timezone
 from credits.models import Delivery
 from credits.notify.delivery import (
     _claim_seconds,
+    claimable,
     email_message,
     enqueue,
     enqueue_delivery,
@@ -108,7 +109,7 @@ def claim_batch(
             .filter(pk__in=delivery_ids)
             .order_by("pk")
         )
-        rows = [row for row in locked if _claimable(row, now)]
+        rows = [row for row in locked if claimable(row, now)]
         if rows:
             Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
                 next_attempt_at=token, attempts=F("attempts") + 1
@@ -118,15 +119,6 @@ def claim_batch(
         row.attempts += 1
     rows.sort(key=lambda row: (row.channel, row.recipient, row.pk))
     return token, rows
-
-
-def _claimable(delivery: Delivery, now: datetime) -> bool:
-    """Pending, due and with attempts left: what :func:`delivery.claim` asks in SQL."""
-    return (
-        delivery.status == Delivery.Status.PENDING
-        and delivery.attempts < max_attempts()
-        and (delivery.next_attempt_at is None or delivery.next_attempt_at <= now)
-    )
 
 
 def send_batch(*, delivery_ids: list[int]) -> dict[str, int]:
@@ -213,11 +205,16 @@ class _SmtpSender:
             # Lost after a failure and not reopened then: opened again, as the backend's
             # send_messages does (raising, for this message, if the server is still away).
             self.connection.open()
-        encoding = message.encoding or settings.DEFAULT_CHARSET
-        sender = _address(message.from_email, encoding)
-        recipients = [_address(address, encoding) for address in message.recipients()]
-        raw = message.message().as_bytes(linesep="\r\n")
-        self.connection.connection.sendmail(sender, recipients, raw)
+        self.connection.connection.sendmail(*_as_sent(message))
+
+
+def _as_sent(message: EmailMessage) -> tuple[str, list[str], bytes]:
+    """A message's envelope sender, recipients and bytes, as Django's SMTP backend sends
+    them (``EmailBackend._send``), each address checked and encoded once (``_address``)."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    sender = _address(message.from_email, encoding)
+    recipients = [_address(address, encoding) for address in message.recipients()]
+    return sender, recipients, message.message().as_bytes(linesep="\r\n")
 
 
 def _pipelines(session: Any) -> bool:
@@ -256,11 +253,7 @@ def _prepared(
         if outcomes.out_of_time(delivery):
             continue
         try:
-            message = email_message(delivery, connection, bodies)
-            encoding = message.encoding or settings.DEFAULT_CHARSET
-            sender = _address(message.from_email, encoding)
-            recipients = [_address(address, encoding) for address in message.recipients()]
-            raw = message.message().as_bytes(linesep="\r\n")
+            sender, recipients, raw = _as_sent(email_message(delivery, connection, bodies))
         except Exception as exc:
             outcomes.failure(delivery, exc)
             continue

@@ -98,6 +98,16 @@ def _due(now: datetime) -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
 
 
+def claimable(delivery: Delivery, now: datetime) -> bool:
+    """Whether a delivery (read under lock) may be claimed: pending, due and with attempts
+    left, what :func:`claim` asks in SQL (``_due``, the status, ``max_attempts``)."""
+    return (
+        delivery.status == Delivery.Status.PENDING
+        and delivery.attempts < max_attempts()
+        and (delivery.next_attempt_at is None or delivery.next_attempt_at <= now)
+    )
+
+
 def claim(*, delivery_id: int, now: datetime | None = None) -> datetime | None:
     """Claim a pending, due delivery for one attempt; ``None`` if it is not ours to send.
 

@@ -127,8 +127,9 @@ class _Skeleton:
         )
         message.encoding = encoding
         message.attach_alternative(self.stand_ins[1], "text/html")
-        self.written = _Written.of(message.message(), encoding)
-        self.boundary = _boundary_of(self.written.items)
+        mime = message.message()
+        self.written = _Written.of(mime, encoding)
+        self.boundary = mime.get_boundary()
         self.encoding = encoding
 
     def payload(self, subject: str, headers: dict[str, str], text: str, html: str) -> _Written:
@@ -166,11 +167,6 @@ def _header_value(name: str, value: str, encoding: str) -> str:
 @functools.lru_cache(maxsize=64)
 def _skeleton(from_email: str, encoding: str, names: tuple[str, ...], plain: tuple) -> _Skeleton:
     return _Skeleton(from_email, encoding, names, plain)
-
-
-def _boundary_of(items: list[tuple[str, Any]]) -> str:
-    content_type = next(value for name, value in items if name.lower() == "content-type")
-    return content_type.split('boundary="', 1)[1].split('"', 1)[0]
 
 
 def _takes_skeleton(encoding: str, headers: dict[str, str], text: str, html: str) -> bool:

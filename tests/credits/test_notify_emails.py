@@ -4,18 +4,13 @@ still gets exactly the message Django would have built for them alone."""
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy
 
 from credits.notify.emails import _QUICK_FOLDING, SharedBodies, _skeleton
-from credits.notify.events import _escaped
 
 SUBJECT = "Statement for März 2026 — Globex"
 TEXT = "Total service credit: 1.234,50 €\n" + "- Availability, 99.9 % against 99.95 %\n" * 40
@@ -202,16 +197,3 @@ def test_every_payload_is_written_byte_for_byte_as_the_email_package_writes_it()
     calls = _skeleton.cache_info()
     assert calls.hits + calls.misses == (len(PARTS) - 1) ** 2 * len(SUBJECTS) * 2
     assert calls.currsize == 2 * 2 * 2
-
-
-def test_a_statement_rows_values_are_escaped_as_conditional_escape_does():
-    values = [
-        "Service <b>&</b> \"quoted\" 'single'",
-        mark_safe("1.234,50&nbsp;€"),
-        gettext_lazy("no data"),
-        Decimal("99.95"),
-        None,
-        "",
-    ]
-    for value in values:
-        assert _escaped(value) == conditional_escape(value), value

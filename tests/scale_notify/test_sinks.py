@@ -57,6 +57,13 @@ def _pipeline(sink: CountingSmtpSink, messages: list[tuple[str, bytes]]) -> Outc
     return outcomes
 
 
+def _between_two(sink: CountingSmtpSink, address: str) -> Outcomes:
+    """A message to ``address`` (delivery 2) pipelined between two that go through."""
+    return _pipeline(
+        sink, [("a@example.com", b"x\r\n"), (address, b"y\r\n"), ("c@example.com", b"z\r\n")]
+    )
+
+
 def test_pipelined_messages_are_sent_and_refused_as_sendmail_would_send_and_refuse_them():
     raw = b"Subject: x\r\n\r\n.a line that starts with a dot\r\n..two\r\nend"
     plain = b"Subject: y\r\n\r\nplain"
@@ -88,14 +95,7 @@ def test_pipelined_messages_are_sent_and_refused_as_sendmail_would_send_and_refu
 
 def test_a_message_to_an_address_the_server_drops_costs_only_itself():
     with CountingSmtpSink(drop=("drop@example.com",), keep=True) as sink:
-        outcomes = _pipeline(
-            sink,
-            [
-                ("a@example.com", b"x\r\n"),
-                ("drop@example.com", b"y\r\n"),
-                ("c@example.com", b"z\r\n"),
-            ],
-        )
+        outcomes = _between_two(sink, "drop@example.com")
 
     # The first message's content went with the dropped one's commands, and its reply came
     # before the server left: it was sent. The last went over a second session.
@@ -130,14 +130,7 @@ def test_a_message_whose_content_is_refused_costs_only_itself_first_or_last():
 
 def test_a_server_that_takes_data_without_a_recipient_gets_an_empty_message_and_goes_on():
     with CountingSmtpSink(refuse=("gone@example.com",), lenient_data=True, keep=True) as sink:
-        outcomes = _pipeline(
-            sink,
-            [
-                ("a@example.com", b"x\r\n"),
-                ("gone@example.com", b"y\r\n"),
-                ("c@example.com", b"z\r\n"),
-            ],
-        )
+        outcomes = _between_two(sink, "gone@example.com")
 
     assert outcomes.sent == [1, 3]
     ((refused, error),) = outcomes.failed
